@@ -1,0 +1,185 @@
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { COMMANDS, GROUPS } from './commands/index.js';
+import type { CommandSpec, Runner } from './core/command.js';
+import { createContext, type Context, type ContextOptions } from './core/context.js';
+import { describeError, EXIT_CODE_TABLE, ExitCode } from './core/errors.js';
+import { createIO, type IO } from './core/io.js';
+
+// The program: global options, lazy command tree, error → exit code. This file is the ONLY place
+// that decides the process's exit code and the only one that calls process.exit.
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+export interface MainDeps extends Omit<ContextOptions, 'configFlag' | 'profileFlag' | 'debug' | 'io'> {
+  io?: IO;
+  /** Tests pass a hook to observe the context a command ran with. */
+  onContext?: (ctx: Context) => void;
+}
+
+/** Global options that take a value, so the command word can be found without loading commander's parse. */
+const GLOBAL_WITH_VALUE = new Set(['--profile', '--config']);
+
+/** The first words of argv that name a command (global options skipped). */
+export function commandWords(argv: string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (GLOBAL_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) {
+      if (words.length) break;
+      continue;
+    }
+    words.push(a);
+    if (words.length === 2) break;
+  }
+  return words;
+}
+
+export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const io = deps.io ?? createIO({ env });
+  let exitCode: number = ExitCode.OK;
+  const contexts: Context[] = [];
+
+  const program = new Command('rdsctl')
+    .description('Ops toolkit for the RDS / ECS fleet: jump to NCs and VMs, read the metadbs, install and repair RDS MySQL instances')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .option('--profile <name>', 'profile to use (default: $RDSCTL_PROFILE, then the config\'s current)')
+    .option('--config <file>', 'config file (default: $RDSCTL_CONFIG, then $XDG_CONFIG_HOME/rdsctl/config.json)')
+    .option('--debug', 'show stack traces and driver detail on errors')
+    .helpCommand(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // commander's own errors go through our single error path below instead.
+      outputError: () => undefined,
+    })
+    .addHelpText('after', `\nExit codes: see \`rdsctl help exit-codes\`. Config: ${'$XDG_CONFIG_HOME/rdsctl/config.json'}.\n`);
+
+  const run: Runner = async (work) => {
+    const g = program.opts<{ profile?: string; config?: string; debug?: boolean }>();
+    const ctx = createContext({ ...deps, io, env, configFlag: g.config, profileFlag: g.profile, debug: g.debug });
+    contexts.push(ctx);
+    deps.onContext?.(ctx);
+    const code = await work(ctx);
+    if (typeof code === 'number') exitCode = code;
+  };
+
+  const words = commandWords(argv);
+  await buildTree(program, words, run);
+  program
+    .command('help')
+    .description('Help for a command, or a topic: exit-codes')
+    .argument('[topic...]', 'a command (e.g. "instance step") or "exit-codes"')
+    .action(async (topic: string[]) => {
+      if (topic.length === 1 && topic[0] === 'exit-codes') {
+        io.out(exitCodeHelp());
+        return;
+      }
+      if (topic.length === 0) {
+        program.outputHelp();
+        return;
+      }
+      // Re-enter with "<words> --help" so the real (lazily loaded) command prints its own help.
+      exitCode = await main([...topic, '--help'], { ...deps, io });
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    exitCode = report(io, err, Boolean(program.opts().debug) || argv.includes('--debug'));
+  } finally {
+    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+  }
+  return exitCode;
+}
+
+/** Register placeholders for every command, and the real definition for the one being run. */
+async function buildTree(program: Command, words: string[], run: Runner): Promise<void> {
+  const groups = new Map<string, Command>();
+  for (const spec of COMMANDS) {
+    const [top, sub] = spec.path;
+    let parent = program;
+    if (sub !== undefined) {
+      let g = groups.get(top!);
+      if (!g) {
+        g = program.command(top!).description(GROUPS[top!] ?? '').helpCommand(false);
+        groups.set(top!, g);
+      }
+      parent = g;
+    }
+    const name = sub ?? top!;
+    const selected = words[0] === top && (sub === undefined || words[1] === sub);
+    const cmd = parent.command(name).description(spec.summary);
+    if (selected) await loadInto(cmd, spec, run);
+    else if (sub === undefined || words[0] !== top) cmd.allowUnknownOption().allowExcessArguments();
+  }
+  for (const g of groups.values()) {
+    g.exitOverride();
+    g.action(() => {
+      g.outputHelp();
+    });
+  }
+}
+
+async function loadInto(cmd: Command, spec: CommandSpec, run: Runner): Promise<void> {
+  const mod = await spec.load();
+  mod.register(cmd, run);
+  cmd.exitOverride();
+}
+
+function exitCodeHelp(): string {
+  const w = Math.max(...EXIT_CODE_TABLE.map((r) => r.name.length));
+  return (
+    'Exit codes (stable; runbooks may rely on them):\n' +
+    EXIT_CODE_TABLE.map((r) => `  ${String(r.code).padStart(3)}  ${r.name.padEnd(w)}  ${r.meaning}`).join('\n') +
+    '\n'
+  );
+}
+
+/** Print one line for an error and return its exit code. Stack traces only with --debug. */
+function report(io: IO, err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+    if (err.code === 'commander.executeSubCommandAsync') return ExitCode.GENERAL;
+  }
+  const d = describeError(err);
+  if (d.message) io.err(`rdsctl: ${d.message}${d.hint ? ` (${d.hint})` : ''}\n`);
+  if (debug && err instanceof Error && err.stack) io.err(err.stack + '\n');
+  return d.exitCode;
+}
+
+/** Entry point of bin/rdsctl: wires signals and exits with the code main() decided. */
+export async function runCli(): Promise<void> {
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(ExitCode.INTERRUPTED);
+    ac.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // `rdsctl … | head` closes our stdout; that is the reader's choice, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  let code: number;
+  try {
+    code = await main(process.argv.slice(2), { signal: ac.signal });
+  } catch (err) {
+    code = report(createIO(), err, process.argv.includes('--debug'));
+  }
+  if (ac.signal.aborted && code === ExitCode.OK) code = ExitCode.INTERRUPTED;
+  process.exitCode = code;
+  // Pools and sockets are closed in main(); exit explicitly so a stray handle cannot hang a runbook.
+  process.exit(code);
+}
+

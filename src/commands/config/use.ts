@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { examples, type Runner } from '../../core/command.js';
+import type { Context } from '../../core/context.js';
+import { selectProfile, writeConfig } from '../../core/config.js';
+
+export interface Options {
+  name: string;
+}
+
+export function register(cmd: Command, run: Runner): void {
+  cmd
+    .argument('<name>', 'profile name')
+    .addHelpText('after', examples('rdsctl config use lab', 'RDSCTL_PROFILE=prod-hz rdsctl go2ncinfo nc-a01   # one command only'))
+    .action(async (name: string) => run((ctx) => use({ name }, ctx)));
+}
+
+export async function use(opts: Options, ctx: Context): Promise<void> {
+  const cfg = ctx.config();
+  selectProfile(cfg, opts.name, {}, ctx.configPath);
+  writeConfig(ctx.configPath, { ...cfg, current: opts.name });
+  ctx.io.err(`current profile: ${opts.name}\n`);
+}

@@ -1,0 +1,69 @@
+// The contract between the SSH boundary (remote/ssh.ts) and everything that runs remote commands.
+// Kept apart from the implementation so that the context can name it without loading ssh2.
+
+/** A host to reach. `via` is a jump host: go2vm reaches a VM through its NC. */
+export interface HostTarget {
+  /** Display name: NC hostname, VM name or the address itself. */
+  name: string;
+  address: string;
+  port?: number;
+  via?: HostTarget;
+}
+
+/** Why a host did not succeed. null in ExecResult.category means it did. */
+export type FailureCategory =
+  | 'dns'
+  | 'refused'
+  | 'connect-timeout'
+  | 'auth'
+  | 'host-key'
+  | 'command-timeout'
+  | 'exit'
+  | 'signal'
+  | 'interrupted'
+  | 'error';
+
+export interface ExecResult {
+  host: string;
+  address: string;
+  /** The remote command's exit code; null when it never ran or died by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  category: FailureCategory | null;
+  /** One line saying what went wrong, for failures of ssh itself. */
+  error?: string;
+  /** Output beyond maxOutputBytes was dropped (the remote kept running). */
+  truncated?: boolean;
+}
+
+export interface ExecOptions {
+  /** Seconds; the command is killed on the remote side when it runs longer. */
+  timeoutSec?: number;
+  stdin?: string | Buffer;
+  /** Per stream; what comes beyond is counted and dropped so memory stays bounded. */
+  maxOutputBytes?: number;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface FanoutOptions extends ExecOptions {
+  concurrency?: number;
+  onResult?: (r: ExecResult) => void;
+  onLine?: (host: string, stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export interface SshPool {
+  /** Run one command on one host over a cached connection. Never throws for remote failures. */
+  exec(target: HostTarget, command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** exec, then throw RemoteError naming the host unless the command exited 0; returns stdout. */
+  run(target: HostTarget, command: string, opts?: ExecOptions): Promise<string>;
+  /** Same command on many hosts with a bounded window. Results in target order. */
+  fanout(targets: HostTarget[], command: string, opts?: FanoutOptions): Promise<ExecResult[]>;
+  /** Drop the cached connection to one host (e.g. after its sshd restarted). */
+  forget(target: HostTarget): void;
+  closeAll(): Promise<void>;
+}
