@@ -121,12 +121,7 @@ async function buildTree(program: Command, words: string[], run: Runner): Promis
     if (selected) await loadInto(cmd, spec, run);
     else if (sub === undefined || words[0] !== top) cmd.allowUnknownOption().allowExcessArguments();
   }
-  for (const g of groups.values()) {
-    g.exitOverride();
-    g.action(() => {
-      g.outputHelp();
-    });
-  }
+  for (const g of groups.values()) g.exitOverride();
 }
 
 async function loadInto(cmd: Command, spec: CommandSpec, run: Runner): Promise<void> {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, NotFoundError, UsageError } from './errors.js';
+import { ConfigError, UsageError } from './errors.js';
 
 // The config file: {current, profiles[]} like the aliyun CLI. JSON, so that no YAML parser sits
 // on the start-up path. Written atomically with mode 0600 because it may hold passwords.
@@ -193,7 +193,10 @@ export function selectProfile(cfg: ConfigFile, flag: string | undefined, env: No
   const p = cfg.profiles.find((x) => x.name === name);
   if (!p) {
     const names = cfg.profiles.map((x) => x.name);
-    throw new NotFoundError(`profile "${name}" (from ${source}) is not in ${file}`, names.filter((n) => similar(n, name)).length ? names.filter((n) => similar(n, name)) : names);
+    const near = names.filter((n) => similar(n, name));
+    throw new ConfigError(`profile "${name}" (from ${source}) is not in ${file}`, {
+      hint: names.length ? `profiles: ${(near.length ? near : names).slice(0, 3).join(', ')}` : 'no profiles yet; run `rdsctl lab up`',
+    });
   }
   return p;
 }

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import type { Context } from './context.js';
+import type { AuditIntent } from './audit.js';
+import { describeError, ExitCode, UsageError } from './errors.js';
+
+// How every state-changing command behaves (design convention 8): --dry-run prints exactly what
+// would be done and changes nothing; destructive actions ask first (or need --yes without a
+// TTY); --reason is recorded; an audit intent is written before acting and a result after.
+
+export interface MutationFlags {
+  dryRun: boolean;
+  yes: boolean;
+  reason: string | null;
+}
+
+export function addMutationOptions(cmd: Command, o: { confirm?: boolean } = {}): Command {
+  cmd.option('--dry-run', 'print the targets, SQL and remote commands that would run, then exit; changes nothing');
+  cmd.option('--reason <text>', 'why (recorded in the audit log)');
+  if (o.confirm) cmd.option('-y, --yes', 'do not ask for confirmation (required when there is no TTY)');
+  return cmd;
+}
+
+export function parseMutationFlags(o: { dryRun?: boolean; yes?: boolean; reason?: string }): MutationFlags {
+  const reason = o.reason === undefined ? null : o.reason.trim();
+  if (reason !== null && (reason.length === 0 || reason.length > 1024 || /[\0\r\n]/.test(reason))) {
+    throw new UsageError('--reason must be one line of 1-1024 characters');
+  }
+  return { dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), reason };
+}
+
+/** What a mutation would do: shown by --dry-run and in confirmation prompts. */
+export interface Plan {
+  action: string;
+  targets: string[];
+  sql?: Array<{ db: string; statement: string; params?: unknown[] }>;
+  remote?: Array<{ host: string; command: string }>;
+  notes?: string[];
+}
+
+export function printPlan(ctx: Context, plan: Plan, format: 'text' | 'json' = 'text'): void {
+  if (format === 'json') {
+    ctx.io.out(JSON.stringify({ dry_run: true, ...plan }, null, 2) + '\n');
+    return;
+  }
+  const lines = [`dry run: ${plan.action}`, `targets (${plan.targets.length}): ${plan.targets.join(', ') || '-'}`];
+  for (const s of plan.sql ?? []) lines.push(`sql [${s.db}]: ${s.statement.replace(/\s+/g, ' ').trim()}${s.params?.length ? `  -- params ${JSON.stringify(s.params)}` : ''}`);
+  for (const r of plan.remote ?? []) lines.push(`remote [${r.host}]: ${r.command}`);
+  for (const n of plan.notes ?? []) lines.push(`note: ${n}`);
+  ctx.io.out(lines.join('\n') + '\n');
+}
+
+/**
+ * Ask before a destructive action. Without a TTY there is nobody to ask: --yes is required,
+ * and its absence is a usage error before anything runs.
+ */
+export async function confirm(ctx: Context, question: string, flags: Pick<MutationFlags, 'yes'>): Promise<void> {
+  if (flags.yes) return;
+  if (!ctx.io.canPrompt) throw new UsageError(`${question.split('\n')[0]} needs confirmation: rerun with --yes (no TTY to ask on)`);
+  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stderr, terminal: true });
+  try {
+    const answer = await rl.question(`${question}\nProceed? [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('aborted: not confirmed');
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Run a mutation under audit: the intent is fsynced before `act` starts (so a kill mid-way
+ * leaves an intent without a result), the result after, whether it succeeded or threw.
+ */
+export async function audited<T>(ctx: Context, intent: AuditIntent, act: () => Promise<{ value: T; ok?: boolean; exitCode?: number; detail?: Record<string, unknown> }>): Promise<T> {
+  const audit = ctx.audit();
+  const id = await audit.intent(intent);
+  try {
+    const r = await act();
+    await audit.result(id, { ok: r.ok ?? true, exitCode: r.exitCode ?? ExitCode.OK, detail: r.detail, intent });
+    return r.value;
+  } catch (err) {
+    const d = describeError(err);
+    await audit.result(id, { ok: false, exitCode: d.exitCode, detail: { error: d.message }, intent }).catch(() => undefined);
+    throw err;
+  }
+}
