@@ -5,6 +5,7 @@ import type { CommandSpec, Runner } from './core/command.js';
 import { createContext, type Context, type ContextOptions } from './core/context.js';
 import { describeError, EXIT_CODE_TABLE, ExitCode } from './core/errors.js';
 import { createIO, type IO } from './core/io.js';
+import { requireRole } from './core/authz.js';
 
 // The program: global options, lazy command tree, error → exit code. This file is the ONLY place
 // that decides the process's exit code and the only one that calls process.exit.
@@ -126,7 +127,14 @@ async function buildTree(program: Command, words: string[], run: Runner): Promis
 
 async function loadInto(cmd: Command, spec: CommandSpec, run: Runner): Promise<void> {
   const mod = await spec.load();
-  mod.register(cmd, run);
+  // The role check runs before the command's own work, with the command's context.
+  const what = `rdsctl ${spec.path.join(' ')}`;
+  mod.register(cmd, (work) =>
+    run(async (ctx) => {
+      await requireRole(ctx, spec.role, what);
+      return work(ctx);
+    }),
+  );
   cmd.exitOverride();
 }
 

@@ -5,8 +5,13 @@ import type { Context } from './context.js';
 // role without loading it; the module is imported only when its command is the one being run
 // (or its own --help is asked for). This keeps `rdsctl --version` and `--help` fast.
 
-/** The least role an operator needs to run a command (enforced in cli.ts, roles from the profile). */
-export type Role = 'read' | 'operator' | 'admin';
+/**
+ * The least role an operator needs to run a command (enforced in cli.ts before the command's
+ * work, roles from the profile). 'none' is for local commands that must work without a metadb
+ * (config, lab, help). A verb whose sub-action needs more (e.g. `instance step goto`) calls
+ * requireRole() from core/authz.ts itself.
+ */
+export type Role = 'none' | 'read' | 'operator' | 'admin';
 
 /** Runs a verb's work with the context and turns the outcome into an exit code (cli.ts owns it). */
 export type Runner = (work: (ctx: Context) => Promise<number | void>) => Promise<void>;
