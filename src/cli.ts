@@ -2,10 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandSpec, Runner } from './core/command.js';
-import { createContext, type Context, type ContextOptions } from './core/context.js';
+import type { Context, ContextOptions } from './core/context.js';
 import { describeError, EXIT_CODE_TABLE, ExitCode } from './core/errors.js';
 import { createIO, type IO } from './core/io.js';
-import { requireRole } from './core/authz.js';
 
 // The program: global options, lazy command tree, error → exit code. This file is the ONLY place
 // that decides the process's exit code and the only one that calls process.exit.
@@ -66,6 +65,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
 
   const run: Runner = async (work) => {
     const g = program.opts<{ profile?: string; config?: string; debug?: boolean }>();
+    // Loaded here, not at the top: `--version` and `--help` never build a context.
+    const { createContext } = await import('./core/context.js');
     const ctx = createContext({ ...deps, io, env, configFlag: g.config, profileFlag: g.profile, debug: g.debug });
     contexts.push(ctx);
     deps.onContext?.(ctx);
@@ -131,7 +132,7 @@ async function loadInto(cmd: Command, spec: CommandSpec, run: Runner): Promise<v
   const what = `rdsctl ${spec.path.join(' ')}`;
   mod.register(cmd, (work) =>
     run(async (ctx) => {
-      await requireRole(ctx, spec.role, what);
+      if (spec.role !== 'none') await (await import('./core/authz.js')).requireRole(ctx, spec.role, what);
       return work(ctx);
     }),
   );
