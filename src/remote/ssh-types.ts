@@ -51,9 +51,23 @@ export interface ExecOptions {
 }
 
 export interface FanoutOptions extends ExecOptions {
+  /** Hosts in flight at once; default profile.ssh.concurrency. */
   concurrency?: number;
+  /**
+   * Keep each host's connection for later calls. Off by default: a fan-out over a thousand
+   * hosts should not hold a thousand idle sessions open. A connection already cached is reused.
+   */
+  keepConnections?: boolean;
   onResult?: (r: ExecResult) => void;
   onLine?: (host: string, stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export interface SshPoolOptions {
+  env: NodeJS.ProcessEnv;
+  /** Aborts everything the pool is doing (the context's SIGINT/SIGTERM signal). */
+  signal?: AbortSignal;
+  /** Record the key of a host not yet in known_hosts instead of refusing it (--accept-new). A changed key is still refused. */
+  acceptNew?: boolean;
 }
 
 export interface SshPool {

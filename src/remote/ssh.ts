@@ -1,0 +1,799 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, Client as SshClient, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
+import type { Profile } from '../core/config.js';
+import { ConfigError, InterruptedError, RemoteError, oneLine } from '../core/errors.js';
+import { KnownHosts, knownHostsName } from './known-hosts.js';
+import { sh } from './quote.js';
+import type { ExecOptions, ExecResult, FailureCategory, FanoutOptions, HostTarget, SshPool, SshPoolOptions } from './ssh-types.js';
+
+// The ssh2 side of the SSH boundary: cached connections, host keys checked against known_hosts
+// (ssh2 itself accepts any key), jump hosts, remote kill, bounded output, fan-out.
+//
+// Remote kill: OpenSSH ignores the "signal" channel request, so a timed-out command would keep
+// running. sshd starts every non-pty exec in its own session, so the remote shell's PID is its
+// process group. The wrapper prints that PID as a marker line on stderr first; the pool strips it
+// and, to stop the command, runs `kill -s KILL -- -PGID` on a second channel of the same connection.
+
+const { Client, utils } = ssh2;
+
+const DEFAULT_MAX_OUTPUT = 8 * 1024 * 1024;
+/** sshd allows 10 sessions per connection by default (MaxSessions); two stay free for kills. */
+const CHANNELS_PER_CONNECTION = 8;
+const MARKER = Buffer.from('\x1eRDSCTL-PGID ');
+/** How long a stop waits for the marker, for the kill channel, then for the channel to close. */
+const PGID_WAIT_MS = 1000;
+const KILL_WAIT_MS = 2000;
+const CLOSE_WAIT_MS = 1000;
+/** A partial line longer than this is handed on as a line, so a flood without newlines stays bounded. */
+const MAX_LINE_BYTES = 64 * 1024;
+/** Key types ssh2 offers, in its order; used to put the ones known_hosts can check first. */
+const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const MAX_VIA_DEPTH = 8;
+
+/** One SSH connection to make: the profile's jump host, a `via`, or the target itself. */
+interface Hop {
+  /** The target's display name, or the address for the profile's jump host. */
+  name: string;
+  user: string;
+  host: string;
+  port: number;
+  /** Set on every hop but the last: failures are reported as "via NAME: ...". */
+  intermediate: boolean;
+}
+
+interface Conn {
+  client: SshClient;
+  key: string;
+  cached: boolean;
+  alive: boolean;
+  open: number;
+  waiting: Array<() => void>;
+}
+
+/** A failure of ssh itself (not of the remote command), with its category. */
+class HopFailure extends Error {
+  constructor(
+    readonly category: FailureCategory,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Read and parsed once per pool: a thousand hosts must not parse the key a thousand times. */
+interface Credentials {
+  privateKey?: ParsedKey;
+  agent?: string;
+}
+
+export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
+  const ssh = profile.ssh;
+  const home = opts.env.HOME || '/root';
+  const knownHostsFile = expandHome(ssh.known_hosts ?? '~/.ssh/known_hosts', home);
+  const connectMs = Math.round(ssh.connect_timeout * 1000);
+  const jump = ssh.jump_host ? parseJumpHost(ssh.jump_host, ssh.user) : undefined;
+  const poolSignals = opts.signal ? [opts.signal] : [];
+  const cache = new Map<string, Promise<Conn>>();
+  const live = new Set<Conn>();
+  let creds: Credentials | HopFailure | undefined;
+  let knownHosts: KnownHosts | HopFailure | undefined;
+
+  function credentials(): Credentials {
+    creds ??= loadCredentials(ssh.identity_file ? expandHome(ssh.identity_file, home) : undefined, opts.env, home);
+    if (creds instanceof HopFailure) throw creds;
+    return creds;
+  }
+
+  function hostKeys(): KnownHosts {
+    if (!knownHosts) {
+      try {
+        knownHosts = KnownHosts.load(knownHostsFile);
+      } catch (e) {
+        knownHosts = new HopFailure('host-key', `cannot read known_hosts ${knownHostsFile}: ${errCode(e)}`);
+      }
+    }
+    if (knownHosts instanceof HopFailure) throw knownHosts;
+    return knownHosts;
+  }
+
+  function hopsFor(target: HostTarget): Hop[] {
+    const chain: HostTarget[] = [];
+    for (let t: HostTarget | undefined = target; t; t = t.via) {
+      chain.unshift(t);
+      if (chain.length > MAX_VIA_DEPTH) throw new HopFailure('error', `more than ${MAX_VIA_DEPTH} hops through "via"`);
+    }
+    const hops: Hop[] = chain.map((t) => ({ name: t.name, user: ssh.user, host: t.address, port: t.port ?? ssh.port, intermediate: true }));
+    if (jump) hops.unshift({ ...jump });
+    hops[hops.length - 1]!.intermediate = false;
+    return hops;
+  }
+
+  /** Open one SSH connection, through `via` when given, with the connect timeout over all of it. */
+  function openHop(hop: Hop, via: Conn | undefined, key: string, cached: boolean, signals: AbortSignal[]): Promise<Conn> {
+    return new Promise<Conn>((resolve, reject) => {
+      let settled = false;
+      let hostKeyFailure: HopFailure | undefined;
+      let newKey: Buffer | undefined;
+      const client = new Client();
+      const conn: Conn = { client, key, cached, alive: false, open: 0, waiting: [] };
+      const fail = (f: HopFailure): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        offAbort();
+        client.destroy();
+        reject(f);
+      };
+      // Covers the forward through a via, TCP, the SSH handshake and auth: a host that accepts
+      // TCP and never speaks SSH, or a via that cannot reach its target, ends here.
+      const timer = setTimeout(() => fail(new HopFailure('connect-timeout', failureText(hop, 'connect-timeout', `no SSH session within ${ssh.connect_timeout}s`))), connectMs);
+      const offAbort = onAbort(signals, () => fail(new HopFailure('interrupted', 'interrupted while connecting')));
+      client.on('error', (e: Error & { level?: string; code?: string }) => {
+        if (settled) return dropConn(conn);
+        fail(hostKeyFailure ?? classifyConnectError(hop, e));
+      });
+      client.on('close', () => {
+        dropConn(conn);
+        fail(new HopFailure('error', failureText(hop, 'error', 'connection closed during the SSH handshake')));
+      });
+      client.once('ready', () => {
+        if (settled) return void client.end();
+        if (newKey) {
+          try {
+            const kh = hostKeys();
+            if (kh.check(hop.host, hop.port, newKey).status === 'unknown') kh.append(hop.host, hop.port, newKey);
+          } catch (e) {
+            return fail(e instanceof HopFailure ? e : new HopFailure('host-key', `cannot record the host key of ${hopLabel(hop)} in ${knownHostsFile}: ${errCode(e)}`));
+          }
+        }
+        settled = true;
+        clearTimeout(timer);
+        offAbort();
+        conn.alive = true;
+        live.add(conn);
+        resolve(conn);
+      });
+
+      const verify = (blob: Buffer): boolean => {
+        const res = hostKeys().check(hop.host, hop.port, blob);
+        if (res.status === 'ok') return true;
+        if (res.status === 'unknown' && opts.acceptNew) {
+          newKey = blob;
+          return true;
+        }
+        const what = hopLabel(hop);
+        hostKeyFailure = new HopFailure(
+          'host-key',
+          failureText(
+            hop,
+            'host-key',
+            res.status === 'unknown'
+              ? `unknown host key for ${what}; rerun with --accept-new to record it`
+              : res.status === 'revoked'
+                ? `host key for ${what} is marked @revoked in ${knownHostsFile}:${res.line}; refusing to connect`
+                : `host key for ${what} does not match ${knownHostsFile}:${res.line}; refusing to connect (possible man-in-the-middle; if the host was reinstalled, remove that line)`,
+          ),
+        );
+        return false;
+      };
+
+      const start = (sock?: ConnectConfig['sock']): void => {
+        let c: Credentials;
+        try {
+          c = credentials();
+          hostKeys();
+        } catch (e) {
+          return fail(e as HopFailure);
+        }
+        const cfg: ConnectConfig = {
+          host: hop.host,
+          port: hop.port,
+          username: hop.user,
+          readyTimeout: connectMs,
+          hostVerifier: verify,
+          // Objects, not method names: the parsed key is passed as it is, and "none" is never tried.
+          authHandler: [
+            ...(c.privateKey ? [{ type: 'publickey', username: hop.user, key: c.privateKey }] : []),
+            ...(c.agent ? [{ type: 'agent', username: hop.user, agent: c.agent }] : []),
+          ] as AnyAuthMethod[],
+          ...(sock ? { sock } : {}),
+          // Idle cached connections notice a dead peer; one-off fan-out connections do not need it.
+          ...(cached ? { keepaliveInterval: 30_000, keepaliveCountMax: 3 } : {}),
+        };
+        const order = hostKeyOrder(hostKeys().keyTypes(hop.host, hop.port));
+        if (order) cfg.algorithms = { serverHostKey: order as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
+        try {
+          client.connect(cfg);
+        } catch (e) {
+          fail(new HopFailure('error', failureText(hop, 'error', (e as Error).message)));
+        }
+      };
+
+      if (!via) return start();
+      via.client.forwardOut('127.0.0.1', 0, hop.host, hop.port, (err, stream) => {
+        if (err) return fail(classifyForwardError(hop, err));
+        if (settled) return void stream.close();
+        start(stream);
+      });
+    });
+  }
+
+  function chainKey(hops: Hop[], i: number): string {
+    return hops
+      .slice(0, i + 1)
+      .map((h) => `${h.user}@${h.host}:${h.port}`)
+      .join('>');
+  }
+
+  /**
+   * The connection for the last hop, opening what is missing. Jump hosts and vias are always
+   * cached (many targets share them); the last hop only when `cacheLast`.
+   */
+  async function connect(hops: Hop[], cacheLast: boolean, signals: AbortSignal[]): Promise<{ conn: Conn; fresh: boolean }> {
+    let prev: Conn | undefined;
+    for (let i = 0; i < hops.length; i++) {
+      const last = i === hops.length - 1;
+      const key = chainKey(hops, i);
+      let pending = cache.get(key);
+      let fresh = false;
+      if (!pending) {
+        if (last && !cacheLast) return { conn: await openHop(hops[i]!, prev, key, false, signals), fresh: true };
+        // A shared connection is not torn down by one caller's abort, only by the pool's.
+        const p = openHop(hops[i]!, prev, key, true, poolSignals);
+        cache.set(key, p);
+        p.catch(() => {
+          if (cache.get(key) === p) cache.delete(key);
+        });
+        pending = p;
+        fresh = true;
+      }
+      const conn = await raceAbort(pending, signals);
+      if (!conn.alive) {
+        if (cache.get(key) === pending) cache.delete(key);
+        i--;
+        continue;
+      }
+      if (last) return { conn, fresh };
+      prev = conn;
+    }
+    throw new HopFailure('error', 'no hops');
+  }
+
+  function dropConn(conn: Conn): void {
+    conn.alive = false;
+    live.delete(conn);
+    const p = cache.get(conn.key);
+    if (p) void p.then((c) => c === conn && cache.get(conn.key) === p && cache.delete(conn.key), () => undefined);
+  }
+
+  function closeConn(conn: Conn): void {
+    dropConn(conn);
+    conn.client.end();
+  }
+
+  async function execute(target: HostTarget, command: string, o: ExecOptions, cacheLast: boolean): Promise<ExecResult> {
+    const started = performance.now();
+    const signals = o.signal ? [...poolSignals, o.signal] : poolSignals;
+    const failed = (f: HopFailure): ExecResult => ({
+      host: target.name,
+      address: target.address,
+      exitCode: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      durationMs: Math.round(performance.now() - started),
+      category: f.category,
+      error: oneLine(f.message),
+    });
+    if (signals.some((s) => s.aborted)) return failed(new HopFailure('interrupted', 'interrupted before it started'));
+    let hops: Hop[];
+    try {
+      hops = hopsFor(target);
+    } catch (e) {
+      return failed(e as HopFailure);
+    }
+    // A cached connection can be dead without knowing it yet (sshd restarted): one retry on a new one.
+    for (let attempt = 0; ; attempt++) {
+      let got: { conn: Conn; fresh: boolean };
+      try {
+        got = await connect(hops, cacheLast, signals);
+      } catch (e) {
+        return failed(e instanceof HopFailure ? e : new HopFailure('error', (e as Error).message));
+      }
+      const { conn, fresh } = got;
+      try {
+        return await runCommand(conn, target, command, o, signals, started);
+      } catch (e) {
+        const f = e instanceof HopFailure ? e : new HopFailure('error', (e as Error).message);
+        if (fresh || attempt > 0 || f.category === 'interrupted') return failed(f);
+        closeConn(conn);
+      } finally {
+        if (!conn.cached) closeConn(conn);
+      }
+    }
+  }
+
+  async function acquire(conn: Conn, signals: AbortSignal[]): Promise<void> {
+    if (conn.open < CHANNELS_PER_CONNECTION) {
+      conn.open++;
+      return;
+    }
+    await raceAbort(
+      new Promise<void>((resolve) => conn.waiting.push(resolve)),
+      signals,
+    );
+    conn.open++;
+  }
+
+  function release(conn: Conn): void {
+    conn.open--;
+    conn.waiting.shift()?.();
+  }
+
+  function openExec(conn: Conn, command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (!conn.alive) return reject(new HopFailure('error', 'connection closed'));
+      try {
+        conn.client.exec(command, (err, ch) => (err ? reject(new HopFailure('error', `cannot start the command: ${err.message}`)) : resolve(ch)));
+      } catch (e) {
+        reject(new HopFailure('error', `cannot start the command: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  /** Best effort: SIGKILL the remote process group over a second channel, bounded in time. */
+  async function killGroup(conn: Conn, pgid: number): Promise<void> {
+    let ch: ClientChannel;
+    try {
+      ch = await withTimeout(openExec(conn, sh`kill -s KILL -- ${`-${pgid}`}`), KILL_WAIT_MS);
+    } catch {
+      return;
+    }
+    ch.resume();
+    ch.stderr.resume();
+    ch.end();
+    await withTimeout(new Promise<void>((r) => ch.once('close', () => r())), KILL_WAIT_MS).catch(() => undefined);
+  }
+
+  async function runCommand(conn: Conn, target: HostTarget, command: string, o: ExecOptions, signals: AbortSignal[], started: number): Promise<ExecResult> {
+    await acquire(conn, signals);
+    let ch: ClientChannel;
+    try {
+      ch = await openExec(conn, wrapCommand(command));
+    } catch (e) {
+      release(conn);
+      throw e;
+    }
+    const timeoutSec = o.timeoutSec ?? ssh.command_timeout;
+    const max = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    const out = new Sink(max, o.onStdout);
+    const err = new Sink(max, o.onStderr);
+    const pgid = new PgidFilter((b) => err.push(b));
+    return new Promise<ExecResult>((resolve) => {
+      let exitCode: number | null = null;
+      let exitSignal: string | null = null;
+      let stopped: { category: FailureCategory; message: string } | undefined;
+      let done = false;
+      let forced = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        offAbort();
+        conn.client.removeListener('close', onConnClose);
+        pgid.end();
+        release(conn);
+        if (forced) closeConn(conn);
+        let category: FailureCategory | null = null;
+        let error: string | undefined;
+        if (stopped) {
+          category = stopped.category;
+          error = stopped.message;
+        } else if (exitCode !== null) {
+          category = exitCode === 0 ? null : 'exit';
+          if (category) error = `exited ${exitCode}`;
+        } else if (exitSignal !== null) {
+          category = 'signal';
+          error = `killed by ${exitSignal}`;
+        } else {
+          category = 'error';
+          error = 'connection closed before the command exited';
+        }
+        const truncated = out.dropped > 0 || err.dropped > 0;
+        resolve({
+          host: target.name,
+          address: target.address,
+          exitCode,
+          signal: exitSignal,
+          stdout: out.text(),
+          stderr: err.text(),
+          durationMs: Math.round(performance.now() - started),
+          category,
+          ...(error ? { error } : {}),
+          ...(truncated ? { truncated } : {}),
+        });
+      };
+      const stop = (category: FailureCategory, message: string): void => {
+        if (done || stopped) return;
+        stopped = { category, message };
+        clearTimeout(timer);
+        void (async () => {
+          const id = await pgid.known(PGID_WAIT_MS);
+          if (id !== undefined) await killGroup(conn, id);
+          if (done) return;
+          // The group is gone, so sshd closes the channel by itself; if it does not, give up on it.
+          ch.close();
+          setTimeout(() => {
+            forced = !done;
+            finish();
+          }, CLOSE_WAIT_MS).unref();
+        })();
+      };
+      const onConnClose = (): void => finish();
+      conn.client.once('close', onConnClose);
+      const timer = setTimeout(() => stop('command-timeout', `no exit within ${timeoutSec}s; killed the remote process group`), Math.min(Math.round(timeoutSec * 1000), 2 ** 31 - 1));
+      const offAbort = onAbort(signals, () => stop('interrupted', 'interrupted; killed the remote process group'));
+      ch.on('data', (b: Buffer) => out.push(b));
+      ch.stderr.on('data', (b: Buffer) => pgid.push(b));
+      ch.on('exit', (code: number | null, signal?: string) => {
+        if (typeof code === 'number') exitCode = code;
+        else if (signal) exitSignal = signal;
+      });
+      ch.on('close', finish);
+      ch.on('error', () => undefined);
+      if (o.stdin !== undefined) ch.end(o.stdin);
+      else ch.end();
+    });
+  }
+
+  const pool: SshPool = {
+    exec(target, command, o = {}) {
+      return execute(target, command, o, true);
+    },
+
+    async run(target, command, o = {}) {
+      const r = await execute(target, command, o, true);
+      if (r.category === null) return r.stdout;
+      if (r.category === 'interrupted') throw new InterruptedError(`${r.host}: ${r.error}`);
+      const last = r.category === 'exit' ? lastLine(r.stderr) : '';
+      throw new RemoteError(oneLine(`${r.host}: ${r.category === 'exit' ? `remote command exited ${r.exitCode}` : r.error ?? r.category}${last ? `: ${last}` : ''}`), { host: r.host });
+    },
+
+    async fanout(targets, command, o: FanoutOptions = {}) {
+      const limit = Math.max(1, Math.min(o.concurrency ?? ssh.concurrency, targets.length || 1));
+      const results: ExecResult[] = new Array<ExecResult>(targets.length);
+      const signals = o.signal ? [...poolSignals, o.signal] : poolSignals;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < targets.length) {
+          const i = next++;
+          const t = targets[i]!;
+          let r: ExecResult;
+          if (signals.some((s) => s.aborted)) {
+            r = { host: t.name, address: t.address, exitCode: null, signal: null, stdout: '', stderr: '', durationMs: 0, category: 'interrupted', error: 'interrupted before it started' };
+          } else if (o.onLine) {
+            const onLine = o.onLine;
+            const lo = new LineSplitter((line) => onLine(t.name, 'stdout', line));
+            const le = new LineSplitter((line) => onLine(t.name, 'stderr', line));
+            r = await execute(
+              t,
+              command,
+              {
+                ...o,
+                onStdout: (b) => {
+                  o.onStdout?.(b);
+                  lo.push(b);
+                },
+                onStderr: (b) => {
+                  o.onStderr?.(b);
+                  le.push(b);
+                },
+              },
+              Boolean(o.keepConnections),
+            );
+            lo.end();
+            le.end();
+          } else {
+            r = await execute(t, command, o, Boolean(o.keepConnections));
+          }
+          results[i] = r;
+          o.onResult?.(r);
+        }
+      };
+      await Promise.all(Array.from({ length: limit }, worker));
+      return results;
+    },
+
+    forget(target) {
+      let hops: Hop[];
+      try {
+        hops = hopsFor(target);
+      } catch {
+        return;
+      }
+      const key = chainKey(hops, hops.length - 1);
+      const p = cache.get(key);
+      cache.delete(key);
+      if (p) void p.then((c) => closeConn(c), () => undefined);
+    },
+
+    async closeAll() {
+      const pending = [...cache.values()];
+      cache.clear();
+      const conns = new Set(live);
+      for (const p of pending) {
+        const c = await p.catch(() => undefined);
+        if (c) conns.add(c);
+      }
+      await Promise.all(
+        [...conns].map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              const t = setTimeout(() => {
+                c.client.destroy();
+                resolve();
+              }, CLOSE_WAIT_MS);
+              c.client.once('close', () => {
+                clearTimeout(t);
+                resolve();
+              });
+              closeConn(c);
+            }),
+        ),
+      );
+    },
+  };
+  return pool;
+}
+
+/** The command as the remote login shell gets it: PGID marker first, then the command in a fresh shell. */
+export function wrapCommand(command: string): string {
+  return sh`printf '\\036RDSCTL-PGID %s\\n' "$$" >&2; exec "\${SHELL:-/bin/sh}" -c ${command}`;
+}
+
+/** "user@host:port", "host:port", "host", "[v6]:port"; user and port default to the profile's. */
+export function parseJumpHost(spec: string, defaultUser: string): Hop {
+  const m = /^(?:([^@\s]+)@)?(\[[^\]\s]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(spec.trim());
+  const port = m?.[3] === undefined ? 22 : Number(m[3]);
+  if (!m || port < 1 || port > 65535) throw new ConfigError(`ssh.jump_host "${spec}" is not user@host:port`);
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  return { name: host, user: m[1] ?? defaultUser, host, port, intermediate: true };
+}
+
+function loadCredentials(identityFile: string | undefined, env: NodeJS.ProcessEnv, home: string): Credentials | HopFailure {
+  const agent = env.SSH_AUTH_SOCK || undefined;
+  const candidates = identityFile ? [identityFile] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => path.join(home, '.ssh', f));
+  let lastProblem = '';
+  for (const file of candidates) {
+    let text: Buffer;
+    try {
+      text = fs.readFileSync(file);
+    } catch (e) {
+      lastProblem = `cannot read identity file ${file}: ${errCode(e)}`;
+      continue;
+    }
+    const parsed = utils.parseKey(text);
+    if (parsed instanceof Error) {
+      lastProblem = /encrypted|passphrase/i.test(parsed.message) ? `identity file ${file} needs a passphrase; load it into ssh-agent` : `identity file ${file}: ${parsed.message}`;
+      continue;
+    }
+    const privateKey = Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+    return { privateKey, ...(agent ? { agent } : {}) };
+  }
+  if (agent) return { agent };
+  return new HopFailure('auth', identityFile ? lastProblem : 'no identity: set ssh.identity_file in the profile or start ssh-agent');
+}
+
+/** How to name a hop in messages: its name and the known_hosts name it is checked under. */
+function hopLabel(hop: Hop): string {
+  const kh = knownHostsName(hop.host, hop.port);
+  return hop.name === hop.host ? kh : `${hop.name} (${kh})`;
+}
+
+function failureText(hop: Hop, category: FailureCategory, text: string): string {
+  const where = `${hop.host}:${hop.port}`;
+  const body =
+    category === 'dns' ? `cannot resolve ${hop.host}` : category === 'refused' ? `connection refused by ${where}` : category === 'auth' ? `authentication as ${hop.user} failed on ${where}` : category === 'host-key' ? text : `${where}: ${text}`;
+  return hop.intermediate ? `via ${hop.name}: ${body}` : body;
+}
+
+function classifyConnectError(hop: Hop, e: Error & { level?: string; code?: string }): HopFailure {
+  const code = e.code ?? '';
+  let category: FailureCategory = 'error';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || e.level === 'client-dns') category = 'dns';
+  else if (code === 'ECONNREFUSED') category = 'refused';
+  else if (code === 'ETIMEDOUT' || e.level === 'client-timeout') category = 'connect-timeout';
+  else if (e.level === 'client-authentication' || /All configured authentication methods failed/.test(e.message)) category = 'auth';
+  return new HopFailure(category, failureText(hop, category, category === 'connect-timeout' ? 'no SSH session in time' : e.message || code));
+}
+
+/** A via's sshd could not reach the next hop: its reason text is all there is. */
+function classifyForwardError(hop: Hop, e: Error): HopFailure {
+  const msg = e.message.replace(/^\(SSH\) Channel open failure: /, '');
+  const category: FailureCategory = /refused/i.test(msg) ? 'refused' : /timed? ?out/i.test(msg) ? 'connect-timeout' : /resolve|name or service|not known/i.test(msg) ? 'dns' : 'error';
+  return new HopFailure(category, failureText(hop, category, `cannot reach ${hop.host}:${hop.port}: ${msg}`));
+}
+
+/**
+ * With key types on record that ssh2 would not pick first, ask for those first, as OpenSSH does;
+ * otherwise a host with several keys would show one we cannot check. undefined: the default order.
+ */
+function hostKeyOrder(known: string[]): string[] | undefined {
+  if (known.length === 0 || known.includes(HOST_KEY_ALGORITHMS[0]!)) return undefined;
+  const wanted = known.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t])).filter((t) => HOST_KEY_ALGORITHMS.includes(t));
+  return [...new Set([...wanted, ...HOST_KEY_ALGORITHMS])];
+}
+
+function expandHome(p: string, home: string): string {
+  return p === '~' ? home : p.startsWith('~/') ? path.join(home, p.slice(2)) : p;
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+function lastLine(s: string): string {
+  const lines = s.split('\n').filter((l) => l.trim() !== '');
+  const l = lines[lines.length - 1] ?? '';
+  return l.length > 200 ? `${l.slice(0, 197)}...` : l;
+}
+
+/** Listen on several signals at once; returns the function that stops listening. */
+function onAbort(signals: AbortSignal[], fn: () => void): () => void {
+  if (signals.length === 0) return () => undefined;
+  const handler = (): void => fn();
+  for (const s of signals) s.addEventListener('abort', handler, { once: true });
+  if (signals.some((s) => s.aborted)) queueMicrotask(fn);
+  return () => {
+    for (const s of signals) s.removeEventListener('abort', handler);
+  };
+}
+
+function raceAbort<T>(p: Promise<T>, signals: AbortSignal[]): Promise<T> {
+  if (signals.length === 0) return p;
+  return new Promise<T>((resolve, reject) => {
+    const off = onAbort(signals, () => reject(new HopFailure('interrupted', 'interrupted while connecting')));
+    p.then(
+      (v) => {
+        off();
+        resolve(v);
+      },
+      (e: unknown) => {
+        off();
+        reject(e);
+      },
+    );
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Collects one output stream up to `max` bytes; the rest is counted and dropped. */
+class Sink {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  dropped = 0;
+  constructor(
+    private readonly max: number,
+    private readonly onChunk?: (b: Buffer) => void,
+  ) {}
+
+  push(b: Buffer): void {
+    this.onChunk?.(b);
+    const room = this.max - this.bytes;
+    if (b.length <= room) {
+      this.chunks.push(b);
+      this.bytes += b.length;
+      return;
+    }
+    if (room > 0) {
+      // A copy, so the rest of the chunk is not kept alive by the slice.
+      this.chunks.push(Buffer.from(b.subarray(0, room)));
+      this.bytes += room;
+    }
+    this.dropped += b.length - Math.max(room, 0);
+  }
+
+  text(): string {
+    return this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks, this.bytes).toString('utf8');
+  }
+}
+
+/** Takes the remote shell's PID marker off stderr; every other byte passes through in order. */
+class PgidFilter {
+  pgid: number | undefined;
+  /** Bytes before the marker; null once it has been seen or given up on. */
+  private held: Buffer | null = Buffer.alloc(0);
+  private waiters: Array<(id: number | undefined) => void> = [];
+
+  constructor(private readonly pass: (b: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.held === null) return this.pass(chunk);
+    let buf = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
+    // Lines before the marker (a chatty .bashrc) pass through; the marker line itself is dropped.
+    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
+      if (buf.subarray(0, MARKER.length).equals(MARKER)) {
+        const id = Number(buf.subarray(MARKER.length, nl).toString('latin1'));
+        this.settle(Number.isInteger(id) && id > 1 ? id : undefined);
+        if (buf.length > nl + 1) this.pass(buf.subarray(nl + 1));
+        return;
+      }
+      this.pass(buf.subarray(0, nl + 1));
+      buf = buf.subarray(nl + 1);
+    }
+    if (buf.length > 4096) {
+      this.settle(undefined);
+      this.pass(buf);
+      return;
+    }
+    this.held = buf;
+  }
+
+  end(): void {
+    if (this.held?.length) this.pass(this.held);
+    this.settle(undefined);
+  }
+
+  /** The PGID once the marker arrives, or undefined after `ms`. */
+  known(ms: number): Promise<number | undefined> {
+    if (this.held === null) return Promise.resolve(this.pgid);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(undefined), ms);
+      this.waiters.push((id) => {
+        clearTimeout(t);
+        resolve(id);
+      });
+    });
+  }
+
+  private settle(id: number | undefined): void {
+    if (this.held === null) return;
+    this.held = null;
+    this.pgid = id;
+    for (const w of this.waiters.splice(0)) w(id);
+  }
+}
+
+/** Complete lines from a byte stream, decoded as UTF-8 only once whole. */
+class LineSplitter {
+  private partial: Buffer | null = null;
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    let buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+      this.onLine(buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl));
+      start = nl + 1;
+    }
+    buf = buf.subarray(start);
+    if (buf.length > MAX_LINE_BYTES) {
+      this.onLine(buf.toString('utf8'));
+      buf = buf.subarray(buf.length);
+    }
+    this.partial = buf.length ? Buffer.from(buf) : null;
+  }
+
+  end(): void {
+    if (this.partial) this.onLine(this.partial.toString('utf8'));
+    this.partial = null;
+  }
+}
