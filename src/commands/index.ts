@@ -17,4 +17,10 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['config', 'show'], summary: 'Show a profile with secrets masked', role: 'none', load: () => import('./config/show.js') },
   { path: ['config', 'use'], summary: 'Make a profile the current one', role: 'none', load: () => import('./config/use.js') },
   { path: ['config', 'set'], summary: 'Set one key of a profile', role: 'none', load: () => import('./config/set.js') },
+  { path: ['go2nc'], summary: 'Shell on an NC, or run a command on a node set of NCs (clush-style)', role: 'operator', load: () => import('./go2nc.js') },
+  { path: ['go2ncinfo'], summary: 'Describe an NC: zone, cluster, capacity, VMs, RDS instances; --live adds uptime/load/disk', role: 'read', load: () => import('./go2ncinfo.js') },
+  { path: ['go2vm'], summary: 'Shell on a VM (or run a command) through its NC as jump host', role: 'operator', load: () => import('./go2vm.js') },
+  { path: ['go2vmlist'], summary: 'List the VMs on an NC', role: 'read', load: () => import('./go2vmlist.js') },
+  { path: ['go2which'], summary: 'What a name is and where it lives: VM, NC, RDS instance, SLB node, Tianji machine', role: 'read', load: () => import('./go2which.js') },
+  { path: ['hyapi'], summary: 'Houyi API actions (go2hyapi): detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm', role: 'read', load: () => import('./hyapi.js') },
 ];

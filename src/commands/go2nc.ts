@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { examples, type Runner } from '../core/command.js';
+import type { Context } from '../core/context.js';
+import { UsageError } from '../core/errors.js';
+import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
+import { fold, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
+import { addDisplayOptions, addSshOptions, commandTimeout, concurrency, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
+import { leasePool } from '../houyi/pool.js';
+import { openShell } from '../houyi/session.js';
+import { resolveNcTargets } from '../houyi/targets.js';
+
+export interface Options {
+  target: string;
+  /** Words after `--`, joined by spaces for the remote shell as ssh does; empty → interactive shell. */
+  command: string[];
+  display: FanoutDisplay;
+  ssh: SshFlags;
+  mutation: MutationFlags;
+}
+
+export function register(cmd: Command, run: Runner): void {
+  cmd
+    .argument('<target>', 'NC hostname, IP or SN, or a node set: nc-a[01-12], a,b, @cluster:NAME, @zone:NAME, with ! (except) and & (and)')
+    .argument('[command...]', 'after --: the command to run on every host; without one, an interactive shell on one host');
+  addDisplayOptions(cmd);
+  addSshOptions(cmd, { fanout: true });
+  addMutationOptions(cmd)
+    .addHelpText(
+      'after',
+      '\nThe command runs in each host\'s login shell, its words joined by spaces (as ssh does), so quote\n' +
+        'pipes and globs meant for the remote side. Exit code: 0 when every host succeeded; with one host,\n' +
+        'that host\'s own exit code; otherwise 5. The summary ("N ok, M failed: hosts") goes to stderr.\n' +
+        examples(
+          'rdsctl go2nc nc-a01',
+          'rdsctl go2nc nc-a[01-06] -- uptime',
+          "rdsctl go2nc @cluster:hza-rds-01 -b -- 'df -h /mysqldata | tail -1'",
+          "rdsctl go2nc '@zone:cn-hangzhou-a!nc-a03' -o json -- hostname",
+          'rdsctl go2nc nc-a[01-12] --dry-run --reason "INC-42 check" -- systemctl restart pync',
+        ),
+    )
+    .action(async (target: string, command: string[], o: Record<string, string | boolean | undefined>) => {
+      const opts: Options = {
+        target,
+        command,
+        display: parseDisplay(o as { gather?: boolean; output?: string }),
+        ssh: parseSshFlags(o),
+        mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string }),
+      };
+      return run((ctx) => go2nc(opts, ctx));
+    });
+}
+
+export async function go2nc(opts: Options, ctx: Context): Promise<number> {
+  const { targets } = await resolveNcTargets(ctx, opts.target);
+  if (opts.command.length === 0) {
+    if (targets.length > 1) throw new UsageError(`"${opts.target}" is ${targets.length} hosts: give a command after -- (an interactive shell is for one host)`);
+    if (opts.mutation.dryRun) throw new UsageError('--dry-run needs a command after --');
+    return openShell(ctx, { verb: 'go2nc', target: targets[0]!, acceptNew: opts.ssh.acceptNew, reason: opts.mutation.reason });
+  }
+  const command = opts.command.join(' ');
+  const profile = ctx.profile();
+  if (opts.mutation.dryRun) {
+    const names = targets.map((t) => t.name);
+    printPlan(
+      ctx,
+      {
+        action: 'go2nc',
+        targets: targets.map((t) => `${t.name} (${t.address}:${t.port ?? profile.ssh.port})`),
+        remote: [{ host: fold(names), command }],
+        notes: [`concurrency ${concurrency(opts.ssh, profile)}, command timeout ${commandTimeout(opts.ssh, profile)}s`],
+      },
+      opts.display === 'json' ? 'json' : 'text',
+    );
+    return 0;
+  }
+  const lease = await leasePool(ctx, opts.ssh);
+  try {
+    return await runRemote(ctx, lease.pool, {
+      verb: 'go2nc',
+      targets,
+      command,
+      display: opts.display,
+      concurrency: concurrency(opts.ssh, profile),
+      commandTimeoutSec: commandTimeout(opts.ssh, profile),
+      reason: opts.mutation.reason,
+    });
+  } finally {
+    await lease.release();
+  }
+}

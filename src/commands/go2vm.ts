@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { examples, type Runner } from '../core/command.js';
+import type { Context } from '../core/context.js';
+import { UsageError } from '../core/errors.js';
+import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
+import { runRemote, type FanoutDisplay } from '../houyi/fanout.js';
+import { addDisplayOptions, addSshOptions, commandTimeout, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
+import { leasePool } from '../houyi/pool.js';
+import { openShell } from '../houyi/session.js';
+import { findVm, requireRunning, vmTarget } from '../houyi/vm.js';
+
+export interface Options {
+  vm: string;
+  /** Open the VM's NC instead of the VM. */
+  nc: boolean;
+  command: string[];
+  display: FanoutDisplay;
+  ssh: SshFlags;
+  mutation: MutationFlags;
+}
+
+export function register(cmd: Command, run: Runner): void {
+  cmd
+    .argument('<vm>', 'VM name, instance ID (i-…) or IP')
+    .argument('[command...]', 'after --: the command to run on the VM; without one, an interactive shell')
+    .option('--nc', 'go to the VM\'s NC instead of the VM');
+  addDisplayOptions(cmd);
+  addSshOptions(cmd);
+  addMutationOptions(cmd)
+    .addHelpText(
+      'after',
+      '\nThe VM is reached through its NC as a jump host. A VM that houyi does not show as running is\n' +
+        'refused (exit 9) without an SSH attempt.\n' +
+        examples('rdsctl go2vm vm-001', 'rdsctl go2vm i-bp1a2b3c4d -- uptime', 'rdsctl go2vm 127.0.2.7 -o json -- cat /etc/os-release', 'rdsctl go2vm vm-001 --nc'),
+    )
+    .action(async (vm: string, command: string[], o: Record<string, string | boolean | undefined>) => {
+      const opts: Options = {
+        vm,
+        nc: Boolean(o.nc),
+        command,
+        display: parseDisplay(o as { gather?: boolean; output?: string }),
+        ssh: parseSshFlags(o),
+        mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string }),
+      };
+      return run((ctx) => go2vm(opts, ctx));
+    });
+}
+
+export async function go2vm(opts: Options, ctx: Context): Promise<number> {
+  const vm = await findVm(ctx.db('houyi'), opts.vm);
+  const target = opts.nc ? vmTarget(vm).via! : vmTarget(requireRunning(vm));
+  if (opts.command.length === 0) {
+    if (opts.mutation.dryRun) throw new UsageError('--dry-run needs a command after --');
+    return openShell(ctx, { verb: 'go2vm', target, acceptNew: opts.ssh.acceptNew, reason: opts.mutation.reason });
+  }
+  const command = opts.command.join(' ');
+  const profile = ctx.profile();
+  if (opts.mutation.dryRun) {
+    const route = target.via ? ` via ${target.via.name}` : '';
+    printPlan(ctx, { action: 'go2vm', targets: [`${target.name} (${target.address}:${target.port ?? profile.ssh.port}${route})`], remote: [{ host: target.name, command }] }, opts.display === 'json' ? 'json' : 'text');
+    return 0;
+  }
+  const lease = await leasePool(ctx, opts.ssh);
+  try {
+    return await runRemote(ctx, lease.pool, {
+      verb: 'go2vm',
+      targets: [target],
+      command,
+      display: opts.display,
+      concurrency: 1,
+      commandTimeoutSec: commandTimeout(opts.ssh, profile),
+      reason: opts.mutation.reason,
+    });
+  } finally {
+    await lease.release();
+  }
+}

@@ -1,0 +1,149 @@
+import type { Context } from '../core/context.js';
+import { ExitCode, oneLine } from '../core/errors.js';
+import { audited } from '../core/mutation.js';
+import { foldNodeSet } from '../remote/nodeset.js';
+import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
+
+// One operator command on one or many hosts, shown the way clush shows it: lines streamed as
+// `host: line`, or (-b) identical output folded under one node set, or JSON records; a summary
+// of what failed on stderr; one exit code. Every run is audited with its per-host outcome.
+
+export type FanoutDisplay = 'stream' | 'gather' | 'json';
+
+export interface RemoteRun {
+  /** The audited command name: go2nc, go2vm. */
+  verb: string;
+  targets: HostTarget[];
+  command: string;
+  display: FanoutDisplay;
+  concurrency: number;
+  commandTimeoutSec: number;
+  reason: string | null;
+}
+
+/** The JSON record per host (`-o json`): field names are a documented API. */
+export interface HostRecord {
+  host: string;
+  address: string;
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  duration_ms: number;
+  category: string | null;
+  error: string | null;
+  truncated: boolean;
+}
+
+export function hostRecord(r: ExecResult): HostRecord {
+  return {
+    host: r.host,
+    address: r.address,
+    exit_code: r.exitCode,
+    signal: r.signal,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    duration_ms: Math.round(r.durationMs),
+    category: r.category,
+    error: r.error ?? null,
+    truncated: Boolean(r.truncated),
+  };
+}
+
+/** "ok", "exit 2", "signal KILL", or the ssh failure category. */
+export function outcome(r: ExecResult): string {
+  if (r.category === null) return 'ok';
+  if (r.category === 'exit') return `exit ${r.exitCode}`;
+  if (r.category === 'signal') return `signal ${r.signal ?? '?'}`;
+  return r.category;
+}
+
+/** The exit code of a run: 0 all ok; one host passes its remote code through; else REMOTE. */
+export function fanoutExitCode(results: readonly ExecResult[], interrupted: boolean): number {
+  if (interrupted || results.some((r) => r.category === 'interrupted')) return ExitCode.INTERRUPTED;
+  if (results.length === 1) {
+    const r = results[0]!;
+    if (r.category === null) return ExitCode.OK;
+    return r.category === 'exit' && r.exitCode !== null ? r.exitCode : ExitCode.REMOTE;
+  }
+  return results.every((r) => r.category === null) ? ExitCode.OK : ExitCode.REMOTE;
+}
+
+export function fold(names: readonly string[]): string {
+  try {
+    return foldNodeSet(names);
+  } catch {
+    return names.join(',');
+  }
+}
+
+/** Hosts by outcome, folded: the audit's per-host result summary, small at any scale. */
+export function outcomeSummary(results: readonly ExecResult[]): Record<string, string> {
+  const by = new Map<string, string[]>();
+  for (const r of results) {
+    const k = outcome(r);
+    by.set(k, [...(by.get(k) ?? []), r.host]);
+  }
+  return Object.fromEntries([...by].map(([k, hosts]) => [k, fold(hosts)]));
+}
+
+function failureLine(r: ExecResult): string {
+  const why = r.category === 'exit' || r.category === 'signal' ? outcome(r) : `${r.category}${r.error ? `: ${r.error}` : ''}`;
+  return oneLine(`${r.host}: ${why}${r.truncated ? ' (output truncated)' : ''}`) + '\n';
+}
+
+/** clush -b: hosts with identical stdout and outcome under one folded node set. */
+export function gatherText(results: readonly ExecResult[]): string {
+  const groups = new Map<string, { hosts: string[]; stdout: string; label: string }>();
+  for (const r of results) {
+    // Hosts where nothing ran have no output to show: the failure lines and summary cover them.
+    if (r.category !== null && r.category !== 'exit' && r.category !== 'signal' && r.category !== 'command-timeout') continue;
+    const label = outcome(r);
+    if (label === 'ok' && r.stdout === '') continue;
+    const key = `${label}\0${r.stdout}`;
+    const g = groups.get(key);
+    if (g) g.hosts.push(r.host);
+    else groups.set(key, { hosts: [r.host], stdout: r.stdout, label });
+  }
+  const out: string[] = [];
+  for (const g of groups.values()) {
+    const head = `${fold(g.hosts)} (${g.hosts.length}${g.label === 'ok' ? '' : `, ${g.label}`})`;
+    const dashes = '-'.repeat(Math.max(15, head.length));
+    out.push(dashes, head, dashes);
+    if (g.stdout !== '') out.push(g.stdout.endsWith('\n') ? g.stdout.slice(0, -1) : g.stdout);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+export function summaryLine(results: readonly ExecResult[]): string {
+  const failed = results.filter((r) => r.category !== null).map((r) => r.host);
+  return `${results.length - failed.length} ok, ${failed.length} failed${failed.length ? `: ${fold(failed)}` : ''}\n`;
+}
+
+export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Promise<number> {
+  const io = ctx.io;
+  const names = run.targets.map((t) => t.name);
+  const stream = run.display === 'stream';
+  const results = await audited(ctx, { command: run.verb, targets: names, reason: run.reason, detail: { command: run.command } }, async () => {
+    const rs = await pool.fanout(run.targets, run.command, {
+      concurrency: run.concurrency,
+      timeoutSec: run.commandTimeoutSec,
+      signal: ctx.signal,
+      ...(stream ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => (s === 'stdout' ? io.out : io.err)(`${host}: ${line}\n`) } : {}),
+      // Gathered output waits for the end; stderr lines are shown as they come (as clush -b does).
+      ...(run.display === 'gather' ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => void (s === 'stderr' && io.err(`${host}: ${line}\n`)) } : {}),
+      onResult: (r: ExecResult) => {
+        if (stream && r.category !== null) io.err(failureLine(r));
+      },
+    });
+    const code = fanoutExitCode(rs, ctx.signal.aborted);
+    return { value: rs, ok: code === ExitCode.OK, exitCode: code, detail: { command: run.command, outcomes: outcomeSummary(rs) } };
+  });
+  if (run.display === 'json') io.out(JSON.stringify(results.map(hostRecord), null, 2) + '\n');
+  if (run.display === 'gather') {
+    io.out(gatherText(results));
+    for (const r of results) if (r.category !== null) io.err(failureLine(r));
+  }
+  if (results.length > 1) io.err(summaryLine(results));
+  return fanoutExitCode(results, ctx.signal.aborted);
+}

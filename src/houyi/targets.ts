@@ -1,0 +1,55 @@
+import type { Context } from '../core/context.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
+import { expandNodeSet, type GroupResolver } from '../remote/nodeset.js';
+import type { HostTarget } from '../remote/ssh-types.js';
+import { isIpv4 } from './near.js';
+import { nearNcNames, ncsInGroup, ncTarget, resolveNcNames, type Nc } from './nc.js';
+
+// go2nc's targets: a ClusterShell node set of NC hostnames, IPs or SNs, with @cluster:NAME and
+// @zone:NAME groups from houyi. An IP that houyi does not know is still a host (the jump host
+// reaches any address); any other unknown name is an error with near matches.
+
+export const GROUP_KINDS = ['cluster', 'zone'] as const;
+
+export function houyiGroups(ctx: Context): GroupResolver {
+  return async (kind, name) => {
+    if (kind !== 'cluster' && kind !== 'zone') {
+      throw new UsageError(`group "@${kind ? `${kind}:` : ''}${name}": use @cluster:NAME or @zone:NAME`);
+    }
+    return ncsInGroup(ctx.db('houyi'), kind, name);
+  };
+}
+
+export interface ResolvedTargets {
+  targets: HostTarget[];
+  /** The NC behind each target that houyi knows, by target name. */
+  ncs: Map<string, Nc>;
+}
+
+export async function resolveNcTargets(ctx: Context, expr: string): Promise<ResolvedTargets> {
+  const names = await expandNodeSet(expr, houyiGroups(ctx));
+  // Addresses alone need no metadb: `go2nc 10.0.0.5 -- uptime` works without a houyi connection.
+  const needDb = names.some((n) => !isIpv4(n)) || ctx.profile().databases.houyi !== undefined;
+  const { found, missing } = needDb ? await resolveNcNames(ctx.db('houyi'), names) : { found: new Map<string, Nc>(), missing: names };
+  const unknown = missing.filter((n) => !isIpv4(n));
+  if (unknown.length > 0) {
+    const near = await nearNcNames(ctx.db('houyi'), unknown[0]!);
+    const what = unknown.length === 1 ? `NC "${unknown[0]}"` : `${unknown.length} NCs (${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''})`;
+    throw new NotFoundError(`${what} not found in houyi (by hostname, IP or SN)`, near);
+  }
+  const port = ctx.profile().ssh.port;
+  const targets: HostTarget[] = [];
+  const ncs = new Map<string, Nc>();
+  const seen = new Set<string>();
+  for (const n of names) {
+    const nc = found.get(n);
+    const t = nc ? ncTarget(nc) : { name: n, address: n, port };
+    const key = `${t.address}:${t.port}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    targets.push(t);
+    if (nc) ncs.set(t.name, nc);
+  }
+  if (targets.length === 0) throw new UsageError(`node set "${expr}" resolves to no hosts`);
+  return { targets, ncs };
+}

@@ -1,0 +1,93 @@
+import type { Db } from '../remote/mysql.js';
+import type { HostTarget } from '../remote/ssh-types.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import { isIpv4, nearByPrefix, PROBE_LIMIT } from './near.js';
+import { ncTarget } from './nc.js';
+
+// VMs in the houyi metadb, named by vm name, ECS instance id (i-…) or IP, each on a unique index.
+
+export type VmStatus = 'pending' | 'starting' | 'running' | 'stopping' | 'stopped' | 'deleted';
+
+export interface Vm {
+  id: number;
+  name: string;
+  instance_id: string;
+  status: VmStatus;
+  vcpu: number;
+  mem_mb: number;
+  ip: string;
+  ssh_port: number;
+  image: string;
+  vpc_id: string | null;
+  gmt_created: Date;
+  gmt_modified: Date;
+  nc_id: number;
+  nc_hostname: string;
+  nc_ip: string;
+  nc_ssh_port: number;
+  cluster: string;
+  zone: string;
+}
+
+export type VmKey = 'name' | 'instance_id' | 'ip';
+
+const SELECT_VM = `SELECT v.id, v.name, v.instance_id, v.status, v.vcpu, v.mem_mb, v.ip, v.ssh_port, v.image, v.vpc_id,
+       v.gmt_created, v.gmt_modified, v.nc_id, n.hostname AS nc_hostname, n.ip AS nc_ip, n.ssh_port AS nc_ssh_port,
+       c.name AS cluster, z.name AS zone
+  FROM vm v JOIN nc n ON n.id = v.nc_id JOIN cluster c ON c.id = n.cluster_id JOIN zone z ON z.id = n.zone_id`;
+
+const KEY_COLUMN: Record<VmKey, string> = { name: 'v.name', instance_id: 'v.instance_id', ip: 'v.ip' };
+
+export async function vmsBy(db: Db, key: VmKey, value: string): Promise<Vm[]> {
+  return db.query<Vm>(`${SELECT_VM} WHERE ${KEY_COLUMN[key]} = ?`, [value]);
+}
+
+/** The VM a name means: an IP-shaped name by ip; otherwise vm name, then instance id. */
+export async function lookupVm(db: Db, name: string): Promise<{ vm: Vm; key: VmKey } | undefined> {
+  const keys: VmKey[] = isIpv4(name) ? ['ip'] : ['name', 'instance_id'];
+  for (const key of keys) {
+    const [vm] = await vmsBy(db, key, name);
+    if (vm) return { vm, key };
+  }
+  return undefined;
+}
+
+export async function findVm(db: Db, name: string): Promise<Vm> {
+  const hit = await lookupVm(db, name);
+  if (hit) return hit.vm;
+  throw new NotFoundError(`VM "${name}" not found in houyi (by name, instance ID or IP)`, await nearVmNames(db, name));
+}
+
+export async function nearVmNames(db: Db, name: string): Promise<string[]> {
+  const column = /^\d/.test(name) ? 'ip' : /^i-/.test(name) ? 'instance_id' : 'name';
+  return nearByPrefix(name, async (pattern) => {
+    const rows = await db.query<{ v: string }>(`SELECT ${column} AS v FROM vm WHERE ${column} LIKE ? ORDER BY ${column} LIMIT ${PROBE_LIMIT}`, [pattern]);
+    return rows.map((r) => r.v);
+  });
+}
+
+/** VMs on one NC, deleted ones left out, by name. */
+export async function vmsOnNc(db: Db, ncId: number): Promise<Vm[]> {
+  return db.query<Vm>(`${SELECT_VM} WHERE v.nc_id = ? AND v.status <> 'deleted' ORDER BY v.name`, [ncId]);
+}
+
+/** A VM is reached through its NC as a jump host. */
+export function vmTarget(vm: Vm): HostTarget {
+  return { name: vm.name, address: vm.ip, port: vm.ssh_port, via: ncTarget({ hostname: vm.nc_hostname, ip: vm.nc_ip, ssh_port: vm.nc_ssh_port }) };
+}
+
+/**
+ * Record a state the NC confirmed. Conditional on the status read before acting, so a concurrent
+ * change by someone else is not silently overwritten.
+ */
+export async function recordVmStatus(db: Db, vmId: number, from: VmStatus, to: VmStatus): Promise<boolean> {
+  const r = await db.execute('UPDATE vm SET status = ? WHERE id = ? AND status = ?', [to, vmId, from]);
+  return r.affectedRows === 1;
+}
+
+/** go2vm reaches only a running VM: anything else fails at once, naming the state, without an SSH attempt. */
+export function requireRunning(vm: Vm): Vm {
+  if (vm.status === 'running') return vm;
+  const hint = vm.status === 'stopped' ? `start it: rdsctl hyapi start_vm vm_name=${vm.name}` : undefined;
+  throw new ConflictError(`VM ${vm.name} is ${vm.status} (houyi); not connecting`, hint ? { hint } : {});
+}

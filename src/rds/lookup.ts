@@ -1,0 +1,75 @@
+import type { Db } from '../remote/mysql.js';
+import { nearByPrefix, PROBE_LIMIT } from '../houyi/near.js';
+
+// Read-only dbaas lookups for the jump-host commands (go2ncinfo, go2which): which RDS instances
+// live on a host, and what an instance name or id is with its master and standby hosts.
+// Each query is on an index: instance.host_name, custins.ins_name, custins.id.
+
+export interface RdsInstanceOnHost {
+  custins_id: number;
+  ins_name: string;
+  role: 'master' | 'slave';
+  port: number;
+  status: string;
+  engine: string;
+  version: string;
+}
+
+export async function instancesOnHost(db: Db, hostname: string): Promise<RdsInstanceOnHost[]> {
+  return db.query<RdsInstanceOnHost>(
+    `SELECT c.id AS custins_id, c.ins_name, i.role, i.port, i.status, c.engine, c.version
+       FROM instance i JOIN custins c ON c.id = i.custins_id
+      WHERE i.host_name = ? AND i.status <> 'deleted'
+      ORDER BY c.ins_name, i.role`,
+    [hostname],
+  );
+}
+
+export interface CustinsHost {
+  role: 'master' | 'slave';
+  host_name: string;
+  ip: string;
+  port: number;
+  status: string;
+}
+
+export interface Custins {
+  id: number;
+  ins_name: string;
+  engine: string;
+  version: string;
+  class_code: string;
+  status: string;
+  zone: string;
+  network_type: string;
+  conn_ip: string | null;
+  conn_port: number | null;
+  /** Master first, then the standby. */
+  hosts: CustinsHost[];
+}
+
+/** An instance by ins_name, or by numeric id; both when a name is all digits and both exist. */
+export async function findCustins(db: Db, name: string): Promise<Array<{ custins: Custins; matched_on: 'ins_name' | 'id' }>> {
+  const out: Array<{ custins: Custins; matched_on: 'ins_name' | 'id' }> = [];
+  const select = 'SELECT id, ins_name, engine, version, class_code, status, zone, network_type, conn_ip, conn_port FROM custins';
+  const byName = await db.query<Omit<Custins, 'hosts'>>(`${select} WHERE ins_name = ?`, [name]);
+  for (const c of byName) out.push({ custins: { ...c, hosts: [] }, matched_on: 'ins_name' });
+  if (/^\d{1,10}$/.test(name)) {
+    const byId = await db.query<Omit<Custins, 'hosts'>>(`${select} WHERE id = ?`, [Number(name)]);
+    for (const c of byId) if (!out.some((o) => o.custins.id === c.id)) out.push({ custins: { ...c, hosts: [] }, matched_on: 'id' });
+  }
+  for (const o of out) {
+    o.custins.hosts = await db.query<CustinsHost>(
+      `SELECT role, host_name, ip, port, status FROM instance WHERE custins_id = ? ORDER BY role = 'slave', role`,
+      [o.custins.id],
+    );
+  }
+  return out;
+}
+
+export async function nearCustinsNames(db: Db, name: string): Promise<string[]> {
+  return nearByPrefix(name, async (pattern) => {
+    const rows = await db.query<{ ins_name: string }>(`SELECT ins_name FROM custins WHERE ins_name LIKE ? ORDER BY ins_name LIMIT ${PROBE_LIMIT}`, [pattern]);
+    return rows.map((r) => r.ins_name);
+  });
+}
