@@ -1,6 +1,8 @@
 // The contract between the SSH boundary (remote/ssh.ts) and everything that runs remote commands.
 // Kept apart from the implementation so that the context can name it without loading ssh2.
 
+import { ConfigError } from '../core/errors.js';
+
 /** A host to reach. `via` is a jump host: go2vm reaches a VM through its NC. */
 export interface HostTarget {
   /** Display name: NC hostname, VM name or the address itself. */
@@ -80,4 +82,22 @@ export interface SshPool {
   /** Drop the cached connection to one host (e.g. after its sshd restarted). */
   forget(target: HostTarget): void;
   closeAll(): Promise<void>;
+}
+
+/** One hop named by profile.ssh.jump_host. */
+export interface JumpHost {
+  user: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * profile.ssh.jump_host: "user@host:port", "host:port", "host" or "[v6]:port"; the user defaults to
+ * the profile's, the port to 22. Shared by the ssh2 pool and the system ssh so both read it alike.
+ */
+export function parseJumpHost(spec: string, defaultUser: string): JumpHost {
+  const m = /^(?:([^@\s]+)@)?(\[[^\]\s]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(spec.trim());
+  const port = m?.[3] === undefined ? 22 : Number(m[3]);
+  if (!m || port < 1 || port > 65535) throw new ConfigError(`ssh.jump_host "${spec}" is not user@host:port`);
+  return { user: m[1] ?? defaultUser, host: m[2]!.replace(/^\[|\]$/g, ''), port };
 }

@@ -4,10 +4,10 @@ import { performance } from 'node:perf_hooks';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as SshClient, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { Profile } from '../core/config.js';
-import { ConfigError, InterruptedError, RemoteError, oneLine } from '../core/errors.js';
+import { InterruptedError, RemoteError, oneLine } from '../core/errors.js';
 import { KnownHosts, knownHostsName } from './known-hosts.js';
 import { sh } from './quote.js';
-import type { ExecOptions, ExecResult, FailureCategory, FanoutOptions, HostTarget, SshPool, SshPoolOptions } from './ssh-types.js';
+import { parseJumpHost, type ExecOptions, type ExecResult, type FailureCategory, type FanoutOptions, type HostTarget, type SshPool, type SshPoolOptions } from './ssh-types.js';
 
 // The ssh2 side of the SSH boundary: cached connections, host keys checked against known_hosts
 // (ssh2 itself accepts any key), jump hosts, remote kill, bounded output, fan-out.
@@ -74,7 +74,8 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
   const home = opts.env.HOME || '/root';
   const knownHostsFile = expandHome(ssh.known_hosts ?? '~/.ssh/known_hosts', home);
   const connectMs = Math.round(ssh.connect_timeout * 1000);
-  const jump = ssh.jump_host ? parseJumpHost(ssh.jump_host, ssh.user) : undefined;
+  const jumpSpec = ssh.jump_host ? parseJumpHost(ssh.jump_host, ssh.user) : undefined;
+  const jump: Hop | undefined = jumpSpec && { name: jumpSpec.host, ...jumpSpec, intermediate: true };
   const poolSignals = opts.signal ? [opts.signal] : [];
   const cache = new Map<string, Promise<Conn>>();
   const live = new Set<Conn>();
@@ -552,15 +553,6 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
 /** The command as the remote login shell gets it: PGID marker first, then the command in a fresh shell. */
 export function wrapCommand(command: string): string {
   return sh`printf '\\036RDSCTL-PGID %s\\n' "$$" >&2; exec "\${SHELL:-/bin/sh}" -c ${command}`;
-}
-
-/** "user@host:port", "host:port", "host", "[v6]:port"; user and port default to the profile's. */
-export function parseJumpHost(spec: string, defaultUser: string): Hop {
-  const m = /^(?:([^@\s]+)@)?(\[[^\]\s]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(spec.trim());
-  const port = m?.[3] === undefined ? 22 : Number(m[3]);
-  if (!m || port < 1 || port > 65535) throw new ConfigError(`ssh.jump_host "${spec}" is not user@host:port`);
-  const host = m[2]!.replace(/^\[|\]$/g, '');
-  return { name: host, user: m[1] ?? defaultUser, host, port, intermediate: true };
 }
 
 function loadCredentials(identityFile: string | undefined, env: NodeJS.ProcessEnv, home: string): Credentials | HopFailure {

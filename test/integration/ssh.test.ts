@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { jest } from '@jest/globals';
 import { randomInt } from 'node:crypto';
 import { createSshPool } from '../../src/remote/ssh.js';
-import { RemoteError } from '../../src/core/errors.js';
+import { buildSshArgs, interactiveSsh } from '../../src/remote/interactive.js';
+import { createIO } from '../../src/core/io.js';
+import { RemoteError, UsageError } from '../../src/core/errors.js';
 import type { SshPool } from '../../src/remote/ssh-types.js';
 import { startSshdFixture, type SshdFixture } from '../support/sshd-fixture.js';
 
@@ -256,4 +259,55 @@ test('output beyond maxOutputBytes is counted and dropped', async () => {
   expect(r).toMatchObject({ category: null, truncated: true, stderr: 'tail\n' });
   expect(r.stdout.length).toBe(1024 * 1024);
   expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
+});
+
+describe('system ssh (interactive sessions)', () => {
+  const io = createIO({ stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false });
+  const runSsh = (args: string[]): { status: number | null; stdout: string; stderr: string } => spawnSync('ssh', args, { encoding: 'utf8', timeout: 15_000 });
+
+  test('argv: options, then --, then the host, then one quoted command line', () => {
+    const args = buildSshArgs(fx.profile(), fx.target('nc-t01'), { command: ['echo', "it's", '$HOME'] });
+    expect(args).toEqual([
+      '-l', os.userInfo().username, '-p', String(fx.port), '-o', `IdentityFile=${fx.clientKey}`,
+      '-o', `UserKnownHostsFile=${fx.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
+      '--', fx.hosts[0]!.address, `echo 'it'\\''s' '$HOME'`,
+    ]);
+    expect(buildSshArgs(fx.profile(), fx.target('nc-t01'), { acceptNew: true, noTty: true })).toEqual(expect.arrayContaining(['StrictHostKeyChecking=accept-new', '-T']));
+  });
+
+  test('an address or user that looks like an option is refused', () => {
+    expect(() => buildSshArgs(fx.profile(), { name: 'x', address: '-oProxyCommand=touch /tmp/pwned' })).toThrow(UsageError);
+    expect(() => buildSshArgs(fx.profile(), { name: 'x', address: 'ok', via: { name: 'y', address: '-oFoo' } })).toThrow(UsageError);
+    expect(() => buildSshArgs(fx.profile({ user: '-oFoo' }), fx.target('nc-t01'))).toThrow(UsageError);
+  });
+
+  test('the args work against a real sshd, and the exit code passes through', () => {
+    const r = runSsh(buildSshArgs(fx.profile(), fx.target('nc-t01'), { command: ['sh', '-c', 'echo "$RDS_HOST_NAME"; exit 7'] }));
+    expect(r).toMatchObject({ status: 7, stdout: 'nc-t01\n' });
+  });
+
+  test('via and jump_host chain through ProxyCommand with the profile identity and known_hosts', () => {
+    const vm = fx.target('nc-t04', fx.target('nc-t01'));
+    expect(runSsh(buildSshArgs(fx.profile(), vm, { command: ['sh', '-c', 'echo "$RDS_HOST_NAME"'] }))).toMatchObject({ status: 0, stdout: 'nc-t04\n' });
+    const j = fx.hosts[2]!;
+    const withJump = fx.profile({ jump_host: `${os.userInfo().username}@${j.address}:${j.port}` });
+    expect(runSsh(buildSshArgs(withJump, vm, { command: ['sh', '-c', 'echo "$RDS_HOST_NAME"'] }))).toMatchObject({ status: 0, stdout: 'nc-t04\n' });
+  });
+
+  test('paths with spaces and % survive ssh option parsing and token expansion', () => {
+    const odd = path.join(fx.dir, 'odd dir %d');
+    fs.mkdirSync(odd, { recursive: true });
+    fs.copyFileSync(fx.knownHosts, path.join(odd, 'known %h hosts'));
+    fs.copyFileSync(fx.clientKey, path.join(odd, 'id %u'));
+    fs.chmodSync(path.join(odd, 'id %u'), 0o600);
+    const p = fx.profile({ known_hosts: path.join(odd, 'known %h hosts'), identity_file: path.join(odd, 'id %u') });
+    const vm = fx.target('nc-t04', fx.target('nc-t01'));
+    expect(runSsh(buildSshArgs(p, vm, { command: ['true'] }))).toMatchObject({ status: 0 });
+  });
+
+  test('interactiveSsh returns the remote exit code, and 255 when ssh itself fails', async () => {
+    await expect(interactiveSsh(fx.profile(), fx.target('nc-t02'), { command: ['sh', '-c', 'exit 9'], io })).resolves.toBe(9);
+    const nobody = { name: 'nobody', address: `${fx.subnet}.202`, port: fx.port };
+    await expect(interactiveSsh(fx.profile(), nobody, { command: ['true'], io })).resolves.toBe(255);
+  });
 });
