@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { UnavailableError } from '../core/errors.js';
 
 // Lab SSH hosts on Debian's OpenSSH. One sshd listens on at most 16 addresses (MAX_LISTEN_SOCKS),
@@ -38,13 +38,16 @@ export function sshdBinary(): string {
 }
 
 /** Host key and client key for a lab, created once. Returns nothing new if they exist. */
-export function ensureKeys(dir: string): { hostKey: string; clientKey: string; authorizedKeys: string } {
+export function ensureKeys(dir: string, sshKeygen = 'ssh-keygen'): { hostKey: string; clientKey: string; authorizedKeys: string } {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
   const clientKey = path.join(dir, 'id_ed25519');
   const authorizedKeys = path.join(dir, 'authorized_keys');
   for (const k of [hostKey, clientKey]) {
-    if (!fs.existsSync(k)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'rdsctl-lab', '-f', k], { stdio: 'ignore' });
+    if (!fs.existsSync(k) || !fs.existsSync(k + '.pub')) {
+      fs.rmSync(k, { force: true });
+      execFileSync(sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'rdsctl-lab', '-f', k], { stdio: 'ignore' });
+    }
   }
   fs.writeFileSync(authorizedKeys, fs.readFileSync(clientKey + '.pub'), { mode: 0o600 });
   return { hostKey, clientKey, authorizedKeys };
@@ -56,6 +59,18 @@ export function unitConfigPath(paths: SshdPaths, unit: Pick<SshdUnit, 'id'>): st
 
 export function unitPidPath(paths: SshdPaths, unit: Pick<SshdUnit, 'id'>): string {
   return path.join(paths.dir, `sshd-${unit.id}.pid`);
+}
+
+export function unitLogPath(paths: SshdPaths, unit: Pick<SshdUnit, 'id'>): string {
+  return path.join(paths.dir, `sshd-${unit.id}.log`);
+}
+
+/** Write a unit's config (also for units started later by someone else, e.g. the virsh stand-in). */
+export function writeUnitConfig(paths: SshdPaths, unit: SshdUnit): string {
+  const conf = unitConfigPath(paths, unit);
+  fs.mkdirSync(paths.dir, { recursive: true });
+  fs.writeFileSync(conf, renderSshdConfig(paths, unit), { mode: 0o600 });
+  return conf;
 }
 
 export function renderSshdConfig(paths: SshdPaths, unit: SshdUnit): string {
@@ -104,40 +119,73 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
-/** Start (or leave running) one unit. Idempotent: a live pid file means it is already up. */
-export function startUnit(paths: SshdPaths, unit: SshdUnit): number {
-  const conf = unitConfigPath(paths, unit);
-  fs.mkdirSync(paths.dir, { recursive: true });
-  fs.writeFileSync(conf, renderSshdConfig(paths, unit), { mode: 0o600 });
-  const pidFile = unitPidPath(paths, unit);
-  const running = readPid(pidFile);
-  if (isAlive(running)) return running!;
-  // Privilege separation directory; Debian's unit creates it at boot, a container may not have it.
-  fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const log = path.join(paths.dir, `sshd-${unit.id}.log`);
-  const r = spawnSync(sshdBinary(), ['-f', path.resolve(conf), '-E', path.resolve(log)], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    const why = (r.stderr || readTail(log) || `exit ${r.status}`).trim().split('\n').pop();
-    throw new UnavailableError(`sshd for ${unit.id} on ${unit.hosts.map((h) => h.address).join(',')}:${unit.port} did not start: ${why}`);
+/** The unit's pid when its sshd runs from this unit's config (a stale pid file names nobody). */
+export function unitPid(paths: SshdPaths, unit: Pick<SshdUnit, 'id'>): number | undefined {
+  const pid = readPid(unitPidPath(paths, unit));
+  if (!isAlive(pid)) return undefined;
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes(path.resolve(unitConfigPath(paths, unit))) ? pid : undefined;
+  } catch {
+    return undefined;
   }
-  // sshd daemonizes and writes its pid file after binding; wait for it briefly.
+}
+
+function prepareStart(paths: SshdPaths, unit: SshdUnit): { conf: string; log: string } {
+  const conf = writeUnitConfig(paths, unit);
+  fs.rmSync(unitPidPath(paths, unit), { force: true });
+  // Privilege separation directory; Debian's unit creates it at boot, a container may not have it.
+  // Only root can make it, and only root's sshd needs it.
+  if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  return { conf: path.resolve(conf), log: path.resolve(unitLogPath(paths, unit)) };
+}
+
+function startFailure(unit: SshdUnit, log: string, detail: string): UnavailableError {
+  const why = (detail || readTail(log)).trim().split('\n').pop();
+  return new UnavailableError(`sshd for ${unit.id} on ${unit.hosts.map((h) => h.address).join(',')}:${unit.port} did not start: ${why}`);
+}
+
+/** Start (or leave running) one unit. Idempotent: a live unit is left as it is. */
+export function startUnit(paths: SshdPaths, unit: SshdUnit, bin: string = sshdBinary()): number {
+  const running = unitPid(paths, unit);
+  if (running) return running;
+  const { conf, log } = prepareStart(paths, unit);
+  const r = spawnSync(bin, ['-f', conf, '-E', log], { encoding: 'utf8' });
+  if (r.status !== 0) throw startFailure(unit, log, r.stderr || `exit ${r.status}`);
+  // sshd binds before it daemonizes and writes its pid file after; wait for it briefly.
   for (let i = 0; i < 200; i++) {
-    const pid = readPid(pidFile);
-    if (isAlive(pid)) return pid!;
+    const pid = unitPid(paths, unit);
+    if (pid) return pid;
     spawnSync('sleep', ['0.01']);
   }
-  const why = readTail(log).trim().split('\n').pop() || 'no pid file';
-  throw new UnavailableError(`sshd for ${unit.id} on port ${unit.port} did not come up: ${why}`);
+  throw startFailure(unit, log, 'no pid file');
+}
+
+/** startUnit without blocking the event loop, for starting many units side by side. */
+export async function startUnitAsync(paths: SshdPaths, unit: SshdUnit, bin: string): Promise<number> {
+  const running = unitPid(paths, unit);
+  if (running) return running;
+  const { conf, log } = prepareStart(paths, unit);
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(bin, ['-f', conf, '-E', log], { encoding: 'utf8' }, (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+  });
+  if (r.code !== 0) throw startFailure(unit, log, r.stderr || `exit ${r.code}`);
+  for (let i = 0; i < 400; i++) {
+    const pid = unitPid(paths, unit);
+    if (pid) return pid;
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  throw startFailure(unit, log, 'no pid file');
 }
 
 /** Stop one unit by its pid; returns whether it was running. */
 export function stopUnit(paths: SshdPaths, unit: Pick<SshdUnit, 'id'>): boolean {
   const pidFile = unitPidPath(paths, unit);
-  const pid = readPid(pidFile);
-  if (!isAlive(pid)) return false;
-  process.kill(pid!, 'SIGTERM');
+  const pid = unitPid(paths, unit);
+  if (!pid) return false;
+  process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 200 && isAlive(pid); i++) spawnSync('sleep', ['0.01']);
-  if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   fs.rmSync(pidFile, { force: true });
   return true;
 }

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { examples, type Runner } from '../../core/command.js';
+import type { Context } from '../../core/context.js';
+import { labUp } from '../../lab/lab.js';
+import { LAB_DEFAULTS, LIMITS, parseLabFlags, type LabFlags, type ParsedFlags } from '../../lab/params.js';
+
+export interface Options {
+  dir?: string;
+  flags: ParsedFlags;
+}
+
+export function register(cmd: Command, run: Runner): void {
+  cmd
+    .option('--ncs <n>', `NCs (${LIMITS.ncs.min}-${LIMITS.ncs.max}; default ${LAB_DEFAULTS.ncs})`)
+    .option('--vms <m>', `VMs (default ${LAB_DEFAULTS.vms})`)
+    .option('--dir <dir>', 'lab directory (default: the active profile\'s lab, else $XDG_DATA_HOME/rdsctl/lab)')
+    .option('--name <profile>', `profile to write and make current (default ${LAB_DEFAULTS.name})`)
+    .option('--port <port>', `MariaDB port on 127.0.0.1 (default ${LAB_DEFAULTS.port})`)
+    .option('--net <127.X>', `loopback net of the lab's hosts (default ${LAB_DEFAULTS.net})`)
+    .option('--ssh-port <port>', `SSH port of every lab host (default ${LAB_DEFAULTS.sshPort})`)
+    .addHelpText(
+      'after',
+      '\nStarts MariaDB with the six metadbs (dbaas, houyi, xuanyuan, tianji, pangu, vpc) and one sshd per\n' +
+        'host (NCs at 127.X.1.N, VMs from 127.X.2.N, SLB nodes at 127.X.200/201.N), writes the profile and\n' +
+        'makes it current. Idempotent: run again to make sure everything is up. Sizes are kept in\n' +
+        '<dir>/lab.json; to change them, `lab down --purge` first.\n' +
+        examples('rdsctl lab up', 'rdsctl lab up --ncs 200 --vms 800 --dir /tmp/big --net 127.88 --port 13307 --name big'),
+    )
+    .action(async (o: LabFlags & { dir?: string }) => run((ctx) => up({ dir: o.dir, flags: parseLabFlags(o) }, ctx)));
+}
+
+export async function up(opts: Options, ctx: Context): Promise<void> {
+  const r = await labUp(ctx, opts.dir, opts.flags, (line) => ctx.io.err(`lab up: ${line}\n`));
+  const p = r.params;
+  const what = r.mariadbStarted || r.unitsStarted ? `started ${[r.mariadbStarted ? 'MariaDB' : '', r.unitsStarted ? `${r.unitsStarted} sshd` : ''].filter(Boolean).join(' and ')}` : 'already up';
+  ctx.io.err(
+    `lab up: ${what} in ${(r.ms / 1000).toFixed(1)}s — MariaDB 127.0.0.1:${p.port}, ${p.ncs} NCs and ${p.vms} VMs (${r.vmsRunning} running) on ${p.net}.*:${p.sshPort}, ` +
+      `profile "${r.profile}" is current (${ctx.configPath}); lab dir ${p.dir}\n`,
+  );
+}
