@@ -8,6 +8,11 @@ export const GROUPS: Record<string, string> = {
   config: 'Profiles: which metadbs and SSH settings rdsctl uses',
   audit: 'The audit trail of every mutating command: who, when, targets, reason, result',
   lab: 'A local region on real MariaDB and OpenSSH for trying rdsctl and for tests',
+  lb_node: 'SLB layer-4 (LVS) nodes on the Xuanyuan database',
+  proxy: 'SLB layer-7 proxies (Tengine, keyservers) on the Xuanyuan database',
+  tianji: 'Tianji deployment model: product, cluster, service, server role, machine',
+  pangu: 'Pangu (OSS storage): chunkservers and disks',
+  vpc: 'VPC route entries (the go2vpc database)',
 };
 
 export const COMMANDS: CommandSpec[] = [
@@ -25,5 +30,16 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['go2vm'], summary: 'Shell on a VM (or run a command) through its NC as jump host', role: 'operator', load: () => import('./go2vm.js') },
   { path: ['go2vmlist'], summary: 'List the VMs on an NC', role: 'read', load: () => import('./go2vmlist.js') },
   { path: ['go2which'], summary: 'What a name is and where it lives: VM, NC, RDS instance, SLB node, Tianji machine', role: 'read', load: () => import('./go2which.js') },
+  { path: ['lb_node', 'status'], summary: 'LVS nodes with a summary by status; --live TCP-checks each; exit 4 if any is not online', role: 'read', load: () => import('./lb_node/status.js') },
+  { path: ['proxy', 'status'], summary: 'SLB proxies with a summary by status; --live TCP-checks each; exit 4 if any is not online', role: 'read', load: () => import('./proxy/status.js') },
+  { path: ['tianji', 'product'], summary: 'product list: products with their clusters, machines, services', role: 'read', load: () => import('./tianji/product.js') },
+  { path: ['tianji', 'cluster'], summary: 'cluster list [--product]: clusters with their counts', role: 'read', load: () => import('./tianji/cluster.js') },
+  { path: ['tianji', 'service'], summary: 'service list --cluster: the services a cluster runs and their server roles', role: 'read', load: () => import('./tianji/service.js') },
+  { path: ['tianji', 'serverrole'], summary: 'serverrole status --cluster [--service]: SR instances and apps; exit 4 on a rule violation', role: 'read', load: () => import('./tianji/serverrole.js') },
+  { path: ['tianji', 'machine'], summary: 'Everything Tianji deployed on one machine', role: 'read', load: () => import('./tianji/machine.js') },
+  { path: ['pangu', 'chunkserver'], summary: 'chunkserver status [--cluster]: chunkservers and their disk counts', role: 'read', load: () => import('./pangu/chunkserver.js') },
+  { path: ['pangu', 'disk'], summary: 'disk status (unhealthy first) | disk offline CS:DEVICE (replica and per-chunkserver safety rules)', role: 'read', load: () => import('./pangu/disk.js') },
+  { path: ['vpc', 'route'], summary: 'route list [--vpc] | route add --vpc --cidr --next-hop | route delete', role: 'read', load: () => import('./vpc/route.js') },
+  { path: ['check'], summary: 'CI smoke checks: lb_node proxy rds nc tianji pangu; table, -o json or --junit FILE; exit 4 unless all ok', role: 'read', load: () => import('./check.js') },
   { path: ['hyapi'], summary: 'Houyi API actions (go2hyapi): detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm', role: 'read', load: () => import('./hyapi.js') },
 ];

@@ -1,0 +1,72 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { examples, type Runner } from '../core/command.js';
+import type { Context } from '../core/context.js';
+import { ExitCode, UsageError } from '../core/errors.js';
+import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../core/output.js';
+import { CHECKS, runChecks, selectChecks } from '../check/checks.js';
+import { renderJunit, writeFileAtomic } from '../check/junit.js';
+import type { CheckResult, CheckStatus } from '../check/types.js';
+
+// `rdsctl check [NAME…]`: CI smoke checks. Exit 0 when every check is ok (or only warns, with
+// --warn-ok), 4 otherwise; --junit FILE also writes a JUnit XML report.
+
+export interface Options {
+  names: string[];
+  output: OutputFormat;
+  junit?: string;
+  warnOk: boolean;
+  timeoutSec: number;
+}
+
+export function register(cmd: Command, run: Runner): void {
+  addOutputOption(cmd)
+    .argument('[checks...]', `checks to run (default: all): ${CHECKS.map((c) => c.name).join(' ')}`)
+    .option('--junit <file>', 'also write a JUnit XML report to this file (written atomically)')
+    .option('--warn-ok', 'exit 0 when checks only warn')
+    .option('--timeout <sec>', 'time each check may take before it counts as failed', '30')
+    .addHelpText(
+      'after',
+      '\nChecks:\n' +
+        CHECKS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n') +
+        '\nrds logs in with each instance\'s HA maintenance account (password from dbaas.custins_secret).\n' +
+        'Exit status: 0 when all are ok (warnings too, with --warn-ok); 4 otherwise.\n' +
+        examples('rdsctl check', 'rdsctl check lb_node proxy --junit reports/smoke.xml', 'rdsctl check pangu tianji -o json --warn-ok'),
+    )
+    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: string }) =>
+      run((ctx) => {
+        const timeoutSec = Number(o.timeout);
+        if (!/^[0-9]+(\.[0-9]+)?$/.test(o.timeout) || timeoutSec < 0.1 || timeoutSec > 3600) throw new UsageError(`--timeout ${o.timeout}: expected seconds from 0.1 to 3600`);
+        if (o.junit !== undefined && (o.junit === '' || o.junit.includes('\0'))) throw new UsageError('--junit: expected a file name');
+        return check({ names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec }, ctx);
+      }),
+    );
+}
+
+export function overall(results: readonly CheckResult[]): CheckStatus {
+  return results.some((r) => r.status === 'fail') ? 'fail' : results.some((r) => r.status === 'warn') ? 'warn' : 'ok';
+}
+
+export async function check(opts: Options, ctx: Context): Promise<number> {
+  const checks = selectChecks(opts.names);
+  const results = await runChecks(ctx, checks, opts.timeoutSec);
+  const status = overall(results);
+  const summary = { ok: 0, warn: 0, fail: 0 };
+  for (const r of results) summary[r.status]++;
+  if (opts.output === 'json') {
+    ctx.io.out(JSON.stringify({ status, summary, checks: results }, null, 2) + '\n');
+  } else {
+    printRecords(ctx.io, opts.output, [
+      { header: 'CHECK', value: (r) => r.name },
+      { header: 'STATUS', value: (r) => r.status, tone: (r) => (r.status === 'ok' ? 'ok' : r.status === 'warn' ? 'warn' : 'bad') },
+      { header: 'REASON', value: (r) => r.reason },
+      { header: 'MS', value: (r) => r.duration_ms, align: 'right', wide: true },
+    ], results);
+    ctx.io.err(`${results.length} checks: ${summary.ok} ok, ${summary.warn} warn, ${summary.fail} fail\n`);
+  }
+  if (opts.junit !== undefined) {
+    writeFileAtomic(opts.junit, renderJunit(results, { timestamp: ctx.clock.now(), hostname: os.hostname(), profile: ctx.profile().name, warnOk: opts.warnOk }));
+  }
+  if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
+  return status === 'ok' || (status === 'warn' && opts.warnOk) ? ExitCode.OK : ExitCode.UNHEALTHY;
+}

@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { examples, type Runner } from '../../core/command.js';
+import type { Context } from '../../core/context.js';
+import { requireRole } from '../../core/authz.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import { addMutationOptions, parseMutationFlags } from '../../core/mutation.js';
+import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
+import { DISK_STATUSES, diskStatus, panguName, type DiskStatus } from '../../pangu/status.js';
+import { offlineDisk, parseDiskRef } from '../../pangu/offline.js';
+
+// `rdsctl pangu disk status [--chunkserver CS] [--status S,…]` and
+// `rdsctl pangu disk offline CS:DEVICE`.
+
+export interface StatusOptions {
+  output: OutputFormat;
+  chunkserver?: string;
+  status?: DiskStatus[];
+}
+
+export function register(cmd: Command, run: Runner): void {
+  cmd.helpCommand(false).addHelpText('after', examples('rdsctl pangu disk status --status error,offline', 'rdsctl pangu disk offline cs-a04:sdb --dry-run'));
+  addOutputOption(cmd.command('status').description('Disks, unhealthy first (error, offline, replacing, ok)'))
+    .option('--chunkserver <host>', 'only disks of this chunkserver')
+    .option('--status <list>', `only disks in these states (comma list of ${DISK_STATUSES.join(', ')})`)
+    .addHelpText('after', '\nExit status: 0 when no listed disk is in error; 4 otherwise.\n' + examples('rdsctl pangu disk status', 'rdsctl pangu disk status --chunkserver cs-b02', 'rdsctl pangu disk status --status error,offline -o json'))
+    .action(async (o: { output: string; chunkserver?: string; status?: string }) =>
+      run((ctx) =>
+        status(
+          {
+            output: parseOutput(o.output),
+            ...(o.chunkserver !== undefined ? { chunkserver: panguName(o.chunkserver, '--chunkserver') } : {}),
+            ...(o.status !== undefined ? { status: parseStatuses(o.status) } : {}),
+          },
+          ctx,
+        ),
+      ),
+    );
+
+  const off = addOutputOption(cmd.command('offline').description('Mark a disk for replacement, if no chunk would lose its required replicas'));
+  addMutationOptions(off, { confirm: true })
+    .argument('<disk>', 'the disk as <chunkserver>:<device>, e.g. cs-a04:sdb')
+    .addHelpText(
+      'after',
+      '\nRefused (exit 9, nothing written) when the disk is already offline or replacing, when its\n' +
+        'chunkserver already has max_offline_disks_per_cs disks offline or replacing, or when any chunk\n' +
+        'with a replica on it would keep fewer healthy replicas than the cluster\'s replica_count.\n' +
+        'The checks and the update run in one transaction holding row locks on the disks involved.\n' +
+        examples('rdsctl pangu disk offline cs-a04:sdb --dry-run', 'rdsctl pangu disk offline cs-a04:sdb --reason "SMART pre-fail, ticket 4411" --yes'),
+    )
+    .action(async (disk: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) =>
+      run(async (ctx) => {
+        const ref = parseDiskRef(disk);
+        const flags = parseMutationFlags(o);
+        await requireRole(ctx, 'admin', 'rdsctl pangu disk offline');
+        await offlineDisk(ctx, { ref, flags, output: parseOutput(o.output) });
+      }),
+    );
+}
+
+function parseStatuses(s: string): DiskStatus[] {
+  return s.split(',').map((x) => {
+    const v = x.trim();
+    if (!(DISK_STATUSES as readonly string[]).includes(v)) throw new UsageError(`--status ${s}: "${v}" is not one of ${DISK_STATUSES.join(', ')}`);
+    return v as DiskStatus;
+  });
+}
+
+export async function status(opts: StatusOptions, ctx: Context): Promise<number> {
+  const rows = await diskStatus(ctx.db('pangu'), opts);
+  printRecords(ctx.io, opts.output, [
+    { header: 'DISK', value: (r) => r.disk },
+    { header: 'CLUSTER', value: (r) => r.cluster },
+    { header: 'STATUS', value: (r) => r.status, tone: (r) => (r.status === 'ok' ? 'ok' : r.status === 'error' ? 'bad' : 'warn') },
+    { header: 'ERRORS', value: (r) => r.error_count, align: 'right' },
+    { header: 'USED GB', value: (r) => r.used_gb, align: 'right' },
+    { header: 'CAPACITY GB', value: (r) => r.capacity_gb, align: 'right' },
+    { header: 'REASON', value: (r) => r.offline_reason },
+    { header: 'MODIFIED', value: (r) => r.gmt_modified, wide: true },
+  ], rows);
+  const errors = rows.filter((r) => r.status === 'error').length;
+  if (opts.output !== 'json') ctx.io.err(`${rows.length} disks, ${errors} in error, ${rows.filter((r) => r.status === 'offline' || r.status === 'replacing').length} offline or replacing\n`);
+  return errors ? ExitCode.UNHEALTHY : ExitCode.OK;
+}

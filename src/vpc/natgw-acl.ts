@@ -1,0 +1,318 @@
+import type { Context } from '../core/context.js';
+import type { Db } from '../remote/mysql.js';
+import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
+import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
+import { printRecords, type Column, type OutputFormat } from '../core/output.js';
+import { requireRole } from '../core/authz.js';
+import { nearByPrefix } from '../houyi/near.js';
+import { cidrArg, descriptionArg, idArg, oneOf } from './validate.js';
+
+// The NAT gateway's ACL table (houyi.natgw_acl), which the seeds change through go2hyapi to
+// connect an ECS into a VPC. `rdsctl hyapi add_natgw_acl|list_natgw_acl|delete_natgw_acl`
+// dispatch here through NATGW_ACL_ACTIONS: every parameter is validated before anything is
+// written, and a rule that already exists is refused rather than silently kept.
+
+export const DIRECTIONS = ['ingress', 'egress'] as const;
+export const PROTOCOLS = ['tcp', 'udp', 'icmp', 'all'] as const;
+export const POLICIES = ['accept', 'drop'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+export type Protocol = (typeof PROTOCOLS)[number];
+export type Policy = (typeof POLICIES)[number];
+
+/** icmp and all have no ports; the table writes that as "-1/-1". */
+export const NO_PORTS = '-1/-1';
+export const PRIORITY_MIN = 1;
+export const PRIORITY_MAX = 100;
+export const DEFAULT_PRIORITY = 100;
+
+export interface AclRuleInput {
+  natgw_id: string;
+  direction: Direction;
+  protocol: Protocol;
+  src_cidr: string;
+  dst_cidr: string;
+  port_range: string;
+  policy: Policy;
+  priority: number;
+  description: string | null;
+}
+
+/** A rule as `list_natgw_acl -o json` prints it (the field names are a stable API). */
+export interface AclRule extends AclRuleInput {
+  id: number;
+  vpc_id: string | null;
+  gmt_created: Date;
+}
+
+const PORT = /^[1-9][0-9]{0,4}$/;
+
+/** "N/M" with 1 ≤ N ≤ M ≤ 65535 for tcp/udp; "-1/-1" (also the default) for icmp/all. */
+export function parsePortRange(value: string | undefined, protocol: Protocol): string {
+  if (protocol === 'icmp' || protocol === 'all') {
+    if (value === undefined || value === NO_PORTS) return NO_PORTS;
+    throw new UsageError(`port_range: protocol ${protocol} has no ports; use ${NO_PORTS} or leave it out (got "${value}")`);
+  }
+  if (value === undefined) throw new UsageError(`port_range: required for protocol ${protocol} (N/M, e.g. 80/80 or 1024/65535)`);
+  const m = /^([^/]*)\/([^/]*)$/.exec(value);
+  if (!m || !PORT.test(m[1]!) || !PORT.test(m[2]!)) throw new UsageError(`port_range: "${value}" is not N/M with ports 1-65535`);
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  if (lo > 65535 || hi > 65535) throw new UsageError(`port_range: "${value}": ports go up to 65535`);
+  if (lo > hi) throw new UsageError(`port_range: "${value}": the first port must not be above the second`);
+  return `${lo}/${hi}`;
+}
+
+export function parsePriority(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PRIORITY;
+  const n = /^[0-9]{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= PRIORITY_MIN && n <= PRIORITY_MAX)) throw new UsageError(`priority: "${value}" is not a whole number from ${PRIORITY_MIN} to ${PRIORITY_MAX}`);
+  return n;
+}
+
+/** Params in, a validated rule out; UsageError naming the parameter otherwise. Pure. */
+export function validateAclRule(p: Readonly<Record<string, string>>): AclRuleInput {
+  const req = (k: string): string => {
+    const v = p[k];
+    if (v === undefined || v === '') throw new UsageError(`${k}: required`);
+    return v;
+  };
+  const protocol = oneOf(req('protocol').toLowerCase(), PROTOCOLS, 'protocol');
+  return {
+    natgw_id: idArg(req('natgw_id'), 'natgw_id'),
+    direction: oneOf(req('direction').toLowerCase(), DIRECTIONS, 'direction'),
+    protocol,
+    src_cidr: cidrArg(req('src_cidr'), 'src_cidr'),
+    dst_cidr: cidrArg(req('dst_cidr'), 'dst_cidr'),
+    port_range: parsePortRange(p.port_range, protocol),
+    policy: oneOf((p.policy ?? 'accept').toLowerCase(), POLICIES, 'policy'),
+    priority: parsePriority(p.priority),
+    description: descriptionArg(p.description, 'description'),
+  };
+}
+
+const SELECT_RULES = `
+  SELECT a.id, a.natgw_id, g.vpc_id, a.direction, a.protocol, a.src_cidr, a.dst_cidr, a.port_range,
+         a.policy, a.priority, a.description, a.gmt_created
+    FROM natgw_acl a LEFT JOIN natgw g ON g.natgw_id = a.natgw_id`;
+
+interface Gateway {
+  natgw_id: string;
+  vpc_id: string;
+  status: string;
+}
+
+async function gateway(db: Db, natgwId: string, lock = false): Promise<Gateway> {
+  const rows = await db.query<Gateway>(`SELECT natgw_id, vpc_id, status FROM natgw WHERE natgw_id = ?${lock ? ' FOR UPDATE' : ''}`, [natgwId]);
+  if (rows[0]) return rows[0];
+  const near = await nearByPrefix(natgwId, async (like) =>
+    (await db.query<{ natgw_id: string }>('SELECT natgw_id FROM natgw WHERE natgw_id LIKE ? ORDER BY natgw_id LIMIT 20', [like])).map((r) => r.natgw_id),
+  );
+  throw new NotFoundError(`NAT gateway ${natgwId} not found in houyi.natgw`, near);
+}
+
+export interface AclFilter {
+  natgw_id?: string;
+  direction?: Direction;
+}
+
+export async function listAcl(db: Db, f: AclFilter): Promise<AclRule[]> {
+  if (f.natgw_id !== undefined) await gateway(db, f.natgw_id);
+  return db.query<AclRule>(
+    `${SELECT_RULES}
+      WHERE (? IS NULL OR a.natgw_id = ?) AND (? IS NULL OR a.direction = ?)
+      ORDER BY a.natgw_id, a.direction, a.priority, a.id`,
+    [f.natgw_id ?? null, f.natgw_id ?? null, f.direction ?? null, f.direction ?? null],
+  );
+}
+
+const FIND_SAME = `${SELECT_RULES}
+  WHERE a.natgw_id = ? AND a.direction = ? AND a.protocol = ? AND a.src_cidr = ? AND a.dst_cidr = ? AND a.port_range = ?`;
+
+const INSERT_RULE = `INSERT INTO natgw_acl (natgw_id, direction, protocol, src_cidr, dst_cidr, port_range, policy, priority, description)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function sameKey(r: AclRuleInput): unknown[] {
+  return [r.natgw_id, r.direction, r.protocol, r.src_cidr, r.dst_cidr, r.port_range];
+}
+
+function duplicate(r: AclRuleInput, existing: AclRule): ConflictError {
+  return new ConflictError(
+    `NAT gateway ${r.natgw_id} already has rule ${existing.id} for ${r.direction} ${r.protocol} ${r.src_cidr} -> ${r.dst_cidr} ports ${r.port_range} (${existing.policy}, priority ${existing.priority})`,
+  );
+}
+
+function insertParams(r: AclRuleInput): unknown[] {
+  return [...sameKey(r), r.policy, r.priority, r.description];
+}
+
+function assertUsable(g: Gateway): void {
+  if (g.status !== 'available') throw new ConflictError(`NAT gateway ${g.natgw_id} is ${g.status}, not available`);
+}
+
+/** Validate against the table (gateway, duplicates), then insert under audit in one transaction. */
+export async function addAcl(ctx: Context, rule: AclRuleInput, flags: MutationFlags, output: OutputFormat): Promise<void> {
+  const db = ctx.db('houyi');
+  assertUsable(await gateway(db, rule.natgw_id));
+  const [dup] = await db.query<AclRule>(FIND_SAME, sameKey(rule));
+  if (dup) throw duplicate(rule, dup);
+  const plan: Plan = {
+    action: `add ${rule.direction} ${rule.policy} rule to NAT gateway ${rule.natgw_id}`,
+    targets: [rule.natgw_id],
+    sql: [{ db: 'houyi', statement: INSERT_RULE, params: insertParams(rule) }],
+  };
+  if (flags.dryRun) {
+    printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
+    return;
+  }
+  const added = await audited(ctx, { command: 'hyapi add_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
+    const row = await db.transaction(async (tx) => {
+      // The gateway row is the lock two operators adding the same rule queue on.
+      assertUsable(await gateway(tx, rule.natgw_id, true));
+      const [again] = await tx.query<AclRule>(FIND_SAME, sameKey(rule));
+      if (again) throw duplicate(rule, again);
+      const { insertId } = await tx.execute(INSERT_RULE, insertParams(rule));
+      const [created] = await tx.query<AclRule>(`${SELECT_RULES} WHERE a.id = ?`, [insertId]);
+      return created!;
+    });
+    return { value: row, detail: { acl_id: row.id } };
+  });
+  ctx.io.err(`added ACL rule ${added.id} to NAT gateway ${added.natgw_id}\n`);
+  printRule(ctx, output, added);
+}
+
+export async function deleteAcl(ctx: Context, id: number, natgwId: string | undefined, flags: MutationFlags, output: OutputFormat): Promise<void> {
+  const db = ctx.db('houyi');
+  const find = async (d: Db, lock: boolean): Promise<AclRule> => {
+    const [r] = await d.query<AclRule>(`${SELECT_RULES} WHERE a.id = ?${lock ? ' FOR UPDATE' : ''}`, [id]);
+    if (!r || (natgwId !== undefined && r.natgw_id !== natgwId)) throw new NotFoundError(`ACL rule ${id} not found${natgwId ? ` on NAT gateway ${natgwId}` : ''}`);
+    return r;
+  };
+  const rule = await find(db, false);
+  const what = `delete ACL rule ${rule.id} of ${rule.natgw_id}: ${describeRule(rule)}`;
+  const plan: Plan = { action: what, targets: [rule.natgw_id], sql: [{ db: 'houyi', statement: 'DELETE FROM natgw_acl WHERE id = ?', params: [rule.id] }] };
+  if (flags.dryRun) {
+    printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
+    return;
+  }
+  await confirm(ctx, what, flags);
+  await audited(ctx, { command: 'hyapi delete_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
+    await db.transaction(async (tx) => {
+      await find(tx, true);
+      await tx.execute('DELETE FROM natgw_acl WHERE id = ?', [rule.id]);
+    });
+    return { value: undefined, detail: { acl_id: rule.id } };
+  });
+  ctx.io.err(`deleted ACL rule ${rule.id} of NAT gateway ${rule.natgw_id}\n`);
+  printRule(ctx, output, rule);
+}
+
+export function describeRule(r: AclRuleInput): string {
+  return `${r.direction} ${r.protocol} ${r.src_cidr} -> ${r.dst_cidr} ports ${r.port_range} ${r.policy} priority ${r.priority}`;
+}
+
+export const ACL_COLUMNS: Column<AclRule>[] = [
+  { header: 'ID', value: (r) => r.id, align: 'right' },
+  { header: 'NATGW', value: (r) => r.natgw_id },
+  { header: 'DIRECTION', value: (r) => r.direction },
+  { header: 'PROTOCOL', value: (r) => r.protocol },
+  { header: 'SRC', value: (r) => r.src_cidr },
+  { header: 'DST', value: (r) => r.dst_cidr },
+  { header: 'PORTS', value: (r) => r.port_range },
+  { header: 'POLICY', value: (r) => r.policy, tone: (r) => (r.policy === 'drop' ? 'warn' : undefined) },
+  { header: 'PRIORITY', value: (r) => r.priority, align: 'right' },
+  { header: 'VPC', value: (r) => r.vpc_id, wide: true },
+  { header: 'DESCRIPTION', value: (r) => r.description, wide: true },
+  { header: 'CREATED', value: (r) => r.gmt_created, wide: true },
+];
+
+/** One rule: the object itself with -o json (so `jq .id` works), a one-row table otherwise. */
+function printRule(ctx: Context, output: OutputFormat, r: AclRule): void {
+  if (output === 'json') ctx.io.out(JSON.stringify(r, null, 2) + '\n');
+  else printRecords(ctx.io, output, ACL_COLUMNS, [r]);
+}
+
+// ---- the hyapi action table ----
+
+export interface ActionOptions {
+  output: OutputFormat;
+  flags: MutationFlags;
+}
+
+/**
+ * One go2hyapi-style action: `rdsctl hyapi <name> key=value …`. The dispatcher parses the
+ * key=value words and calls run(); run checks the names against params/required itself, and
+ * mutating actions check the operator role themselves.
+ */
+export interface HyapiAction {
+  name: string;
+  summary: string;
+  params: readonly string[];
+  required: readonly string[];
+  mutating: boolean;
+  run(ctx: Context, params: Readonly<Record<string, string>>, opts: ActionOptions): Promise<number | void>;
+}
+
+function checkParams(a: Pick<HyapiAction, 'name' | 'params' | 'required'>, p: Readonly<Record<string, string>>): void {
+  for (const k of Object.keys(p)) {
+    if (!a.params.includes(k)) throw new UsageError(`${a.name}: unknown parameter "${k}" (valid: ${a.params.join(', ')})`);
+  }
+  for (const k of a.required) {
+    if (p[k] === undefined || p[k] === '') throw new UsageError(`${a.name}: ${k}=… is required`);
+  }
+}
+
+/** Wraps run() with the parameter-name check, so every action refuses typos the same way. */
+function action(a: HyapiAction): HyapiAction {
+  return {
+    ...a,
+    async run(ctx, p, o) {
+      checkParams(a, p);
+      return a.run(ctx, p, o);
+    },
+  };
+}
+
+const RULE_PARAMS = ['natgw_id', 'direction', 'protocol', 'src_cidr', 'dst_cidr', 'port_range', 'policy', 'priority', 'description'] as const;
+
+export const NATGW_ACL_ACTIONS: readonly HyapiAction[] = [
+  action({
+    name: 'list_natgw_acl',
+    summary: 'List the ACL rules of NAT gateways',
+    params: ['natgw_id', 'direction'],
+    required: [],
+    mutating: false,
+    async run(ctx, p, o) {
+      const rules = await listAcl(ctx.db('houyi'), {
+        ...(p.natgw_id !== undefined ? { natgw_id: idArg(p.natgw_id, 'natgw_id') } : {}),
+        ...(p.direction !== undefined ? { direction: oneOf(p.direction.toLowerCase(), DIRECTIONS, 'direction') } : {}),
+      });
+      printRecords(ctx.io, o.output, ACL_COLUMNS, rules);
+    },
+  }),
+  action({
+    name: 'add_natgw_acl',
+    summary: 'Add an ACL rule to a NAT gateway (validated; duplicates refused)',
+    params: RULE_PARAMS,
+    required: ['natgw_id', 'direction', 'protocol', 'src_cidr', 'dst_cidr'],
+    mutating: true,
+    async run(ctx, p, o) {
+      const rule = validateAclRule(p);
+      await requireRole(ctx, 'operator', 'rdsctl hyapi add_natgw_acl');
+      await addAcl(ctx, rule, o.flags, o.output);
+    },
+  }),
+  action({
+    name: 'delete_natgw_acl',
+    summary: 'Delete an ACL rule of a NAT gateway by id (asks first)',
+    params: ['acl_id', 'natgw_id'],
+    required: ['acl_id'],
+    mutating: true,
+    async run(ctx, p, o) {
+      const id = /^[1-9][0-9]{0,9}$/.test(p.acl_id!) ? Number(p.acl_id) : NaN;
+      if (!Number.isSafeInteger(id)) throw new UsageError(`acl_id: "${p.acl_id}" is not a rule id`);
+      const natgwId = p.natgw_id === undefined ? undefined : idArg(p.natgw_id, 'natgw_id');
+      await requireRole(ctx, 'admin', 'rdsctl hyapi delete_natgw_acl');
+      await deleteAcl(ctx, id, natgwId, o.flags, o.output);
+    },
+  }),
+];
