@@ -1,0 +1,282 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { LOGICAL_DATABASES, readConfig } from '../../src/core/config.js';
+import type { ComponentRow } from '../../src/lab/status.js';
+import { json } from '../support/run.js';
+import { freeNet, freePort, labPids, sharedLab, startTestLab, type TestLab } from '../support/lab.js';
+
+// The lab against real MariaDB and OpenSSH: the run's shared lab (global-setup.ts), plus a
+// second private lab started beside it.
+
+interface Proc {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(cmd: string, args: string[], timeoutMs = 20000): Promise<Proc> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 255) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// Generous per-test timeouts: the machine has two cores and other suites may run beside this one.
+const T = 60_000;
+const lab = sharedLab();
+const ssh = (l: TestLab, address: string, command: string): Promise<Proc> => exec('ssh', [...l.sshArgs(address), command]);
+const ncAddress = (l: TestLab, name: string): string => l.layout.topology.ncs.find((n) => n.hostname === name)!.address;
+
+describe('global setup', () => {
+  test('exports the shared lab to the test files through environment variables', () => {
+    expect(process.env.RDSCTL_TEST_LAB_DIR).toBe(lab.dir);
+    expect(process.env.RDSCTL_TEST_CONFIG).toBe(lab.configPath);
+    expect(fs.existsSync(path.join(lab.dir, 'lab.json'))).toBe(true);
+    expect(lab.file).toMatchObject({ ncs: 8, vms: 16, name: 'lab' });
+    expect(lab.file.net).toMatch(/^127\.(1[5-9]\d)$/);
+  });
+});
+
+describe('lab up', () => {
+  test('runs again twice on a running lab without error and keeps its profile current', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await lab.run(['lab', 'up']);
+      expect(r).toMatchObject({ code: 0, stdout: '' });
+      expect(r.stderr).toMatch(/^lab up: already up in [\d.]+s — MariaDB 127\.0\.0\.1:\d+, 8 NCs and 16 VMs/);
+    }
+    const cfg = readConfig(lab.configPath);
+    expect(cfg.current).toBe('lab');
+    const p = cfg.profiles.find((x) => x.name === 'lab')!;
+    expect(p).toMatchObject({ lab_dir: lab.dir, roles_source: 'table', host_root: path.join(lab.dir, 'hosts', '{host}'), audit_log: path.join(lab.dir, 'audit.jsonl') });
+    expect(p.ssh).toMatchObject({ port: lab.file.ssh_port, identity_file: lab.clientKey, known_hosts: lab.knownHosts });
+    expect(Object.keys(p.databases).sort()).toEqual([...LOGICAL_DATABASES].sort());
+    expect(p.databases.dbaas!.dsn).toBe(`mysql://rdsctl@127.0.0.1:${lab.file.mariadb_port}/dbaas`);
+  }, T);
+
+  test('other sizes for an existing lab: a one-line usage error pointing at lab down --purge', async () => {
+    const r = await lab.run(['lab', 'up', '--ncs', '9']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`was made with --ncs 8; to change it run \`rdsctl lab down --purge --dir ${lab.dir}\``);
+  }, T);
+});
+
+describe('lab status', () => {
+  test('-o json: MariaDB and every host the lab serves are up', async () => {
+    const r = await lab.run(['lab', 'status', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const rows = json<ComponentRow[]>(r);
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['address', 'kind', 'name', 'pid', 'port', 'status']);
+    expect(rows.find((x) => x.kind === 'mariadb')).toMatchObject({ status: 'up', address: '127.0.0.1', port: lab.file.mariadb_port });
+    const ncs = rows.filter((x) => x.kind === 'nc');
+    expect(ncs).toHaveLength(8);
+    expect(ncs.every((x) => x.status === 'up' && typeof x.pid === 'number')).toBe(true);
+    expect(rows.filter((x) => x.status === 'down')).toEqual([]);
+    const running = new Set(lab.layout.topology.vms.filter((v) => v.status === 'running').map((v) => v.name));
+    for (const vm of rows.filter((x) => x.kind === 'vm')) expect(vm.status).toBe(running.has(vm.name) ? 'up' : 'stopped');
+  }, T);
+
+  test('an NC whose sshd is stopped is down, and the exit code is 4', async () => {
+    lab.stopHost('nc-a02');
+    try {
+      const r = await lab.run(['lab', 'status']);
+      expect(r.code).toBe(4);
+      expect(r.stdout).toMatch(/^nc-a02\s+nc\s+127\.\d+\.1\.2:\d+\s+down\s+-$/m);
+      expect(r.stderr).toMatch(/8 nc: 7 up, 1 down/);
+    } finally {
+      lab.startHost('nc-a02');
+    }
+    expect((await lab.run(['lab', 'status'])).code).toBe(0);
+  }, T);
+});
+
+describe('plain OpenSSH with the lab key and known_hosts', () => {
+  test('reaches two different NCs, and each sees its own filesystem root', async () => {
+    for (const name of ['nc-a01', 'nc-a05']) {
+      const r = await ssh(lab, ncAddress(lab, name), 'echo "$RDS_HOST_ROOT"; cat "$RDS_HOST_ROOT/etc/rdsctl-lab-host"; hostname; echo here > "$RDS_HOST_ROOT/tmp/marker"');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [root, marker, hostname] = r.stdout.trim().split('\n');
+      expect(root).toBe(path.join(lab.dir, 'hosts', name));
+      expect(JSON.parse(marker!)).toMatchObject({ name, kind: 'nc', address: ncAddress(lab, name) });
+      expect(hostname).toBe(name);
+      expect(fs.readFileSync(path.join(lab.dir, 'hosts', name, 'tmp/marker'), 'utf8')).toBe('here\n');
+    }
+  }, T);
+
+  test('a host key not in known_hosts is refused under StrictHostKeyChecking=yes', async () => {
+    const empty = path.join(lab.root, 'empty_known_hosts');
+    fs.writeFileSync(empty, '');
+    const args = lab.sshArgs(ncAddress(lab, 'nc-a01')).map((a) => (a === `UserKnownHostsFile=${lab.knownHosts}` ? `UserKnownHostsFile=${empty}` : a));
+    const r = await exec('ssh', [...args, 'true']);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/Host key verification failed/);
+  }, T);
+});
+
+describe('plain mariadb client with client.cnf', () => {
+  test.each([...LOGICAL_DATABASES])('reaches %s', async (db) => {
+    const r = await exec('mariadb', [`--defaults-extra-file=${lab.clientCnf}`, db, '-N', '-e', 'SELECT DATABASE(), COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()']);
+    expect(r.stderr).toBe('');
+    const [name, tables] = r.stdout.trim().split('\t');
+    expect(name).toBe(db);
+    expect(Number(tables)).toBeGreaterThan(0);
+  }, T);
+
+  test('the seed follows the lab size, and the secrets are 0600', async () => {
+    const r = await exec('mariadb', [`--defaults-extra-file=${lab.clientCnf}`, 'houyi', '-N', '-e', "SELECT (SELECT COUNT(*) FROM nc), (SELECT COUNT(*) FROM vm), (SELECT COUNT(*) FROM dbaas.hostinfo), (SELECT COUNT(*) FROM nc WHERE status <> 'online')"]);
+    const [ncs, vms, hostinfo, notOnline] = r.stdout.trim().split('\t').map(Number);
+    expect([ncs, vms]).toEqual([8, 16]);
+    expect(hostinfo).toBe(lab.layout.topology.ncs.filter((n) => n.usage === 'rds').length);
+    expect(notOnline).toBeGreaterThan(0);
+    for (const f of ['client.cnf', 'secrets.json']) expect(fs.statSync(path.join(lab.dir, f)).mode & 0o777).toBe(0o600);
+  }, T);
+});
+
+describe('virsh stand-in on an NC', () => {
+  const vm = lab.layout.topology.vms.find((v) => v.status === 'running')!;
+  const nc = ncAddress(lab, vm.nc);
+
+  test('shutdown really refuses SSH to the VM; start accepts it again', async () => {
+    try {
+      expect(await ssh(lab, nc, `virsh domstate ${vm.name}`)).toMatchObject({ code: 0, stdout: 'running\n\n' });
+      expect((await ssh(lab, vm.address, 'hostname')).stdout).toBe(`${vm.name}\n`);
+
+      expect(await ssh(lab, nc, `virsh shutdown ${vm.name}`)).toMatchObject({ code: 0, stdout: `Domain '${vm.name}' is being shutdown\n\n` });
+      const refused = await ssh(lab, vm.address, 'hostname');
+      expect(refused.code).toBe(255);
+      expect(refused.stderr).toMatch(/Connection refused/);
+      expect((await ssh(lab, nc, 'virsh list --all')).stdout).toMatch(new RegExp(`^ -\\s+${vm.name}\\s+shut off$`, 'm'));
+      const status = json<ComponentRow[]>(await lab.run(['lab', 'status', '-o', 'json']));
+      expect(status.find((x) => x.name === vm.name)!.status).toBe('stopped');
+
+      expect(await ssh(lab, nc, `virsh start ${vm.name}`)).toMatchObject({ code: 0, stdout: `Domain '${vm.name}' started\n\n` });
+      expect(await ssh(lab, vm.address, 'echo "$RDS_HOST_ROOT"; hostname')).toMatchObject({ code: 0, stdout: `${path.join(lab.dir, 'hosts', vm.name)}\n${vm.name}\n` });
+    } finally {
+      await ssh(lab, nc, `virsh start ${vm.name}`);
+    }
+  }, T);
+
+  test('list --all prints the libvirt table; an unknown domain is an error on stderr with exit 1', async () => {
+    const mine = lab.layout.topology.vms.filter((v) => v.nc === vm.nc);
+    const r = await ssh(lab, nc, 'virsh list --all');
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^ Id   Name +State$/);
+    expect(lines[1]).toMatch(/^-+$/);
+    expect(lines.filter((l) => /^ (\d+|-) +vm-/.test(l))).toHaveLength(mine.length);
+    expect(r.stdout.endsWith('\n\n')).toBe(true);
+    expect(await ssh(lab, nc, 'virsh domstate vm-999')).toMatchObject({ code: 1, stderr: "error: failed to get domain 'vm-999'\n" });
+    // It knows only the VMs placed on its own NC.
+    const other = lab.layout.topology.vms.find((v) => v.nc !== vm.nc)!;
+    expect((await ssh(lab, nc, `virsh dominfo ${other.name}`)).code).toBe(1);
+  }, T);
+});
+
+describe('a second lab beside the first', () => {
+  test('runs with its own dir, port and net; lab down leaves no process of it', async () => {
+    const second = await startTestLab({ ncs: 6, vms: 4, name: 'lab2' });
+    try {
+      expect(second.file.net).not.toBe(lab.file.net);
+      expect(second.file.mariadb_port).not.toBe(lab.file.mariadb_port);
+      expect((await second.run(['lab', 'status'])).code).toBe(0);
+      const r = await ssh(second, ncAddress(second, 'nc-a01'), 'echo "$RDS_HOST_ROOT"');
+      expect(r.stdout.trim()).toBe(path.join(second.dir, 'hosts', 'nc-a01'));
+      expect(labPids(second.dir).length).toBeGreaterThan(6);
+
+      const down = await second.run(['lab', 'down']);
+      expect(down.code).toBe(0);
+      expect(down.stderr).toMatch(/^lab down: stopped \d+ processes of /);
+      expect(labPids(second.dir)).toEqual([]);
+      const leftovers = fs
+        .readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(second.dir + '/');
+          } catch {
+            return false;
+          }
+        });
+      expect(leftovers).toEqual([]);
+      const st = await second.run(['lab', 'status']);
+      expect(st.code).toBe(4);
+      // The first lab did not notice.
+      expect((await lab.run(['lab', 'status'])).code).toBe(0);
+    } finally {
+      await second.destroy();
+    }
+    expect(fs.existsSync(second.root)).toBe(false);
+  }, 120_000);
+});
+
+describe('lab up refuses cleanly', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rdsctl-lab-neg-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const upArgs = async (dir: string, extra: string[] = []): Promise<string[]> => ['lab', 'up', '--dir', dir, '--name', 'neg', '--ncs', '6', '--vms', '2', '--net', freeNet(), '--port', String(await freePort()), '--ssh-port', String(await freePort()), ...extra];
+
+  test('MariaDB and sshd not installed: exit 8 naming both, with the apt-get hint; nothing created', async () => {
+    const dir = path.join(tmp, 'lab');
+    const r = await lab.run(await upArgs(dir), { env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(8);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not installed: MariaDB server \(mariadbd\), mariadb-install-db, MariaDB client \(mariadb\), OpenSSH server \(sshd\)/);
+    expect(r.stderr).toMatch(/apt-get install -y mariadb-server mariadb-client openssh-server/);
+    expect(fs.existsSync(dir)).toBe(false);
+  }, T);
+
+  test('only sshd missing: the message names sshd alone', async () => {
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirSync(bin);
+    for (const [name, target] of [['mariadbd', '/usr/sbin/mariadbd'], ['mariadb-install-db', '/usr/bin/mariadb-install-db'], ['mariadb', '/usr/bin/mariadb'], ['ssh-keygen', '/usr/bin/ssh-keygen']]) fs.symlinkSync(target!, path.join(bin, name!));
+    const r = await lab.run(await upArgs(path.join(tmp, 'lab')), { env: { PATH: bin } });
+    expect(r.code).toBe(8);
+    expect(r.stderr).toMatch(/^rdsctl: lab up: not installed: OpenSSH server \(sshd\) \(.*apt-get install -y openssh-server/);
+  }, T);
+
+  test('MariaDB port in use: exit 8 naming the port and who holds it; no process left', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    const dir = path.join(tmp, 'lab');
+    try {
+      const args = (await upArgs(dir)).map((a, i, all) => (all[i - 1] === '--port' ? String(port) : a));
+      const r = await lab.run(args);
+      expect(r.code).toBe(8);
+      expect(r.stderr).toContain(`rdsctl: port ${port} on 127.0.0.1 is already in use by pid ${process.pid} (`);
+      expect(labPids(dir)).toEqual([]);
+    } finally {
+      srv.close();
+    }
+  }, T);
+
+  test('an SSH address in use: exit 8 naming address and port; no process left', async () => {
+    const netx = freeNet();
+    const sshPort = await freePort();
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(sshPort, `${netx}.1.3`, () => r()));
+    const dir = path.join(tmp, 'lab');
+    try {
+      const r = await lab.run(['lab', 'up', '--dir', dir, '--name', 'neg', '--ncs', '6', '--vms', '2', '--net', netx, '--port', String(await freePort()), '--ssh-port', String(sshPort)]);
+      expect(r.code).toBe(8);
+      expect(r.stderr).toContain(`port ${sshPort} on ${netx}.1.3 is already in use`);
+      expect(labPids(dir)).toEqual([]);
+    } finally {
+      srv.close();
+    }
+  }, T);
+
+  test('a bad --net is a usage error', async () => {
+    const r = await lab.run(['lab', 'up', '--dir', path.join(tmp, 'lab'), '--net', '10.0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--net 10\.0: expected 127\.X/);
+  }, T);
+});
