@@ -153,6 +153,7 @@ export interface NcDetail {
   mem_total_mb: number;
   mem_allocated_mb: number;
   disk_total_gb: number;
+  ssh_port: number;
 }
 
 export function ncDetail(n: Nc): NcDetail {
@@ -171,6 +172,7 @@ export function ncDetail(n: Nc): NcDetail {
     mem_total_mb: n.mem_total_mb,
     mem_allocated_mb: n.mem_allocated_mb,
     disk_total_gb: n.disk_total_gb,
+    ssh_port: n.ssh_port,
   };
 }
 

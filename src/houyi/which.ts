@@ -179,7 +179,7 @@ export function whichSections(r: WhichResult): Section[] {
     });
     for (const [k, rows] of tables) {
       const headers = rows[0] ? Object.keys(rows[0]) : [];
-      sections.push({ title: `  ${k}`, table: { headers: headers.map((h) => h.toUpperCase()), rows: rows.map((row) => headers.map((h) => flat(row[h]))) }, empty: '(none)' });
+      sections.push({ title: `${m.kind} ${m.name} ${k}`, table: { headers: headers.map((h) => h.toUpperCase()), rows: rows.map((row) => headers.map((h) => flat(row[h]))) }, empty: '(none)' });
     }
   }
   if (r.errors.length) sections.push({ title: 'Errors', fields: r.errors.map((e, n): [string, unknown] => [String(n + 1), e]) });

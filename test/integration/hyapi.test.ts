@@ -1,0 +1,157 @@
+import { jest } from '@jest/globals';
+import { json } from '../support/run.js';
+import { sharedLab, type TestLab } from '../support/lab.js';
+
+// hyapi against the shared lab: reads from houyi, and stop/start/reboot through the NC's virsh
+// stand-in, which really stops and starts the VM's sshd. The VM used is put back running.
+
+jest.setTimeout(120_000);
+
+interface Envelope<T> {
+  code: string;
+  message: string;
+  data: T;
+}
+
+let lab: TestLab;
+let vm: { name: string; instance_id: string; ip: string; nc: string };
+
+beforeAll(async () => {
+  lab = sharedLab();
+  const { ctx } = lab.context();
+  try {
+    // A running VM on an NC nobody else's test stops; the last one keeps clear of other suites' picks.
+    const rows = await ctx.db('houyi').query<{ name: string; instance_id: string; ip: string; nc: string }>(
+      "SELECT v.name, v.instance_id, v.ip, n.hostname AS nc FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' ORDER BY v.name DESC LIMIT 1",
+    );
+    vm = rows[0]!;
+  } finally {
+    await ctx.close();
+  }
+  expect(vm).toBeDefined();
+});
+
+async function status(name: string): Promise<string> {
+  const r = await lab.run(['hyapi', 'detail_vm', `vm_name=${name}`]);
+  expect(r.code).toBe(0);
+  return json<Envelope<{ status: string }>>(r).data.status;
+}
+
+async function domstate(): Promise<string> {
+  const r = await lab.run(['go2nc', vm.nc, '--', `virsh domstate ${vm.name}`]);
+  expect(r.code).toBe(0);
+  return r.stdout.split('\n')[0]!.replace(`${vm.nc}: `, '');
+}
+
+describe('reads', () => {
+  test('detail_vm by name, instance id and IP: the API envelope', async () => {
+    for (const key of [vm.name, vm.instance_id, vm.ip]) {
+      const r = await lab.run(['hyapi', 'detail_vm', `vm_name=${key}`]);
+      expect(r.code).toBe(0);
+      const e = json<Envelope<Record<string, unknown>>>(r);
+      expect(e).toMatchObject({ code: '200', message: 'success', data: { vm_name: vm.name, instance_id: vm.instance_id, ip: vm.ip, nc_name: vm.nc, status: 'running' } });
+      for (const f of ['vcpu', 'mem_mb', 'image', 'cluster', 'zone', 'nc_ip', 'ssh_port']) expect(e.data).toHaveProperty(f);
+    }
+  });
+
+  test('list_vm, detail_nc, list_nc with filters', async () => {
+    const vms = json<Envelope<Array<{ vm_name: string }>>>(await lab.run(['hyapi', 'list_vm', `nc_name=${vm.nc}`]));
+    expect(vms.data.map((v) => v.vm_name)).toContain(vm.name);
+    const nc = json<Envelope<{ nc_name: string; zone: string; cluster: string; vm_count: number }>>(await lab.run(['hyapi', 'detail_nc', `nc_name=${vm.nc}`]));
+    expect(nc.data).toMatchObject({ nc_name: vm.nc });
+    expect(nc.data.vm_count).toBeGreaterThanOrEqual(vms.data.length);
+    const all = json<Envelope<Array<{ nc_name: string; zone: string; cluster: string }>>>(await lab.run(['hyapi', 'list_nc']));
+    const inZone = json<Envelope<Array<{ nc_name: string; zone: string }>>>(await lab.run(['hyapi', 'list_nc', `zone=${nc.data.zone}`]));
+    expect(inZone.data.length).toBeGreaterThan(0);
+    expect(inZone.data.length).toBeLessThan(all.data.length);
+    expect(inZone.data.every((n) => n.zone === nc.data.zone)).toBe(true);
+    const both = json<Envelope<Array<{ nc_name: string }>>>(await lab.run(['hyapi', 'list_nc', `zone=${nc.data.zone}`, `cluster=${nc.data.cluster}`]));
+    expect(both.data.map((n) => n.nc_name)).toEqual(all.data.filter((n) => n.zone === nc.data.zone && n.cluster === nc.data.cluster).map((n) => n.nc_name));
+  });
+
+  test('-o table', async () => {
+    const r = await lab.run(['hyapi', 'list_vm', `nc_name=${vm.nc}`, '-o', 'table']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^VM_NAME\s+INSTANCE_ID\s+STATUS/);
+    expect(r.stdout).toContain(vm.name);
+  });
+
+  test('unknown names: not found in the envelope and on stderr, with near matches', async () => {
+    const r = await lab.run(['hyapi', 'detail_vm', `vm_name=${vm.name}9`]);
+    expect(r.code).toBe(3);
+    expect(json<Envelope<null>>(r)).toMatchObject({ code: 'InvalidVmName.NotFound', data: null });
+    expect(r.stderr).toMatch(/did you mean: vm-/);
+    const n = await lab.run(['hyapi', 'list_vm', 'nc_name=nc-zz01']);
+    expect(n.code).toBe(3);
+    expect(json<Envelope<null>>(n).code).toBe('InvalidNcName.NotFound');
+  });
+
+  test.each(["vm'; drop table vm; --", 'vm-$(reboot)', 'vm-`id`', 'vm-*', 'vm 001', 'vm\n001', '%', '_'])('a hostile name %j is a one-line not-found', async (name) => {
+    const r = await lab.run(['hyapi', 'detail_vm', `vm_name=${name}`]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('stop, start, reboot', () => {
+  afterAll(async () => {
+    if ((await status(vm.name)) !== 'running') await lab.run(['hyapi', 'start_vm', `vm_name=${vm.name}`]);
+  });
+
+  test('stop_vm --dry-run prints the plan and changes nothing', async () => {
+    const r = await lab.run(['hyapi', 'stop_vm', `vm_name=${vm.name}`, '--dry-run']);
+    expect(r.code).toBe(0);
+    const plan = json<{ dry_run: boolean; remote: Array<{ host: string; command: string }>; sql: Array<{ statement: string }> }>(r);
+    expect(plan.dry_run).toBe(true);
+    expect(plan.remote[0]).toEqual({ host: vm.nc, command: `virsh shutdown ${vm.name}` });
+    expect(plan.sql[0]!.statement).toMatch(/^UPDATE vm SET status/);
+    expect(await status(vm.name)).toBe('running');
+    expect(await domstate()).toBe('running');
+  });
+
+  test('stop_vm → go2vm fails naming the state → start_vm → go2vm works', async () => {
+    const stop = await lab.run(['hyapi', 'stop_vm', `vm_name=${vm.name}`, '--reason', 'integration test']);
+    expect(stop.code).toBe(0);
+    expect(json<Envelope<Record<string, unknown>>>(stop).data).toMatchObject({ vm_name: vm.name, nc_name: vm.nc, previous_status: 'running', status: 'stopped', domain_state: 'shut off' });
+    expect(await status(vm.name)).toBe('stopped');
+    expect(await domstate()).toBe('shut off');
+
+    const t0 = Date.now();
+    const refused = await lab.run(['go2vm', vm.name, '--', 'hostname']);
+    expect(refused.code).toBe(9);
+    expect(refused.stderr).toMatch(new RegExp(`VM ${vm.name} is stopped`));
+    expect(Date.now() - t0).toBeLessThan(5000);
+
+    // The NC really stopped it: through the NC, the VM's address no longer answers SSH.
+    const direct = await lab.run(['go2nc', vm.ip, '-o', 'json', '--connect-timeout', '3', '--', 'true']);
+    expect(direct.code).toBe(5);
+    expect(['refused', 'connect-timeout']).toContain(json<Array<{ category: string }>>(direct)[0]!.category);
+
+    const again = await lab.run(['hyapi', 'stop_vm', `vm_name=${vm.name}`]);
+    expect(again.code).toBe(9);
+    expect(json<Envelope<null>>(again).code).toBe('IncorrectVmStatus');
+
+    const start = await lab.run(['hyapi', 'start_vm', `vm_name=${vm.name}`]);
+    expect(start.code).toBe(0);
+    expect(json<Envelope<Record<string, unknown>>>(start).data).toMatchObject({ previous_status: 'stopped', status: 'running', domain_state: 'running' });
+    const ok = await lab.run(['go2vm', vm.name, '--', 'hostname']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`${vm.name}: ${vm.name}\n`);
+  });
+
+  test('reboot_vm waits for the NC to report the VM running again', async () => {
+    const r = await lab.run(['hyapi', 'reboot_vm', `vm_name=${vm.name}`, '-o', 'table']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/domain_state:\s+running/);
+    expect((await lab.run(['go2vm', vm.name, '--', 'true'])).code).toBe(0);
+  });
+
+  test('every state change is audited with the NC and the outcome', async () => {
+    const { ctx } = lab.context();
+    const recs = ctx.audit().readLocal().filter((x) => x.command === 'hyapi stop_vm' && x.targets[0] === vm.name && x.phase === 'result');
+    await ctx.close();
+    expect(recs.length).toBeGreaterThan(0);
+    expect(recs.some((x) => x.ok === true && x.detail.nc === vm.nc && x.detail.domain_state === 'shut off')).toBe(true);
+  });
+});
