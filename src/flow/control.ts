@@ -1,0 +1,118 @@
+import { NotFoundError, UsageError } from '../core/errors.js';
+import type { Lease } from './lease.js';
+import type { StepRow } from './store.js';
+import type { FlowDef, StepRole } from './types.js';
+import { firstUnfinished } from './engine.js';
+
+// Operator control of a task besides running it: naming a step, skip, goto. Each change is a
+// fenced write under the caller's lease, so it cannot interleave with a runner.
+
+export interface StepView {
+  seq: number;
+  step: string;
+  role: StepRole;
+  status: string;
+  attempts: number;
+  host: string | null;
+  duration_ms: number | null;
+  started: Date | null;
+  finished: Date | null;
+  error: string | null;
+  skip_reason: string | null;
+  detail: string | null;
+  timeout_sec: number | null;
+  effect: string | null;
+  skip_rule: string | null;
+}
+
+export function stepViews<C, N>(flow: FlowDef<C, N> | null, rows: StepRow[]): StepView[] {
+  return rows.map((r) => {
+    const def = flow?.steps[r.seq - 1];
+    const same = def && def.name === r.step_name;
+    return {
+      seq: r.seq,
+      step: r.step_name,
+      role: r.role,
+      status: r.status,
+      attempts: r.attempts,
+      host: r.host,
+      duration_ms: r.gmt_started && r.gmt_finished ? r.gmt_finished.getTime() - r.gmt_started.getTime() : null,
+      started: r.gmt_started,
+      finished: r.gmt_finished,
+      error: r.error,
+      skip_reason: r.skip_reason,
+      detail: r.detail,
+      timeout_sec: same ? def.timeoutSec : null,
+      effect: same ? def.effect : null,
+      skip_rule: same ? def.skipRule ?? null : null,
+    };
+  });
+}
+
+/**
+ * A step named by its number (8), its name (do_init), or name:role for names the flow lists
+ * twice (do_make_dir:slave). An ambiguous name is refused with the choices.
+ */
+export function resolveStep(rows: StepRow[], ref: string): number {
+  const trimmed = ref.trim();
+  if (/^\d{1,4}$/.test(trimmed)) {
+    const seq = Number(trimmed);
+    if (seq < 1 || seq > rows.length) throw new NotFoundError(`step ${seq} does not exist (this task has steps 1-${rows.length})`);
+    return seq;
+  }
+  const m = /^([a-z0-9_]+)(?::(master|slave|both|metadb))?$/.exec(trimmed);
+  const hits = m ? rows.filter((r) => r.step_name === m[1] && (!m[2] || r.role === m[2])) : [];
+  if (hits.length === 1) return hits[0]!.seq;
+  if (hits.length > 1) {
+    throw new UsageError(`step ${trimmed} is listed ${hits.length} times: name one of ${hits.map((h) => `${h.seq} (${h.step_name}:${h.role})`).join(', ')}`);
+  }
+  const words = trimmed.replace(/^do_/, '').split(/[_:]/).filter((w) => w.length > 2);
+  const near = [...new Set(rows.filter((r) => words.some((w) => r.step_name.includes(w))).map((r) => r.step_name))];
+  throw new NotFoundError(`step "${trimmed}" is not in this task's flow`, near);
+}
+
+export async function skipStep(lease: Lease, seq: number, reason: string): Promise<void> {
+  await lease.write(
+    `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id
+        SET s.status = 'skipped', s.skip_reason = ?, s.error = NULL, s.gmt_finished = NOW(3), q.status = 'paused', q.error = NULL
+      WHERE s.task_id = ? AND s.seq = ? AND ${lease.fence().sql}`,
+    [reason.slice(0, 255), lease.taskId, seq, ...lease.fence().params],
+  );
+}
+
+export interface GotoResult {
+  direction: 'back' | 'forward' | 'here';
+  /** Steps whose state changed. */
+  changed: number[];
+}
+
+/**
+ * Back: the target and every step after it become pending again (attempts are kept: a re-run
+ * probes first). Forward: the unfinished steps before the target are skipped, with the reason.
+ */
+export async function gotoStep(lease: Lease, rows: StepRow[], seq: number, reason: string): Promise<GotoResult> {
+  const cur = firstUnfinished(rows);
+  const current = cur < 0 ? rows.length + 1 : cur + 1;
+  if (seq <= current) {
+    const changed = rows.filter((r) => r.seq >= seq && r.status !== 'pending').map((r) => r.seq);
+    await lease.write(
+      `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id
+          SET s.status = 'pending', s.error = NULL, s.detail = NULL, s.skip_reason = NULL, s.host = NULL, s.gmt_started = NULL, s.gmt_finished = NULL,
+              q.status = 'paused', q.error = NULL, q.gmt_finished = NULL, q.current_step = NULL
+        WHERE s.task_id = ? AND s.seq >= ? AND ${lease.fence().sql}`,
+      [lease.taskId, seq, ...lease.fence().params],
+    );
+    return { direction: seq === current ? 'here' : 'back', changed };
+  }
+  const changed = rows.filter((r) => r.seq >= current && r.seq < seq && r.status !== 'done' && r.status !== 'skipped').map((r) => r.seq);
+  await lease.write(`UPDATE task_queue q SET q.status = 'paused', q.error = NULL WHERE ${lease.fence().sql}`, lease.fence().params);
+  if (changed.length) {
+    await lease.write(
+      `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id
+          SET s.status = 'skipped', s.skip_reason = ?, s.error = NULL, s.gmt_finished = NOW(3)
+        WHERE s.task_id = ? AND s.seq >= ? AND s.seq < ? AND s.status NOT IN ('done', 'skipped') AND ${lease.fence().sql}`,
+      [reason.slice(0, 255), lease.taskId, current, seq, ...lease.fence().params],
+    );
+  }
+  return { direction: 'forward', changed };
+}

@@ -1,0 +1,17 @@
+import { RdsctlError } from '../core/errors.js';
+import type { FlowDef } from './types.js';
+import { installFlow } from './install/index.js';
+
+// Every flow rdsctl can run, by the name task_queue.flow records.
+
+type AnyFlow = FlowDef<unknown, unknown>;
+
+const FLOWS: Record<string, AnyFlow> = {
+  [installFlow.name]: installFlow as unknown as AnyFlow,
+};
+
+export function flowByName(name: string): AnyFlow {
+  const f = FLOWS[name];
+  if (!f) throw new RdsctlError(`task flow "${name}" is not known to this rdsctl (known: ${Object.keys(FLOWS).join(', ')})`, 9);
+  return f;
+}

@@ -1,0 +1,233 @@
+import { RdsctlError, UsageError } from '../../core/errors.js';
+import { accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
+import type { Node } from '../../rds/layout.js';
+import { RESERVED_ACCOUNTS, RESERVED_DBS } from '../../rds/names.js';
+import { sqlAccount, sqlIdent, sqlString } from '../../rds/sql-text.js';
+import type { StepDef } from '../types.js';
+import { is55, withSu, type InstallCtx } from './context.js';
+
+// Accounts and databases on the instance: the maintenance users and the replicator (created on
+// the master and replicated), the customer's accounts and databases, and root's end: a random
+// password, then dropped, on each host separately (sql_log_bin=0) so each step acts on its host.
+
+type Step = StepDef<InstallCtx, Node>;
+
+async function systemAccounts(c: InstallCtx): Promise<AccountRow[]> {
+  return accountsOf(c.db, c.custins.id, { types: ['maintain', 'replicator'] });
+}
+
+async function createUsersSql(c: InstallCtx, rows: AccountRow[]): Promise<string> {
+  const out: string[] = [];
+  for (const r of rows) {
+    const pw = sqlString(await secretOf(c.db, c.custins.id, r.account_name));
+    const acc = sqlAccount(r.account_name, r.host);
+    out.push(`CREATE USER IF NOT EXISTS ${acc} IDENTIFIED BY ${pw};`, `ALTER USER ${acc} IDENTIFIED BY ${pw};`);
+  }
+  return out.join('\n');
+}
+
+async function existingUsers(c: InstallCtx, n: Node, names: string[], s: Parameters<Step['run']>[2]): Promise<Set<string>> {
+  if (!names.length) return new Set();
+  const rows = await c.sql(n, `SELECT User FROM mysql.user WHERE User IN (${names.map(sqlString).join(', ')});`, s);
+  return new Set(rows.map((r) => r.User ?? ''));
+}
+
+export const doInitializeMysqlAccountByMaster: Step = {
+  name: 'do_initialize_mysql_account_by_master',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  async probe(c, [n], s) {
+    const want = (await systemAccounts(c)).map((r) => r.account_name);
+    return (await existingUsers(c, n!, want, s)).size === want.length;
+  },
+  async run(c, [n], s) {
+    const rows = await systemAccounts(c);
+    if (!rows.length) throw new RdsctlError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first', 9);
+    await c.sql(n!, await createUsersSql(c, rows), s);
+    return rows.map((r) => r.account_name).join(', ');
+  },
+};
+
+function grantsSql(rows: AccountRow[]): string[] {
+  return rows.flatMap((r) => grantsFor(accountSpecOf(r), sqlAccount(r.account_name, r.host), sqlIdent).map((g) => g + ';'));
+}
+
+const PRIV_MARK: Record<string, string> = { ALL: 'GRANT ALL PRIVILEGES ON *.*', HA: 'REPLICATION SLAVE', REPLICATION: 'REPLICATION SLAVE', ReadWrite: 'GRANT SELECT, INSERT' };
+
+async function grantsInPlace(c: InstallCtx, n: Node, rows: AccountRow[], s: Parameters<Step['run']>[2]): Promise<boolean> {
+  for (const r of rows) {
+    let shown: string;
+    try {
+      shown = (await c.sql(n, `SHOW GRANTS FOR ${sqlAccount(r.account_name, r.host)};`, s)).map((x) => Object.values(x)[0] ?? '').join('\n');
+    } catch {
+      return false;
+    }
+    if (!shown.includes(PRIV_MARK[r.privilege] ?? '\0')) return false;
+  }
+  return true;
+}
+
+export const doGrantMasterByMaster: Step = {
+  name: 'do_grant_master_by_master',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  probe: async (c, [n], s) => grantsInPlace(c, n!, await systemAccounts(c), s),
+  async run(c, [n], s) {
+    const rows = await systemAccounts(c);
+    const grants = grantsSql(rows);
+    await c.sql(n!, grants.join('\n'), s);
+    return `${grants.length} grants for ${rows.map((r) => r.account_name).join(', ')}`;
+  },
+};
+
+const FOR55_RULE = 'applies to MySQL 5.5 only';
+
+function for55(name: string, role: 'master' | 'slave'): Step {
+  return {
+    name,
+    role,
+    timeoutSec: 30,
+    effect: 'check',
+    skipRule: FOR55_RULE,
+    skip: (c) => (is55(c) ? null : `${FOR55_RULE}; this instance is ${c.custins.engine} ${c.custins.version}`),
+    async run(c) {
+      throw new UsageError(`${name} is for MySQL 5.5 and this rdsctl installs no 5.5 servers (instance is ${c.custins.version})`);
+    },
+  };
+}
+export const doInstallPluginFor55Master = for55('do_install_plugin_for55', 'master');
+export const doInstallPluginFor55Slave = for55('do_install_plugin_for55', 'slave');
+export const doAddFlashbackPrivilegeFor55Master = for55('do_add_flashback_privilege_for55', 'master');
+export const doAddFlashbackPrivilegeFor55Slave = for55('do_add_flashback_privilege_for55', 'slave');
+
+async function normalAccounts(c: InstallCtx): Promise<AccountRow[]> {
+  return accountsOf(c.db, c.custins.id, { types: ['normal'] });
+}
+
+export const doCheckAccountsAndDbs: Step = {
+  name: 'do_check_accounts_and_dbs',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'check',
+  async run(c) {
+    const accounts = await normalAccounts(c);
+    const dbs = await c.db.query<{ db_name: string }>("SELECT db_name FROM custins_db WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
+    const dbNames = new Set(dbs.map((d) => d.db_name));
+    const missing = c.params.accounts.filter((a) => !accounts.some((r) => r.account_name === a));
+    if (missing.length) throw new RdsctlError(`requested accounts missing from custins_account: ${missing.join(', ')}`, 9);
+    for (const a of accounts) {
+      if (RESERVED_ACCOUNTS.includes(a.account_name)) throw new RdsctlError(`account ${a.account_name} is reserved`, 2);
+      for (const d of a.dbs ? a.dbs.split(',') : []) if (!dbNames.has(d)) throw new RdsctlError(`account ${a.account_name} is granted on ${d}, which is not a database of this instance`, 9);
+    }
+    for (const d of dbNames) if (RESERVED_DBS.includes(d)) throw new RdsctlError(`database ${d} is reserved`, 2);
+    return `${accounts.length} accounts, ${dbNames.size} databases to create`;
+  },
+};
+
+export const doCreateAccounts: Step = {
+  name: 'do_create_accounts',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  skipRule: 'no --account given',
+  skip: (c) => (c.params.accounts.length ? null : 'no account was requested (--account)'),
+  async probe(c, [n], s) {
+    const rows = await normalAccounts(c);
+    return (await existingUsers(c, n!, rows.map((r) => r.account_name), s)).size === rows.length && grantsInPlace(c, n!, rows, s);
+  },
+  async run(c, [n], s) {
+    const rows = await normalAccounts(c);
+    const statements = [await createUsersSql(c, rows), ...(grantsSql(rows))];
+    await c.sql(n!, statements.join('\n'), s);
+    return rows.map((r) => `${r.account_name} (ReadWrite on ${r.dbs ?? 'no database'})`).join(', ');
+  },
+};
+
+export const doCreateDbs: Step = {
+  name: 'do_create_dbs',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  skipRule: 'no --db given',
+  skip: (c) => (c.params.dbs.length ? null : 'no database was requested (--db)'),
+  async probe(c, [n], s) {
+    const rows = await c.sql(n!, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${c.params.dbs.map(sqlString).join(', ')});`, s);
+    return rows.length === c.params.dbs.length;
+  },
+  async run(c, [n], s) {
+    const dbs = await c.db.query<{ db_name: string; charset: string }>("SELECT db_name, charset FROM custins_db WHERE custins_id = ? AND status <> 'deleted' ORDER BY db_name", [c.custins.id]);
+    await c.sql(n!, dbs.map((d) => `CREATE DATABASE IF NOT EXISTS ${sqlIdent(d.db_name)} CHARACTER SET ${sqlIdent(d.charset)};`).join('\n'), s);
+    return dbs.map((d) => d.db_name).join(', ');
+  },
+};
+
+async function rootExists(c: InstallCtx, n: Node): Promise<boolean> {
+  return withSu(c, n, async (su) => (await su.query<{ n: number }>("SELECT COUNT(*) AS n FROM mysql.user WHERE User = 'root' AND Host = 'localhost'"))[0]!.n > 0);
+}
+
+function resetRootPassword(role: 'master' | 'slave'): Step {
+  return {
+    name: 'do_reset_root_password',
+    role,
+    timeoutSec: 60,
+    effect: 'remote',
+    probe: async (c, [n]) => !(await rootExists(c, n!)),
+    async run(c, [n]) {
+      const pw = await c.tx((tx) => ensureAccount(tx, c.custins.id, { name: 'root', type: 'root', privilege: 'ALL', host: 'localhost' }, generatePassword()));
+      return withSu(c, n!, async (su) => {
+        if (!(await rootExists(c, n!))) return `${n!.host}: root already dropped`;
+        // Not binlogged: each host's root is handled by its own step.
+        await su.query('SET SESSION sql_log_bin = 0');
+        await su.query("ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(?)", [pw]);
+        return `${n!.host}: root password reset`;
+      });
+    },
+  };
+}
+
+function dropRootAccount(role: 'master' | 'slave'): Step {
+  return {
+    name: 'do_drop_root_account',
+    role,
+    timeoutSec: 60,
+    effect: 'remote',
+    probe: async (c, [n]) => !(await rootExists(c, n!)),
+    async run(c, [n]) {
+      await withSu(c, n!, async (su) => {
+        await su.query('SET SESSION sql_log_bin = 0');
+        await su.query("DROP USER IF EXISTS 'root'@'localhost'");
+      });
+      if (role === 'slave') {
+        await c.tx(async (tx) => {
+          await tx.execute("UPDATE custins_account SET status = 'deleted' WHERE custins_id = ? AND account_name = 'root'", [c.custins.id]);
+          await tx.execute("DELETE FROM custins_secret WHERE custins_id = ? AND account_name = 'root'", [c.custins.id]);
+        });
+      }
+      return `${n!.host}: root dropped`;
+    },
+  };
+}
+export const doResetRootPasswordMaster = resetRootPassword('master');
+export const doDropRootAccountMaster = dropRootAccount('master');
+export const doResetRootPasswordSlave = resetRootPassword('slave');
+export const doDropRootAccountSlave = dropRootAccount('slave');
+
+const API_SUPERUSER_RULE = 'applies when an API-created superuser account exists';
+
+function killOption(role: 'master' | 'slave'): Step {
+  return {
+    name: 'do_add_kill_option_for_api_created_superuser',
+    role,
+    timeoutSec: 30,
+    effect: 'check',
+    skipRule: API_SUPERUSER_RULE,
+    skip: () => `${API_SUPERUSER_RULE}; --account creates normal (ReadWrite) accounts only`,
+    async run() {
+      throw new UsageError('this instance has no API-created superuser account');
+    },
+  };
+}
+export const doAddKillOptionForApiCreatedSuperuserMaster = killOption('master');
+export const doAddKillOptionForApiCreatedSuperuserSlave = killOption('slave');

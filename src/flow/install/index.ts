@@ -1,0 +1,119 @@
+import type { Node } from '../../rds/layout.js';
+import type { FlowDef, StepDef } from '../types.js';
+import { loadInstallCtx, nodesOf, type InstallCtx } from './context.js';
+import * as a from './accounts.js';
+import * as h from './host-setup.js';
+import * as f from './host-files.js';
+import * as n from './network.js';
+import * as p from './prepare.js';
+import * as r from './records.js';
+import * as rep from './replication.js';
+import * as srv from './server.js';
+
+// The install flow of an RDS MySQL instance: the seed's 80 entries, in the seed's order, with
+// the seed's spelling. A name listed twice runs once per role (master, then slave); the
+// reset-root/drop-root and config-resource/persist-resource pairs run as a pair per role.
+
+export const INSTALL_FLOW_NAME = 'install';
+
+export const INSTALL_FLOW: ReadonlyArray<StepDef<InstallCtx, Node>> = [
+  p.doInit,
+  p.doEnsureMinorVersion,
+  p.doBuildParams,
+  p.doCalculateMaintainUserList,
+  p.doInitReplicatorIntoMeta,
+  h.doCheckPortAndDirExistsAndMakesureNotExist,
+  h.doRmInstanceDirExists,
+  h.doMakeDirMaster,
+  h.doMakeDirSlave,
+  h.doBuildMysqlParams,
+  p.doUpdateMinorVersionInMetadb,
+  h.doInitMysqlDbMaster,
+  h.doInitMysqlDbSlave,
+  n.doAddRdsEcsSgRel,
+  n.doFlushAdminWhitelist,
+  n.doFlushUserWhitelist,
+  h.doCheckMysqlInitDbSuccessMaster,
+  h.doCheckMysqlInitDbSuccessSlave,
+  h.doStartInstanceNoblockByMaster,
+  h.doStartInstanceNoblockBySlave,
+  h.doCheckStartInstnaceSuccessMaster,
+  h.doCheckStartInstanceSuccessSlave,
+  a.doInitializeMysqlAccountByMaster,
+  a.doGrantMasterByMaster,
+  a.doInstallPluginFor55Master,
+  a.doInstallPluginFor55Slave,
+  a.doAddFlashbackPrivilegeFor55Master,
+  a.doAddFlashbackPrivilegeFor55Slave,
+  rep.doInstallDuallmasterMaster,
+  rep.doInstallDuallmasterSlave,
+  rep.doCheckSlaveMaster,
+  rep.doCheckSlaveSlave,
+  a.doCheckAccountsAndDbs,
+  a.doCreateAccounts,
+  a.doCreateDbs,
+  n.doCreateSlbIns4vpc,
+  n.doCreateSingleTenantInsAndWaitFinish,
+  n.doWaitForCreatingMaxscaleTaskFinish,
+  n.doRefreshMaxscaleLinkTopology,
+  n.doWaitForRefreshingMaxscaleTaskFinish,
+  n.doCreateRdsDataRoute,
+  n.doValidateRdsDataRoute,
+  n.doCreateVpcCustinsMappingAddress,
+  srv.doInsertTimeZoneTables,
+  srv.doResetNamedTimezoneConfigMaster,
+  srv.doResetNamedTimezoneConfigSlave,
+  r.doInsertBaklist,
+  r.doInsertLogplan,
+  r.doActiveInstanceForInstall,
+  r.doUpdateInsAccountStatus,
+  r.doAddAurora,
+  f.doAddPortToInstanceConfigMaster,
+  f.doAddPortToInstanceConfigSlave,
+  r.doEnableAurora,
+  a.doResetRootPasswordMaster,
+  a.doDropRootAccountMaster,
+  a.doResetRootPasswordSlave,
+  a.doDropRootAccountSlave,
+  srv.doCreateTriggerByMaster,
+  srv.doCreateViewByMaster,
+  r.doUpdateAuroraToReadonlyForGuardIns,
+  srv.doSetServerReadonlyForGuardInsMaster,
+  srv.doSetServerReadonlyForGuardInsSlave,
+  f.doRebuildInitdMaster,
+  f.doRebuildInitdSlave,
+  f.doConfigResourceMaster,
+  f.doPersistResourceConfigMaster,
+  f.doConfigResourceSlave,
+  f.doPersistResourceConfigSlave,
+  f.doWriteInsnameToFileMaster,
+  f.doWriteInsnameToFileSlave,
+  n.doSwitchNglbIfNeeded,
+  f.doFlushInsinfoFile,
+  a.doAddKillOptionForApiCreatedSuperuserMaster,
+  a.doAddKillOptionForApiCreatedSuperuserSlave,
+  r.doPersisCustinsParam,
+  r.doInsertInstancePerfTable,
+  r.doInsertDbPerf,
+  srv.doStartCreateNewBackup,
+  n.doAddReadinsToMaxscaleConfig,
+];
+
+export const installFlow: FlowDef<InstallCtx, Node> = {
+  name: INSTALL_FLOW_NAME,
+  steps: INSTALL_FLOW,
+  load: loadInstallCtx,
+  nodesOf,
+  hostName: (node) => node.host,
+  async onRun(c, tx) {
+    await tx.execute("UPDATE custins SET status = 'creating' WHERE id = ? AND status = 'failed'", [c.custins.id]);
+  },
+  // "Notify Yaochi": the instance is running and its endpoint is the master's address and port.
+  async onDone(c, tx) {
+    await tx.execute("UPDATE custins SET status = 'running', conn_ip = ?, conn_port = ? WHERE id = ? AND status IN ('creating', 'failed', 'running')", [c.master.ip, c.master.port, c.custins.id]);
+    await tx.execute("UPDATE instance SET status = 'running' WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
+  },
+  async onFail(c, tx) {
+    await tx.execute("UPDATE custins SET status = 'failed' WHERE id = ? AND status = 'creating'", [c.custins.id]);
+  },
+};

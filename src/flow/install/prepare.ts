@@ -1,0 +1,125 @@
+import { RdsctlError } from '../../core/errors.js';
+import { ensureAccount, generatePassword, maintainUsers, replicatorUser } from '../../rds/accounts.js';
+import type { Node } from '../../rds/layout.js';
+import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../../rds/mycnf.js';
+import { isNamedTimeZone } from '../../rds/names.js';
+import type { StepDef } from '../types.js';
+import type { InstallCtx } from './context.js';
+
+// The metadb preparation at the head of the flow: context, minor version, parameters, the
+// maintenance users and the replicator.
+
+type Step = StepDef<InstallCtx, Node>;
+
+export const doInit: Step = {
+  name: 'do_init',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'check',
+  async run(c) {
+    if (c.master.hostinfoId === c.slave.hostinfoId || c.master.host === c.slave.host) throw new RdsctlError(`master and slave are both on ${c.master.host}; they must be on different hosts`, 4);
+    const hosts = await c.db.query<{ hostname: string; status: string }>('SELECT hostname, status FROM hostinfo WHERE id IN (?, ?)', [c.master.hostinfoId, c.slave.hostinfoId]);
+    const down = hosts.filter((h) => h.status !== 'online');
+    if (down.length) throw new RdsctlError(`host ${down.map((h) => `${h.hostname} is ${h.status}`).join(', ')}: not online`, 8);
+    return `${c.custins.network_type} network; master ${c.master.host}:${c.master.port}, slave ${c.slave.host}:${c.slave.port}; params ${Object.keys(c.task.params).sort().join(',') || '-'}`;
+  },
+};
+
+export const doEnsureMinorVersion: Step = {
+  name: 'do_ensure_minor_version',
+  role: 'both',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c, nodes, s) {
+    let minor = c.params.minor_version;
+    if (!minor) {
+      const rows = await c.db.query<{ minor_version: string }>('SELECT minor_version FROM engine_version WHERE engine = ? AND version = ?', [c.custins.engine, c.custins.version]);
+      if (!rows[0]) throw new RdsctlError(`${c.custins.engine} ${c.custins.version} is not in dbaas.engine_version`, 3);
+      minor = rows[0].minor_version;
+    }
+    if (!/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) throw new RdsctlError(`minor version "${minor}" is not x.y.z`, 2);
+    const servers = await Promise.all(
+      nodes.map(async (n) => {
+        const out = await c.remote(n, 'PATH="$PATH:/usr/sbin:/usr/local/sbin:/sbin"; b=$(command -v mariadbd || command -v mysqld) || { echo "no mariadbd or mysqld installed" >&2; exit 127; }; "$b" --version', s);
+        const m = /Ver\s+(\S+)/.exec(out);
+        return `${n.host} ${m ? m[1] : out.trim().slice(0, 60)}`;
+      }),
+    );
+    const chosen = minor;
+    await c.tx((tx) => tx.execute("UPDATE task_queue SET params = JSON_SET(params, '$.minor_version', ?) WHERE id = ?", [chosen, c.task.id]));
+    c.params.minor_version = chosen;
+    return `minor ${chosen}; server binaries: ${servers.join(', ')}`;
+  },
+};
+
+export function classVars(c: InstallCtx): ClassVars {
+  return { cpu: c.cls.cpu, mem_mb: c.cls.mem_mb, max_connections: c.cls.max_connections, max_iops: c.cls.max_iops, storage_gb: c.custins.storage_gb };
+}
+
+export const doBuildParams: Step = {
+  name: 'do_build_params',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c) {
+    const tpl = await c.db.query<{ class_code: string; name: string; value: string }>('SELECT class_code, name, value FROM mycnf_template WHERE engine = ? AND version = ? AND class_code IN (?, ?)', [c.custins.engine, c.custins.version, '', c.custins.class_code]);
+    // A named zone cannot be the default before the time zone tables exist (the server would not
+    // start); do_reset_named_timezone_config sets it once they are loaded.
+    const tz = isNamedTimeZone(c.params.time_zone) ? 'SYSTEM' : c.params.time_zone;
+    const params = resolveParams(
+      [
+        { source: 'baseline', rows: BASELINE_PARAMS.map(([name, value]) => ({ name, value })) },
+        { source: 'template', rows: tpl.filter((r) => r.class_code === '') },
+        { source: 'class', rows: tpl.filter((r) => r.class_code !== '') },
+        { source: 'task', rows: [{ name: 'default_time_zone', value: tz }] },
+      ],
+      classVars(c),
+    );
+    await c.tx(async (tx) => {
+      await tx.execute('DELETE FROM mycnf_custinstance WHERE custins_id = ?', [c.custins.id]);
+      await tx.execute(`INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ${params.map(() => '(?, ?, ?, ?)').join(', ')}`, params.flatMap((p) => [c.custins.id, p.name, p.value, p.source]));
+    });
+    const bySource = (src: string): number => params.filter((p) => p.source === src).length;
+    return `${params.length} parameters (${bySource('baseline')} baseline, ${bySource('template')} template, ${bySource('class')} class, ${bySource('task')} task)`;
+  },
+};
+
+export const doCalculateMaintainUserList: Step = {
+  name: 'do_calculate_maintain_user_list',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c) {
+    const users = maintainUsers();
+    await c.tx(async (tx) => {
+      for (const u of users) await ensureAccount(tx, c.custins.id, u, generatePassword());
+    });
+    return users.map((u) => u.name).join(', ');
+  },
+};
+
+export const doInitReplicatorIntoMeta: Step = {
+  name: 'do_init_replicator_into_meta',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c) {
+    const r = replicatorUser();
+    await c.tx((tx) => ensureAccount(tx, c.custins.id, r, generatePassword()));
+    return r.name;
+  },
+};
+
+export const doUpdateMinorVersionInMetadb: Step = {
+  name: 'do_update_minor_version_in_metadb',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c) {
+    const minor = c.params.minor_version;
+    if (!minor) throw new RdsctlError('no minor version in the task parameters: run do_ensure_minor_version first', 9);
+    await c.tx((tx) => tx.execute('UPDATE custins SET minor_version = ? WHERE id = ?', [minor, c.custins.id]));
+    return minor;
+  },
+};
+

@@ -1,0 +1,114 @@
+import { RemoteError } from '../../core/errors.js';
+import { REPLICATOR, secretOf } from '../../rds/accounts.js';
+import type { SqlRow } from '../../rds/instance-sql.js';
+import type { Node } from '../../rds/layout.js';
+import { sqlString } from '../../rds/sql-text.js';
+import type { StepDef, StepScope } from '../types.js';
+import { peerOf, pollUntil, type InstallCtx } from './context.js';
+
+// Dual-master replication between the two NCs, GTID based (MASTER_USE_GTID=slave_pos), the
+// standby read-only through its my.cnf. Order matters for speed, not only correctness: the
+// standby has no replicator account until it has applied the master's binlog, so the master's
+// own replication is configured first but started only by do_check_slave_master, after the
+// standby has caught up (MASTER_GTID_WAIT) — starting it earlier only fails and waits for the
+// reconnect timer.
+
+type Step = StepDef<InstallCtx, Node>;
+
+async function slaveStatus(c: InstallCtx, n: Node, s: StepScope): Promise<SqlRow | null> {
+  return (await c.sql(n, 'SHOW SLAVE STATUS;', s))[0] ?? null;
+}
+
+function pointsAt(st: SqlRow | null, peer: Node): boolean {
+  return st !== null && st.Master_Host === peer.ip && st.Master_Port === String(peer.port) && st.Using_Gtid === 'Slave_Pos';
+}
+
+async function changeMasterSql(c: InstallCtx, peer: Node): Promise<string> {
+  const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
+  return (
+    'STOP SLAVE;\n' +
+    `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, ` +
+    `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;\n`
+  );
+}
+
+export const doInstallDuallmasterMaster: Step = {
+  name: 'do_install_duallmaster_master',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s), c.slave),
+  async run(c, [n], s) {
+    await c.sql(n!, await changeMasterSql(c, c.slave), s);
+    return `${n!.host} replicates from ${c.slave.ip}:${c.slave.port} (started by do_check_slave_master)`;
+  },
+};
+
+export const doInstallDuallmasterSlave: Step = {
+  name: 'do_install_duallmaster_slave',
+  role: 'slave',
+  timeoutSec: 60,
+  effect: 'remote',
+  async probe(c, [n], s) {
+    const st = await slaveStatus(c, n!, s);
+    return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes';
+  },
+  async run(c, [n], s) {
+    await c.sql(n!, (await changeMasterSql(c, c.master)) + 'START SLAVE;\n', s);
+    return `${n!.host} replicates from ${c.master.ip}:${c.master.port}`;
+  },
+};
+
+/** Both threads running, polled every 50 ms; an SQL-thread error fails at once, with the server's message. */
+export async function waitReplicating(c: InstallCtx, n: Node, s: StepScope, withinMs: number): Promise<SqlRow> {
+  const deadline = Date.now() + withinMs;
+  let last: SqlRow | null = null;
+  return pollUntil(s, 50, async () => {
+    last = await slaveStatus(c, n, s);
+    if (!last) throw new RemoteError(`${n.host}: replication is not configured (SHOW SLAVE STATUS is empty)`, { host: n.host });
+    if (last.Slave_IO_Running === 'Yes' && last.Slave_SQL_Running === 'Yes') return last;
+    if (last.Slave_SQL_Running === 'No' && last.Last_SQL_Errno && last.Last_SQL_Errno !== '0') {
+      throw new RemoteError(`${n.host}: replication SQL thread stopped: ${last.Last_SQL_Errno} ${last.Last_SQL_Error ?? ''}`, { host: n.host });
+    }
+    if (Date.now() > deadline) {
+      throw new RemoteError(`${n.host}: replication from ${last.Master_Host}:${last.Master_Port} not running: IO ${last.Slave_IO_Running}, SQL ${last.Slave_SQL_Running}; ${last.Last_IO_Error || last.Last_SQL_Error || 'no error reported'}`, { host: n.host });
+    }
+    return undefined;
+  });
+}
+
+function running(st: SqlRow | null): boolean {
+  return st !== null && st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes';
+}
+
+function describeRunning(n: Node, st: SqlRow): string {
+  return `${n.host}: IO Yes, SQL Yes from ${st.Master_Host}:${st.Master_Port}, gtid ${st.Gtid_IO_Pos || '-'}`;
+}
+
+export const doCheckSlaveMaster: Step = {
+  name: 'do_check_slave_master',
+  role: 'master',
+  timeoutSec: 120,
+  effect: 'remote',
+  probe: async (c, [n], s) => running(await slaveStatus(c, n!, s)),
+  async run(c, [n], s) {
+    const peer = peerOf(c, n!);
+    const pos = (await c.sql(n!, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos;', s))[0]?.pos ?? '';
+    if (pos) {
+      const waited = (await c.sql(peer, `SELECT MASTER_GTID_WAIT(${sqlString(pos)}, 60) AS r;`, s, { timeoutSec: 90 }))[0]?.r;
+      if (waited !== '0') throw new RemoteError(`${peer.host} did not apply the master's binlog up to ${pos} within 60s`, { host: peer.host });
+    }
+    await c.sql(n!, 'START SLAVE;', s);
+    return describeRunning(n!, await waitReplicating(c, n!, s, 100_000));
+  },
+};
+
+export const doCheckSlaveSlave: Step = {
+  name: 'do_check_slave_slave',
+  role: 'slave',
+  timeoutSec: 120,
+  effect: 'check',
+  async run(c, [n], s) {
+    return describeRunning(n!, await waitReplicating(c, n!, s, 100_000));
+  },
+};

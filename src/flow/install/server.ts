@@ -1,0 +1,168 @@
+import { RemoteError } from '../../core/errors.js';
+import { SUPERUSER, secretOf } from '../../rds/accounts.js';
+import { loadTimeZonesScript, readFileScript, script } from '../../rds/host-ops.js';
+import type { Node } from '../../rds/layout.js';
+import { myCnfValue } from '../../rds/mycnf.js';
+import { isNamedTimeZone } from '../../rds/names.js';
+import { sqlString } from '../../rds/sql-text.js';
+import { sh } from '../../remote/quote.js';
+import type { StepDef, StepScope } from '../types.js';
+import { pollUntil, withSu, type InstallCtx } from './context.js';
+import { writeMyCnf } from './host-setup.js';
+import { FIRST_BACKUP_SET, GUARD_RULE, guardOnly } from './records.js';
+
+// Server-side work after replication runs: time zones, the HA heartbeat objects, read-only for a
+// guard instance, and the first physical backup of the standby.
+
+type Step = StepDef<InstallCtx, Node>;
+
+async function zoneCount(c: InstallCtx, n: Node, s: StepScope, name?: string): Promise<number> {
+  const where = name ? ` WHERE Name = ${sqlString(name)}` : '';
+  return Number((await c.sql(n, `SELECT COUNT(*) AS n FROM mysql.time_zone_name${where};`, s))[0]?.n ?? 0);
+}
+
+export const doInsertTimeZoneTables: Step = {
+  name: 'do_insert_time_zone_tables',
+  role: 'master',
+  timeoutSec: 300,
+  effect: 'remote',
+  probe: async (c, [n], s) => (await zoneCount(c, n!, s)) > 0,
+  async run(c, [n], s) {
+    await c.remote(n!, loadTimeZonesScript(n!.layout), s, { timeoutSec: 300 });
+    return `${await zoneCount(c, n!, s)} zones from ${n!.host}:/usr/share/zoneinfo (replicated to the standby)`;
+  },
+};
+
+const NAMED_TZ_RULE = 'applies when --time-zone names a zone (e.g. Asia/Shanghai)';
+
+function resetNamedTimezone(role: 'master' | 'slave'): Step {
+  return {
+    name: 'do_reset_named_timezone_config',
+    role,
+    timeoutSec: 120,
+    effect: 'remote',
+    group: 'tz',
+    skipRule: NAMED_TZ_RULE,
+    skip: (c) => (isNamedTimeZone(c.params.time_zone) ? null : `${NAMED_TZ_RULE}; the time zone is ${c.params.time_zone}`),
+    async probe(c, [n], s) {
+      const live = (await c.sql(n!, 'SELECT @@GLOBAL.time_zone AS tz;', s))[0]?.tz;
+      const cnf = myCnfValue(await c.remote(n!, readFileScript(n!.layout.mycnf), s), 'default_time_zone');
+      return live === c.params.time_zone && cnf === c.params.time_zone;
+    },
+    async run(c, [n], s) {
+      const tz = c.params.time_zone;
+      // The standby gets the zone tables through replication: wait for this zone to arrive.
+      await pollUntil(s, 50, async () => ((await zoneCount(c, n!, s, tz)) > 0 ? true : undefined));
+      await c.sql(n!, `SET GLOBAL time_zone = ${sqlString(tz)};`, s);
+      await c.tx((tx) =>
+        tx.execute("INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES (?, 'default_time_zone', ?, 'task') ON DUPLICATE KEY UPDATE value = VALUES(value), source = 'task'", [c.custins.id, tz]),
+      );
+      await writeMyCnf(c, n!, s);
+      return `${n!.host}: time_zone ${tz} (live and in my.cnf)`;
+    },
+  };
+}
+export const doResetNamedTimezoneConfigMaster = resetNamedTimezone('master');
+export const doResetNamedTimezoneConfigSlave = resetNamedTimezone('slave');
+
+/** The control plane's schema on every instance: the HA heartbeat that aurora updates. */
+export const SYS_DB = '__rds_sys__';
+
+async function objectExists(c: InstallCtx, n: Node, table: 'TRIGGERS' | 'VIEWS', name: string): Promise<boolean> {
+  const col = table === 'TRIGGERS' ? 'TRIGGER' : 'TABLE';
+  return withSu(c, n, async (su) => (await su.query<{ n: number }>(`SELECT COUNT(*) AS n FROM information_schema.${table} WHERE ${col}_SCHEMA = ? AND ${col}_NAME = ?`, [SYS_DB, name]))[0]!.n > 0);
+}
+
+export const doCreateTriggerByMaster: Step = {
+  name: 'do_create_trigger_by_master',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  probe: (c, [n]) => objectExists(c, n!, 'TRIGGERS', 'ha_heartbeat_bu'),
+  async run(c, [n]) {
+    await withSu(c, n!, async (su) => {
+      await su.query(`CREATE DATABASE IF NOT EXISTS ${SYS_DB}`);
+      await su.query(`CREATE TABLE IF NOT EXISTS ${SYS_DB}.ha_heartbeat (id INT UNSIGNED NOT NULL PRIMARY KEY, server_id INT UNSIGNED NOT NULL, gmt_beat DATETIME(6) NOT NULL, beat_count BIGINT UNSIGNED NOT NULL DEFAULT 0) ENGINE=InnoDB`);
+      await su.query(`CREATE TRIGGER IF NOT EXISTS ${SYS_DB}.ha_heartbeat_bu BEFORE UPDATE ON ${SYS_DB}.ha_heartbeat FOR EACH ROW SET NEW.gmt_beat = NOW(6), NEW.beat_count = OLD.beat_count + 1`);
+      await su.query(`INSERT IGNORE INTO ${SYS_DB}.ha_heartbeat (id, server_id, gmt_beat) VALUES (1, @@server_id, NOW(6))`);
+    });
+    return `${SYS_DB}.ha_heartbeat_bu on ${n!.host} (replicated)`;
+  },
+};
+
+export const doCreateViewByMaster: Step = {
+  name: 'do_create_view_by_master',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  probe: (c, [n]) => objectExists(c, n!, 'VIEWS', 'ha_heartbeat_age'),
+  async run(c, [n]) {
+    await withSu(c, n!, (su) =>
+      su.query(`CREATE OR REPLACE SQL SECURITY INVOKER VIEW ${SYS_DB}.ha_heartbeat_age AS SELECT id, server_id, gmt_beat, beat_count, TIMESTAMPDIFF(MICROSECOND, gmt_beat, NOW(6)) / 1000000 AS age_sec FROM ${SYS_DB}.ha_heartbeat`),
+    );
+    return `${SYS_DB}.ha_heartbeat_age on ${n!.host} (replicated)`;
+  },
+};
+
+function guardReadonly(role: 'master' | 'slave'): Step {
+  return {
+    name: 'do_set_server_readonly_for_guard_ins',
+    role,
+    timeoutSec: 60,
+    effect: 'remote',
+    skipRule: GUARD_RULE,
+    skip: guardOnly,
+    probe: async (c, [n]) => withSu(c, n!, async (su) => Number((await su.query<{ ro: number }>('SELECT @@GLOBAL.read_only AS ro'))[0]!.ro) === 1),
+    async run(c, [n], s) {
+      await withSu(c, n!, (su) => su.query('SET GLOBAL read_only = ON'));
+      // my.cnf of a guard instance is rendered read-only on both hosts; rewrite it in case it drifted.
+      await writeMyCnf(c, n!, s);
+      return `${n!.host}: read_only ON (live and in my.cnf)`;
+    },
+  };
+}
+export const doSetServerReadonlyForGuardInsMaster = guardReadonly('master');
+export const doSetServerReadonlyForGuardInsSlave = guardReadonly('slave');
+
+/** The backup runs with an option file made from stdin and removed on exit: the password is never on a command line. */
+function backupScript(n: Node): string {
+  const dir = `${n.layout.backupDir}/${FIRST_BACKUP_SET}`;
+  const log = `${n.layout.backupDir}/${FIRST_BACKUP_SET}.log`;
+  return script(
+    sh`rm -rf ${dir}; mkdir -p ${n.layout.backupDir}; chmod 700 ${n.layout.backupDir}; ` +
+      'f=$(mktemp); trap \'rm -f "$f"\' EXIT; cat > "$f"; ' +
+      'b=$(command -v mariadb-backup || command -v mariabackup) || { echo "mariadb-backup is not installed (Debian package mariadb-backup)" >&2; exit 127; }; ' +
+      sh`"$b" --defaults-file="$f" --backup --target-dir=${dir} --socket=${n.layout.socket} --log-copy-interval=10 > ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      sh`du -sb ${dir} | cut -f1; cat ${dir + '/xtrabackup_binlog_info'} 2>/dev/null | cut -f3`,
+  );
+}
+
+export const doStartCreateNewBackup: Step = {
+  name: 'do_start_create_new_backup',
+  role: 'slave',
+  timeoutSec: 900,
+  effect: 'remote',
+  async probe(c, [n], s) {
+    const rows = await c.db.query<{ status: string }>('SELECT status FROM baklist WHERE custins_id = ? AND backup_set = ?', [c.custins.id, FIRST_BACKUP_SET]);
+    return rows[0]?.status === 'success' && c.test(n!, sh`[ -f ${`${n!.layout.backupDir}/${FIRST_BACKUP_SET}/xtrabackup_checkpoints`} ]`, s);
+  },
+  async run(c, [n], s) {
+    const started = await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'running', gmt_started = NOW(), gmt_finished = NULL, error = NULL WHERE custins_id = ? AND backup_set = ?", [c.custins.id, FIRST_BACKUP_SET]));
+    if (started.affectedRows === 0) throw new RemoteError(`no ${FIRST_BACKUP_SET} row in baklist for ${c.custins.ins_name}: run do_insert_baklist first`);
+    const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
+    const options = `!include ${n!.layout.mycnf}\n[client]\nuser=${SUPERUSER}\npassword=${pw}\n`;
+    let out: string;
+    try {
+      out = await c.remote(n!, backupScript(n!), s, { stdin: options, timeoutSec: 900 });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.slice(0, 2000) : String(e);
+      await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'failed', error = ?, gmt_finished = NOW() WHERE custins_id = ? AND backup_set = ?", [msg, c.custins.id, FIRST_BACKUP_SET])).catch(() => undefined);
+      throw e;
+    }
+    const [size, gtid] = out.trim().split('\n');
+    await c.tx((tx) =>
+      tx.execute("UPDATE baklist SET status = 'success', size_bytes = ?, gtid = ?, gmt_finished = NOW() WHERE custins_id = ? AND backup_set = ?", [Number(size) || null, gtid || null, c.custins.id, FIRST_BACKUP_SET]),
+    );
+    return `${n!.host}: ${FIRST_BACKUP_SET} ${Math.round((Number(size) || 0) / 1048576)} MB, gtid ${gtid || '-'}`;
+  },
+};

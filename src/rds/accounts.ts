@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../remote/mysql.js';
+import { RdsctlError } from '../core/errors.js';
+
+// The MySQL accounts of a custins. Rows in custins_account describe them; passwords live in
+// custins_secret and are read only by code that logs in. A password is generated once and kept:
+// re-running a step (resume, goto) must find the same password, or the pair would diverge.
+
+export type AccountType = 'root' | 'replicator' | 'maintain' | 'normal';
+
+export interface AccountSpec {
+  name: string;
+  type: AccountType;
+  /** ALL, HA, REPLICATION, ReadWrite */
+  privilege: string;
+  host: string;
+  dbs?: string[];
+}
+
+export interface AccountRow {
+  custins_id: number;
+  account_name: string;
+  account_type: AccountType;
+  host: string;
+  privilege: string;
+  dbs: string | null;
+  status: 'creating' | 'active' | 'deleted';
+}
+
+/** The control plane's own superuser: what rdsctl logs in as once root is dropped. */
+export const SUPERUSER = 'aliyun_root';
+export const REPLICATOR = 'replicator';
+
+/** do_calculate_maintain_user_list: the maintenance users every instance has. */
+export function maintainUsers(): AccountSpec[] {
+  return [
+    { name: SUPERUSER, type: 'maintain', privilege: 'ALL', host: '%' },
+    { name: 'aurora', type: 'maintain', privilege: 'HA', host: '%' },
+  ];
+}
+
+export function replicatorUser(): AccountSpec {
+  return { name: REPLICATOR, type: 'replicator', privilege: 'REPLICATION', host: '%' };
+}
+
+/** 24 characters with upper, lower and digits: passes the console's rule and needs no escaping. */
+export function generatePassword(): string {
+  const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789'];
+  const all = sets.join('');
+  const bytes = randomBytes(24);
+  const chars = [...bytes].map((b, i) => (i < sets.length ? sets[i]![b % sets[i]!.length]! : all[b % all.length]!));
+  // Shuffle so the class-guaranteeing characters are not always first.
+  const order = randomBytes(chars.length);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = order[i]! % (i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join('');
+}
+
+/**
+ * Record an account and its password unless it is already recorded (then the stored password
+ * wins). Returns the password in force.
+ */
+export async function ensureAccount(tx: Db, custinsId: number, a: AccountSpec, password: string): Promise<string> {
+  await tx.execute(
+    `INSERT INTO custins_account (custins_id, account_name, account_type, host, privilege, dbs, status) VALUES (?, ?, ?, ?, ?, ?, 'creating')
+     ON DUPLICATE KEY UPDATE account_type = VALUES(account_type), privilege = VALUES(privilege), host = VALUES(host), dbs = VALUES(dbs),
+       status = IF(status = 'deleted', 'creating', status)`,
+    [custinsId, a.name, a.type, a.host, a.privilege, a.dbs?.length ? a.dbs.join(',') : null],
+  );
+  await tx.execute('INSERT IGNORE INTO custins_secret (custins_id, account_name, secret) VALUES (?, ?, ?)', [custinsId, a.name, password]);
+  return secretOf(tx, custinsId, a.name);
+}
+
+export async function setSecret(tx: Db, custinsId: number, name: string, password: string): Promise<void> {
+  await tx.execute('INSERT INTO custins_secret (custins_id, account_name, secret) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE secret = VALUES(secret)', [custinsId, name, password]);
+}
+
+export async function secretOf(db: Db, custinsId: number, name: string): Promise<string> {
+  const rows = await db.query<{ secret: string }>('SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = ?', [custinsId, name]);
+  if (!rows[0]) throw new RdsctlError(`custins ${custinsId} has no stored password for account ${name} (was do_calculate_maintain_user_list skipped?)`, 1);
+  return rows[0].secret;
+}
+
+export async function accountsOf(db: Db, custinsId: number, o: { types?: AccountType[]; includeDeleted?: boolean } = {}): Promise<AccountRow[]> {
+  const where = ['custins_id = ?'];
+  const params: unknown[] = [custinsId];
+  if (!o.includeDeleted) where.push("status <> 'deleted'");
+  if (o.types?.length) {
+    where.push(`account_type IN (${o.types.map(() => '?').join(',')})`);
+    params.push(...o.types);
+  }
+  return db.query<AccountRow>(`SELECT custins_id, account_name, account_type, host, privilege, dbs, status FROM custins_account WHERE ${where.join(' AND ')} ORDER BY FIELD(account_type, 'root', 'maintain', 'replicator', 'normal'), account_name`, params);
+}
+
+export function accountSpecOf(r: AccountRow): AccountSpec {
+  return { name: r.account_name, type: r.account_type, privilege: r.privilege, host: r.host, dbs: r.dbs ? r.dbs.split(',') : [] };
+}
+
+/** The GRANT statements an account needs, by its privilege kind (MariaDB 10.11 privilege names). */
+export function grantsFor(a: AccountSpec, account: string, ident: (s: string) => string): string[] {
+  switch (a.privilege) {
+    case 'ALL':
+      return [`GRANT ALL PRIVILEGES ON *.* TO ${account} WITH GRANT OPTION`];
+    case 'HA':
+      return [`GRANT RELOAD, PROCESS, SUPER, BINLOG MONITOR, REPLICATION SLAVE, REPLICATION SLAVE ADMIN, REPLICA MONITOR, READ_ONLY ADMIN, CONNECTION ADMIN ON *.* TO ${account}`];
+    case 'REPLICATION':
+      return [`GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO ${account}`];
+    case 'ReadWrite':
+      // In a db-level GRANT, _ and % are wildcards: escape them so app_db does not also cover appxdb.
+      return (a.dbs ?? []).map(
+        (d) =>
+          `GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON ${ident(d.replace(/[_%]/g, '\\$&'))}.* TO ${account}`,
+      );
+    default:
+      throw new RdsctlError(`account ${a.name}: unknown privilege kind ${a.privilege}`, 1);
+  }
+}

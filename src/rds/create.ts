@@ -1,0 +1,80 @@
+import type { Context } from '../core/context.js';
+import { RdsctlError } from '../core/errors.js';
+import type { Db } from '../remote/mysql.js';
+import { insertTask } from '../flow/store.js';
+import { INSTALL_FLOW, INSTALL_FLOW_NAME } from '../flow/install/index.js';
+import type { InstallParams } from '../flow/install/context.js';
+import { ensureAccount } from './accounts.js';
+import { allocate, type AllocatedInstance } from './allocate.js';
+import { readCatalog } from './catalog.js';
+import { findVswitch } from './vpc.js';
+import { validateCreate, type CreateRequest, type CreateSpec } from './validate.js';
+
+// CreateInstance as rdsapi does it: validate against the catalogue, then ONE transaction that
+// allocates the hosts and port, writes custins, the two instance rows, the requested accounts
+// (passwords to custins_secret) and databases, and the task_queue row with its 80 steps.
+
+export async function validateRequest(ctx: Context, req: CreateRequest): Promise<CreateSpec> {
+  const db = ctx.db('dbaas');
+  const spec = validateCreate(req, await readCatalog(db));
+  if (spec.network === 'vpc') await findVswitch(ctx.db('vpc'), spec.vpcId!, spec.vswitchId!, spec.zone);
+  return spec;
+}
+
+export function installParams(spec: CreateSpec, createdBy: string): InstallParams {
+  return {
+    minor_version: spec.minorVersion,
+    ecs_sg: spec.ecsSg,
+    time_zone: spec.timeZone,
+    whitelist: spec.whitelist,
+    dbs: spec.dbs,
+    accounts: spec.accounts.map((a) => a.name),
+    vswitch_id: spec.vswitchId,
+    requested_by: createdBy,
+  };
+}
+
+export interface Created extends AllocatedInstance {
+  taskId: number;
+}
+
+async function writeAll(tx: Db, spec: CreateSpec, createdBy: string): Promise<Created> {
+  const a = await allocate(tx, spec);
+  for (const acc of spec.accounts) {
+    await ensureAccount(tx, a.custinsId, { name: acc.name, type: 'normal', privilege: 'ReadWrite', host: '%', dbs: spec.dbs }, acc.password);
+  }
+  if (spec.dbs.length) {
+    await tx.execute(`INSERT INTO custins_db (custins_id, db_name, charset, status) VALUES ${spec.dbs.map(() => "(?, ?, 'utf8mb4', 'creating')").join(', ')}`, spec.dbs.flatMap((d) => [a.custinsId, d]));
+  }
+  const taskId = await insertTask(tx, {
+    custinsId: a.custinsId,
+    flow: INSTALL_FLOW_NAME,
+    params: { ...installParams(spec, createdBy) },
+    createdBy,
+    steps: INSTALL_FLOW.map((s) => ({ name: s.name, role: s.role })),
+  });
+  return { ...a, taskId };
+}
+
+export async function writeCreate(ctx: Context, spec: CreateSpec): Promise<Created> {
+  return ctx.db('dbaas').transaction((tx) => writeAll(tx, spec, ctx.osUser));
+}
+
+class Preview extends RdsctlError {
+  constructor(readonly created: Created) {
+    super('preview', 0);
+  }
+}
+
+/** --dry-run: the real allocation, in a transaction that is rolled back. */
+export async function previewCreate(ctx: Context, spec: CreateSpec): Promise<Created> {
+  try {
+    await ctx.db('dbaas').transaction(async (tx) => {
+      throw new Preview(await writeAll(tx, spec, ctx.osUser));
+    });
+  } catch (e) {
+    if (e instanceof Preview) return e.created;
+    throw e;
+  }
+  throw new RdsctlError('preview transaction committed unexpectedly', 1);
+}

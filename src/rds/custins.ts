@@ -1,0 +1,114 @@
+import type { Db } from '../remote/mysql.js';
+import { NotFoundError } from '../core/errors.js';
+import type { InstanceRowLike } from './layout.js';
+
+// The custins and its physical instances in dbaas: the lookups every instance command and the
+// install flow share.
+
+export type CustinsStatus = 'creating' | 'running' | 'failed' | 'deleting' | 'deleted' | 'locked';
+
+export interface CustinsRow {
+  id: number;
+  ins_name: string;
+  engine: string;
+  version: string;
+  minor_version: string | null;
+  class_code: string;
+  storage_gb: number;
+  storage_type: string;
+  zone: string;
+  network_type: 'classic' | 'vpc';
+  vpc_id: string | null;
+  is_guard: number;
+  status: CustinsStatus;
+  conn_ip: string | null;
+  conn_port: number | null;
+  gmt_created: Date;
+  gmt_modified: Date;
+  gmt_deleted: Date | null;
+}
+
+export interface InstanceRow extends InstanceRowLike {
+  custins_id: number;
+  cpu: number;
+  mem_mb: number;
+  disk_gb: number;
+  status: 'creating' | 'running' | 'stopped' | 'failed' | 'deleted';
+}
+
+const CUSTINS_COLS = 'id, ins_name, engine, version, minor_version, class_code, storage_gb, storage_type, zone, network_type, vpc_id, is_guard, status, conn_ip, conn_port, gmt_created, gmt_modified, gmt_deleted';
+
+/**
+ * An instance named by its name (rm-…) or its numeric custins id. Deleted instances are found
+ * only when asked for, so that `delete` of a deleted instance says so instead of "not found".
+ */
+export async function findCustins(db: Db, ref: string, o: { includeDeleted?: boolean } = {}): Promise<CustinsRow> {
+  const byId = /^\d{1,10}$/.test(ref);
+  const rows = await db.query<CustinsRow>(`SELECT ${CUSTINS_COLS} FROM custins WHERE ${byId ? 'id = ?' : 'ins_name = ?'}`, [byId ? Number(ref) : ref]);
+  const row = rows[0];
+  if (row && (o.includeDeleted || row.status !== 'deleted')) return row;
+  if (row) throw new NotFoundError(`instance ${ref} was deleted at ${row.gmt_deleted?.toISOString() ?? 'an unknown time'}`);
+  const near = byId ? [] : await nearNames(db, ref);
+  throw new NotFoundError(`instance "${ref}" does not exist in dbaas`, near);
+}
+
+async function nearNames(db: Db, ref: string): Promise<string[]> {
+  const stem = ref.slice(0, Math.max(3, Math.min(ref.length, 6)));
+  const rows = await db.query<{ ins_name: string }>("SELECT ins_name FROM custins WHERE ins_name LIKE CONCAT(?, '%') AND status <> 'deleted' ORDER BY ins_name LIMIT 3", [stem.replace(/[%_\\]/g, '\\$&')]);
+  return rows.map((r) => r.ins_name);
+}
+
+/** The master and the slave of a custins, with their NC's SSH port. */
+export async function instanceRows(db: Db, custinsId: number, o: { includeDeleted?: boolean } = {}): Promise<InstanceRow[]> {
+  return db.query<InstanceRow>(
+    `SELECT i.id, i.custins_id, i.role, i.hostinfo_id, i.host_name, i.ip, i.port, i.cpu, i.mem_mb, i.disk_gb, i.status, h.ssh_port
+       FROM instance i JOIN hostinfo h ON h.id = i.hostinfo_id
+      WHERE i.custins_id = ? ${o.includeDeleted ? '' : "AND i.status <> 'deleted'"}
+      ORDER BY FIELD(i.role, 'master', 'slave')`,
+    [custinsId],
+  );
+}
+
+export interface ListFilter {
+  status?: string;
+  nc?: string;
+  zone?: string;
+  limit: number;
+}
+
+export interface CustinsListRow extends CustinsRow {
+  master_host: string | null;
+  slave_host: string | null;
+  port: number | null;
+}
+
+export async function listCustins(db: Db, f: ListFilter): Promise<CustinsListRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.status) {
+    where.push('c.status = ?');
+    params.push(f.status);
+  } else {
+    where.push("c.status <> 'deleted'");
+  }
+  if (f.zone) {
+    where.push('c.zone = ?');
+    params.push(f.zone);
+  }
+  if (f.nc) {
+    where.push('EXISTS (SELECT 1 FROM instance x WHERE x.custins_id = c.id AND x.host_name = ?)');
+    params.push(f.nc);
+  }
+  params.push(f.limit);
+  return db.query<CustinsListRow>(
+    `SELECT ${CUSTINS_COLS.split(', ').map((c) => 'c.' + c).join(', ')},
+            m.host_name AS master_host, s.host_name AS slave_host, m.port AS port
+       FROM custins c
+       LEFT JOIN instance m ON m.custins_id = c.id AND m.role = 'master'
+       LEFT JOIN instance s ON s.custins_id = c.id AND s.role = 'slave'
+      WHERE ${where.join(' AND ')}
+      ORDER BY c.id DESC
+      LIMIT ?`,
+    params,
+  );
+}

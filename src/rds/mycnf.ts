@@ -1,0 +1,125 @@
+import { RdsctlError } from '../core/errors.js';
+import type { Node } from './layout.js';
+
+// Server parameters. do_build_params resolves them (baseline < mycnf_template for the version <
+// the class's own template rows < create parameters) into mycnf_custinstance;
+// do_build_mysql_params renders each host's my.cnf from those rows plus what only the host
+// knows (paths, address, port, server_id, read_only on the standby).
+
+/** What every instance gets unless the catalogue says otherwise. */
+export const BASELINE_PARAMS: ReadonlyArray<readonly [string, string]> = [
+  ['character_set_server', 'utf8mb4'],
+  ['collation_server', 'utf8mb4_general_ci'],
+  ['max_connections', '{max_connections}'],
+  ['innodb_buffer_pool_size', '{mem_mb/2}M'],
+  ['innodb_log_file_size', '64M'],
+  ['innodb_flush_log_at_trx_commit', '1'],
+  ['sync_binlog', '1'],
+  ['binlog_format', 'ROW'],
+  ['log_slave_updates', 'ON'],
+  ['gtid_strict_mode', 'OFF'],
+  ['skip_name_resolve', 'ON'],
+  ['lower_case_table_names', '1'],
+  ['max_allowed_packet', '1073741824'],
+  ['table_open_cache', '{max_connections*2}'],
+  ['open_files_limit', '{max_connections*5}'],
+  ['slave_net_timeout', '60'],
+  ['performance_schema', 'OFF'],
+  ['default_time_zone', 'SYSTEM'],
+];
+
+/** Parameters rdsctl writes per host; a template row may not override them. */
+export const HOST_PARAMS = ['port', 'bind_address', 'datadir', 'tmpdir', 'socket', 'pid_file', 'log_error', 'log_bin', 'relay_log', 'server_id', 'read_only', 'user'];
+
+export interface ClassVars {
+  cpu: number;
+  mem_mb: number;
+  max_connections: number;
+  max_iops: number;
+  storage_gb: number;
+}
+
+const NAME = /^[a-z][a-z0-9_.-]{0,127}$/;
+
+/** Replace {var}, {var*N}, {var/N}, {var*N/M} with integers computed from the class. */
+export function substitute(value: string, vars: ClassVars, where: string): string {
+  return value.replace(/\{([a-z_]+)((?:[*/]\d+(?:\.\d+)?)*)\}/g, (_m, name: string, ops: string) => {
+    if (!(name in vars)) throw new RdsctlError(`${where}: unknown variable {${name}} (known: ${Object.keys(vars).join(', ')})`, 1);
+    let v = vars[name as keyof ClassVars];
+    for (const [, op, n] of ops.matchAll(/([*/])(\d+(?:\.\d+)?)/g)) v = op === '*' ? v * Number(n) : v / Number(n);
+    return String(Math.floor(v));
+  });
+}
+
+export interface ParamRow {
+  name: string;
+  value: string;
+  source: 'baseline' | 'template' | 'class' | 'task';
+}
+
+/** Merge the layers; later layers win. Names and values are checked, so my.cnf cannot be broken by a row. */
+export function resolveParams(layers: Array<{ source: ParamRow['source']; rows: Array<{ name: string; value: string }> }>, vars: ClassVars): ParamRow[] {
+  const out = new Map<string, ParamRow>();
+  for (const layer of layers) {
+    for (const r of layer.rows) {
+      const name = r.name.trim().replace(/-/g, '_');
+      if (!NAME.test(name)) throw new RdsctlError(`mycnf parameter "${r.name}" (${layer.source}): not a server option name`, 1);
+      if (HOST_PARAMS.includes(name)) continue;
+      const value = substitute(r.value.trim(), vars, `mycnf parameter ${name}`);
+      if (/[\r\n\0]/.test(value) || value.length > 255) throw new RdsctlError(`mycnf parameter ${name}: value must be one line of at most 255 characters`, 1);
+      out.set(name, { name, value, source: layer.source });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface RenderInput {
+  insName: string;
+  node: Node;
+  /** Unique in the replication topology: the instance row id. */
+  serverId: number;
+  readOnly: boolean;
+  params: Array<{ name: string; value: string }>;
+}
+
+/** The host-specific lines, in the order they appear in my.cnf. */
+export function hostParams(i: RenderInput): Array<[string, string]> {
+  const l = i.node.layout;
+  return [
+    ['port', String(i.node.port)],
+    ['bind_address', i.node.ip],
+    ['datadir', l.dataDir],
+    ['tmpdir', l.tmpDir],
+    ['socket', l.socket],
+    ['pid_file', l.pidFile],
+    ['log_error', l.errorLog],
+    ['log_bin', l.binlogBase],
+    ['relay_log', l.relayLogBase],
+    ['server_id', String(i.serverId)],
+    ['read_only', i.readOnly ? 'ON' : 'OFF'],
+  ];
+}
+
+export function renderMyCnf(i: RenderInput): string {
+  for (const [k, v] of hostParams(i)) {
+    if (/[\r\n\0]/.test(v)) throw new RdsctlError(`my.cnf ${k}: value contains a line break`, 1);
+  }
+  const lines = [
+    `# my.cnf of ${i.insName} (${i.node.role}, ${i.node.host}:${i.node.port}), rendered by rdsctl do_build_mysql_params`,
+    '# from dbaas.mycnf_custinstance. Edits here are lost when the step runs again.',
+    '[mysqld]',
+    ...hostParams(i).map(([k, v]) => `${k} = ${v}`),
+    ...i.params.map((p) => `${p.name} = ${p.value}`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** my.cnf value of one option, or undefined: for probes comparing a host's file with the metadb. */
+export function myCnfValue(text: string, name: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m && m[1]!.replace(/-/g, '_') === name) return m[2];
+  }
+  return undefined;
+}

@@ -1,0 +1,112 @@
+import type { Context } from '../core/context.js';
+import { describeError } from '../core/errors.js';
+import type { Db } from '../remote/mysql.js';
+import { readGreeting } from '../remote/mysql-instance.js';
+import { listTasks } from '../flow/store.js';
+import { accountsOf } from './accounts.js';
+import { findCustins, instanceRows } from './custins.js';
+import { superuserSession } from './instance-sql.js';
+import { toNode, type Node } from './layout.js';
+import { instanceRecord, type InstanceRecord } from './record.js';
+
+// The Dukang view of one instance: metadb rows from several tables and, with --live, what the
+// two servers say about themselves (read over TCP as the control plane's superuser).
+
+export interface HostView {
+  role: string;
+  instance_id: number;
+  host: string;
+  ip: string;
+  port: number;
+  status: string;
+  cpu: number;
+  mem_mb: number;
+  disk_gb: number;
+}
+
+export interface LiveView {
+  role: string;
+  host: string;
+  reachable: boolean;
+  version: string | null;
+  read_only: boolean | null;
+  server_id: number | null;
+  gtid_current_pos: string | null;
+  replicating_from: string | null;
+  slave_io_running: string | null;
+  slave_sql_running: string | null;
+  seconds_behind_master: number | null;
+  last_error: string | null;
+  error: string | null;
+}
+
+export interface InstanceView {
+  instance: InstanceRecord;
+  hosts: HostView[];
+  parameters: Record<string, string>;
+  accounts: Array<{ name: string; type: string; privilege: string; dbs: string[]; status: string }>;
+  databases: Array<{ name: string; charset: string; status: string }>;
+  network: { conn_string: string | null; data_route_status: string | null; whitelist: Array<{ group: string; type: string; ips: string[] }> };
+  backups: Array<{ backup_set: string; host: string; status: string; size_bytes: number | null; finished: Date | null }>;
+  tasks: Array<{ task_id: number; flow: string; status: string; current_step: string | null; steps: string; created: Date; finished: Date | null }>;
+  live?: LiveView[];
+}
+
+export async function showInstance(ctx: Context, ref: string, o: { live: boolean }): Promise<InstanceView> {
+  const db = ctx.db('dbaas');
+  const c = await findCustins(db, ref, { includeDeleted: true });
+  const [record, rows, params, accounts, dbs, route, wl, backups, tasks] = await Promise.all([
+    instanceRecord(db, c),
+    instanceRows(db, c.id, { includeDeleted: c.status === 'deleted' }),
+    db.query<{ name: string; value: string }>('SELECT name, value FROM mycnf_custinstance WHERE custins_id = ? ORDER BY name', [c.id]),
+    accountsOf(db, c.id),
+    db.query<{ db_name: string; charset: string; status: string }>('SELECT db_name, charset, status FROM custins_db WHERE custins_id = ? ORDER BY db_name', [c.id]),
+    db.query<{ conn_string: string; status: string }>('SELECT conn_string, status FROM rds_data_route WHERE custins_id = ?', [c.id]),
+    db.query<{ group_name: string; group_type: string; ips: string }>('SELECT group_name, group_type, ips FROM custins_whitelist WHERE custins_id = ? ORDER BY group_type, group_name', [c.id]),
+    db.query<{ backup_set: string; host_name: string; status: string; size_bytes: number | null; gmt_finished: Date | null }>('SELECT backup_set, host_name, status, size_bytes, gmt_finished FROM baklist WHERE custins_id = ? ORDER BY id', [c.id]),
+    listTasks(db, { custinsId: c.id, limit: 20 }),
+  ]);
+  const view: InstanceView = {
+    instance: record,
+    hosts: rows.map((r) => ({ role: r.role, instance_id: r.id, host: r.host_name, ip: r.ip, port: r.port, status: r.status, cpu: r.cpu, mem_mb: r.mem_mb, disk_gb: r.disk_gb })),
+    parameters: Object.fromEntries(params.map((p) => [p.name, p.value])),
+    accounts: accounts.map((a) => ({ name: a.account_name, type: a.account_type, privilege: a.privilege, dbs: a.dbs ? a.dbs.split(',') : [], status: a.status })),
+    databases: dbs.map((d) => ({ name: d.db_name, charset: d.charset, status: d.status })),
+    network: { conn_string: route[0]?.conn_string ?? null, data_route_status: route[0]?.status ?? null, whitelist: wl.map((w) => ({ group: w.group_name, type: w.group_type, ips: w.ips.split(',').filter(Boolean) })) },
+    backups: backups.map((b) => ({ backup_set: b.backup_set, host: b.host_name, status: b.status, size_bytes: b.size_bytes, finished: b.gmt_finished })),
+    tasks: tasks.map((t) => ({ task_id: t.id, flow: t.flow, status: t.status, current_step: t.current_step, steps: `${t.steps_finished}/${t.steps_total}`, created: t.gmt_created, finished: t.gmt_finished })),
+  };
+  if (o.live && c.status !== 'deleted') {
+    const profile = ctx.profile();
+    view.live = await Promise.all(rows.map((r) => liveOf(db, c.id, toNode(profile, r))));
+  }
+  return view;
+}
+
+async function liveOf(db: Db, custinsId: number, n: Node): Promise<LiveView> {
+  const v: LiveView = { role: n.role, host: n.host, reachable: false, version: null, read_only: null, server_id: null, gtid_current_pos: null, replicating_from: null, slave_io_running: null, slave_sql_running: null, seconds_behind_master: null, last_error: null, error: null };
+  try {
+    v.version = (await readGreeting({ name: n.host, host: n.ip, port: n.port }, 3000)).serverVersion;
+    v.reachable = true;
+    const su = await superuserSession(db, custinsId, n, 3000);
+    try {
+      const g = (await su.query<{ ro: number; sid: number; gtid: string }>('SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.server_id AS sid, @@GLOBAL.gtid_current_pos AS gtid'))[0]!;
+      v.read_only = Number(g.ro) === 1;
+      v.server_id = Number(g.sid);
+      v.gtid_current_pos = g.gtid || null;
+      const st = (await su.query<Record<string, unknown>>('SHOW SLAVE STATUS'))[0];
+      if (st) {
+        v.replicating_from = `${String(st.Master_Host)}:${String(st.Master_Port)}`;
+        v.slave_io_running = String(st.Slave_IO_Running);
+        v.slave_sql_running = String(st.Slave_SQL_Running);
+        v.seconds_behind_master = st.Seconds_Behind_Master === null || st.Seconds_Behind_Master === undefined ? null : Number(st.Seconds_Behind_Master);
+        v.last_error = String(st.Last_SQL_Error || st.Last_IO_Error || '') || null;
+      }
+    } finally {
+      await su.close();
+    }
+  } catch (e) {
+    v.error = describeError(e).message;
+  }
+  return v;
+}

@@ -1,0 +1,99 @@
+import net from 'node:net';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { RemoteError } from '../core/errors.js';
+
+// Direct connections to an RDS instance (not a metadb): the install steps that run after root is
+// dropped, and `instance show --live`. Also a bare protocol probe that needs no account: a MySQL
+// server speaks first, so reading its handshake packet proves it answers on that address.
+
+export interface InstanceEndpoint {
+  /** For messages: "nc-a01". */
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface Greeting {
+  protocol: number;
+  serverVersion: string;
+}
+
+/** Connect, read the server's handshake packet, close. Throws RemoteError naming the endpoint. */
+export function readGreeting(ep: InstanceEndpoint, timeoutMs: number): Promise<Greeting> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection({ host: ep.host, port: ep.port });
+    let buf = Buffer.alloc(0);
+    const done = (err: Error | null, g?: Greeting): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(g!);
+    };
+    const timer = setTimeout(() => done(new RemoteError(`${ep.name} ${ep.host}:${ep.port}: no MySQL handshake within ${timeoutMs} ms`, { host: ep.name })), timeoutMs);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 4) return;
+      const len = buf.readUIntLE(0, 3);
+      if (buf.length < 4 + len) return;
+      const body = buf.subarray(4, 4 + len);
+      if (body[0] === 0xff) {
+        // An error packet instead of a handshake: the server is up but refuses (too many connections, host blocked).
+        return done(new RemoteError(`${ep.name} ${ep.host}:${ep.port}: server refused: ${body.subarray(3).toString('utf8').replace(/^#\w{5}/, '')}`, { host: ep.name }));
+      }
+      const end = body.indexOf(0, 1);
+      done(null, { protocol: body[0]!, serverVersion: body.subarray(1, end < 0 ? body.length : end).toString('utf8') });
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => done(new RemoteError(`${ep.name} ${ep.host}:${ep.port}: ${e.code ?? e.message}`, { host: ep.name, cause: e })));
+    sock.on('end', () => done(new RemoteError(`${ep.name} ${ep.host}:${ep.port}: closed before the handshake`, { host: ep.name })));
+  });
+}
+
+export interface InstanceSession {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface InstanceLogin extends InstanceEndpoint {
+  user: string;
+  password: string;
+  connectTimeoutMs?: number;
+}
+
+/** A session on an instance as one account. Errors name the host and keep the server's message. */
+export async function openInstance(login: InstanceLogin): Promise<InstanceSession> {
+  const mysql = await import('mysql2/promise');
+  const where = `${login.name} ${login.host}:${login.port}`;
+  let conn: Connection;
+  try {
+    conn = await mysql.createConnection({
+      host: login.host,
+      port: login.port,
+      user: login.user,
+      password: login.password,
+      connectTimeout: login.connectTimeoutMs ?? 5000,
+      multipleStatements: false,
+      supportBigNumbers: true,
+      dateStrings: true,
+    });
+  } catch (e) {
+    throw new RemoteError(`${where}: cannot log in as ${login.user}: ${describe(e)}`, { host: login.name, cause: e });
+  }
+  return {
+    async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+      try {
+        const [rows] = await conn.query<RowDataPacket[]>(sql, params);
+        return (Array.isArray(rows) ? rows : []) as unknown as T[];
+      } catch (e) {
+        throw new RemoteError(`${where}: ${describe(e)}`, { host: login.name, cause: e });
+      }
+    },
+    async close() {
+      await conn.end().catch(() => conn.destroy());
+    },
+  };
+}
+
+function describe(e: unknown): string {
+  const x = e as { code?: string; message?: string };
+  return `${x.code ? x.code + ': ' : ''}${(x.message ?? String(e)).split('\n')[0]}`;
+}
