@@ -47,6 +47,10 @@ export function overall(results: readonly CheckResult[]): CheckStatus {
   return results.some((r) => r.status === 'fail') ? 'fail' : results.some((r) => r.status === 'warn') ? 'warn' : 'ok';
 }
 
+export function exitCodeFor(status: CheckStatus, warnOk: boolean): number {
+  return status === 'ok' || (status === 'warn' && warnOk) ? ExitCode.OK : ExitCode.UNHEALTHY;
+}
+
 export async function check(opts: Options, ctx: Context): Promise<number> {
   const checks = selectChecks(opts.names);
   const results = await runChecks(ctx, checks, opts.timeoutSec);
@@ -68,5 +72,5 @@ export async function check(opts: Options, ctx: Context): Promise<number> {
     writeFileAtomic(opts.junit, renderJunit(results, { timestamp: ctx.clock.now(), hostname: os.hostname(), profile: ctx.profile().name, warnOk: opts.warnOk }));
   }
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
-  return status === 'ok' || (status === 'warn' && opts.warnOk) ? ExitCode.OK : ExitCode.UNHEALTHY;
+  return exitCodeFor(status, opts.warnOk);
 }

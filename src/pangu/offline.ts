@@ -12,11 +12,13 @@ import { chunkserverId } from './status.js';
 //    no chunk's count and the rule does not hold it back.
 //  - per-chunkserver rule: the chunkserver must have fewer than max_offline_disks_per_cs disks
 //    already offline or replacing.
-// The check and the update run in ONE transaction that first locks (SELECT … FOR UPDATE) the
-// disk, every disk of its chunkserver, and every disk holding another replica of its chunks:
-// two operators offlining disks that share a chunk or a chunkserver queue on those rows, and the
-// second sees the first's result. A refusal is a conflict (exit 9): the cluster's state forbids
-// the change; nothing was written.
+// The check and the update run in ONE transaction. It first locks (SELECT … FOR UPDATE) the
+// cluster's row, so that every offline decision in a cluster queues behind the previous one in
+// one fixed order (no deadlock between two operators), then the disk, every disk of its
+// chunkserver and every disk holding another replica of its chunks, so that other writers of
+// those rows wait too. Every read after that is a locking read, which sees the latest commits
+// rather than the transaction's snapshot. A refusal is a conflict (exit 9): the cluster's state
+// forbids the change; nothing was written.
 
 export interface DiskRef {
   chunkserver: string;
@@ -31,6 +33,7 @@ export function parseDiskRef(s: string): DiskRef {
 
 interface TargetDisk {
   id: number;
+  cluster_id: number;
   chunkserver_id: number;
   hostname: string;
   cs_status: string;
@@ -64,7 +67,8 @@ export interface OfflineAssessment {
   refusal: string | null;
 }
 
-const LOCK_TARGET = `SELECT d.id, d.chunkserver_id, cs.hostname, cs.status AS cs_status, d.device, d.status, pc.name AS cluster,
+const LOCK_CLUSTER = 'SELECT id FROM pangu_cluster WHERE id = ? FOR UPDATE';
+const LOCK_TARGET = `SELECT d.id, pc.id AS cluster_id, d.chunkserver_id, cs.hostname, cs.status AS cs_status, d.device, d.status, pc.name AS cluster,
        pc.replica_count, pc.max_offline_disks_per_cs
   FROM disk d JOIN chunkserver cs ON cs.id = d.chunkserver_id JOIN pangu_cluster pc ON pc.id = cs.cluster_id
  WHERE d.chunkserver_id = ? AND d.device = ?`;
@@ -82,14 +86,17 @@ const AT_RISK = `SELECT r1.chunk_id, c.file_name,
  WHERE r1.disk_id = ?
  GROUP BY r1.chunk_id, c.file_name
 HAVING healthy_after < ?`;
+const COUNT_REPLICAS = 'SELECT COUNT(*) AS n FROM chunk_replica WHERE disk_id = ?';
 const UPDATE_DISK = "UPDATE disk SET status = 'offline', offline_reason = ? WHERE id = ? AND status = ?";
 
 /**
  * Read the disk and evaluate both rules. With `lock`, every row the decision depends on is
  * locked first (inside the caller's transaction), so the reads below see the latest commits.
  */
-async function assess(db: Db, csId: number, ref: DiskRef, lock: boolean): Promise<{ target: TargetDisk; a: OfflineAssessment }> {
+async function assess(db: Db, csId: number, ref: DiskRef, lock: { clusterId: number } | null): Promise<{ target: TargetDisk; a: OfflineAssessment }> {
+  if (lock) await db.query(LOCK_CLUSTER, [lock.clusterId]);
   const forUpdate = lock ? ' FOR UPDATE' : '';
+  const shared = lock ? ' LOCK IN SHARE MODE' : '';
   const [target] = await db.query<TargetDisk>(LOCK_TARGET + forUpdate, [csId, ref.device]);
   const name = `${ref.chunkserver}:${ref.device}`;
   if (!target) {
@@ -97,11 +104,11 @@ async function assess(db: Db, csId: number, ref: DiskRef, lock: boolean): Promis
     throw new NotFoundError(`disk ${name} not found`, devices.slice(0, 3));
   }
   const csDisks = await db.query<{ id: number; device: string; status: string }>(LOCK_CS_DISKS + forUpdate, [csId]);
-  if (lock) await db.query(LOCK_PEER_DISKS + ' FOR UPDATE', [target.id]);
-  const [count] = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM chunk_replica WHERE disk_id = ?', [target.id]);
+  if (lock) await db.query(LOCK_PEER_DISKS + forUpdate, [target.id]);
+  const [count] = await db.query<{ n: number }>(COUNT_REPLICAS + shared, [target.id]);
   // Only a healthy replica's removal can lower a chunk's healthy count.
   const holdsHealthy = target.status === 'ok' && target.cs_status === 'normal';
-  const atRisk = holdsHealthy ? await db.query<AtRiskChunk>(`${AT_RISK} ORDER BY healthy_after, r1.chunk_id`, [target.id, target.replica_count]) : [];
+  const atRisk = holdsHealthy ? await db.query<AtRiskChunk>(`${AT_RISK} ORDER BY healthy_after, r1.chunk_id${shared}`, [target.id, target.replica_count]) : [];
   const out = csDisks.filter((d) => d.id !== target.id && (d.status === 'offline' || d.status === 'replacing')).map((d) => d.device);
 
   let refusal: string | null = null;
@@ -140,16 +147,18 @@ export async function offlineDisk(ctx: Context, o: OfflineOptions): Promise<void
   const db = ctx.db('pangu');
   const csId = await chunkserverId(db, o.ref.chunkserver);
   const name = `${o.ref.chunkserver}:${o.ref.device}`;
-  const pre = await assess(db, csId, o.ref, false);
+  const pre = await assess(db, csId, o.ref, null);
   const reason = o.flags.reason ?? `taken offline by ${ctx.osUser} with rdsctl`;
   const plan: Plan = {
     action: `take disk ${name} offline for replacement (${pre.a.previous_status} -> offline)`,
     targets: [name],
     sql: [
+      { db: 'pangu', statement: LOCK_CLUSTER, params: [pre.target.cluster_id] },
       { db: 'pangu', statement: `${LOCK_TARGET} FOR UPDATE`, params: [csId, o.ref.device] },
       { db: 'pangu', statement: `${LOCK_CS_DISKS} FOR UPDATE`, params: [csId] },
       { db: 'pangu', statement: `${LOCK_PEER_DISKS} FOR UPDATE`, params: [pre.target.id] },
-      { db: 'pangu', statement: AT_RISK, params: [pre.target.id, pre.target.replica_count] },
+      { db: 'pangu', statement: `${COUNT_REPLICAS} LOCK IN SHARE MODE`, params: [pre.target.id] },
+      { db: 'pangu', statement: `${AT_RISK} LOCK IN SHARE MODE`, params: [pre.target.id, pre.target.replica_count] },
       { db: 'pangu', statement: UPDATE_DISK, params: [reason, pre.target.id, pre.a.previous_status] },
     ],
     notes: [
@@ -167,7 +176,7 @@ export async function offlineDisk(ctx: Context, o: OfflineOptions): Promise<void
   await confirm(ctx, `${plan.action}\n  ${plan.notes!.slice(0, 2).join('\n  ')}`, o.flags);
   const result = await audited(ctx, { command: 'pangu disk offline', targets: [name], reason: o.flags.reason, detail: { previous_status: pre.a.previous_status } }, async () => {
     const a = await db.transaction(async (tx) => {
-      const { target, a } = await assess(tx, csId, o.ref, true);
+      const { target, a } = await assess(tx, csId, o.ref, { clusterId: pre.target.cluster_id });
       if (a.refusal) throw new ConflictError(`refusing to take ${name} offline: ${a.refusal}`);
       const r = await tx.execute(UPDATE_DISK, [reason, target.id, target.status]);
       if (r.affectedRows !== 1) throw new ConflictError(`disk ${name} changed while it was being taken offline; nothing written`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { renderJunit, writeFileAtomic, xmlEscape } from '../../src/check/junit.js';
 import { CHECKS, runChecks, selectChecks } from '../../src/check/checks.js';
-import { overall } from '../../src/commands/check.js';
+import { exitCodeFor, overall } from '../../src/commands/check.js';
 import type { Check, CheckResult } from '../../src/check/types.js';
 import type { Context } from '../../src/core/context.js';
 
@@ -104,5 +104,12 @@ describe('check runner', () => {
     expect(overall([result('a', 'ok', ''), result('b', 'warn', '')])).toBe('warn');
     expect(overall([result('a', 'fail', ''), result('b', 'warn', '')])).toBe('fail');
     expect(overall([result('a', 'ok', '')])).toBe('ok');
+  });
+
+  it('exit 0 only when all ok, or only warnings with --warn-ok; 4 otherwise', () => {
+    expect(exitCodeFor('ok', false)).toBe(0);
+    expect(exitCodeFor('warn', false)).toBe(4);
+    expect(exitCodeFor('warn', true)).toBe(0);
+    expect(exitCodeFor('fail', true)).toBe(4);
   });
 });

@@ -1,0 +1,206 @@
+import { jest } from '@jest/globals';
+import { json } from '../support/run.js';
+import { sharedLab, type TestLab } from '../support/lab.js';
+import type { Context } from '../../src/core/context.js';
+import { NATGW_ACL_ACTIONS, type AclRule } from '../../src/vpc/natgw-acl.js';
+import { ConflictError, NotFoundError, UsageError } from '../../src/core/errors.js';
+
+// VPC routes through the CLI, and the NAT-gateway ACL actions that `rdsctl hyapi
+// add_natgw_acl|list_natgw_acl|delete_natgw_acl` dispatch to, against the lab's vpc and houyi
+// databases. Everything added here is deleted again; invalid input must leave the tables as they were.
+
+jest.setTimeout(60_000);
+
+interface Route {
+  route_id: string;
+  vpc_id: string;
+  dst_cidr: string;
+  next_hop: string;
+  kind: string;
+  description: string | null;
+}
+
+let lab: TestLab;
+let ctx: Context;
+let vpc: { vpc_id: string; cidr: string };
+let natgw: { natgw_id: string; ip: string };
+beforeAll(async () => {
+  lab = sharedLab();
+  ctx = lab.context().ctx;
+  [vpc] = (await ctx.db('vpc').query<{ vpc_id: string; cidr: string }>("SELECT vpc_id, cidr FROM vpc WHERE name = 'prod-core'")) as [typeof vpc];
+  [natgw] = (await ctx.db('houyi').query<{ natgw_id: string; ip: string }>('SELECT natgw_id, ip FROM natgw WHERE vpc_id = ?', [vpc.vpc_id])) as [typeof natgw];
+  expect(vpc.cidr).toBe('172.16.0.0/12');
+});
+afterAll(() => ctx.close());
+
+const count = async (db: 'vpc' | 'houyi', table: 'route_entry' | 'natgw_acl'): Promise<number> =>
+  Number((await ctx.db(db).query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table === 'route_entry' ? 'route_entry' : 'natgw_acl'}`))[0]!.n);
+
+describe('vpc route', () => {
+  test('list: every route, or one VPC\'s, system routes first', async () => {
+    const all = json<Route[]>(await lab.run(['vpc', 'route', 'list', '-o', 'json']));
+    expect(all.length).toBe(await count('vpc', 'route_entry'));
+    const r = await lab.run(['vpc', 'route', 'list', '--vpc', vpc.vpc_id, '-o', 'json']);
+    expect(r.code).toBe(0);
+    const mine = json<Route[]>(r);
+    expect(mine.every((x) => x.vpc_id === vpc.vpc_id)).toBe(true);
+    expect(mine.map((x) => [x.dst_cidr, x.kind])).toEqual(expect.arrayContaining([['172.16.1.0/24', 'system'], ['0.0.0.0/0', 'custom']]));
+    expect(Object.keys(mine[0]!).sort()).toEqual(['description', 'dst_cidr', 'gmt_created', 'kind', 'next_hop', 'route_id', 'vpc_id']);
+    const t = await lab.run(['vpc', 'route', 'list', '--vpc', vpc.vpc_id]);
+    expect(t.stdout.split('\n')[0]).toMatch(/^ROUTE\s+VPC\s+DESTINATION\s+NEXT HOP\s+KIND$/);
+    const bad = await lab.run(['vpc', 'route', 'list', '--vpc', `${vpc.vpc_id.slice(0, -1)}x`]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain(`did you mean: ${vpc.vpc_id}`);
+  });
+
+  test('add, list, delete: a route to an IDC block via an instance inside the VPC, audited', async () => {
+    const before = await count('vpc', 'route_entry');
+    const add = await lab.run(['vpc', 'route', 'add', '--vpc', vpc.vpc_id, '--cidr', '10.230.0.0/16', '--next-hop', '172.16.1.20', '--description', 'IDC test', '--reason', 'integration test', '-o', 'json']);
+    expect(add.code).toBe(0);
+    const route = json<Route>(add);
+    expect(route).toMatchObject({ vpc_id: vpc.vpc_id, dst_cidr: '10.230.0.0/16', next_hop: '172.16.1.20', kind: 'custom', description: 'IDC test' });
+    expect(route.route_id).toMatch(/^rte-bp1[0-9a-f]{17}$/);
+    try {
+      const listed = json<Route[]>(await lab.run(['vpc', 'route', 'list', '--vpc', vpc.vpc_id, '-o', 'json']));
+      expect(listed.find((x) => x.route_id === route.route_id)).toMatchObject({ dst_cidr: '10.230.0.0/16' });
+      const dup = await lab.run(['vpc', 'route', 'add', '--vpc', vpc.vpc_id, '--cidr', '10.230.0.0/16', '--next-hop', '172.16.1.21']);
+      expect(dup.code).toBe(9);
+      expect(dup.stderr).toBe(`rdsctl: VPC ${vpc.vpc_id} already routes 10.230.0.0/16 (route ${route.route_id}, custom, next hop 172.16.1.20)\n`);
+      const noYes = await lab.run(['vpc', 'route', 'delete', route.route_id]);
+      expect(noYes.code).toBe(2);
+      expect(await count('vpc', 'route_entry')).toBe(before + 1);
+    } finally {
+      const del = await lab.run(['vpc', 'route', 'delete', route.route_id, '--yes', '--reason', 'integration test', '-o', 'json']);
+      expect(del.code).toBe(0);
+      expect(json<Route>(del).route_id).toBe(route.route_id);
+    }
+    expect(await count('vpc', 'route_entry')).toBe(before);
+    const audit = ctx.audit().readLocal().filter((a) => a.command.startsWith('vpc route') && a.reason === 'integration test');
+    expect(audit.slice(-4).map((a) => [a.command, a.phase, a.ok])).toEqual([
+      ['vpc route add', 'intent', undefined],
+      ['vpc route add', 'result', true],
+      ['vpc route delete', 'intent', undefined],
+      ['vpc route delete', 'result', true],
+    ]);
+  });
+
+  test('a next hop outside the VPC block is accepted when it is the VPC\'s NAT gateway; delete by --vpc and --cidr', async () => {
+    const add = await lab.run(['vpc', 'route', 'add', '--vpc', vpc.vpc_id, '--cidr', '10.231.0.0/16', '--next-hop', natgw.ip]);
+    expect(add.code).toBe(0);
+    const del = await lab.run(['vpc', 'route', 'delete', '--vpc', vpc.vpc_id, '--cidr', '10.231.0.0/16', '--yes']);
+    expect(del.code).toBe(0);
+    expect(del.stderr).toMatch(/^deleted route rte-bp1\w+: 10\.231\.0\.0\/16 in /);
+  });
+
+  test.each([
+    [['--cidr', '10.230.0.1/16', '--next-hop', '172.16.1.20'], 2, /--cidr: "10\.230\.0\.1\/16" has host bits set/],
+    [['--cidr', '10.230.0.0/33', '--next-hop', '172.16.1.20'], 2, /--cidr: .*not a CIDR block/],
+    [['--cidr', '10.230.0.0', '--next-hop', '172.16.1.20'], 2, /not a CIDR block/],
+    [['--cidr', "10.0.0.0/8' OR '1'='1", '--next-hop', '172.16.1.20'], 2, /not a CIDR block/],
+    [['--cidr', '10.230.0.0/16', '--next-hop', '172.16.1.256'], 2, /--next-hop: /],
+    [['--cidr', '10.230.0.0/16', '--next-hop', '8.8.8.8'], 2, /neither inside VPC .* nor one of its NAT gateways or ECS instances/],
+    [['--cidr', '10.230.0.0/16', '--next-hop', '172.16.0.0'], 2, /network address/],
+    [['--cidr', '172.16.1.64/26', '--next-hop', '172.16.1.20'], 9, /inside vSwitch block 172\.16\.1\.0\/24/],
+    [['--cidr', '0.0.0.0/0', '--next-hop', '172.16.1.20'], 9, /already routes 0\.0\.0\.0\/0/],
+    [['--next-hop', '172.16.1.20'], 2, /--cidr is required/],
+  ])('rejected before anything is written: %j', async (args, code, msg) => {
+    const before = await count('vpc', 'route_entry');
+    const r = await lab.run(['vpc', 'route', 'add', '--vpc', vpc.vpc_id, ...(args as string[])]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(msg as RegExp);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await count('vpc', 'route_entry')).toBe(before);
+  });
+
+  test('--dry-run shows the INSERT and writes nothing; system routes cannot be deleted', async () => {
+    const before = await count('vpc', 'route_entry');
+    const r = await lab.run(['vpc', 'route', 'add', '--vpc', vpc.vpc_id, '--cidr', '10.232.0.0/16', '--next-hop', '172.16.1.20', '--dry-run', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(json<{ dry_run: boolean; sql: Array<{ statement: string }> }>(r).sql[0]!.statement).toMatch(/^INSERT INTO route_entry/);
+    const sys = await lab.run(['vpc', 'route', 'delete', '--vpc', vpc.vpc_id, '--cidr', '172.16.1.0/24', '--yes']);
+    expect(sys.code).toBe(9);
+    expect(sys.stderr).toMatch(/is a system route/);
+    expect((await lab.run(['vpc', 'route', 'delete', 'rte-nope', '--yes'])).code).toBe(3);
+    expect((await lab.run(['vpc', 'route', 'delete', '--yes'])).code).toBe(2);
+    expect(await count('vpc', 'route_entry')).toBe(before);
+  });
+});
+
+describe('NAT gateway ACL (the hyapi actions)', () => {
+  const action = (name: string) => NATGW_ACL_ACTIONS.find((a) => a.name === name)!;
+  const flags = (o: Partial<{ dryRun: boolean; yes: boolean; reason: string }> = {}) => ({ dryRun: false, yes: false, reason: null, ...o });
+
+  /** Run an action on a fresh context with captured output, as the hyapi dispatcher would. */
+  async function call(name: string, params: Record<string, string>, o: { output?: 'json' | 'table'; flags?: ReturnType<typeof flags> } = {}): Promise<{ out: string; err: string }> {
+    const c = lab.context();
+    try {
+      await action(name).run(c.ctx, params, { output: o.output ?? 'json', flags: o.flags ?? flags() });
+      return { out: c.out(), err: c.err() };
+    } finally {
+      await c.ctx.close();
+    }
+  }
+
+  const rule = () => ({ natgw_id: natgw.natgw_id, direction: 'ingress', protocol: 'tcp', src_cidr: '203.0.113.0/24', dst_cidr: '172.16.1.0/24', port_range: '8080/8090', priority: '20', description: 'integration test' });
+
+  test('list_natgw_acl: the seeded rules, all or one gateway\'s', async () => {
+    const all = JSON.parse((await call('list_natgw_acl', {})).out) as AclRule[];
+    expect(all.length).toBe(await count('houyi', 'natgw_acl'));
+    const mine = JSON.parse((await call('list_natgw_acl', { natgw_id: natgw.natgw_id })).out) as AclRule[];
+    expect(mine.map((r) => [r.direction, r.protocol, r.port_range])).toEqual(expect.arrayContaining([['ingress', 'tcp', '443/443'], ['egress', 'all', '-1/-1']]));
+    expect(Object.keys(mine[0]!).sort()).toEqual(['description', 'direction', 'dst_cidr', 'gmt_created', 'id', 'natgw_id', 'policy', 'port_range', 'priority', 'protocol', 'src_cidr', 'vpc_id']);
+    await expect(call('list_natgw_acl', { natgw_id: `${natgw.natgw_id.slice(0, -1)}x` })).rejects.toThrow(NotFoundError);
+  });
+
+  test('add_natgw_acl: added, listed, a duplicate refused, then deleted', async () => {
+    const before = await count('houyi', 'natgw_acl');
+    const added = JSON.parse((await call('add_natgw_acl', rule(), { flags: flags({ reason: 'integration test' }) })).out) as AclRule;
+    expect(added).toMatchObject({ natgw_id: natgw.natgw_id, vpc_id: vpc.vpc_id, direction: 'ingress', protocol: 'tcp', port_range: '8080/8090', policy: 'accept', priority: 20 });
+    try {
+      const listed = JSON.parse((await call('list_natgw_acl', { natgw_id: natgw.natgw_id, direction: 'ingress' })).out) as AclRule[];
+      expect(listed.map((r) => r.id)).toContain(added.id);
+      await expect(call('add_natgw_acl', { ...rule(), policy: 'drop', priority: '30' })).rejects.toThrow(ConflictError);
+      await expect(call('add_natgw_acl', rule())).rejects.toThrow(new RegExp(`already has rule ${added.id} for ingress tcp 203\\.0\\.113\\.0/24 -> 172\\.16\\.1\\.0/24 ports 8080/8090`));
+      await expect(call('delete_natgw_acl', { acl_id: String(added.id) })).rejects.toThrow(/needs confirmation: rerun with --yes/);
+      expect(await count('houyi', 'natgw_acl')).toBe(before + 1);
+    } finally {
+      const del = await call('delete_natgw_acl', { acl_id: String(added.id), natgw_id: natgw.natgw_id }, { flags: flags({ yes: true, reason: 'integration test' }) });
+      expect(del.err).toBe(`deleted ACL rule ${added.id} of NAT gateway ${natgw.natgw_id}\n`);
+    }
+    expect(await count('houyi', 'natgw_acl')).toBe(before);
+    await expect(call('delete_natgw_acl', { acl_id: String(added.id) }, { flags: flags({ yes: true }) })).rejects.toThrow(NotFoundError);
+  });
+
+  test('icmp takes no ports: -1/-1 by default; --dry-run writes nothing', async () => {
+    const before = await count('houyi', 'natgw_acl');
+    const { out } = await call('add_natgw_acl', { natgw_id: natgw.natgw_id, direction: 'egress', protocol: 'icmp', src_cidr: '172.16.0.0/12', dst_cidr: '198.51.100.0/24' }, { flags: flags({ dryRun: true }) });
+    const plan = JSON.parse(out) as { dry_run: boolean; sql: Array<{ params: unknown[] }> };
+    expect(plan.dry_run).toBe(true);
+    expect(plan.sql[0]!.params).toEqual([natgw.natgw_id, 'egress', 'icmp', '172.16.0.0/12', '198.51.100.0/24', '-1/-1', 'accept', 100, null]);
+    expect(await count('houyi', 'natgw_acl')).toBe(before);
+  });
+
+  test.each([
+    [{ port_range: '0/80' }, /port_range: "0\/80" is not N\/M with ports 1-65535/],
+    [{ port_range: '80/70000' }, /port_range: "80\/70000": ports go up to 65535/],
+    [{ port_range: '90/80' }, /must not be above the second/],
+    [{ port_range: '-1/-1' }, /is not N\/M/],
+    [{ protocol: 'icmp', port_range: '80/80' }, /protocol icmp has no ports/],
+    [{ protocol: 'gre' }, /protocol: "gre" is not one of tcp, udp, icmp, all/],
+    [{ direction: 'both' }, /direction: "both" is not one of ingress, egress/],
+    [{ src_cidr: '203.0.113.1/24' }, /src_cidr: .*host bits set/],
+    [{ dst_cidr: '172.16.1.0/40' }, /dst_cidr: .*not a CIDR block/],
+    [{ dst_cidr: '$(reboot)' }, /dst_cidr: .*not a CIDR block/],
+    [{ priority: '500' }, /priority: "500" is not a whole number from 1 to 100/],
+    [{ natgw_id: 'ngw-nope' }, /NAT gateway ngw-nope not found/],
+  ])('rejected with nothing written: %j', async (change, msg) => {
+    const before = await count('houyi', 'natgw_acl');
+    await expect(call('add_natgw_acl', { ...rule(), ...change })).rejects.toThrow(msg);
+    expect(await count('houyi', 'natgw_acl')).toBe(before);
+  });
+
+  test('usage errors and not-found are the documented kinds', async () => {
+    await expect(call('add_natgw_acl', { ...rule(), port_range: '0/0' })).rejects.toThrow(UsageError);
+    await expect(call('add_natgw_acl', { ...rule(), natgw_id: 'ngw-nope' })).rejects.toThrow(NotFoundError);
+  });
+});
