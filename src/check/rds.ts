@@ -21,6 +21,18 @@ export function haUser(): string {
   return u.name;
 }
 
+// Last_SQL_Error quotes the failed statement, and a replicated CREATE USER or CHANGE MASTER
+// carries a password in it: the check's output and the JUnit report must not.
+const SECRET_LITERALS = [
+  /(IDENTIFIED\s+(?:BY|WITH\s+\w+\s+(?:BY|AS)|VIA\s+\w+\s+(?:USING|AS))\s+(?:PASSWORD\s*\(\s*)?)'(?:[^'\\]|\\.|'')*'/gi,
+  /(PASSWORD\s*\(\s*)'(?:[^'\\]|\\.|'')*'/gi,
+  /((?:MASTER_PASSWORD|PASSWORD)\s*=\s*)'(?:[^'\\]|\\.|'')*'/gi,
+];
+
+export function redactSecrets(text: string): string {
+  return SECRET_LITERALS.reduce((t, re) => t.replace(re, "$1'***'"), text);
+}
+
 interface InstanceRow {
   custins_id: number;
   ins_name: string;
@@ -90,7 +102,7 @@ async function inspect(dbaas: Db, name: string, rows: InstanceRow[], timeoutMs: 
     st.slave_sql_running = String(s.Slave_SQL_Running ?? '');
     st.seconds_behind_master = s.Seconds_Behind_Master === null || s.Seconds_Behind_Master === undefined ? null : Number(s.Seconds_Behind_Master);
     if (st.slave_io_running !== 'Yes' || st.slave_sql_running !== 'Yes') {
-      const err = String(s.Last_IO_Error || s.Last_SQL_Error || '').split('\n')[0];
+      const err = redactSecrets(String(s.Last_IO_Error || s.Last_SQL_Error || '').split('\n')[0]!);
       st.problem = `standby ${st.slave}: Slave_IO_Running=${st.slave_io_running} Slave_SQL_Running=${st.slave_sql_running}${err ? ` (${err})` : ''}`;
     }
   } catch (e) {

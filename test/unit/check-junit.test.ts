@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { renderJunit, writeFileAtomic, xmlEscape } from '../../src/check/junit.js';
 import { CHECKS, runChecks, selectChecks } from '../../src/check/checks.js';
+import { redactSecrets } from '../../src/check/rds.js';
 import { exitCodeFor, overall } from '../../src/commands/check.js';
 import type { Check, CheckResult } from '../../src/check/types.js';
 import type { Context } from '../../src/core/context.js';
@@ -111,5 +112,22 @@ describe('check runner', () => {
     expect(exitCodeFor('warn', false)).toBe(4);
     expect(exitCodeFor('warn', true)).toBe(0);
     expect(exitCodeFor('fail', true)).toBe(4);
+  });
+});
+
+describe('rds: replication errors are shown without the passwords they quote', () => {
+  it.each([
+    ["Error 'Operation CREATE USER failed' on query. Query: 'CREATE USER 'aurora'@'%' IDENTIFIED BY 'Aur0raPw''", "IDENTIFIED BY '***''"],
+    ["Query: 'ALTER USER x IDENTIFIED BY PASSWORD('s3cr''et') '", "PASSWORD('***')"],
+    ["Query: 'CREATE USER y IDENTIFIED VIA mysql_native_password USING PASSWORD('pw')'", "USING PASSWORD('***')"],
+    ["Query: 'SET PASSWORD FOR z = PASSWORD('hunter2')'", "PASSWORD('***')"],
+    ["Query: 'CHANGE MASTER TO MASTER_PASSWORD='r3pl', MASTER_USER='repl''", "MASTER_PASSWORD='***'"],
+  ])('%s', (text, kept) => {
+    const out = redactSecrets(text);
+    expect(out).toContain(kept);
+    expect(out).not.toMatch(/Aur0raPw|s3cr|hunter2|r3pl|'pw'/);
+  });
+  it('text without secrets is unchanged', () => {
+    expect(redactSecrets("Error 'Duplicate entry '1' for key 'PRIMARY'' on query")).toBe("Error 'Duplicate entry '1' for key 'PRIMARY'' on query");
   });
 });
