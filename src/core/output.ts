@@ -77,7 +77,7 @@ export function renderTable(headers: string[], rows: string[][], opts: { color?:
     head: headers.map((h) => bold(h, color)),
     chars: BORDERLESS,
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    colAligns: opts.align,
+    ...(opts.align ? { colAligns: opts.align } : {}),
   });
   rows.forEach((r, i) => table.push(r.map((c, j) => paint(c, opts.tones?.[i]?.[j], color))));
   return table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
