@@ -71,6 +71,12 @@ describe('output formats', () => {
     expect(JSON.parse(j.text())).toEqual({ zone: 'z' });
   });
 
+  it('describe view renders a section table with rows', () => {
+    const c = capture();
+    printSections(c.io, 'table', [{ title: 'VMs', table: { headers: ['NAME', 'STATUS'], rows: [['vm-001', 'running'], ['vm-002', null]] } }], {});
+    expect(c.text()).toBe('VMs:\n  NAME    STATUS\n  vm-001  running\n  vm-002  -\n');
+  });
+
   it('cell text is stable', () => {
     expect(cellText(null)).toBe('-');
     expect(cellText(true)).toBe('yes');
