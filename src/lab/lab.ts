@@ -76,7 +76,7 @@ export function resolveLabDir(ctx: Context, flagDir: string | undefined): string
 /** The lab in dir, or a not-found error naming it. */
 export function openLab(dir: string): LabLayout {
   const f = readLabFile(dir);
-  if (!f) throw new NotFoundError(`no lab in ${dir}`, [], {});
+  if (!f) throw new NotFoundError(`no lab in ${dir}; start one with \`rdsctl lab up\` (or name another with --dir)`);
   return labLayout({ ...paramsOf(f), dir });
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { LOGICAL_DATABASES, readConfig } from '../../src/core/config.js';
 import type { ComponentRow } from '../../src/lab/status.js';
 import { json } from '../support/run.js';
@@ -179,13 +179,20 @@ describe('virsh stand-in on an NC', () => {
 
 describe('a second lab beside the first', () => {
   test('runs with its own dir, port and net; lab down leaves no process of it', async () => {
-    const second = await startTestLab({ ncs: 6, vms: 4, name: 'lab2' });
+    const second = await startTestLab({ ncs: 6, vms: 6, name: 'lab2' });
     try {
       expect(second.file.net).not.toBe(lab.file.net);
       expect(second.file.mariadb_port).not.toBe(lab.file.mariadb_port);
       expect((await second.run(['lab', 'status'])).code).toBe(0);
       const r = await ssh(second, ncAddress(second, 'nc-a01'), 'echo "$RDS_HOST_ROOT"');
       expect(r.stdout.trim()).toBe(path.join(second.dir, 'hosts', 'nc-a01'));
+      // Left running on purpose: a command detached from its SSH session, a process that names
+      // a host root like an instance's mysqld does, and a VM sshd that virsh started.
+      expect((await ssh(second, ncAddress(second, 'nc-a02'), 'setsid sleep 600 >/dev/null 2>&1 < /dev/null & echo started')).stdout).toBe('started\n');
+      const fakeMysqld = spawn('bash', ['-c', 'sleep 600; true', path.join(second.dir, 'hosts/nc-a01/mysqldata/dbs3001/mysqld')], { detached: true, stdio: 'ignore' });
+      fakeMysqld.unref();
+      const stopped = second.layout.topology.vms.find((v) => v.status === 'stopped' && second.layout.topology.ncs.find((n) => n.hostname === v.nc)!.status !== 'offline');
+      expect((await ssh(second, ncAddress(second, stopped!.nc), `virsh start ${stopped!.name}`)).code).toBe(0);
       expect(labPids(second.dir).length).toBeGreaterThan(6);
 
       const down = await second.run(['lab', 'down']);
@@ -203,6 +210,17 @@ describe('a second lab beside the first', () => {
           }
         });
       expect(leftovers).toEqual([]);
+      const inSessions = fs
+        .readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return fs.readFileSync(`/proc/${d}/environ`, 'utf8').includes(`RDS_HOST_ROOT=${second.dir}/`);
+          } catch {
+            return false;
+          }
+        });
+      expect(inSessions).toEqual([]);
       const st = await second.run(['lab', 'status']);
       expect(st.code).toBe(4);
       // The first lab did not notice.
