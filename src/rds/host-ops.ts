@@ -19,16 +19,20 @@ export function aliveTest(l: HostLayout): string {
   return sh`{ p=$(cat ${l.pidFile} 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- ${'--defaults-file=' + l.mycnf}; }`;
 }
 
-/** `u` = mysql when that OS user exists, else root (a bare NC image has no mysql user). */
-const RUN_AS = 'u=root; if id -u mysql >/dev/null 2>&1; then u=mysql; fi; ';
+/** `u` = the user mysqld runs as: the owner do_make_dir gave the datadir. */
+function runAs(l: HostLayout): string {
+  return sh`u=$(stat -c %U ${l.dataDir}); `;
+}
 
 /** do_make_dir: the host must be the one the metadb says; then the three directories. */
 export function makeDirsScript(l: HostLayout, expectedHost: string): string {
   return script(
     sh`h=$(hostname); if [ "$h" != ${expectedHost} ] && [ "\${h%%.*}" != ${expectedHost.split('.')[0]!} ]; then echo "this host is $h, not "${expectedHost} >&2; exit 3; fi; ` +
-      sh`mkdir -p ${l.dirs}; ` +
-      RUN_AS +
-      sh`if [ "$u" = mysql ]; then chown mysql:mysql ${l.dirs}; fi; chmod 750 ${l.dirs}; echo "$u"`,
+      sh`mkdir -p ${l.dirs}; chmod 750 ${l.dirs}; u=root; ` +
+      // mysqld runs as mysql when that user exists and can reach the directories (a host root
+      // below a private directory, as in the lab, it cannot); otherwise as root.
+      sh`if id -u mysql >/dev/null 2>&1; then chown mysql:mysql ${l.dirs}; ` +
+      sh`if command -v runuser >/dev/null 2>&1 && runuser -u mysql -- sh -c 'for d; do [ -w "$d" ] || exit 1; done' sh ${l.dirs}; then u=mysql; else chown root:root ${l.dirs}; fi; fi; echo "$u"`,
   );
 }
 
@@ -69,7 +73,7 @@ export function installDbScript(l: HostLayout): string {
     sh`if [ -f ${l.installDoneMarker} ]; then echo already; exit 0; fi; ` +
       `if ${aliveTest(l)}; then echo "mysqld (pid $p) is running from ${l.dataDir}; not reinitialising it" >&2; exit 1; fi; ` +
       sh`find ${l.dataDir} -mindepth 1 -delete; ` +
-      RUN_AS +
+      runAs(l) +
       'inst=$(command -v mariadb-install-db || command -v mysql_install_db) || { echo "neither mariadb-install-db nor mysql_install_db is installed" >&2; exit 127; }; ' +
       sh`"$inst" --defaults-file=${l.mycnf} --user="$u" --skip-test-db --auth-root-authentication-method=socket > ${l.installLog} 2>&1 || { tail -n 5 ${l.installLog} >&2; exit 1; }; ` +
       sh`touch ${l.installDoneMarker}; echo "initialised as $u"`,
@@ -90,7 +94,7 @@ export function startBody(l: HostLayout): string {
   return (
     `if ${aliveTest(l)}; then echo "already running (pid $p)"; exit 0; fi; ` +
     'b=$(command -v mariadbd || command -v mysqld) || { echo "no mariadbd or mysqld on PATH" >&2; exit 127; }; ' +
-    RUN_AS +
+    runAs(l) +
     sh`if [ -f ${l.limitsFile} ]; then . ${l.limitsFile}; ulimit -n "$NOFILE" 2>/dev/null || true; fi; ` +
     sh`rm -f ${l.pidFile}; setsid nohup "$b" --defaults-file=${l.mycnf} --user="$u" </dev/null >/dev/null 2>&1 & echo "started $b as $u"`
   );

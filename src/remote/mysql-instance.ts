@@ -15,10 +15,16 @@ export interface InstanceEndpoint {
 
 export interface Greeting {
   protocol: number;
-  serverVersion: string;
+  /** null when the server answered with an error packet instead of a handshake. */
+  serverVersion: string | null;
+  /** The error packet's code and message ("Host … is not allowed to connect"): the server is up but refuses this client. */
+  refused?: { errno: number; message: string };
 }
 
-/** Connect, read the server's handshake packet, close. Throws RemoteError naming the endpoint. */
+/**
+ * Connect, read the server's first packet, close. A handshake or an error packet both prove a
+ * MySQL server answers there; no answer throws RemoteError naming the endpoint.
+ */
 export function readGreeting(ep: InstanceEndpoint, timeoutMs: number): Promise<Greeting> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection({ host: ep.host, port: ep.port });
@@ -37,8 +43,8 @@ export function readGreeting(ep: InstanceEndpoint, timeoutMs: number): Promise<G
       if (buf.length < 4 + len) return;
       const body = buf.subarray(4, 4 + len);
       if (body[0] === 0xff) {
-        // An error packet instead of a handshake: the server is up but refuses (too many connections, host blocked).
-        return done(new RemoteError(`${ep.name} ${ep.host}:${ep.port}: server refused: ${body.subarray(3).toString('utf8').replace(/^#\w{5}/, '')}`, { host: ep.name }));
+        // No account matches this client's host yet (a fresh install has root@localhost only), too many connections, …
+        return done(null, { protocol: 0, serverVersion: null, refused: { errno: body.readUInt16LE(1), message: body.subarray(3).toString('utf8').replace(/^#\w{5}/, '') } });
       }
       const end = body.indexOf(0, 1);
       done(null, { protocol: body[0]!, serverVersion: body.subarray(1, end < 0 ? body.length : end).toString('utf8') });

@@ -166,7 +166,7 @@ export async function waitAnswering(c: InstallCtx, n: Node, s: StepScope): Promi
   return pollUntil(s, 25, async () => {
     try {
       const g = await readGreeting({ name: n.host, host: n.ip, port: n.port }, 1000);
-      return g.serverVersion;
+      return g.serverVersion ?? `error ${g.refused!.errno} for this client: ${g.refused!.message}`;
     } catch (e) {
       if (++polls % 20 === 0 && !(await c.test(n, aliveProbe(n.layout), s))) {
         const tail = (await c.remote(n, errorLogTail(n.layout), s)).trim().split('\n').slice(-3).join(' | ');

@@ -252,6 +252,6 @@ export const doValidateRdsDataRoute: Step = {
     if (r.target_ip !== c.master.ip || r.target_port !== c.master.port) throw new RdsctlError(`data route ${r.conn_string} leads to ${r.target_ip}:${r.target_port}, not the master ${c.master.ip}:${c.master.port}`, 4);
     const g = await readGreeting({ name: c.master.host, host: r.target_ip, port: r.target_port }, 3000);
     await c.tx((tx) => tx.execute("UPDATE rds_data_route SET status = 'valid', gmt_validated = NOW() WHERE custins_id = ?", [c.custins.id]));
-    return `${r.conn_string} -> ${r.target_ip}:${r.target_port} answers (${g.serverVersion})`;
+    return `${r.conn_string} -> ${r.target_ip}:${r.target_port} answers (${g.serverVersion ?? g.refused!.message})`;
   },
 };

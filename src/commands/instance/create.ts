@@ -1,0 +1,208 @@
+import type { Command } from 'commander';
+import { examples, type Runner } from '../../core/command.js';
+import type { Context } from '../../core/context.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
+import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
+import { stderrProgress } from '../../flow/progress.js';
+import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
+import { INSTALL_FLOW } from '../../flow/install/index.js';
+import { findCustins } from '../../rds/custins.js';
+import { previewCreate, validateRequest, writeCreate } from '../../rds/create.js';
+import { instanceRecord } from '../../rds/record.js';
+import type { AccountRequest, CreateRequest } from '../../rds/validate.js';
+import { printDescribe, recordSection } from '../../rds/views.js';
+
+// `rdsctl instance create`: the console's CreateInstance. Validate, allocate, write the task,
+// then run the install flow in the foreground (progress on stderr) unless --no-wait.
+
+export interface Options {
+  request: CreateRequest;
+  noWait: boolean;
+  leaseTtlSec: number;
+  output: OutputFormat;
+  flags: MutationFlags;
+}
+
+interface RawOptions {
+  name?: string;
+  engine?: string;
+  version?: string;
+  class?: string;
+  storage?: string;
+  storageType?: string;
+  zone?: string;
+  network?: string;
+  vpcId?: string;
+  vswitchId?: string;
+  db: string[];
+  account: string[];
+  passwordStdin?: boolean;
+  guard?: boolean;
+  whitelist?: string;
+  ecsSg?: string;
+  timeZone?: string;
+  wait: boolean;
+  leaseTtl: string;
+  output: string;
+  dryRun?: boolean;
+  reason?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(cmd: Command, run: Runner): void {
+  addOutputOption(cmd);
+  addMutationOptions(cmd)
+    .option('--name <name>', 'instance name (default: a generated rm-… name)')
+    .option('--engine <engine>', 'database engine (default mysql)')
+    .option('--version <version>', 'engine version (default: the newest offered)')
+    .option('--class <class>', 'instance class (default: the smallest; see `instance classes`)')
+    .option('--storage <GB>', 'storage size in GB (default 20, within the storage type\'s range)')
+    .option('--storage-type <type>', 'storage type (default local_ssd when offered)')
+    .option('--zone <zone>', 'zone (default: the zone with the most free memory on RDS hosts)')
+    .option('--network <type>', 'classic or vpc (default classic)')
+    .option('--vpc-id <id>', 'VPC of a vpc-network instance')
+    .option('--vswitch-id <id>', 'vswitch (in --zone) of a vpc-network instance')
+    .option('--db <name>', 'create this database (repeatable)', collect, [])
+    .option('--account <name[:password]>', 'create this ReadWrite account on the --db databases (repeatable); without :password, read it from stdin with --password-stdin', collect, [])
+    .option('--password-stdin', 'read the passwords of --account entries given without one from stdin, one line each, in order')
+    .option('--guard', 'a guard (disaster-recovery) instance: read-only on both hosts')
+    .option('--whitelist <ips>', 'comma list of IPv4 addresses/CIDRs allowed to connect (default 127.0.0.1)')
+    .option('--ecs-sg <id>', 'ECS security group whose members may connect')
+    .option('--time-zone <tz>', 'server time zone: SYSTEM, +08:00 or a named zone such as Asia/Shanghai (default SYSTEM)')
+    .option('--no-wait', 'write the task and return; `rdsctl worker` runs it')
+    .option('--lease-ttl <seconds>', 'lease of the foreground runner, renewed while it works', String(DEFAULT_LEASE_TTL_SEC))
+    .addHelpText(
+      'after',
+      '\nProgress goes to stderr as "[n/80] step  host  took  (elapsed)". On success stdout gets the\n' +
+        'instance record with its endpoint (-o json: the record, fields in the README). A failed step\n' +
+        'stops the flow and exits with its code (5 remote, 8 unavailable, …); fix the cause and run\n' +
+        '`rdsctl instance step NAME resume`.\n' +
+        examples(
+          'rdsctl instance create',
+          'rdsctl instance create --class rds.mysql.s2.large --zone cn-hangzhou-b --db shop --account app:S3cure-pass -o json',
+          'printf "%s\\n" "$APP_PW" | rdsctl instance create --db shop --account app --password-stdin',
+          'rdsctl instance create --no-wait && rdsctl worker --once',
+        ),
+    )
+    .action(async (o: RawOptions) =>
+      run(async (ctx) => {
+        const opts = await parse(o, ctx);
+        return create(opts, ctx);
+      }),
+    );
+}
+
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,7}$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} ${v}: a positive whole number`);
+  return Number(v);
+}
+
+async function readStdinLines(ctx: Context): Promise<string[]> {
+  let text = '';
+  for await (const chunk of ctx.io.stdin) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+  return text.split(/\r?\n/);
+}
+
+async function parse(o: RawOptions, ctx: Context): Promise<Options> {
+  const flags = parseMutationFlags(o);
+  const accounts: AccountRequest[] = [];
+  const needPw: number[] = [];
+  for (const spec of o.account) {
+    const i = spec.indexOf(':');
+    if (i === 0) throw new UsageError(`--account ${spec.slice(0, 1)}…: the name comes before the ":"`);
+    accounts.push(i < 0 ? { name: spec, password: '' } : { name: spec.slice(0, i), password: spec.slice(i + 1) });
+    if (i < 0) needPw.push(accounts.length - 1);
+  }
+  if (needPw.length && !o.passwordStdin) throw new UsageError(`--account ${accounts[needPw[0]!]!.name} has no password: give NAME:PASSWORD or use --password-stdin`);
+  if (o.passwordStdin) {
+    if (!needPw.length) throw new UsageError('--password-stdin: every --account already has a password');
+    if (ctx.io.stdinIsTTY) throw new UsageError('--password-stdin reads from a pipe, not a terminal');
+    const lines = await readStdinLines(ctx);
+    needPw.forEach((idx, k) => {
+      const pw = lines[k];
+      if (pw === undefined || pw === '') throw new UsageError(`--password-stdin: no password on line ${k + 1} for account ${accounts[idx]!.name}`);
+      accounts[idx]!.password = pw;
+    });
+  }
+  const whitelist = o.whitelist === undefined ? [] : o.whitelist.split(',').map((s) => s.trim()).filter(Boolean);
+  if (o.whitelist !== undefined && !whitelist.length) throw new UsageError('--whitelist needs at least one address');
+  const ttl = positiveInt(o.leaseTtl, '--lease-ttl')!;
+  const request: CreateRequest = {
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.engine !== undefined ? { engine: o.engine } : {}),
+    ...(o.version !== undefined ? { version: o.version } : {}),
+    ...(o.class !== undefined ? { classCode: o.class } : {}),
+    ...(o.storage !== undefined ? { storageGb: positiveInt(o.storage, '--storage')! } : {}),
+    ...(o.storageType !== undefined ? { storageType: o.storageType } : {}),
+    ...(o.zone !== undefined ? { zone: o.zone } : {}),
+    ...(o.network !== undefined ? { network: o.network } : {}),
+    ...(o.vpcId !== undefined ? { vpcId: o.vpcId } : {}),
+    ...(o.vswitchId !== undefined ? { vswitchId: o.vswitchId } : {}),
+    ...(o.ecsSg !== undefined ? { ecsSg: o.ecsSg } : {}),
+    ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+    dbs: o.db,
+    accounts,
+    guard: Boolean(o.guard),
+    whitelist,
+  };
+  return { request, noWait: !o.wait, leaseTtlSec: ttl, output: parseOutput(o.output), flags };
+}
+
+export async function create(opts: Options, ctx: Context): Promise<number> {
+  const spec = await validateRequest(ctx, opts.request);
+  const summary = {
+    name: spec.name ?? null,
+    engine: spec.engine,
+    version: spec.version,
+    class: spec.cls.class_code,
+    storage_gb: spec.storageGb,
+    storage_type: spec.storageType,
+    zone: spec.zone,
+    network: spec.network,
+    guard: spec.guard,
+    dbs: spec.dbs,
+    accounts: spec.accounts.map((a) => a.name),
+    time_zone: spec.timeZone,
+  };
+  if (opts.flags.dryRun) {
+    const p = await previewCreate(ctx, spec);
+    printPlan(
+      ctx,
+      {
+        action: 'create instance',
+        targets: [`${p.insName}: master ${p.alloc.master.hostname} (${p.alloc.master.ip}), standby ${p.alloc.slave.hostname} (${p.alloc.slave.ip}), port ${p.alloc.port}`],
+        sql: [
+          { db: 'dbaas', statement: 'INSERT custins, 2 x instance, hostinfo capacity, custins_account/custins_secret, custins_db, task_queue + task_step (one transaction, rows locked on hostinfo)' },
+        ],
+        notes: [`${spec.engine} ${spec.version} ${spec.cls.class_code}, ${spec.storageGb} GB ${spec.storageType}, zone ${spec.zone}, ${spec.network}`, `then the install flow: ${INSTALL_FLOW.length} steps${opts.noWait ? ' (left to `rdsctl worker`)' : ''}`],
+      },
+      opts.output === 'json' ? 'json' : 'text',
+    );
+    return ExitCode.OK;
+  }
+  return audited(ctx, { command: 'instance create', targets: [spec.name ?? '(new instance)', `zone ${spec.zone}`], reason: opts.flags.reason, detail: summary }, async () => {
+    const created = await writeCreate(ctx, spec);
+    ctx.io.err(`${created.insName}: master ${created.alloc.master.hostname}, standby ${created.alloc.slave.hostname}, port ${created.alloc.port}; task ${created.taskId}\n`);
+    let exitCode: number = ExitCode.OK;
+    let failed: string | null = null;
+    if (opts.noWait) {
+      ctx.io.err(`task ${created.taskId} is queued: \`rdsctl worker\` will run it\n`);
+    } else {
+      const { result } = await claimAndRun(ctx, created.taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: opts.leaseTtlSec, progress: stderrProgress(ctx.io) });
+      if (result.failed) {
+        exitCode = result.failed.exitCode;
+        failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
+      }
+    }
+    const db = ctx.db('dbaas');
+    const record = await instanceRecord(db, await findCustins(db, String(created.custinsId)));
+    if (opts.output === 'json') ctx.io.out(JSON.stringify(record, null, 2) + '\n');
+    else printDescribe(ctx.io, opts.output, [recordSection(record)], record);
+    if (failed) ctx.io.err(`rdsctl: ${created.insName}: install failed at ${failed}; fix the cause, then \`rdsctl instance step ${created.insName} resume\`\n`);
+    else if (!opts.noWait) ctx.io.err(`${created.insName} is running: endpoint ${record.endpoint}\n`);
+    return { value: exitCode, ok: failed === null, exitCode, detail: { ins_name: created.insName, custins_id: created.custinsId, task_id: created.taskId, status: record.status, ...(failed ? { failed } : {}) } };
+  });
+}
