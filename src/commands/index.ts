@@ -13,6 +13,8 @@ export const GROUPS: Record<string, string> = {
   tianji: 'Tianji deployment model: product, cluster, service, server role, machine',
   pangu: 'Pangu (OSS storage): chunkservers and disks',
   vpc: 'VPC route entries (the go2vpc database)',
+  instance: 'RDS instances: create, the install task\'s steps, the Dukang views, delete',
+  task: 'The task queue of the RDS task engine (Pengine): tasks and their steps',
 };
 
 export const COMMANDS: CommandSpec[] = [
@@ -41,5 +43,14 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['pangu', 'disk'], summary: 'disk status (unhealthy first) | disk offline CS:DEVICE (replica and per-chunkserver safety rules)', role: 'read', load: () => import('./pangu/disk.js') },
   { path: ['vpc', 'route'], summary: 'route list [--vpc] | route add --vpc --cidr --next-hop | route delete', role: 'read', load: () => import('./vpc/route.js') },
   { path: ['check'], summary: 'CI smoke checks: lb_node proxy rds nc tianji pangu; table, -o json or --junit FILE; exit 4 unless all ok', role: 'read', load: () => import('./check.js') },
+  { path: ['instance', 'classes'], summary: 'Engines, versions, classes, storage types and zones that create accepts', role: 'read', load: () => import('./instance/classes.js') },
+  { path: ['instance', 'create'], summary: 'Create a primary-standby instance: allocate, then run the 80-step install flow', role: 'operator', load: () => import('./instance/create.js') },
+  { path: ['instance', 'step'], summary: 'An instance\'s task: list | run [STEP] | retry | skip STEP | goto STEP | resume', role: 'read', load: () => import('./instance/step.js') },
+  { path: ['instance', 'list'], summary: 'Instances with status, version, class, master and standby (--status, --nc, --zone)', role: 'read', load: () => import('./instance/list.js') },
+  { path: ['instance', 'show'], summary: 'One instance: hosts, accounts, parameters, tasks; --live asks both servers', role: 'read', load: () => import('./instance/show.js') },
+  { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'operator', load: () => import('./instance/delete.js') },
+  { path: ['task', 'list'], summary: 'Tasks of the task queue, newest first (--status, --instance, --flow)', role: 'read', load: () => import('./task/list.js') },
+  { path: ['task', 'show'], summary: 'One task: parameters, lease and every step', role: 'read', load: () => import('./task/show.js') },
+  { path: ['worker'], summary: 'Run pending tasks from task_queue (several workers may share one metadb)', role: 'operator', load: () => import('./worker.js') },
   { path: ['hyapi'], summary: 'Houyi API actions (go2hyapi): detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm', role: 'read', load: () => import('./hyapi.js') },
 ];
