@@ -5,7 +5,7 @@ import { requireRole } from '../core/authz.js';
 import { UsageError } from '../core/errors.js';
 import { addMutationOptions, parseMutationFlags, type MutationFlags } from '../core/mutation.js';
 import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
-import { actionsHelp, callAction, parseCall, printAnswer, printFailure, type HyapiCall } from '../houyi/hyapi.js';
+import { ACTIONS, actionsHelp, callAction, parseCall, printAnswer, printFailure, type HyapiCall } from '../houyi/hyapi.js';
 
 export interface Options {
   call: HyapiCall;
@@ -20,13 +20,13 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<action>', 'the API action (see Actions below)')
     .argument('[params...]', 'key=value parameters of the action')
     .option('--wait <sec>', 'start_vm/stop_vm/reboot_vm: seconds to wait for the NC to confirm the new state', '120');
-  addMutationOptions(cmd)
-    .addHelpText('after', actionsHelp() + examples('rdsctl hyapi detail_vm vm_name=vm-001', 'rdsctl hyapi list_nc zone=cn-lab-a -o table', 'rdsctl hyapi stop_vm vm_name=vm-001 --reason "disk check" --dry-run', 'rdsctl hyapi start_vm vm_name=i-lab0001'))
-    .action(async (action: string, params: string[], o: { output: string; wait: string; dryRun?: boolean; reason?: string }) => {
+  addMutationOptions(cmd, { confirm: true })
+    .addHelpText('after', actionsHelp() + examples('rdsctl hyapi detail_vm vm_name=vm-001', 'rdsctl hyapi list_nc zone=cn-hangzhou-a -o table', 'rdsctl hyapi stop_vm vm_name=vm-001 --reason "disk check" --dry-run', 'rdsctl hyapi start_vm vm_name=i-bp1574c30eedd5f3e0c1'))
+    .action(async (action: string, params: string[], o: { output: string; wait: string; dryRun?: boolean; reason?: string; yes?: boolean }) => {
       const call = parseCall(action, params);
       const mutation = parseMutationFlags(o);
-      if (!call.action.mutating && (mutation.dryRun || mutation.reason !== null)) {
-        throw new UsageError(`hyapi ${call.action.name} changes nothing: --dry-run and --reason are for start_vm, stop_vm and reboot_vm`);
+      if (!call.action.mutating && (mutation.dryRun || mutation.reason !== null || mutation.yes)) {
+        throw new UsageError(`hyapi ${call.action.name} changes nothing: --dry-run, --reason and --yes are for the actions that do (${mutatingActions()})`);
       }
       const waitSec = Number(o.wait);
       if (!/^\d+(\.\d+)?$/.test(o.wait) || waitSec <= 0 || waitSec > 3600) throw new UsageError(`--wait ${o.wait}: must be seconds from 1 to 3600`);
@@ -35,14 +35,19 @@ export function register(cmd: Command, run: Runner): void {
     });
 }
 
-export async function hyapi(opts: Options, ctx: Context): Promise<void> {
-  // Reading is open to every role; driving a VM is an operator's job.
-  if (opts.call.action.mutating) await requireRole(ctx, 'operator', `rdsctl hyapi ${opts.call.action.name}`);
+export async function hyapi(opts: Options, ctx: Context): Promise<number | void> {
+  // Reading is open to every role; driving a VM is an operator's job. Delegated actions check their own role.
+  if (opts.call.action.mutating && !opts.call.action.delegate) await requireRole(ctx, 'operator', `rdsctl hyapi ${opts.call.action.name}`);
   try {
-    const r = await callAction(ctx, opts.call, { dryRun: opts.mutation.dryRun, reason: opts.mutation.reason, waitSec: opts.waitSec }, opts.output);
+    const r = await callAction(ctx, opts.call, { dryRun: opts.mutation.dryRun, yes: opts.mutation.yes, reason: opts.mutation.reason, waitSec: opts.waitSec }, opts.output);
+    if (r.kind === 'printed') return r.code;
     printAnswer(ctx, opts.output, r);
   } catch (err) {
     printFailure(ctx, opts.output, opts.call, err);
     throw err;
   }
+}
+
+function mutatingActions(): string {
+  return ACTIONS.filter((a) => a.mutating).map((a) => a.name).join(', ');
 }

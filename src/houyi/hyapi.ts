@@ -5,6 +5,7 @@ import { findNc, listNcs, vmCountsOnNc, type Nc } from './nc.js';
 import { powerVm, type PowerResult } from './power.js';
 import type { PowerAction } from './virsh.js';
 import { findVm, vmsOnNc, type Vm } from './vm.js';
+import { NATGW_ACL_ACTIONS, type HyapiAction } from '../vpc/natgw-acl.js';
 
 // `hyapi ACTION key=value…`, the go2hyapi of the AG: the Houyi API's actions over the houyi metadb
 // and the NCs. Answers come in the API's envelope {code, message, data}: code "200" on success,
@@ -20,8 +21,10 @@ export interface ActionSpec {
   name: string;
   summary: string;
   params: ParamSpec[];
-  /** Changes VM state: audited, takes --dry-run and --reason. */
+  /** Changes state: audited, takes --dry-run and --reason. */
   mutating: boolean;
+  /** An action another domain owns (the NAT gateway ACL in vpc/): it validates and prints for itself. */
+  delegate?: HyapiAction;
 }
 
 const VM_NAME: ParamSpec = { name: 'vm_name', required: true, help: 'VM name, instance ID (i-…) or IP' };
@@ -43,6 +46,15 @@ export const ACTIONS: ActionSpec[] = [
   { name: 'start_vm', summary: 'virsh start on the NC; houyi says running once the NC confirms', params: [VM_NAME], mutating: true },
   { name: 'stop_vm', summary: 'virsh shutdown on the NC; houyi says stopped once the NC confirms', params: [VM_NAME], mutating: true },
   { name: 'reboot_vm', summary: 'virsh reboot on the NC; done once the NC reports it running', params: [VM_NAME], mutating: true },
+  ...NATGW_ACL_ACTIONS.map(
+    (a): ActionSpec => ({
+      name: a.name,
+      summary: a.summary,
+      params: a.params.map((name) => ({ name, required: a.required.includes(name), help: '' })),
+      mutating: a.mutating,
+      delegate: a,
+    }),
+  ),
 ];
 
 export function actionsHelp(): string {
@@ -51,6 +63,7 @@ export function actionsHelp(): string {
   for (const a of ACTIONS) {
     const params = a.params.map((p) => (p.required ? `${p.name}=…` : `[${p.name}=…]`)).join(' ');
     lines.push(`  ${a.name.padEnd(w)}  ${params.padEnd(22)}  ${a.summary}`);
+    if (params.length > 22) lines[lines.length - 1] = `  ${a.name.padEnd(w)}  ${a.summary}\n  ${' '.repeat(w)}    ${params}`;
   }
   lines.push('', 'Parameters:', `  ${VM_NAME.name}  ${VM_NAME.help}`, `  ${NC_NAME.name}  ${NC_NAME.help}`, '');
   return lines.join('\n');
@@ -178,6 +191,7 @@ export function ncDetail(n: Nc): NcDetail {
 
 export interface CallFlags {
   dryRun: boolean;
+  yes: boolean;
   reason: string | null;
   waitSec: number;
 }
@@ -188,10 +202,13 @@ export type CallResult =
   | { kind: 'nc'; data: NcDetail & { vm_count: number } }
   | { kind: 'ncs'; data: NcDetail[] }
   | { kind: 'power'; data: PowerResult }
-  | { kind: 'dry-run' };
+  | { kind: 'dry-run' }
+  /** A delegated action printed its own answer; its exit code, if it chose one. */
+  | { kind: 'printed'; code: number | void };
 
 export async function callAction(ctx: Context, call: HyapiCall, flags: CallFlags, format: OutputFormat): Promise<CallResult> {
   const p = call.params;
+  if (call.action.delegate) return { kind: 'printed', code: await call.action.delegate.run(ctx, p, { output: format, flags: { dryRun: flags.dryRun, yes: flags.yes, reason: flags.reason } }) };
   const houyi = (): ReturnType<Context['db']> => ctx.db('houyi');
   switch (call.action.name) {
     case 'detail_vm':
@@ -244,7 +261,7 @@ function fieldsOf(o: object): Array<[string, unknown]> {
 
 /** Print a call's answer: the envelope as JSON, or tables/sections for people. */
 export function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
-  if (r.kind === 'dry-run') return;
+  if (r.kind === 'dry-run' || r.kind === 'printed') return;
   if (format === 'json') {
     const envelope: Envelope<unknown> = { code: '200', message: 'success', data: r.data };
     ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
@@ -271,7 +288,7 @@ export function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): 
 
 /** The envelope of a failed call, for JSON readers; the error itself is still reported on stderr. */
 export function printFailure(ctx: Context, format: OutputFormat, call: HyapiCall, err: unknown): void {
-  if (format !== 'json' || err instanceof UsageError) return;
+  if (format !== 'json' || err instanceof UsageError || call.action.delegate) return;
   const envelope: Envelope<null> = { code: apiErrorCode(err, call.action), message: describeError(err).message, data: null };
   ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
 }

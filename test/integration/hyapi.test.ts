@@ -94,6 +94,17 @@ describe('reads', () => {
   });
 });
 
+describe('actions owned by vpc/ go through the same dispatcher', () => {
+  test('list_natgw_acl answers; an unknown parameter lists the valid ones', async () => {
+    const r = await lab.run(['hyapi', 'list_natgw_acl', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+    const bad = await lab.run(['hyapi', 'list_natgw_acl', 'vm_name=x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('(valid: natgw_id, direction)');
+  });
+});
+
 describe('stop, start, reboot', () => {
   afterAll(async () => {
     if ((await status(vm.name)) !== 'running') await lab.run(['hyapi', 'start_vm', `vm_name=${vm.name}`]);

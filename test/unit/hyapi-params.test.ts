@@ -19,7 +19,9 @@ describe('hyapi parameters', () => {
   });
 
   test.each<[string, string[], RegExp]>([
-    ['bogus', [], /unknown action "bogus" \(valid: detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm\)/],
+    ['bogus', [], /unknown action "bogus" \(valid: detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm, list_natgw_acl, add_natgw_acl, delete_natgw_acl\)/],
+    ['add_natgw_acl', ['natgw_id=x'], /missing direction, protocol, src_cidr, dst_cidr \(valid: natgw_id, direction/],
+    ['list_natgw_acl', ['vm_name=x'], /unknown parameter "vm_name" \(valid: natgw_id, direction\)/],
     ['detail_vm', [], /missing vm_name \(valid: vm_name\)/],
     ['detail_vm', ['nc_name=x'], /unknown parameter "nc_name" \(valid: vm_name\)/],
     ['list_vm', ['vm-001'], /"vm-001" is not key=value \(valid keys: nc_name\)/],
@@ -43,9 +45,17 @@ describe('hyapi parameters', () => {
     expect(apiErrorCode(new Error('x'), vm)).toBe('InternalError');
   });
 
-  it('help lists every action with its parameters', () => {
+  it('help lists every action with its parameters, optional ones in brackets', () => {
     const help = actionsHelp();
-    for (const a of ACTIONS) expect(help).toMatch(new RegExp(`\\n  ${a.name}\\s+${a.params.map((p) => (p.required ? `${p.name}=…` : `\\[${p.name}=…\\]`)).join(' ')}`));
+    for (const a of ACTIONS) {
+      const params = a.params.map((p) => (p.required ? `${p.name}=…` : `[${p.name}=…]`)).join(' ');
+      expect(help).toContain(`\n  ${a.name} `);
+      expect(help).toContain(` ${params}`);
+    }
+  });
+
+  it('the NAT gateway ACL actions are delegated to vpc/', () => {
+    expect(ACTIONS.filter((a) => a.delegate).map((a) => a.name)).toEqual(['list_natgw_acl', 'add_natgw_acl', 'delete_natgw_acl']);
   });
 });
 
