@@ -146,7 +146,7 @@ export function addInstanceConfLine(l: HostLayout): string {
 }
 
 export function instanceConfProbe(l: HostLayout): string {
-  return sh`grep -qxF -- ${`${l.port} = 1`} ${l.instanceConf}`;
+  return sh`grep -qxF -- ${`${l.port} = 1`} ${l.instanceConf} 2>/dev/null`;
 }
 
 /** Replace the lines of `file` whose first field is `key` with stdin (which may be empty). */

@@ -1,0 +1,168 @@
+import { INSTALL_FLOW, installFlow } from '../../src/flow/install/index.js';
+import { batchAt, firstUnfinished } from '../../src/flow/engine.js';
+import type { StepRow } from '../../src/flow/store.js';
+
+// The install flow table against the seed (seeds/000_86b71710843e32a1.txt, "安装过程"): 80
+// entries, the seed's order and spelling, and the declarations the engine relies on.
+
+const SEED = `do_init
+do_ensure_minor_version
+do_build_params
+do_calculate_maintain_user_list
+do_init_replicator_into_meta
+do_check_port_and_dir_exists_and_makesure_not_exist
+do_rm_instance_dir_exists
+do_make_dir
+do_make_dir
+do_build_mysql_params
+do_update_minor_version_in_metadb
+do_init_mysql_db_master
+do_init_mysql_db_slave
+do_add_rds_ecs_sg_rel
+do_flush_admin_whitelist
+do_flush_user_whitelist
+do_check_mysql_init_db_success_master
+do_check_mysql_init_db_success_slave
+do_start_instance_noblock_by_master
+do_start_instance_noblock_by_slave
+do_check_start_instnace_success_master
+do_check_start_instance_success_slave
+do_initialize_mysql_account_by_master
+do_grant_master_by_master
+do_install_plugin_for55
+do_install_plugin_for55
+do_add_flashback_privilege_for55
+do_add_flashback_privilege_for55
+do_install_duallmaster_master
+do_install_duallmaster_slave
+do_check_slave_master
+do_check_slave_slave
+do_check_accounts_and_dbs
+do_create_accounts
+do_create_dbs
+do_create_slb_ins_4vpc
+do_create_single_tenant_ins_and_wait_finish
+do_wait_for_creating_maxscale_task_finish
+do_refresh_maxscale_link_topology
+do_wait_for_refreshing_maxscale_task_finish
+do_create_rds_data_route
+do_validate_rds_data_route
+do_create_vpc_custins_mapping_address
+do_insert_time_zone_tables
+do_reset_named_timezone_config
+do_reset_named_timezone_config
+do_insert_baklist
+do_insert_logplan
+do_active_instance_for_install
+do_update_ins_account_status
+do_add_aurora
+do_add_port_to_instance_config
+do_add_port_to_instance_config
+do_enable_aurora
+do_reset_root_password
+do_drop_root_account
+do_reset_root_password
+do_drop_root_account
+do_create_trigger_by_master
+do_create_view_by_master
+do_update_aurora_to_readonly_for_guard_ins
+do_set_server_readonly_for_guard_ins
+do_set_server_readonly_for_guard_ins
+do_rebuild_initd
+do_rebuild_initd
+do_config_resource
+do_persist_resource_config
+do_config_resource
+do_persist_resource_config
+do_write_insname_to_file
+do_write_insname_to_file
+do_switch_nglb_if_needed
+do_flush_insinfo_file
+do_add_kill_option_for_api_created_superuser
+do_add_kill_option_for_api_created_superuser
+do_persis_custins_param
+do_insert_instance_perf_table
+do_insert_db_perf
+do_start_create_new_backup
+do_add_readins_to_maxscale_config`.split('\n');
+
+describe('INSTALL_FLOW', () => {
+  test('is the seed: 80 entries in its order and spelling (instnace, persis)', () => {
+    expect(SEED).toHaveLength(80);
+    expect(INSTALL_FLOW.map((s) => s.name)).toEqual(SEED);
+    expect(INSTALL_FLOW.map((s) => s.name)).toContain('do_check_start_instnace_success_master');
+    expect(INSTALL_FLOW.map((s) => s.name)).toContain('do_persis_custins_param');
+  });
+
+  test('a name listed twice runs once per role: master first, then slave', () => {
+    const names = [...new Set(SEED)];
+    for (const name of names) {
+      const entries = INSTALL_FLOW.filter((s) => s.name === name);
+      if (entries.length === 1) continue;
+      expect(entries.map((e) => e.role)).toEqual(['master', 'slave']);
+    }
+  });
+
+  test('the pairs run as a pair per role: reset/drop root and config/persist resource', () => {
+    const at = (i: number) => `${INSTALL_FLOW[i]!.name}:${INSTALL_FLOW[i]!.role}`;
+    const i = SEED.indexOf('do_reset_root_password');
+    expect([at(i), at(i + 1), at(i + 2), at(i + 3)]).toEqual(['do_reset_root_password:master', 'do_drop_root_account:master', 'do_reset_root_password:slave', 'do_drop_root_account:slave']);
+    const j = SEED.indexOf('do_config_resource');
+    expect([at(j), at(j + 1), at(j + 2), at(j + 3)]).toEqual(['do_config_resource:master', 'do_persist_resource_config:master', 'do_config_resource:slave', 'do_persist_resource_config:slave']);
+  });
+
+  test('name + role is unique, so every entry can be named as name:role', () => {
+    const keys = INSTALL_FLOW.map((s) => `${s.name}:${s.role}`);
+    expect(new Set(keys).size).toBe(80);
+  });
+
+  test('every entry declares a role, a timeout and an effect; remote effects have a probe', () => {
+    for (const s of INSTALL_FLOW) {
+      expect(['master', 'slave', 'both', 'metadb']).toContain(s.role);
+      expect(s.timeoutSec).toBeGreaterThan(0);
+      expect(['remote', 'metadb', 'check']).toContain(s.effect);
+      if (s.effect === 'remote') expect({ name: s.name, probe: typeof s.probe }).toEqual({ name: s.name, probe: 'function' });
+      if (s.role === 'metadb') expect({ name: s.name, effect: s.effect }).not.toEqual({ name: s.name, effect: 'remote' });
+      expect(typeof s.run).toBe('function');
+    }
+  });
+
+  test('a skip rule comes with its description', () => {
+    for (const s of INSTALL_FLOW) if (s.skip) expect({ name: s.name, rule: typeof s.skipRule }).toEqual({ name: s.name, rule: 'string' });
+  });
+
+  test('groups are consecutive runs of master and slave variants on different hosts', () => {
+    const groups = new Map<string, number[]>();
+    INSTALL_FLOW.forEach((s, i) => s.group && groups.set(s.group, [...(groups.get(s.group) ?? []), i]));
+    for (const [g, idx] of groups) {
+      expect({ g, consecutive: idx.every((v, k) => k === 0 || v === idx[k - 1]! + 1) }).toEqual({ g, consecutive: true });
+      expect(idx.map((i) => INSTALL_FLOW[i]!.role)).toEqual(['master', 'slave']);
+    }
+    expect(groups.size).toBeGreaterThanOrEqual(5);
+  });
+
+  test('the flow definition names it "install"', () => {
+    expect(installFlow.name).toBe('install');
+    expect(installFlow.steps).toBe(INSTALL_FLOW);
+  });
+});
+
+describe('engine order helpers', () => {
+  const row = (seq: number, status: StepRow['status']): StepRow => ({ task_id: 1, seq, step_name: INSTALL_FLOW[seq - 1]!.name, role: INSTALL_FLOW[seq - 1]!.role, status, attempts: 0, host: null, skip_reason: null, error: null, detail: null, gmt_started: null, gmt_finished: null });
+
+  test('resume starts at the first step neither done nor skipped (running = cut off, runs again)', () => {
+    const rows = INSTALL_FLOW.map((_, i) => row(i + 1, i < 10 ? 'done' : i === 10 ? 'running' : 'pending'));
+    rows[3]!.status = 'skipped';
+    expect(firstUnfinished(rows)).toBe(10);
+    expect(firstUnfinished(rows.map((r) => ({ ...r, status: 'done' as const })))).toBe(-1);
+  });
+
+  test('a group runs together; a finished member is left out', () => {
+    const rows = INSTALL_FLOW.map((_, i) => row(i + 1, 'pending'));
+    const init = SEED.indexOf('do_init_mysql_db_master');
+    expect(batchAt(INSTALL_FLOW, rows, init)).toEqual([init, init + 1]);
+    rows[init + 1]!.status = 'done';
+    expect(batchAt(INSTALL_FLOW, rows, init)).toEqual([init]);
+    expect(batchAt(INSTALL_FLOW, rows, 0)).toEqual([0]);
+  });
+});
