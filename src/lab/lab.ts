@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
-import { NotFoundError, RdsctlError, UnavailableError } from '../core/errors.js';
+import { NotFoundError, RdsctlError, UnavailableError, UsageError } from '../core/errors.js';
 import { findLabBinaries } from './binaries.js';
 import { ensureHostRoots, hostsDir, readVmState, writeVmState } from './hosts.js';
 import {
@@ -104,6 +104,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   const t0 = Date.now();
   const dir = resolveLabDir(ctx, flagDir);
   const existing = readLabFile(dir);
+  if (!existing) refuseForeignDir(dir);
   const params = resolveLabParams(dir, flags, existing);
   const layout = labLayout(params);
   ctx.config();
@@ -184,6 +185,21 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   }
 }
 
+/**
+ * A lab owns its directory: `lab down` stops every process that names a path inside it and
+ * `--purge` deletes it. So a new lab only goes into a directory that is new or empty.
+ */
+function refuseForeignDir(dir: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new UsageError(`--dir ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (entries.length) throw new UsageError(`--dir ${dir} is not empty and holds no lab (no lab.json); give a new or empty directory`);
+}
+
 /** Every address this lab serves must be free on the SSH port, unless its own sshd holds it. */
 async function checkSshAddresses(l: LabLayout): Promise<void> {
   const busy = await mapLimit(l.hosts, 32, async (h) => {
@@ -227,6 +243,11 @@ export interface DownResult {
  * profile. Running it on a lab that is already down is fine.
  */
 export async function labDown(ctx: Context, dir: string, purge: boolean): Promise<DownResult> {
+  // Only a lab's own directory: "every process that names a path inside it" must never mean /tmp.
+  if (!readLabFile(dir)) {
+    if (fs.existsSync(dir)) throw new NotFoundError(`${dir} is not a lab directory (no lab.json); nothing stopped`);
+    return { dir, stopped: 0, purged: false, profileRemoved: purge && removeProfile(ctx.configPath, dir) };
+  }
   let stopped = 0;
   // A second round catches what a dying session started meanwhile.
   for (let round = 0; round < 3; round++) {

@@ -292,6 +292,17 @@ describe('lab up refuses cleanly', () => {
     }
   }, T);
 
+  test('a directory that is not a lab: up will not move in, down will not touch it', async () => {
+    fs.writeFileSync(path.join(tmp, 'notes.txt'), 'mine\n');
+    const up = await lab.run(await upArgs(tmp));
+    expect(up.code).toBe(2);
+    expect(up.stderr).toContain(`--dir ${tmp} is not empty and holds no lab`);
+    const down = await lab.run(['lab', 'down', '--purge', '--dir', tmp]);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain(`${tmp} is not a lab directory (no lab.json); nothing stopped`);
+    expect(fs.readFileSync(path.join(tmp, 'notes.txt'), 'utf8')).toBe('mine\n');
+  }, T);
+
   test('a bad --net is a usage error', async () => {
     const r = await lab.run(['lab', 'up', '--dir', path.join(tmp, 'lab'), '--net', '10.0']);
     expect(r.code).toBe(2);
