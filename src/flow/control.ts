@@ -66,9 +66,23 @@ export function resolveStep(rows: StepRow[], ref: string): number {
   if (hits.length > 1) {
     throw new UsageError(`step ${trimmed} is listed ${hits.length} times: name one of ${hits.map((h) => `${h.seq} (${h.step_name}:${h.role})`).join(', ')}`);
   }
-  const words = trimmed.replace(/^do_/, '').split(/[_:]/).filter((w) => w.length > 2);
-  const near = [...new Set(rows.filter((r) => words.some((w) => r.step_name.includes(w))).map((r) => r.step_name))];
+  const name = m ? m[1]! : trimmed;
+  const near = [...new Set(rows.map((r) => r.step_name))]
+    .map((n) => ({ n, d: editDistance(name, n) }))
+    .filter((x) => x.d <= Math.max(3, Math.floor(name.length / 3)))
+    .sort((a, b) => a.d - b.d)
+    .map((x) => x.n);
   throw new NotFoundError(`step "${trimmed}" is not in this task's flow`, near);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 export async function skipStep(lease: Lease, seq: number, reason: string): Promise<void> {

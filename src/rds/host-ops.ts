@@ -70,7 +70,9 @@ export function readFileScript(file: string): string {
 /** do_init_mysql_db_*: mariadb-install-db once; a half-done earlier attempt is cleared first. */
 export function installDbScript(l: HostLayout): string {
   return script(
-    sh`if [ -f ${l.installDoneMarker} ]; then echo already; exit 0; fi; ` +
+    // A runner killed mid-install leaves mariadb-install-db running on the NC: wait for it.
+    sh`exec 8>>${l.dbsDir + '/.install.lock'}; flock -w 170 8 || { echo "another mariadb-install-db holds "${l.dbsDir + '/.install.lock'} >&2; exit 1; }; ` +
+      sh`if [ -f ${l.installDoneMarker} ]; then echo already; exit 0; fi; ` +
       `if ${aliveTest(l)}; then echo "mysqld (pid $p) is running from ${l.dataDir}; not reinitialising it" >&2; exit 1; fi; ` +
       sh`find ${l.dataDir} -mindepth 1 -delete; ` +
       runAs(l) +
