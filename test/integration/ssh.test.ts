@@ -109,6 +109,14 @@ test('fan-out: results in target order, lines streamed per host, onResult per ho
   expect([...seen].sort()).toEqual(fx.hosts.map((h) => h.name));
 });
 
+test('many fast commands at once all report their exit status', async () => {
+  // Where the login shell starts fast, a command's data, exit-status and close arrive in the same
+  // read as the exec reply; an exit status recorded too late reads as "connection closed".
+  const targets = Array.from({ length: 48 }, (_, i) => fx.target(fx.hosts[i % fx.hosts.length]!.name));
+  const rs = await pool().fanout(targets, 'echo x; exit 7', { concurrency: 8 });
+  expect(rs.filter((r) => r.category !== 'exit' || r.exitCode !== 7 || r.stdout !== 'x\n').map((r) => r.error)).toEqual([]);
+});
+
 test('a stopped host is refused while the others succeed', async () => {
   fx.stopHost('nc-t03');
   try {
