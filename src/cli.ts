@@ -183,7 +183,9 @@ export async function runCli(): Promise<void> {
   }
   if (ac.signal.aborted && code === ExitCode.OK) code = ExitCode.INTERRUPTED;
   process.exitCode = code;
-  // Pools and sockets are closed in main(); exit explicitly so a stray handle cannot hang a runbook.
+  // A pipe takes stdout asynchronously: wait until both streams have handed over everything, or a
+  // large `-o json` is cut at 64 KiB. Then exit explicitly so a stray handle cannot hang a runbook.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r()))));
   process.exit(code);
 }
 
