@@ -15,7 +15,7 @@ import { parseJumpHost, type ExecOptions, type ExecResult, type FailureCategory,
 // Remote kill: OpenSSH ignores the "signal" channel request, so a timed-out command would keep
 // running. sshd starts every non-pty exec in its own session, so the remote shell's PID is its
 // process group. The wrapper prints that PID as a marker line on stderr first; the pool strips it
-// and, to stop the command, runs `kill -s KILL -- -PGID` on a second channel of the same connection.
+// and, to stop the command, signals `-PGID` from a second channel of the same connection.
 // The command then runs through `eval` in that same login shell, not `exec $SHELL -c`: bash lowers
 // SHLVL on exec, so a second bash believes sshd started it and reads ~/.bashrc again (measured
 // +100 ms a host with a pyenv init there).
@@ -26,9 +26,11 @@ const DEFAULT_MAX_OUTPUT = 8 * 1024 * 1024;
 /** sshd allows 10 sessions per connection by default (MaxSessions); two stay free for kills. */
 const CHANNELS_PER_CONNECTION = 8;
 const MARKER = Buffer.from('\x1eRDSCTL-PGID ');
-/** How long a stop waits for the marker, for the kill channel, then for the channel to close. */
+/** How long a stop waits for the PGID marker, for the kill channel to start, then for the command's channel to close. */
 const PGID_WAIT_MS = 1000;
 const KILL_WAIT_MS = 2000;
+const STOP_WAIT_MS = 4000;
+/** Connections closing in closeAll get this long before they are destroyed. */
 const CLOSE_WAIT_MS = 1000;
 /** A partial line longer than this is handed on as a line, so a flood without newlines stays bounded. */
 const MAX_LINE_BYTES = 64 * 1024;
@@ -326,14 +328,20 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
   }
 
   async function acquire(conn: Conn, signals: AbortSignal[]): Promise<void> {
-    if (conn.open < CHANNELS_PER_CONNECTION) {
-      conn.open++;
-      return;
+    while (conn.open >= CHANNELS_PER_CONNECTION) {
+      let wake: () => void = () => undefined;
+      const turn = new Promise<void>((resolve) => (wake = resolve));
+      conn.waiting.push(wake);
+      try {
+        await raceAbort(turn, signals);
+      } catch (e) {
+        const i = conn.waiting.indexOf(wake);
+        // Already woken: hand the turn on rather than lose it.
+        if (i >= 0) conn.waiting.splice(i, 1);
+        else conn.waiting.shift()?.();
+        throw e;
+      }
     }
-    await raceAbort(
-      new Promise<void>((resolve) => conn.waiting.push(resolve)),
-      signals,
-    );
     conn.open++;
   }
 
@@ -366,18 +374,22 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
     });
   }
 
-  /** Best effort: SIGKILL the remote process group over a second channel, bounded in time. */
-  async function killGroup(conn: Conn, pgid: number): Promise<void> {
-    let ch: ClientChannel;
+  /**
+   * Stop the remote process group from a second channel: TERM, then KILL a second later. TERM
+   * first because shells run their EXIT traps on it: a group killed outright in the middle of
+   * `pyenv rehash` in ~/.bashrc left its lock file behind and stalled every later login 60 s.
+   * Resolves once the script has started; it finishes on its own, even if the connection closes.
+   */
+  async function signalGroup(conn: Conn, pgid: number): Promise<void> {
+    const group = `-${pgid}`;
     try {
-      ({ ch } = await withTimeout(openExec(conn, sh`kill -s KILL -- ${`-${pgid}`}`), KILL_WAIT_MS));
+      const { ch } = await withTimeout(openExec(conn, sh`kill -s TERM -- ${group} 2>/dev/null || exit 0; sleep 1; kill -s KILL -- ${group} 2>/dev/null`), KILL_WAIT_MS);
+      ch.resume();
+      ch.stderr.resume();
+      ch.end();
     } catch {
-      return;
+      // Best effort: the connection may be the thing that failed.
     }
-    ch.resume();
-    ch.stderr.resume();
-    ch.end();
-    await withTimeout(new Promise<void>((r) => ch.once('close', () => r())), KILL_WAIT_MS).catch(() => undefined);
   }
 
   async function runCommand(conn: Conn, target: HostTarget, command: string, o: ExecOptions, signals: AbortSignal[], started: number): Promise<ExecResult> {
@@ -444,14 +456,14 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
         clearTimeout(timer);
         void (async () => {
           const id = await pgid.known(PGID_WAIT_MS);
-          if (id !== undefined) await killGroup(conn, id);
           if (done) return;
-          // The group is gone, so sshd closes the channel by itself; if it does not, give up on it.
-          ch.close();
+          if (id === undefined) ch.close();
+          else await signalGroup(conn, id);
+          // Once the group is gone sshd closes the channel by itself; past this, give up on it.
           setTimeout(() => {
             forced = !done;
             finish();
-          }, CLOSE_WAIT_MS).unref();
+          }, STOP_WAIT_MS).unref();
         })();
       };
       const onConnClose = (): void => finish();
@@ -664,7 +676,7 @@ function onAbort(signals: AbortSignal[], fn: () => void): () => void {
 function raceAbort<T>(p: Promise<T>, signals: AbortSignal[]): Promise<T> {
   if (signals.length === 0) return p;
   return new Promise<T>((resolve, reject) => {
-    const off = onAbort(signals, () => reject(new HopFailure('interrupted', 'interrupted while connecting')));
+    const off = onAbort(signals, () => reject(new HopFailure('interrupted', 'interrupted before it started')));
     p.then(
       (v) => {
         off();

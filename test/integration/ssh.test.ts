@@ -64,6 +64,18 @@ test('exec reaches each host and reuses one connection per host', async () => {
   expect(c.stdout).not.toBe(a.stdout);
 });
 
+test('parallel commands on one host share its connection, a bounded number of channels at a time', async () => {
+  const p = pool();
+  const t = fx.target('nc-t03');
+  const ac = new AbortController();
+  // Eight channels at once; the ninth caller gives up while queued and must not hold up the tenth.
+  const pending = Array.from({ length: 10 }, (_, i) => p.exec(t, 'sleep 0.3; echo $SSH_CLIENT', i === 8 ? { signal: ac.signal } : {}));
+  ac.abort();
+  const rs = await Promise.all(pending);
+  expect(rs.map((r) => r.category)).toEqual([...Array(8).fill(null), 'interrupted', null]);
+  expect(new Set(rs.filter((r) => r.category === null).map((r) => r.stdout)).size).toBe(1);
+});
+
 test('run returns stdout and throws a one-line RemoteError naming the host and exit code', async () => {
   const p = pool();
   await expect(p.run(fx.target('nc-t02'), 'printf ok')).resolves.toBe('ok');
@@ -163,6 +175,13 @@ test('a command past its timeout is killed on the remote side, nothing left behi
   expect(pgrep(`sleep ${marker}`)).toEqual([]);
   // The connection is still good for the next command.
   expect(await p.run(fx.target('nc-t02'), 'echo still')).toBe('still\n');
+});
+
+test('a command that ignores SIGTERM is killed a second later', async () => {
+  const marker = `5${randomInt(10000, 99999)}`;
+  const r = await pool().exec(fx.target('nc-t04'), `trap '' TERM; sleep ${marker}; echo never`, { timeoutSec: 1 });
+  expect(r).toMatchObject({ category: 'command-timeout', exitCode: null });
+  expect(pgrep(`sleep ${marker}`)).toEqual([]);
 });
 
 test('a changed host key is refused, naming the host and the known_hosts file', async () => {
