@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ssh2 from 'ssh2';
@@ -81,7 +82,7 @@ interface Credentials {
 
 export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
   const ssh = profile.ssh;
-  const home = opts.env.HOME || '/root';
+  const home = opts.env.HOME || os.homedir();
   const knownHostsFile = expandHome(ssh.known_hosts ?? '~/.ssh/known_hosts', home);
   const connectMs = Math.round(ssh.connect_timeout * 1000);
   const jumpSpec = ssh.jump_host ? parseJumpHost(ssh.jump_host, ssh.user) : undefined;
@@ -224,11 +225,15 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
       };
 
       if (!via) return start();
-      via.client.forwardOut('127.0.0.1', 0, hop.host, hop.port, (err, stream) => {
-        if (err) return fail(classifyForwardError(hop, err));
-        if (settled) return void stream.close();
-        start(stream);
-      });
+      try {
+        via.client.forwardOut('127.0.0.1', 0, hop.host, hop.port, (err, stream) => {
+          if (err) return fail(classifyForwardError(hop, err));
+          if (settled) return void stream.close();
+          start(stream);
+        });
+      } catch (e) {
+        fail(classifyForwardError(hop, e as Error));
+      }
     });
   }
 
