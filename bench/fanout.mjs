@@ -55,17 +55,8 @@ function globalArgs(o) {
   return [...(o.config ? ['--config', o.config] : []), ...(o.profile ? ['--profile', o.profile] : [])];
 }
 
-/** rdsctl's JSON through a file: the CLI exits without draining a pipe, which cuts long output at 64 KiB. */
 function rdsctlJson(o, args) {
-  const file = path.join(os.tmpdir(), `bench-fanout-${process.pid}-${Date.now()}.json`);
-  const fd = fs.openSync(file, 'w');
-  try {
-    execFileSync(RDSCTL, [...globalArgs(o), ...args], { stdio: ['ignore', fd, 'inherit'] });
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
+  return JSON.parse(execFileSync(RDSCTL, [...globalArgs(o), ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }));
 }
 
 function expandHome(p) {
