@@ -205,6 +205,33 @@ describe('failures', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  test('closes every channel, prints what was gathered and exits 130, leaving nothing running', async () => {
+    const marker = `0.${randomInt(1e8, 1e9)}`;
+    const doneFile = path.join(tmp, `quick-${marker}`);
+    const ac = new AbortController();
+    // Interrupt once the quick host has answered (the hosts are on this machine), whatever the load.
+    const poll = setInterval(() => {
+      if (!fs.existsSync(doneFile)) return;
+      clearInterval(poll);
+      setTimeout(() => ac.abort(new Error('interrupted by SIGINT')), 300);
+    }, 100);
+    const quick = ncs[0]!.hostname;
+    const r = await lab.run(['go2nc', 'nc-a[01-03]', '-o', 'json', '--', `if [ "$(hostname)" = ${quick} ]; then touch ${doneFile}; echo done; else sleep 30 ${marker}; fi`], { signal: ac.signal });
+    clearInterval(poll);
+    expect(r.code).toBe(130);
+    const recs = json<HostRecord[]>(r);
+    expect(recs.find((x) => x.host === quick)).toMatchObject({ category: null, stdout: 'done\n' });
+    expect(recs.filter((x) => x.host !== quick).map((x) => x.category)).toEqual(['interrupted', 'interrupted']);
+    let left = pgrep(`sleep 30 ${marker}`);
+    for (let i = 0; i < 20 && left.length; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      left = pgrep(`sleep 30 ${marker}`);
+    }
+    expect(left).toEqual([]);
+  });
+});
+
 describe('audit', () => {
   test('every fan-out is recorded with targets, command, reason and per-host outcome', async () => {
     const reason = `audit-check-${randomInt(1e9)}`;
