@@ -51,7 +51,7 @@ export function register(cmd: Command, run: Runner): void {
 }
 
 export async function go2nc(opts: Options, ctx: Context): Promise<number> {
-  const { targets } = await resolveNcTargets(ctx, opts.target);
+  const targets = await resolveNcTargets(ctx, opts.target);
   if (opts.command.length === 0) {
     if (targets.length > 1) throw new UsageError(`"${opts.target}" is ${targets.length} hosts: give a command after -- (an interactive shell is for one host)`);
     if (opts.mutation.dryRun) throw new UsageError('--dry-run needs a command after --');

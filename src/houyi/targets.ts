@@ -9,8 +9,6 @@ import { nearNcNames, ncsInGroup, ncTarget, resolveNcNames, type Nc } from './nc
 // @zone:NAME groups from houyi. An IP that houyi does not know is still a host (the jump host
 // reaches any address); any other unknown name is an error with near matches.
 
-export const GROUP_KINDS = ['cluster', 'zone'] as const;
-
 export function houyiGroups(ctx: Context): GroupResolver {
   return async (kind, name) => {
     if (kind !== 'cluster' && kind !== 'zone') {
@@ -20,13 +18,7 @@ export function houyiGroups(ctx: Context): GroupResolver {
   };
 }
 
-export interface ResolvedTargets {
-  targets: HostTarget[];
-  /** The NC behind each target that houyi knows, by target name. */
-  ncs: Map<string, Nc>;
-}
-
-export async function resolveNcTargets(ctx: Context, expr: string): Promise<ResolvedTargets> {
+export async function resolveNcTargets(ctx: Context, expr: string): Promise<HostTarget[]> {
   const names = await expandNodeSet(expr, houyiGroups(ctx));
   // Addresses alone need no metadb: `go2nc 10.0.0.5 -- uptime` works without a houyi connection.
   const needDb = names.some((n) => !isIpv4(n)) || ctx.profile().databases.houyi !== undefined;
@@ -39,7 +31,6 @@ export async function resolveNcTargets(ctx: Context, expr: string): Promise<Reso
   }
   const port = ctx.profile().ssh.port;
   const targets: HostTarget[] = [];
-  const ncs = new Map<string, Nc>();
   const seen = new Set<string>();
   for (const n of names) {
     const nc = found.get(n);
@@ -48,8 +39,7 @@ export async function resolveNcTargets(ctx: Context, expr: string): Promise<Reso
     if (seen.has(key)) continue;
     seen.add(key);
     targets.push(t);
-    if (nc) ncs.set(t.name, nc);
   }
   if (targets.length === 0) throw new UsageError(`node set "${expr}" resolves to no hosts`);
-  return { targets, ncs };
+  return targets;
 }

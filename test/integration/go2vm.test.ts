@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { json } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
@@ -93,4 +96,30 @@ test.each(["vm-001'", 'vm-001; id', '$(id)', '`id`', 'vm-*', 'vm 001', 'vm-001\n
   expect(r.code).toBe(3);
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toMatch(/^rdsctl: VM ".*" not found/);
+});
+
+describe('interactive sessions (system OpenSSH, bin/rdsctl as its own process)', () => {
+  const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/rdsctl');
+  // Without a terminal, ssh runs the remote shell on our stdin: commands in, the remote exit code out.
+  // A login shell resets PATH (/etc/profile), so the lab's hostname shim is not first: the host says
+  // who it is through RDS_HOST_NAME, which its sshd sets per listening address.
+  const session = (args: string[], input: string) => spawnSync(process.execPath, [BIN, ...args], { env: lab.env, input, encoding: 'utf8', timeout: 60_000 });
+
+  test('go2nc NC: a shell on the NC with the profile\'s key and known_hosts; its exit code passed through', () => {
+    const r = session(['go2nc', running.nc], 'echo "$RDS_HOST_NAME"; exit 3\n');
+    expect(r.stdout).toBe(`${running.nc}\n`);
+    expect(r.status).toBe(3);
+  });
+
+  test('go2vm VM: a shell on the VM through its NC', () => {
+    const r = session(['go2vm', running.name], 'echo "$RDS_HOST_NAME"\n');
+    expect(r.stdout).toBe(`${running.name}\n`);
+    expect(r.status).toBe(0);
+  });
+
+  test('go2nc on several hosts without a command is a usage error', async () => {
+    const r = await lab.run(['go2nc', 'nc-a[01-02]']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('give a command after --');
+  });
 });
