@@ -63,6 +63,10 @@ export function ensureHostRoot(labDir: string, h: LabHostSpec): string {
   writeIfChanged(path.join(root, 'etc/hostname'), h.name + '\n', 0o644);
   writeIfChanged(path.join(root, 'etc/rdsctl-lab-host'), JSON.stringify({ name: h.name, kind: h.kind, address: h.address, lab_dir: labDir }) + '\n', 0o644);
   writeIfChanged(path.join(root, 'usr/bin/hostname'), hostnameShim(h), 0o755);
+  // Login shells (interactive go2nc) reset PATH in /etc/profile; the host's own ~/.profile puts
+  // the host's bin/ back in front, as a real NC's tools would be.
+  fs.mkdirSync(path.join(root, 'root'), { recursive: true, mode: 0o700 });
+  writeIfChanged(path.join(root, 'root/.profile'), 'export PATH="$RDS_HOST_ROOT/usr/local/bin:$RDS_HOST_ROOT/usr/bin:$PATH"\n', 0o644);
   return root;
 }
 

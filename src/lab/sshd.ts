@@ -6,7 +6,9 @@ import { UnavailableError } from '../core/errors.js';
 // Lab SSH hosts on Debian's OpenSSH. One sshd listens on at most 16 addresses (MAX_LISTEN_SOCKS),
 // so hosts are served by "units": one sshd per unit, each bound to loopback addresses only.
 // `Match LocalAddress` gives every address its own environment: RDS_HOST_ROOT (the host's
-// filesystem root) and a PATH that starts with the host's own bin/ (hostname, virsh stand-ins).
+// filesystem root), a PATH that starts with the host's own bin/ (hostname, virsh stand-ins), and
+// HOME inside the host's root, so sessions read the host's own shell rc files and not the lab
+// machine's (root's ~/.bashrc here runs `pyenv init`, seconds per session under fan-out).
 // sshd must get an absolute config path or its re-exec fails and connections are reset.
 
 export const MAX_LISTEN_PER_SSHD = 16;
@@ -95,7 +97,7 @@ export function renderSshdConfig(paths: SshdPaths, unit: SshdUnit): string {
     'MaxStartups 1000:30:2000',
     'MaxSessions 64',
     'LogLevel ERROR',
-    ...unit.hosts.flatMap((h) => [`Match LocalAddress ${h.address}`, `  SetEnv RDS_HOST_ROOT=${h.root} RDS_HOST_NAME=${h.name} PATH=${h.root}/usr/local/bin:${h.root}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`]),
+    ...unit.hosts.flatMap((h) => [`Match LocalAddress ${h.address}`, `  SetEnv RDS_HOST_ROOT=${h.root} RDS_HOST_NAME=${h.name} HOME=${h.root}/root PATH=${h.root}/usr/local/bin:${h.root}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`]),
   ];
   return lines.join('\n') + '\n';
 }
@@ -146,9 +148,28 @@ function startFailure(unit: SshdUnit, log: string, detail: string): UnavailableE
 }
 
 /** Start (or leave running) one unit. Idempotent: a live unit is left as it is. */
+/**
+ * A running unit whose rendered config changed (a new lab version) is told to reload: sshd
+ * re-executes itself on SIGHUP with the same pid and re-reads its config; sessions stay up.
+ */
+function reloadIfChanged(paths: SshdPaths, unit: SshdUnit, pid: number): number {
+  const conf = unitConfigPath(paths, unit);
+  let old = '';
+  try {
+    old = fs.readFileSync(conf, 'utf8');
+  } catch {
+    // no config on disk: write it below and reload
+  }
+  if (old !== renderSshdConfig(paths, unit)) {
+    writeUnitConfig(paths, unit);
+    process.kill(pid, 'SIGHUP');
+  }
+  return pid;
+}
+
 export function startUnit(paths: SshdPaths, unit: SshdUnit, bin: string = sshdBinary()): number {
   const running = unitPid(paths, unit);
-  if (running) return running;
+  if (running) return reloadIfChanged(paths, unit, running);
   const { conf, log } = prepareStart(paths, unit);
   const r = spawnSync(bin, ['-f', conf, '-E', log], { encoding: 'utf8' });
   if (r.status !== 0) throw startFailure(unit, log, r.stderr || `exit ${r.status}`);
@@ -164,7 +185,7 @@ export function startUnit(paths: SshdPaths, unit: SshdUnit, bin: string = sshdBi
 /** startUnit without blocking the event loop, for starting many units side by side. */
 export async function startUnitAsync(paths: SshdPaths, unit: SshdUnit, bin: string): Promise<number> {
   const running = unitPid(paths, unit);
-  if (running) return running;
+  if (running) return reloadIfChanged(paths, unit, running);
   const { conf, log } = prepareStart(paths, unit);
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     execFile(bin, ['-f', conf, '-E', log], { encoding: 'utf8' }, (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
