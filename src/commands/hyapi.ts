@@ -40,7 +40,6 @@ export async function hyapi(opts: Options, ctx: Context): Promise<number | void>
   if (opts.call.action.mutating && !opts.call.action.delegate) await requireRole(ctx, 'operator', `rdsctl hyapi ${opts.call.action.name}`);
   try {
     const r = await callAction(ctx, opts.call, { dryRun: opts.mutation.dryRun, yes: opts.mutation.yes, reason: opts.mutation.reason, waitSec: opts.waitSec }, opts.output);
-    if (r.kind === 'printed') return r.code;
     printAnswer(ctx, opts.output, r);
   } catch (err) {
     printFailure(ctx, opts.output, opts.call, err);

@@ -5,7 +5,7 @@ import { findNc, listNcs, vmCountsOnNc, type Nc } from './nc.js';
 import { powerVm, type PowerResult } from './power.js';
 import type { PowerAction } from './virsh.js';
 import { findVm, vmsOnNc, type Vm } from './vm.js';
-import { NATGW_ACL_ACTIONS, type HyapiAction } from '../vpc/natgw-acl.js';
+import { ACL_COLUMNS, NATGW_ACL_ACTIONS, type AclAnswer, type HyapiAction } from '../vpc/natgw-acl.js';
 
 // `hyapi ACTION key=value…`, the go2hyapi of the AG: the Houyi API's actions over the houyi metadb
 // and the NCs. Answers come in the API's envelope {code, message, data}: code "200" on success,
@@ -23,7 +23,7 @@ export interface ActionSpec {
   params: ParamSpec[];
   /** Changes state: audited, takes --dry-run and --reason. */
   mutating: boolean;
-  /** An action another domain owns (the NAT gateway ACL in vpc/): it validates and prints for itself. */
+  /** An action another domain owns (the NAT gateway ACL in vpc/): it validates and runs itself; hyapi prints its answer. */
   delegate?: HyapiAction;
 }
 
@@ -203,12 +203,11 @@ export type CallResult =
   | { kind: 'ncs'; data: NcDetail[] }
   | { kind: 'power'; data: PowerResult }
   | { kind: 'dry-run' }
-  /** A delegated action printed its own answer; its exit code, if it chose one. */
-  | { kind: 'printed'; code: number | void };
+  | Exclude<AclAnswer, { kind: 'dry-run' }>;
 
 export async function callAction(ctx: Context, call: HyapiCall, flags: CallFlags, format: OutputFormat): Promise<CallResult> {
   const p = call.params;
-  if (call.action.delegate) return { kind: 'printed', code: await call.action.delegate.run(ctx, p, { output: format, flags: { dryRun: flags.dryRun, yes: flags.yes, reason: flags.reason } }) };
+  if (call.action.delegate) return call.action.delegate.run(ctx, p, { output: format, flags: { dryRun: flags.dryRun, yes: flags.yes, reason: flags.reason } });
   const houyi = (): ReturnType<Context['db']> => ctx.db('houyi');
   switch (call.action.name) {
     case 'detail_vm':
@@ -261,7 +260,7 @@ function fieldsOf(o: object): Array<[string, unknown]> {
 
 /** Print a call's answer: the envelope as JSON, or tables/sections for people. */
 export function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
-  if (r.kind === 'dry-run' || r.kind === 'printed') return;
+  if (r.kind === 'dry-run') return;
   if (format === 'json') {
     const envelope: Envelope<unknown> = { code: '200', message: 'success', data: r.data };
     ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
@@ -270,6 +269,12 @@ export function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): 
   switch (r.kind) {
     case 'vms':
       printRecords(ctx.io, format, VM_COLUMNS, r.data);
+      return;
+    case 'acl-rules':
+      printRecords(ctx.io, format, ACL_COLUMNS, r.data);
+      return;
+    case 'acl-rule':
+      printRecords(ctx.io, format, ACL_COLUMNS, [r.data]);
       return;
     case 'ncs':
       printRecords(ctx.io, format, NC_COLUMNS, r.data);

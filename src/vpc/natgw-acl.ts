@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
-import { printRecords, type Column, type OutputFormat } from '../core/output.js';
+import type { Column, OutputFormat } from '../core/output.js';
 import { requireRole } from '../core/authz.js';
 import { nearByPrefix } from '../houyi/near.js';
 import { cidrArg, descriptionArg, idArg, oneOf } from './validate.js';
@@ -150,7 +150,8 @@ function assertUsable(g: Gateway): void {
 }
 
 /** Validate against the table (gateway, duplicates), then insert under audit in one transaction. */
-export async function addAcl(ctx: Context, rule: AclRuleInput, flags: MutationFlags, output: OutputFormat): Promise<void> {
+/** Returns the new rule, or null when --dry-run printed the plan instead. */
+export async function addAcl(ctx: Context, rule: AclRuleInput, flags: MutationFlags, output: OutputFormat): Promise<AclRule | null> {
   const db = ctx.db('houyi');
   assertUsable(await gateway(db, rule.natgw_id));
   const [dup] = await db.query<AclRule>(FIND_SAME, sameKey(rule));
@@ -162,7 +163,7 @@ export async function addAcl(ctx: Context, rule: AclRuleInput, flags: MutationFl
   };
   if (flags.dryRun) {
     printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
-    return;
+    return null;
   }
   const added = await audited(ctx, { command: 'hyapi add_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
     const row = await db.transaction(async (tx) => {
@@ -177,10 +178,11 @@ export async function addAcl(ctx: Context, rule: AclRuleInput, flags: MutationFl
     return { value: row, detail: { acl_id: row.id } };
   });
   ctx.io.err(`added ACL rule ${added.id} to NAT gateway ${added.natgw_id}\n`);
-  printRule(ctx, output, added);
+  return added;
 }
 
-export async function deleteAcl(ctx: Context, id: number, natgwId: string | undefined, flags: MutationFlags, output: OutputFormat): Promise<void> {
+/** Returns the deleted rule, or null when --dry-run printed the plan instead. */
+export async function deleteAcl(ctx: Context, id: number, natgwId: string | undefined, flags: MutationFlags, output: OutputFormat): Promise<AclRule | null> {
   const db = ctx.db('houyi');
   const find = async (d: Db, lock: boolean): Promise<AclRule> => {
     const [r] = await d.query<AclRule>(`${SELECT_RULES} WHERE a.id = ?${lock ? ' FOR UPDATE' : ''}`, [id]);
@@ -192,7 +194,7 @@ export async function deleteAcl(ctx: Context, id: number, natgwId: string | unde
   const plan: Plan = { action: what, targets: [rule.natgw_id], sql: [{ db: 'houyi', statement: 'DELETE FROM natgw_acl WHERE id = ?', params: [rule.id] }] };
   if (flags.dryRun) {
     printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
-    return;
+    return null;
   }
   await confirm(ctx, what, flags);
   await audited(ctx, { command: 'hyapi delete_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
@@ -203,7 +205,7 @@ export async function deleteAcl(ctx: Context, id: number, natgwId: string | unde
     return { value: undefined, detail: { acl_id: rule.id } };
   });
   ctx.io.err(`deleted ACL rule ${rule.id} of NAT gateway ${rule.natgw_id}\n`);
-  printRule(ctx, output, rule);
+  return rule;
 }
 
 export function describeRule(r: AclRuleInput): string {
@@ -225,12 +227,6 @@ export const ACL_COLUMNS: Column<AclRule>[] = [
   { header: 'CREATED', value: (r) => r.gmt_created, wide: true },
 ];
 
-/** One rule: the object itself with -o json (so `jq .id` works), a one-row table otherwise. */
-function printRule(ctx: Context, output: OutputFormat, r: AclRule): void {
-  if (output === 'json') ctx.io.out(JSON.stringify(r, null, 2) + '\n');
-  else printRecords(ctx.io, output, ACL_COLUMNS, [r]);
-}
-
 // ---- the hyapi action table ----
 
 export interface ActionOptions {
@@ -249,8 +245,13 @@ export interface HyapiAction {
   params: readonly string[];
   required: readonly string[];
   mutating: boolean;
-  run(ctx: Context, params: Readonly<Record<string, string>>, opts: ActionOptions): Promise<number | void>;
+  run(ctx: Context, params: Readonly<Record<string, string>>, opts: ActionOptions): Promise<AclAnswer>;
 }
+
+/** What an ACL action answers; hyapi prints it in the API envelope like every other action. */
+export type AclAnswer = { kind: 'acl-rules'; data: AclRule[] } | { kind: 'acl-rule'; data: AclRule } | { kind: 'dry-run' };
+
+const ruleAnswer = (r: AclRule | null): AclAnswer => (r ? { kind: 'acl-rule', data: r } : { kind: 'dry-run' });
 
 function checkParams(a: Pick<HyapiAction, 'name' | 'params' | 'required'>, p: Readonly<Record<string, string>>): void {
   for (const k of Object.keys(p)) {
@@ -281,12 +282,12 @@ export const NATGW_ACL_ACTIONS: readonly HyapiAction[] = [
     params: ['natgw_id', 'direction'],
     required: [],
     mutating: false,
-    async run(ctx, p, o) {
+    async run(ctx, p) {
       const rules = await listAcl(ctx.db('houyi'), {
         ...(p.natgw_id !== undefined ? { natgw_id: idArg(p.natgw_id, 'natgw_id') } : {}),
         ...(p.direction !== undefined ? { direction: oneOf(p.direction.toLowerCase(), DIRECTIONS, 'direction') } : {}),
       });
-      printRecords(ctx.io, o.output, ACL_COLUMNS, rules);
+      return { kind: 'acl-rules', data: rules };
     },
   }),
   action({
@@ -298,7 +299,7 @@ export const NATGW_ACL_ACTIONS: readonly HyapiAction[] = [
     async run(ctx, p, o) {
       const rule = validateAclRule(p);
       await requireRole(ctx, 'operator', 'rdsctl hyapi add_natgw_acl');
-      await addAcl(ctx, rule, o.flags, o.output);
+      return ruleAnswer(await addAcl(ctx, rule, o.flags, o.output));
     },
   }),
   action({
@@ -312,7 +313,7 @@ export const NATGW_ACL_ACTIONS: readonly HyapiAction[] = [
       if (!Number.isSafeInteger(id)) throw new UsageError(`acl_id: "${p.acl_id}" is not a rule id`);
       const natgwId = p.natgw_id === undefined ? undefined : idArg(p.natgw_id, 'natgw_id');
       await requireRole(ctx, 'admin', 'rdsctl hyapi delete_natgw_acl');
-      await deleteAcl(ctx, id, natgwId, o.flags, o.output);
+      return ruleAnswer(await deleteAcl(ctx, id, natgwId, o.flags, o.output));
     },
   }),
 ];

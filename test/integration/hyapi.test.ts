@@ -95,10 +95,12 @@ describe('reads', () => {
 });
 
 describe('actions owned by vpc/ go through the same dispatcher', () => {
-  test('list_natgw_acl answers; an unknown parameter lists the valid ones', async () => {
+  test('list_natgw_acl answers in the API envelope; an unknown parameter lists the valid ones', async () => {
     const r = await lab.run(['hyapi', 'list_natgw_acl', '-o', 'json']);
     expect(r.code).toBe(0);
-    expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+    const answer = JSON.parse(r.stdout) as { code: string; data: unknown };
+    expect(answer.code).toBe('200');
+    expect(Array.isArray(answer.data)).toBe(true);
     const bad = await lab.run(['hyapi', 'list_natgw_acl', 'vm_name=x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('(valid: natgw_id, direction)');

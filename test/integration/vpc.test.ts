@@ -2,8 +2,7 @@ import { jest } from '@jest/globals';
 import { json } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
 import type { Context } from '../../src/core/context.js';
-import { NATGW_ACL_ACTIONS, type AclRule } from '../../src/vpc/natgw-acl.js';
-import { ConflictError, NotFoundError, UsageError } from '../../src/core/errors.js';
+import type { AclRule } from '../../src/vpc/natgw-acl.js';
 
 // VPC routes through the CLI, and the NAT-gateway ACL actions that `rdsctl hyapi
 // add_natgw_acl|list_natgw_acl|delete_natgw_acl` dispatch to, against the lab's vpc and houyi
@@ -126,55 +125,60 @@ describe('vpc route', () => {
   });
 });
 
-describe('NAT gateway ACL (the hyapi actions)', () => {
-  const action = (name: string) => NATGW_ACL_ACTIONS.find((a) => a.name === name)!;
-  const flags = (o: Partial<{ dryRun: boolean; yes: boolean; reason: string }> = {}) => ({ dryRun: false, yes: false, reason: null, ...o });
-
-  /** Run an action on a fresh context with captured output, as the hyapi dispatcher would. */
-  async function call(name: string, params: Record<string, string>, o: { output?: 'json' | 'table'; flags?: ReturnType<typeof flags> } = {}): Promise<{ out: string; err: string }> {
-    const c = lab.context();
-    try {
-      await action(name).run(c.ctx, params, { output: o.output ?? 'json', flags: o.flags ?? flags() });
-      return { out: c.out(), err: c.err() };
-    } finally {
-      await c.ctx.close();
-    }
+describe('NAT gateway ACL (rdsctl hyapi *_natgw_acl)', () => {
+  interface Answer<T> { code: string; message: string; data: T }
+  /** `rdsctl hyapi NAME k=v…` as a runbook would call it; JSON answers come in the API envelope. */
+  async function call(name: string, params: Record<string, string>, flags: string[] = []) {
+    const r = await lab.run(['hyapi', name, ...Object.entries(params).map(([k, v]) => `${k}=${v}`), ...flags]);
+    return { ...r, answer: <T>() => (json<Answer<T>>(r).data) };
   }
 
   const rule = () => ({ natgw_id: natgw.natgw_id, direction: 'ingress', protocol: 'tcp', src_cidr: '203.0.113.0/24', dst_cidr: '172.16.1.0/24', port_range: '8080/8090', priority: '20', description: 'integration test' });
 
   test('list_natgw_acl: the seeded rules, all or one gateway\'s', async () => {
-    const all = JSON.parse((await call('list_natgw_acl', {})).out) as AclRule[];
+    const all = (await call('list_natgw_acl', {})).answer<AclRule[]>();
     expect(all.length).toBe(await count('houyi', 'natgw_acl'));
-    const mine = JSON.parse((await call('list_natgw_acl', { natgw_id: natgw.natgw_id })).out) as AclRule[];
-    expect(mine.map((r) => [r.direction, r.protocol, r.port_range])).toEqual(expect.arrayContaining([['ingress', 'tcp', '443/443'], ['egress', 'all', '-1/-1']]));
+    const r = await call('list_natgw_acl', { natgw_id: natgw.natgw_id });
+    expect(json<Answer<AclRule[]>>(r)).toMatchObject({ code: '200' });
+    const mine = r.answer<AclRule[]>();
+    expect(mine.map((x) => [x.direction, x.protocol, x.port_range])).toEqual(expect.arrayContaining([['ingress', 'tcp', '443/443'], ['egress', 'all', '-1/-1']]));
     expect(Object.keys(mine[0]!).sort()).toEqual(['description', 'direction', 'dst_cidr', 'gmt_created', 'id', 'natgw_id', 'policy', 'port_range', 'priority', 'protocol', 'src_cidr', 'vpc_id']);
-    await expect(call('list_natgw_acl', { natgw_id: `${natgw.natgw_id.slice(0, -1)}x` })).rejects.toThrow(NotFoundError);
+    const table = await call('list_natgw_acl', { natgw_id: natgw.natgw_id }, ['-o', 'table']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NATGW\s+DIRECTION/);
+    const missing = await call('list_natgw_acl', { natgw_id: `${natgw.natgw_id.slice(0, -1)}x` });
+    expect(missing.code).toBe(3);
   });
 
   test('add_natgw_acl: added, listed, a duplicate refused, then deleted', async () => {
     const before = await count('houyi', 'natgw_acl');
-    const added = JSON.parse((await call('add_natgw_acl', rule(), { flags: flags({ reason: 'integration test' }) })).out) as AclRule;
+    const add = await call('add_natgw_acl', rule(), ['--reason', 'integration test']);
+    expect(add.code).toBe(0);
+    const added = add.answer<AclRule>();
     expect(added).toMatchObject({ natgw_id: natgw.natgw_id, vpc_id: vpc.vpc_id, direction: 'ingress', protocol: 'tcp', port_range: '8080/8090', policy: 'accept', priority: 20 });
     try {
-      const listed = JSON.parse((await call('list_natgw_acl', { natgw_id: natgw.natgw_id, direction: 'ingress' })).out) as AclRule[];
-      expect(listed.map((r) => r.id)).toContain(added.id);
-      await expect(call('add_natgw_acl', { ...rule(), policy: 'drop', priority: '30' })).rejects.toThrow(ConflictError);
-      await expect(call('add_natgw_acl', rule())).rejects.toThrow(new RegExp(`already has rule ${added.id} for ingress tcp 203\\.0\\.113\\.0/24 -> 172\\.16\\.1\\.0/24 ports 8080/8090`));
-      await expect(call('delete_natgw_acl', { acl_id: String(added.id) })).rejects.toThrow(/needs confirmation: rerun with --yes/);
+      const listed = (await call('list_natgw_acl', { natgw_id: natgw.natgw_id, direction: 'ingress' })).answer<AclRule[]>();
+      expect(listed.map((x) => x.id)).toContain(added.id);
+      expect((await call('add_natgw_acl', { ...rule(), policy: 'drop', priority: '30' })).code).toBe(9);
+      const dup = await call('add_natgw_acl', rule());
+      expect(dup.code).toBe(9);
+      expect(dup.stderr).toMatch(new RegExp(`already has rule ${added.id} for ingress tcp 203\\.0\\.113\\.0/24 -> 172\\.16\\.1\\.0/24 ports 8080/8090`));
+      const unconfirmed = await call('delete_natgw_acl', { acl_id: String(added.id) });
+      expect(unconfirmed.code).toBe(2);
+      expect(unconfirmed.stderr).toMatch(/needs confirmation: rerun with --yes/);
       expect(await count('houyi', 'natgw_acl')).toBe(before + 1);
     } finally {
-      const del = await call('delete_natgw_acl', { acl_id: String(added.id), natgw_id: natgw.natgw_id }, { flags: flags({ yes: true, reason: 'integration test' }) });
-      expect(del.err).toBe(`deleted ACL rule ${added.id} of NAT gateway ${natgw.natgw_id}\n`);
+      const del = await call('delete_natgw_acl', { acl_id: String(added.id), natgw_id: natgw.natgw_id }, ['--yes', '--reason', 'integration test']);
+      expect(del.stderr).toContain(`deleted ACL rule ${added.id} of NAT gateway ${natgw.natgw_id}\n`);
+      expect(del.answer<AclRule>().id).toBe(added.id);
     }
     expect(await count('houyi', 'natgw_acl')).toBe(before);
-    await expect(call('delete_natgw_acl', { acl_id: String(added.id) }, { flags: flags({ yes: true }) })).rejects.toThrow(NotFoundError);
+    expect((await call('delete_natgw_acl', { acl_id: String(added.id) }, ['--yes'])).code).toBe(3);
   });
 
   test('icmp takes no ports: -1/-1 by default; --dry-run writes nothing', async () => {
     const before = await count('houyi', 'natgw_acl');
-    const { out } = await call('add_natgw_acl', { natgw_id: natgw.natgw_id, direction: 'egress', protocol: 'icmp', src_cidr: '172.16.0.0/12', dst_cidr: '198.51.100.0/24' }, { flags: flags({ dryRun: true }) });
-    const plan = JSON.parse(out) as { dry_run: boolean; sql: Array<{ params: unknown[] }> };
+    const r = await call('add_natgw_acl', { natgw_id: natgw.natgw_id, direction: 'egress', protocol: 'icmp', src_cidr: '172.16.0.0/12', dst_cidr: '198.51.100.0/24' }, ['--dry-run']);
+    const plan = json<{ dry_run: boolean; sql: Array<{ params: unknown[] }> }>(r);
     expect(plan.dry_run).toBe(true);
     expect(plan.sql[0]!.params).toEqual([natgw.natgw_id, 'egress', 'icmp', '172.16.0.0/12', '198.51.100.0/24', '-1/-1', 'accept', 100, null]);
     expect(await count('houyi', 'natgw_acl')).toBe(before);
@@ -195,12 +199,18 @@ describe('NAT gateway ACL (the hyapi actions)', () => {
     [{ natgw_id: 'ngw-nope' }, /NAT gateway ngw-nope not found/],
   ])('rejected with nothing written: %j', async (change, msg) => {
     const before = await count('houyi', 'natgw_acl');
-    await expect(call('add_natgw_acl', { ...rule(), ...change })).rejects.toThrow(msg);
+    const r = await call('add_natgw_acl', { ...rule(), ...change });
+    expect([2, 3]).toContain(r.code);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(await count('houyi', 'natgw_acl')).toBe(before);
   });
 
   test('usage errors and not-found are the documented kinds', async () => {
-    await expect(call('add_natgw_acl', { ...rule(), port_range: '0/0' })).rejects.toThrow(UsageError);
-    await expect(call('add_natgw_acl', { ...rule(), natgw_id: 'ngw-nope' })).rejects.toThrow(NotFoundError);
+    expect((await call('add_natgw_acl', { ...rule(), port_range: '0/0' })).code).toBe(2);
+    expect((await call('add_natgw_acl', { ...rule(), natgw_id: 'ngw-nope' })).code).toBe(3);
+    const unknown = await call('add_natgw_acl', { ...rule(), colour: 'red' });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown parameter "colour"/);
   });
 });
