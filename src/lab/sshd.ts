@@ -115,7 +115,14 @@ export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); in a container whose pid 1 does not reap, a stopped sshd
+  // stays one forever. Its state letter in /proc/<pid>/stat (after the ")" of the name) is Z.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

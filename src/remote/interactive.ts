@@ -40,6 +40,9 @@ export function buildSshArgs(profile: Pick<Profile, 'ssh'>, target: HostTarget, 
     ...(s.known_hosts ? ['-o', `UserKnownHostsFile=${quoteConfigValue(escapeTokens(s.known_hosts))}`] : []),
     '-o',
     `StrictHostKeyChecking=${opts.acceptNew ? 'accept-new' : 'yes'}`,
+    // The profile's connect timeout holds for interactive sessions too (ssh's default waits on TCP).
+    '-o',
+    `ConnectTimeout=${Math.max(1, Math.ceil(s.connect_timeout))}`,
   ];
   const hopArgs = (h: (typeof hops)[number]): string[] => ['-l', h.user, '-p', String(h.port), ...common];
   let proxy: string | undefined;

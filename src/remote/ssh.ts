@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -671,7 +672,11 @@ function lastLine(s: string): string {
 function onAbort(signals: AbortSignal[], fn: () => void): () => void {
   if (signals.length === 0) return () => undefined;
   const handler = (): void => fn();
-  for (const s of signals) s.addEventListener('abort', handler, { once: true });
+  // One listener per command in flight is by design (bounded by the fan-out window), not a leak.
+  for (const s of signals) {
+    setMaxListeners(0, s);
+    s.addEventListener('abort', handler, { once: true });
+  }
   if (signals.some((s) => s.aborted)) queueMicrotask(fn);
   return () => {
     for (const s of signals) s.removeEventListener('abort', handler);

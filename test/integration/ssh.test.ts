@@ -297,6 +297,7 @@ describe('system ssh (interactive sessions)', () => {
     expect(args).toEqual([
       '-l', os.userInfo().username, '-p', String(fx.port), '-o', `IdentityFile=${fx.clientKey}`,
       '-o', `UserKnownHostsFile=${fx.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
+      '-o', `ConnectTimeout=${Math.ceil(fx.profile().ssh.connect_timeout)}`,
       '--', fx.hosts[0]!.address, `echo 'it'\\''s' '$HOME'`,
     ]);
     expect(buildSshArgs(fx.profile(), fx.target('nc-t01'), { acceptNew: true, noTty: true })).toEqual(expect.arrayContaining(['StrictHostKeyChecking=accept-new', '-T']));
