@@ -3,7 +3,7 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
-import { fold, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
+import { destructiveNote, fold, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
 import { addDisplayOptions, addSshOptions, commandTimeout, concurrency, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
 import { leasePool } from '../houyi/pool.js';
 import { openShell } from '../houyi/session.js';
@@ -24,18 +24,21 @@ export function register(cmd: Command, run: Runner): void {
     .argument('[command...]', 'after --: the command to run on every host; without one, an interactive shell on one host');
   addDisplayOptions(cmd);
   addSshOptions(cmd, { fanout: true });
-  addMutationOptions(cmd)
+  addMutationOptions(cmd, { confirm: true })
     .addHelpText(
       'after',
       '\nThe command runs in each host\'s login shell, its words joined by spaces (as ssh does), so quote\n' +
         'pipes and globs meant for the remote side. Exit code: 0 when every host succeeded; with one host,\n' +
         'that host\'s own exit code; otherwise 5. The summary ("N ok, M failed: hosts") goes to stderr.\n' +
+        'A command matching a destructive pattern (rm -rf, reboot, shutdown, mkfs, dd of=, iptables -F,\n' +
+        'kill -9, …; see the README) shows the hosts and asks first; without a TTY it needs --yes.\n' +
         examples(
           'rdsctl go2nc nc-a01',
           'rdsctl go2nc nc-a[01-06] -- uptime',
           "rdsctl go2nc @cluster:hza-rds-01 -b -- 'df -h /mysqldata | tail -1'",
           "rdsctl go2nc '@zone:cn-hangzhou-a!nc-a03' -o json -- hostname",
           'rdsctl go2nc nc-a[01-12] --dry-run --reason "INC-42 check" -- systemctl restart pync',
+          "rdsctl go2nc nc-a[01-04] --yes --reason 'INC-42 disk full' -- 'rm -rf /tmp/core.*'",
         ),
     )
     .action(async (target: string, command: string[], o: Record<string, string | boolean | undefined>) => {
@@ -44,7 +47,7 @@ export function register(cmd: Command, run: Runner): void {
         command,
         display: parseDisplay(o as { gather?: boolean; output?: string }),
         ssh: parseSshFlags(o),
-        mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string }),
+        mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string; yes?: boolean }),
       };
       return run((ctx) => go2nc(opts, ctx));
     });
@@ -67,7 +70,7 @@ export async function go2nc(opts: Options, ctx: Context): Promise<number> {
         action: 'go2nc',
         targets: targets.map((t) => `${t.name} (${t.address}:${t.port ?? profile.ssh.port})`),
         remote: [{ host: fold(names), command }],
-        notes: [`concurrency ${concurrency(opts.ssh, profile)}, command timeout ${commandTimeout(opts.ssh, profile)}s`],
+        notes: [`concurrency ${concurrency(opts.ssh, profile)}, command timeout ${commandTimeout(opts.ssh, profile)}s`, ...destructiveNote(command)],
       },
       opts.display === 'json' ? 'json' : 'text',
     );
@@ -83,6 +86,7 @@ export async function go2nc(opts: Options, ctx: Context): Promise<number> {
       concurrency: concurrency(opts.ssh, profile),
       commandTimeoutSec: commandTimeout(opts.ssh, profile),
       reason: opts.mutation.reason,
+      yes: opts.mutation.yes,
     });
   } finally {
     await lease.release();

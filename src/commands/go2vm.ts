@@ -3,7 +3,7 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
-import { runRemote, type FanoutDisplay } from '../houyi/fanout.js';
+import { destructiveNote, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
 import { addDisplayOptions, addSshOptions, commandTimeout, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
 import { leasePool } from '../houyi/pool.js';
 import { openShell } from '../houyi/session.js';
@@ -26,11 +26,12 @@ export function register(cmd: Command, run: Runner): void {
     .option('--nc', 'go to the VM\'s NC instead of the VM');
   addDisplayOptions(cmd);
   addSshOptions(cmd);
-  addMutationOptions(cmd)
+  addMutationOptions(cmd, { confirm: true })
     .addHelpText(
       'after',
       '\nThe VM is reached through its NC as a jump host. A VM that houyi does not show as running is\n' +
-        'refused (exit 9) without an SSH attempt.\n' +
+        'refused (exit 9) without an SSH attempt. A command matching a destructive pattern (rm -rf,\n' +
+        'reboot, kill -9, …) asks first; without a TTY it needs --yes.\n' +
         examples('rdsctl go2vm vm-001', 'rdsctl go2vm i-bp1a2b3c4d -- uptime', 'rdsctl go2vm 127.0.2.7 -o json -- cat /etc/os-release', 'rdsctl go2vm vm-001 --nc'),
     )
     .action(async (vm: string, command: string[], o: Record<string, string | boolean | undefined>) => {
@@ -40,7 +41,7 @@ export function register(cmd: Command, run: Runner): void {
         command,
         display: parseDisplay(o as { gather?: boolean; output?: string }),
         ssh: parseSshFlags(o),
-        mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string }),
+        mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string; yes?: boolean }),
       };
       return run((ctx) => go2vm(opts, ctx));
     });
@@ -57,7 +58,7 @@ export async function go2vm(opts: Options, ctx: Context): Promise<number> {
   const profile = ctx.profile();
   if (opts.mutation.dryRun) {
     const route = target.via ? ` via ${target.via.name}` : '';
-    printPlan(ctx, { action: 'go2vm', targets: [`${target.name} (${target.address}:${target.port ?? profile.ssh.port}${route})`], remote: [{ host: target.name, command }] }, opts.display === 'json' ? 'json' : 'text');
+    printPlan(ctx, { action: 'go2vm', targets: [`${target.name} (${target.address}:${target.port ?? profile.ssh.port}${route})`], remote: [{ host: target.name, command }], notes: destructiveNote(command) }, opts.display === 'json' ? 'json' : 'text');
     return 0;
   }
   const lease = await leasePool(ctx, opts.ssh);
@@ -70,6 +71,7 @@ export async function go2vm(opts: Options, ctx: Context): Promise<number> {
       concurrency: 1,
       commandTimeoutSec: commandTimeout(opts.ssh, profile),
       reason: opts.mutation.reason,
+      yes: opts.mutation.yes,
     });
   } finally {
     await lease.release();

@@ -33,6 +33,39 @@ export interface AuditIntent {
   detail?: Record<string, unknown>;
 }
 
+// What the audit must never hold: a password an operator typed into a fan-out command
+// (`mysql -pS3cret`, `MYSQL_PWD=…`, `IDENTIFIED BY '…'`), or a detail field named like a secret.
+// The record keeps the rest of the command, so it still says what ran.
+const SECRET_TEXT: ReadonlyArray<[RegExp, string]> = [
+  [/(IDENTIFIED\s+(?:BY|WITH\s+\w+\s+(?:BY|AS)|VIA\s+\w+\s+(?:USING|AS))\s+(?:PASSWORD\s*\(\s*)?)'(?:[^'\\]|\\.|'')*'/gi, "$1'***'"],
+  [/(PASSWORD\s*\(\s*)'(?:[^'\\]|\\.|'')*'/gi, "$1'***'"],
+  [/((?:MASTER_PASSWORD|PASSWORD)\s*=\s*)'(?:[^'\\]|\\.|'')*'/gi, "$1'***'"],
+  [/(--password(?:=|\s+))(?:'[^']*'|"[^"]*"|\S+)/gi, '$1***'],
+  [/(\b(?:mysql\w*|mariadb\w*)\b[^|;&\n]*?\s-p)(?:'[^']*'|"[^"]*"|[^\s'"]+)/g, '$1***'],
+  [/(\b(?:MYSQL_PWD|PGPASSWORD|SSHPASS|[A-Z_]*(?:PASSWORD|SECRET|TOKEN))=)(?!'\*\*\*')(?:'[^']*'|"[^"]*"|\S+)/g, '$1***'],
+  [/((?:\b|\\n)password(?:=|:\s*))(?!(?:YES|NO)\)|'\*\*\*')(?:'[^']*'|"[^"]*"|[^\s,;})]+)/gi, '$1***'],
+  [/(sshpass\s+-p\s*)(?:'[^']*'|"[^"]*"|\S+)/g, '$1***'],
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, '$1***@'],
+];
+const SECRET_KEY = /^(?:\w*_)?(?:password|passwd|pwd|secret|credentials?|api_?key|secret_?key)$/i;
+
+export function redactText(text: string): string {
+  return SECRET_TEXT.reduce((t, [re, to]) => t.replace(re, to), text);
+}
+
+/** A deep copy with secret-looking strings masked and secret-named fields replaced by "***". */
+export function redact<T>(value: T): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactText(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object' && !(v instanceof Date)) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) && x !== null && typeof x !== 'boolean' ? '***' : walk(x)]));
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
 export class AuditLog {
   constructor(
     private readonly file: string,
@@ -55,9 +88,9 @@ export class AuditLog {
       profile: this.who.profile,
       command: i.command,
       targets: i.targets,
-      reason: i.reason ?? null,
+      reason: i.reason == null ? null : redactText(i.reason),
       dry_run: Boolean(i.dryRun),
-      detail: i.detail ?? {},
+      detail: redact(i.detail ?? {}),
     };
     this.appendLocal(rec);
     await this.appendDb(rec);
@@ -73,9 +106,9 @@ export class AuditLog {
       profile: this.who.profile,
       command: r.intent.command,
       targets: r.intent.targets,
-      reason: r.intent.reason ?? null,
+      reason: r.intent.reason == null ? null : redactText(r.intent.reason),
       dry_run: Boolean(r.intent.dryRun),
-      detail: r.detail ?? {},
+      detail: redact(r.detail ?? {}),
       ok: r.ok,
       exit_code: r.exitCode,
     };

@@ -50,16 +50,26 @@ export function printPlan(ctx: Context, plan: Plan, format: 'text' | 'json' = 't
   ctx.io.out(lines.join('\n') + '\n');
 }
 
+/** "3 targets: a, b, c" with at most `max` names, so a thousand-host fan-out stays one screen. */
+export function targetSummary(targets: readonly string[], max = 20): string {
+  const shown = targets.slice(0, max).join(', ');
+  const more = targets.length > max ? `, … and ${targets.length - max} more` : '';
+  return `${targets.length} target${targets.length === 1 ? '' : 's'}: ${shown}${more}`;
+}
+
 /**
- * Ask before a destructive action. Without a TTY there is nobody to ask: --yes is required,
- * and its absence is a usage error before anything runs.
+ * Ask before a destructive action, showing what it touches (count and names) when `targets` is
+ * given. Without a TTY there is nobody to ask: --yes is required, and its absence is a usage
+ * error before anything runs.
  */
-export async function confirm(ctx: Context, question: string, flags: Pick<MutationFlags, 'yes'>): Promise<void> {
+export async function confirm(ctx: Context, question: string, flags: Pick<MutationFlags, 'yes'>, targets?: readonly string[]): Promise<void> {
   if (flags.yes) return;
-  if (!ctx.io.canPrompt) throw new UsageError(`${question.split('\n')[0]} needs confirmation: rerun with --yes (no TTY to ask on)`);
+  if (!ctx.io.canPrompt) {
+    throw new UsageError(`${question.split('\n')[0]} needs confirmation: rerun with --yes (no TTY to ask on${targets ? `; ${targetSummary(targets)}` : ''})`);
+  }
   const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stderr, terminal: true });
   try {
-    const answer = await rl.question(`${question}\nProceed? [y/N] `);
+    const answer = await rl.question(`${question}\n${targets ? `  ${targetSummary(targets)}\n` : ''}Proceed? [y/N] `);
     if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('aborted: not confirmed');
   } finally {
     rl.close();

@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import { ExitCode, oneLine } from '../core/errors.js';
-import { audited } from '../core/mutation.js';
+import { audited, confirm } from '../core/mutation.js';
+import { destructiveMatch } from './destructive.js';
 import { foldNodeSet } from '../remote/nodeset.js';
 import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
 
@@ -19,6 +20,8 @@ export interface RemoteRun {
   concurrency: number;
   commandTimeoutSec: number;
   reason: string | null;
+  /** --yes: no question for a command matching a destructive pattern. */
+  yes?: boolean;
 }
 
 /** The JSON record per host (`-o json`): field names are a documented API. */
@@ -124,7 +127,10 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
   const io = ctx.io;
   const names = run.targets.map((t) => t.name);
   const stream = run.display === 'stream';
-  const results = await audited(ctx, { command: run.verb, targets: names, reason: run.reason, detail: { command: run.command } }, async () => {
+  const danger = destructiveMatch(run.command);
+  if (danger) await confirm(ctx, destructiveQuestion(run.verb, run.command, danger.name), { yes: Boolean(run.yes) }, names);
+  const detail = { command: run.command, ...(danger ? { destructive: danger.name } : {}) };
+  const results = await audited(ctx, { command: run.verb, targets: names, reason: run.reason, detail }, async () => {
     const rs = await pool.fanout(run.targets, run.command, {
       concurrency: run.concurrency,
       timeoutSec: run.commandTimeoutSec,
@@ -137,7 +143,7 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
       },
     });
     const code = fanoutExitCode(rs, ctx.signal.aborted);
-    return { value: rs, ok: code === ExitCode.OK, exitCode: code, detail: { command: run.command, outcomes: outcomeSummary(rs) } };
+    return { value: rs, ok: code === ExitCode.OK, exitCode: code, detail: { ...detail, outcomes: outcomeSummary(rs) } };
   });
   if (run.display === 'json') io.out(JSON.stringify(results.map(hostRecord), null, 2) + '\n');
   if (run.display === 'gather') {
@@ -146,4 +152,16 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
   }
   if (results.length > 1) io.err(summaryLine(results));
   return fanoutExitCode(results, ctx.signal.aborted);
+}
+
+/** The confirmation question for a destructive fan-out; the command is shown as one quoted line. */
+export function destructiveQuestion(verb: string, command: string, pattern: string): string {
+  const shown = command.length > 200 ? `${command.slice(0, 200)}…` : command;
+  return `${verb}: ${JSON.stringify(shown)} matches the destructive pattern "${pattern}"`;
+}
+
+/** The --dry-run note for a command that would ask first. */
+export function destructiveNote(command: string): string[] {
+  const danger = destructiveMatch(command);
+  return danger ? [`the command matches the destructive pattern "${danger.name}": it asks for confirmation (--yes without a TTY)`] : [];
 }
