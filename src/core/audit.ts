@@ -166,15 +166,29 @@ export class AuditLog {
   /** Copy local records missing from ops_audit. Idempotent: (record_id, phase) is unique. */
   async backfill(db: Db): Promise<number> {
     let n = 0;
-    for (const rec of this.readLocal()) n += await insertAuditRow(db, rec);
+    for (const rec of await this.missing(db)) n += await insertAuditRow(db, rec);
     return n;
+  }
+
+  /** Local records that ops_audit does not have yet (what backfill would copy). */
+  async missing(db: Db): Promise<AuditRecord[]> {
+    const local = this.readLocal();
+    const have = new Set<string>();
+    for (let i = 0; i < local.length; i += 500) {
+      const ids = [...new Set(local.slice(i, i + 500).map((r) => r.id))];
+      const rows = await db.query<{ record_id: string; phase: string }>('SELECT record_id, phase FROM ops_audit WHERE record_id IN (?)', [ids]);
+      for (const r of rows) have.add(`${r.record_id}/${r.phase}`);
+    }
+    return local.filter((r) => !have.has(`${r.id}/${r.phase}`));
   }
 }
 
+export const INSERT_AUDIT_ROW = `INSERT IGNORE INTO ops_audit (record_id, phase, ts, os_user, profile, command, targets, reason, dry_run, ok, exit_code, detail)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 async function insertAuditRow(db: Db, rec: AuditRecord): Promise<number> {
   const r = await db.execute(
-    `INSERT IGNORE INTO ops_audit (record_id, phase, ts, os_user, profile, command, targets, reason, dry_run, ok, exit_code, detail)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    INSERT_AUDIT_ROW,
     [rec.id, rec.phase, new Date(rec.ts), rec.user, rec.profile, rec.command, JSON.stringify(rec.targets), rec.reason, rec.dry_run ? 1 : 0, rec.ok === undefined ? null : rec.ok ? 1 : 0, rec.exit_code ?? null, JSON.stringify(rec.detail)],
   );
   return r.affectedRows;

@@ -173,7 +173,7 @@ export async function offlineDisk(ctx: Context, o: OfflineOptions): Promise<void
     return;
   }
   if (pre.a.refusal) throw new ConflictError(`refusing to take ${name} offline: ${pre.a.refusal}`);
-  await confirm(ctx, `${plan.action}\n  ${plan.notes!.slice(0, 2).join('\n  ')}`, o.flags);
+  await confirm(ctx, `${plan.action}\n  ${plan.notes!.slice(0, 2).join('\n  ')}`, o.flags, [name]);
   const result = await audited(ctx, { command: 'pangu disk offline', targets: [name], reason: o.flags.reason, detail: { previous_status: pre.a.previous_status } }, async () => {
     const a = await db.transaction(async (tx) => {
       const { target, a } = await assess(tx, csId, o.ref, { clusterId: pre.target.cluster_id });

@@ -196,7 +196,7 @@ export async function deleteAcl(ctx: Context, id: number, natgwId: string | unde
     printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
     return null;
   }
-  await confirm(ctx, what, flags);
+  await confirm(ctx, what, flags, [`ACL rule ${rule.id} of ${rule.natgw_id}`]);
   await audited(ctx, { command: 'hyapi delete_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
     await db.transaction(async (tx) => {
       await find(tx, true);

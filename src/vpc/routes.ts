@@ -179,7 +179,7 @@ export async function deleteRoute(ctx: Context, ref: RouteRef, flags: MutationFl
     printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
     return;
   }
-  await confirm(ctx, what, flags);
+  await confirm(ctx, what, flags, [`${route.route_id} (${route.dst_cidr} in ${route.vpc_id})`]);
   await audited(ctx, { command: 'vpc route delete', targets: [route.vpc_id], reason: flags.reason, detail: { route } }, async () => {
     await db.transaction(async (tx) => {
       await findRoute(tx, { route_id: route.route_id }, true);
