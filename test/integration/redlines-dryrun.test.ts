@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { COMMANDS } from '../../src/commands/index.js';
+import type { Context } from '../../src/core/context.js';
+import { sharedLab, type TestLab } from '../support/lab.js';
+import { labNames, type LabNames } from '../support/redlines.js';
+import { diffSnapshots, labSnapshot } from '../support/snapshot.js';
+
+// Every state change takes --dry-run, prints its targets and the SQL and remote commands it would
+// run, and changes nothing: every metadb table (CHECKSUM TABLE), every file under the host roots
+// (size, mode, mtime) and the audit log are the same before and after. The dry runs are made by an
+// admin with --yes where the command has it, so nothing but --dry-run holds them back.
+
+jest.setTimeout(120_000);
+
+/** Mutating commands and sub-actions (registry path → how to see its options). */
+const MUTATING: Record<string, string[]> = {
+  'audit backfill': ['audit', 'backfill', '--help'],
+  go2nc: ['go2nc', '--help'],
+  go2vm: ['go2vm', '--help'],
+  hyapi: ['hyapi', '--help'],
+  'vpc route add': ['vpc', 'route', 'add', '--help'],
+  'vpc route delete': ['vpc', 'route', 'delete', '--help'],
+  'pangu disk offline': ['pangu', 'disk', 'offline', '--help'],
+  'instance create': ['instance', 'create', '--help'],
+  'instance step': ['instance', 'step', '--help'],
+  'instance delete': ['instance', 'delete', '--help'],
+  worker: ['worker', '--help'],
+};
+
+/** Reported defects in files this suite's author may not edit (test.failing until fixed; then delete the entry). */
+const KNOWN_DEFECTS: Record<string, string> = {
+  worker: 'src/commands/worker.ts has no --dry-run (it would list the tasks it would claim and their next steps)',
+};
+
+interface Fixture extends LabNames {
+  ins: string;
+  customRoute: string;
+}
+
+interface DryCase {
+  name: string;
+  args: (f: Fixture) => string[];
+  /** What stdout must show: target names, SQL, remote commands. */
+  shows: (f: Fixture) => Array<string | RegExp>;
+}
+
+const CASES: DryCase[] = [
+  {
+    name: 'go2nc fan-out',
+    args: (f) => ['go2nc', f.ncSet, '--dry-run', '--', 'touch "$RDS_HOST_ROOT/tmp/redlines-dry"'],
+    shows: (f) => [`targets (3): ${f.ncs[0]} (`, /^remote \[.+\]: touch "\$RDS_HOST_ROOT\/tmp\/redlines-dry"$/m],
+  },
+  {
+    name: 'go2nc with a destructive command (no --yes needed to look)',
+    args: (f) => ['go2nc', f.ncSet, '--dry-run', '--', 'rm -rf "$RDS_HOST_ROOT/tmp"'],
+    shows: () => ['note: the command matches the destructive pattern "rm -r/-f"'],
+  },
+  {
+    name: 'go2nc -o json',
+    args: (f) => ['go2nc', f.nc, '--dry-run', '-o', 'json', '--', 'touch x'],
+    shows: () => ['"dry_run": true', '"command": "touch x"'],
+  },
+  { name: 'go2vm', args: (f) => ['go2vm', f.runningVm, '--dry-run', '--', 'touch x'], shows: (f) => [`targets (1): ${f.runningVm} (`, ' via ', `remote [${f.runningVm}]: touch x`] },
+  { name: 'hyapi start_vm', args: (f) => ['hyapi', 'start_vm', `vm_name=${f.stoppedVm}`, '--dry-run', '--yes'], shows: (f) => ['"dry_run": true', `"virsh start ${f.stoppedVm}"`, 'UPDATE vm SET status'] },
+  { name: 'hyapi stop_vm', args: (f) => ['hyapi', 'stop_vm', `vm_name=${f.runningVm}`, '--dry-run', '--yes'], shows: (f) => [`"virsh shutdown ${f.runningVm}"`, 'UPDATE vm SET status'] },
+  { name: 'hyapi reboot_vm', args: (f) => ['hyapi', 'reboot_vm', `vm_name=${f.runningVm}`, '--dry-run', '--yes', '-o', 'table'], shows: (f) => ['dry run: reboot_vm', `virsh reboot ${f.runningVm}`] },
+  {
+    name: 'hyapi add_natgw_acl',
+    args: (f) => ['hyapi', 'add_natgw_acl', `natgw_id=${f.natgw}`, 'direction=ingress', 'protocol=tcp', 'src_cidr=198.51.100.0/24', 'dst_cidr=172.16.1.0/24', 'port_range=22/22', '--dry-run'],
+    shows: (f) => ['"dry_run": true', f.natgw, 'INSERT INTO natgw_acl'],
+  },
+  { name: 'hyapi delete_natgw_acl', args: (f) => ['hyapi', 'delete_natgw_acl', `acl_id=${f.aclId}`, '--dry-run', '--yes'], shows: () => ['"dry_run": true', 'DELETE FROM natgw_acl'] },
+  {
+    name: 'vpc route add',
+    args: (f) => ['vpc', 'route', 'add', '--vpc', f.vpc, '--cidr', f.routeCidr, '--next-hop', f.nextHop, '--dry-run'],
+    shows: (f) => [`targets (1): ${f.vpc}`, /^sql \[vpc\]: INSERT INTO route_entry/m],
+  },
+  { name: 'vpc route delete', args: (f) => ['vpc', 'route', 'delete', f.customRoute, '--dry-run', '--yes'], shows: () => [/^sql \[vpc\]: DELETE FROM route_entry/m] },
+  { name: 'pangu disk offline', args: (f) => ['pangu', 'disk', 'offline', f.freeDisk, '--dry-run', '--yes'], shows: (f) => [`targets (1): ${f.freeDisk}`, /^sql \[pangu\]: UPDATE disk SET status = 'offline'/m] },
+  { name: 'instance create', args: () => ['instance', 'create', '--dry-run'], shows: () => [/^targets \(1\): rm-\S+: master \S+ \(/m, /^sql \[dbaas\]: INSERT custins/m] },
+  { name: 'instance create -o json', args: () => ['instance', 'create', '--dry-run', '-o', 'json'], shows: () => ['"dry_run": true', '"action": "create instance"'] },
+  ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `instance step ${a}`, args: (f) => ['instance', 'step', f.ins, a, '--dry-run'], shows: (f) => [`dry run: instance step ${a}`, f.ins, /^note: would /m] })),
+  { name: 'instance step run STEP', args: (f) => ['instance', 'step', f.ins, 'run', '3', '--dry-run'], shows: () => ['note: would run step 3 only'] },
+  { name: 'instance step skip', args: (f) => ['instance', 'step', f.ins, 'skip', '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
+  { name: 'instance step goto', args: (f) => ['instance', 'step', f.ins, 'goto', '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
+  { name: 'instance delete', args: (f) => ['instance', 'delete', f.ins, '--dry-run', '--yes'], shows: (f) => [f.ins, /^targets \(3\)/m] },
+  { name: 'audit backfill', args: () => ['audit', 'backfill', '--dry-run'], shows: () => ['dry run: copy ', 'targets (1): dbaas.ops_audit'] },
+];
+
+let lab: TestLab;
+let ctx: Context;
+let f: Fixture;
+
+beforeAll(async () => {
+  lab = sharedLab();
+  ctx = lab.context().ctx;
+  const ins = `rm-rd${randomBytes(3).toString('hex')}`;
+  const c = await lab.run(['instance', 'create', '--name', ins, '--no-wait', '--reason', 'redlines dry-run']);
+  if (c.code !== 0) throw new Error(`instance create --no-wait: ${c.stderr}`);
+  const [route] = await ctx.db('vpc').query<{ route_id: string }>("SELECT route_id FROM route_entry WHERE kind = 'custom' ORDER BY id LIMIT 1");
+  f = { ...(await labNames(ctx)), ins, customRoute: route!.route_id };
+});
+
+afterAll(async () => {
+  try {
+    if (f) {
+      const d = await lab.run(['instance', 'delete', f.ins, '--yes', '--reason', 'redlines dry-run cleanup']);
+      if (d.code !== 0) throw new Error(`instance delete ${f.ins}: ${d.stderr}`);
+    }
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('every registered command that needs operator or admin, or has a mutating action, is in the list', () => {
+  const changing = COMMANDS.filter((c) => c.role === 'operator' || c.role === 'admin').map((c) => c.path.join(' '));
+  const listed = Object.keys(MUTATING);
+  expect(changing.filter((p) => !listed.includes(p))).toEqual([]);
+});
+
+describe('every mutating command takes --dry-run', () => {
+  test.each(Object.entries(MUTATING).filter(([k]) => !KNOWN_DEFECTS[k]))('%s', async (_, help) => {
+    const r = await lab.run(help);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\s+--dry-run\s/m);
+  });
+});
+
+describe('--dry-run prints what would run and changes nothing', () => {
+  test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+    const before = await labSnapshot(lab, ctx);
+    const r = await lab.run(c.args(f));
+    const changed = diffSnapshots(before, await labSnapshot(lab, ctx));
+    expect({ code: r.code, stderr: r.stderr, changed }).toEqual({ code: 0, stderr: '', changed: [] });
+    for (const s of c.shows(f)) {
+      if (typeof s === 'string') expect(r.stdout).toContain(s);
+      else expect(r.stdout).toMatch(s);
+    }
+  });
+});
+
+for (const [what, why] of Object.entries(KNOWN_DEFECTS)) {
+  test.failing(`KNOWN DEFECT (reported; delete from KNOWN_DEFECTS once fixed): ${what}: ${why}`, async () => {
+    const r = await lab.run(MUTATING[what]!);
+    expect(r.stdout).toMatch(/^\s+--dry-run\s/m);
+  });
+}
