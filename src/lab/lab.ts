@@ -18,11 +18,13 @@ import {
   startMariadb,
   vmStatuses,
   writeClientCnf,
+  type Secrets,
 } from './mariadb.js';
 import { bindProbe, mapLimit, portInUseMessage, tcpProbe } from './net.js';
 import { defaultLabDir, paramsOf, readLabFile, resolveLabParams, writeLabFile, type LabParams, type ParsedFlags } from './params.js';
 import { labProcesses, stopProcesses } from './procs.js';
 import { checkProfileSlot, installProfile, labProfile, removeProfile } from './profile.js';
+import { FLEET, FLEET_NAME_WIDTH, loadFleet } from './fleet.js';
 import { generateSeed } from './seed.js';
 import { ensureKeys, knownHostsLines, startUnitAsync, unitPid, writeUnitConfig, type SshdPaths, type SshdUnit } from './sshd.js';
 import { componentRow, type ComponentProbe, type ComponentRow } from './status.js';
@@ -46,7 +48,7 @@ export interface LabLayout {
 
 export function labLayout(params: LabParams): LabLayout {
   const sshDir = path.join(params.dir, 'ssh');
-  const topology = buildTopology({ ncs: params.ncs, vms: params.vms, net: params.net, sshPort: params.sshPort });
+  const topology = buildTopology({ ncs: params.ncs, vms: params.vms, net: params.net, sshPort: params.sshPort, ...(params.scale === 'fleet' ? { nameWidth: FLEET_NAME_WIDTH } : {}) });
   return {
     params,
     topology,
@@ -142,6 +144,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
       await createDatabases(bins, maria);
       await ensureLabUser(bins, maria, secrets);
       await loadSeed(params.port, secrets, generateSeed({ topology: layout.topology, now: ctx.clock.now(), osUser: os.userInfo().username }));
+      if (params.scale === 'fleet') await seedFleet(params.port, secrets, layout.topology, ctx.clock.now(), log);
       fs.writeFileSync(maria.seededMarker, JSON.stringify({ schema_hash: schemaHash(), seeded_at: ctx.clock.now().toISOString() }) + '\n');
       seeded = true;
     } else {
@@ -183,6 +186,16 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
     await stopProcesses(started, 5000);
     throw e;
   }
+}
+
+async function seedFleet(port: number, secrets: Secrets, topology: Topology, now: Date, log: (line: string) => void): Promise<void> {
+  const t0 = Date.now();
+  log(`growing the metadb to fleet size (${FLEET.ncs} NCs, ${FLEET.vms} VMs, ${FLEET.custins} RDS instances with their install tasks)`);
+  // The step library is loaded only here: the fixture records the install flow's real steps.
+  const { installFlow } = await import('../flow/install/index.js');
+  const steps = installFlow.steps.map((s) => ({ name: s.name, role: s.role, ...(s.skipRule ? { skipRule: s.skipRule } : {}) }));
+  const counts = await loadFleet(port, secrets, { topology, now, steps, flow: installFlow.name }, log);
+  log(`fleet seeded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
 /**

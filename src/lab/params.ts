@@ -7,6 +7,10 @@ import { NET_RE } from './topology.js';
 // What a lab is: its directory, profile name, ports, loopback net and size. Chosen at the first
 // `lab up` and kept in <dir>/lab.json, so later commands (and tests) find the same lab again.
 
+/** 'lab': every host of the topology is served. 'fleet': the metadb also holds a region of fleet size (fleet.ts). */
+export type LabScale = 'lab' | 'fleet';
+export const LAB_SCALES: readonly LabScale[] = ['lab', 'fleet'];
+
 export interface LabParams {
   dir: string;
   name: string;
@@ -15,6 +19,7 @@ export interface LabParams {
   sshPort: number;
   ncs: number;
   vms: number;
+  scale: LabScale;
 }
 
 /** <dir>/lab.json. Field names are stable: tests and scripts read them. */
@@ -27,6 +32,8 @@ export interface LabFile {
   ssh_port: number;
   ncs: number;
   vms: number;
+  /** Absent in lab files written before fleet scale existed: 'lab'. */
+  scale?: LabScale;
   /** The config file the lab's profile was written to. */
   config: string;
   created_at: string;
@@ -36,6 +43,10 @@ export const LAB_DEFAULTS = { name: 'lab', port: 13306, net: '127.77', sshPort: 
 // At least 6 NCs: each zone then has two RDS NCs (a primary–standby pair) and an ECS NC.
 // The maxima keep NCs and VMs below the reserved octets of the net (8 + 80 octets < 200).
 export const LIMITS = { ncs: { min: 6, max: 2000 }, vms: { min: 0, max: 20000 } } as const;
+// A fleet lab serves its first NCs over SSH (enough for a 1000-host fan-out) and keeps the rest of
+// the region, VMs included, as metadb rows only. Its metadata-only VMs take the two /16 nets after
+// its own (fleet.ts), so its net stops two short of the top.
+export const FLEET_DEFAULTS = { ncs: 1000, vms: 0, maxNet: 252 } as const;
 
 /** $XDG_DATA_HOME/rdsctl/lab, else ~/.local/share/rdsctl/lab. */
 export function defaultLabDir(env: NodeJS.ProcessEnv): string {
@@ -55,6 +66,7 @@ export interface LabFlags {
   net?: string;
   sshPort?: string;
   name?: string;
+  scale?: string;
 }
 
 export interface ParsedFlags {
@@ -64,6 +76,7 @@ export interface ParsedFlags {
   net?: string;
   sshPort?: number;
   name?: string;
+  scale?: LabScale;
 }
 
 function int(flag: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -88,7 +101,15 @@ export function parseLabFlags(f: LabFlags): ParsedFlags {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(f.name)) throw new UsageError(`--name ${f.name}: a profile name is 1-64 letters, digits, _ . -`);
     out.name = f.name;
   }
+  if (f.scale !== undefined) {
+    if (!(LAB_SCALES as readonly string[]).includes(f.scale)) throw new UsageError(`--scale ${f.scale}: valid: ${LAB_SCALES.join(', ')}`);
+    out.scale = f.scale as LabScale;
+  }
   for (const k of Object.keys(out) as Array<keyof ParsedFlags>) if (out[k] === undefined) delete out[k];
+  if (out.scale === 'fleet') {
+    if (out.vms) throw new UsageError(`--vms ${out.vms}: the VMs of a fleet lab are metadb rows only; leave --vms out with --scale fleet`);
+    if (out.net && Number(NET_RE.exec(out.net)![1]) > FLEET_DEFAULTS.maxNet) throw new UsageError(`--net ${out.net}: a fleet lab also uses the two nets after its own; pick 127.X with X up to ${FLEET_DEFAULTS.maxNet}`);
+  }
   return out;
 }
 
@@ -111,7 +132,7 @@ export function readLabFile(dir: string): LabFile | undefined {
 }
 
 export function writeLabFile(p: LabParams, config: string, createdAt: Date): void {
-  const f: LabFile = { version: 1, name: p.name, dir: p.dir, mariadb_port: p.port, net: p.net, ssh_port: p.sshPort, ncs: p.ncs, vms: p.vms, config, created_at: createdAt.toISOString() };
+  const f: LabFile = { version: 1, name: p.name, dir: p.dir, mariadb_port: p.port, net: p.net, ssh_port: p.sshPort, ncs: p.ncs, vms: p.vms, scale: p.scale, config, created_at: createdAt.toISOString() };
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const tmp = labFilePath(p.dir) + '.tmp';
   fs.writeFileSync(tmp, JSON.stringify(f, null, 2) + '\n', { mode: 0o600 });
@@ -119,10 +140,10 @@ export function writeLabFile(p: LabParams, config: string, createdAt: Date): voi
 }
 
 export function paramsOf(f: LabFile): LabParams {
-  return { dir: f.dir, name: f.name, port: f.mariadb_port, net: f.net, sshPort: f.ssh_port, ncs: f.ncs, vms: f.vms };
+  return { dir: f.dir, name: f.name, port: f.mariadb_port, net: f.net, sshPort: f.ssh_port, ncs: f.ncs, vms: f.vms, scale: f.scale ?? 'lab' };
 }
 
-const FLAG_OF: Record<keyof ParsedFlags, string> = { ncs: '--ncs', vms: '--vms', port: '--port', net: '--net', sshPort: '--ssh-port', name: '--name' };
+const FLAG_OF: Record<keyof ParsedFlags, string> = { ncs: '--ncs', vms: '--vms', port: '--port', net: '--net', sshPort: '--ssh-port', name: '--name', scale: '--scale' };
 
 /**
  * The parameters of `lab up`: an existing lab's own, or the defaults with the flags applied.
@@ -139,13 +160,15 @@ export function resolveLabParams(dir: string, flags: ParsedFlags, existing: LabF
     }
     return { ...have, dir };
   }
+  const fleet = flags.scale === 'fleet';
   return {
     dir,
     name: flags.name ?? LAB_DEFAULTS.name,
     port: flags.port ?? LAB_DEFAULTS.port,
     net: flags.net ?? LAB_DEFAULTS.net,
     sshPort: flags.sshPort ?? LAB_DEFAULTS.sshPort,
-    ncs: flags.ncs ?? LAB_DEFAULTS.ncs,
-    vms: flags.vms ?? LAB_DEFAULTS.vms,
+    ncs: flags.ncs ?? (fleet ? FLEET_DEFAULTS.ncs : LAB_DEFAULTS.ncs),
+    vms: flags.vms ?? (fleet ? FLEET_DEFAULTS.vms : LAB_DEFAULTS.vms),
+    scale: flags.scale ?? 'lab',
   };
 }

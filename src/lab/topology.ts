@@ -28,6 +28,8 @@ export interface TopologyInput {
   /** "127.77" */
   net: string;
   sshPort: number;
+  /** Digits in NC names; a fleet lab names its NCs for the whole fleet (nc-a0001 … nc-a5000). */
+  nameWidth?: number;
 }
 
 export interface Zone {
@@ -151,13 +153,13 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-const IMAGES = [
+export const IMAGES = [
   'centos_7_9_x64_20G_alibase_20230718.vhd',
   'ubuntu_22_04_x64_20G_alibase_20230815.vhd',
   'aliyun_3_x64_20G_alibase_20230727.vhd',
   'debian_12_x64_20G_alibase_20230925.vhd',
 ];
-const VM_SHAPES: Array<{ vcpu: number; memMb: number }> = [
+export const VM_SHAPES: Array<{ vcpu: number; memMb: number }> = [
   { vcpu: 1, memMb: 2048 },
   { vcpu: 2, memMb: 4096 },
   { vcpu: 2, memMb: 8192 },
@@ -182,7 +184,7 @@ export function buildTopology(input: TopologyInput): Topology {
 
   // NCs: names nc-a01 … (one sequence, so `nc-a[01-12]` names them all), the first half in zone a.
   // In each zone the first half are RDS hosts and the rest ECS hosts.
-  const width = Math.max(2, String(ncCount).length);
+  const width = input.nameWidth ?? Math.max(2, String(ncCount).length);
   const perZone = [Math.ceil(ncCount / 2), ncCount - Math.ceil(ncCount / 2)];
   const ncs: Nc[] = [];
   zones.forEach((z, zi) => {

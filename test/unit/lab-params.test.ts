@@ -5,7 +5,7 @@ const existing: LabFile = { version: 1, name: 'lab', dir: '/x/lab', mariadb_port
 
 describe('lab parameters', () => {
   test('defaults: 12 NCs, 40 VMs, MariaDB 13306, net 127.77, ssh 2222, profile lab', () => {
-    expect(resolveLabParams('/d', {}, undefined)).toEqual({ dir: '/d', name: 'lab', port: 13306, net: '127.77', sshPort: 2222, ncs: 12, vms: 40 });
+    expect(resolveLabParams('/d', {}, undefined)).toEqual({ dir: '/d', name: 'lab', port: 13306, net: '127.77', sshPort: 2222, ncs: 12, vms: 40, scale: 'lab' });
     expect(LAB_DEFAULTS.ncs).toBeGreaterThanOrEqual(12);
   });
 
@@ -15,6 +15,18 @@ describe('lab parameters', () => {
     for (const bad of [{ ncs: '5' }, { ncs: 'x' }, { vms: '-1' }, { port: '70000' }, { net: '10.0' }, { net: '127.0' }, { net: '127.300' }, { name: 'a b' }]) {
       expect(() => parseLabFlags(bad)).toThrow(expect.objectContaining({ exitCode: ExitCode.USAGE }));
     }
+  });
+
+  test('fleet scale: 1000 served NCs and no served VMs by default; its VMs are metadb rows only', () => {
+    expect(parseLabFlags({ scale: 'fleet' })).toEqual({ scale: 'fleet' });
+    expect(resolveLabParams('/d', { scale: 'fleet' }, undefined)).toMatchObject({ ncs: 1000, vms: 0, scale: 'fleet' });
+    expect(resolveLabParams('/d', { scale: 'fleet', ncs: 200 }, undefined)).toMatchObject({ ncs: 200, vms: 0 });
+    for (const bad of [{ scale: 'huge' }, { scale: 'fleet', vms: '10' }, { scale: 'fleet', net: '127.253' }]) {
+      expect(() => parseLabFlags(bad)).toThrow(expect.objectContaining({ exitCode: ExitCode.USAGE }));
+    }
+    // lab.json files written before --scale existed are plain labs
+    expect(resolveLabParams('/x/lab', {}, existing).scale).toBe('lab');
+    expect(() => resolveLabParams('/x/lab', { scale: 'fleet' }, existing)).toThrow('was made with --scale lab');
   });
 
   test('an existing lab keeps its parameters; a flag that contradicts one is a usage error', () => {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { labUp } from '../../lab/lab.js';
-import { LAB_DEFAULTS, LIMITS, parseLabFlags, type LabFlags, type ParsedFlags } from '../../lab/params.js';
+import { FLEET } from '../../lab/fleet.js';
+import { FLEET_DEFAULTS, LAB_DEFAULTS, LAB_SCALES, LIMITS, parseLabFlags, type LabFlags, type ParsedFlags } from '../../lab/params.js';
 
 export interface Options {
   dir?: string;
@@ -18,13 +19,20 @@ export function register(cmd: Command, run: Runner): void {
     .option('--port <port>', `MariaDB port on 127.0.0.1 (default ${LAB_DEFAULTS.port})`)
     .option('--net <127.X>', `loopback net of the lab's hosts (default ${LAB_DEFAULTS.net})`)
     .option('--ssh-port <port>', `SSH port of every lab host (default ${LAB_DEFAULTS.sshPort})`)
+    .option('--scale <scale>', `${LAB_SCALES.join('|')}: fleet adds a region of ${FLEET.ncs} NCs, ${FLEET.vms} VMs and ${FLEET.custins} RDS instances as metadb rows (default lab)`)
     .addHelpText(
       'after',
       '\nStarts MariaDB with the six metadbs (dbaas, houyi, xuanyuan, tianji, pangu, vpc) and one sshd per\n' +
         'host (NCs at 127.X.1.N, VMs from 127.X.2.N, SLB nodes at 127.X.200/201.N), writes the profile and\n' +
         'makes it current. Idempotent: run again to make sure everything is up. Sizes are kept in\n' +
         '<dir>/lab.json; to change them, `lab down --purge` first.\n' +
-        examples('rdsctl lab up', 'rdsctl lab up --ncs 200 --vms 800 --dir /tmp/big --net 127.88 --port 13307 --name big'),
+        `With --scale fleet the first --ncs NCs (default ${FLEET_DEFAULTS.ncs}) are served and the rest of the fleet,\n` +
+        'VMs included, is metadb rows only (for `npm run bench`); seeding takes about a minute.\n' +
+        examples(
+          'rdsctl lab up',
+          'rdsctl lab up --ncs 200 --vms 800 --dir /tmp/big --net 127.88 --port 13307 --name big',
+          'rdsctl lab up --scale fleet --dir /tmp/fleet --net 127.230 --port 23230 --ssh-port 22230 --name fleet',
+        ),
     )
     .action(async (o: LabFlags & { dir?: string }) => run((ctx) => up({ dir: o.dir, flags: parseLabFlags(o) }, ctx)));
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// `npm run bench`: rdsctl at fleet scale, each case side by side with its comparison in the same
+// rounds, medians and ratios printed as a table and written to bench/results/latest.json.
+//
+//   npm run bench [-- --only startup,lookup] [--runs N] [--keep-lab] [--dir DIR]
+//
+// Cases: startup lookup ncinfo biglist steplist fanout create. Every case but startup needs the
+// fleet lab, which the bench brings up in its own directory, ports and loopback net (bench/lib/
+// lab.mjs) and tears down at the end; --keep-lab leaves it up for the next run, which reuses it.
+// Run it when the machine is quiet: the report records the load average before and after each case.
+// On demand only; never part of the test pass/fail.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CASES, NEEDS_LAB, caseContext } from './cases.mjs';
+import { benchLabDown, benchLabUp, benchPaths } from './lib/lab.mjs';
+import { haveGnuTime, load } from './lib/measure.mjs';
+import { RESULTS, ROOT } from './lib/paths.mjs';
+
+const ORDER = ['startup', 'lookup', 'ncinfo', 'steplist', 'biglist', 'fanout', 'create'];
+
+function usage(code) {
+  (code ? process.stderr : process.stdout).write(
+    'usage: npm run bench -- [--only CASE,…] [--runs N] [--keep-lab] [--dir DIR]\n' +
+      `  cases: ${ORDER.join(', ')} (default: all)\n` +
+      '  --runs N     measured rounds per case after one warm-up (default 7, at least 5 for the report)\n' +
+      '  --keep-lab   leave the fleet lab up; the next run reuses it\n' +
+      `  --dir DIR    where the bench keeps its lab and config (default ${path.join(os.tmpdir(), 'rdsctl-bench')})\n`,
+  );
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const o = { only: ORDER, runs: 7, keepLab: false, dir: path.join(os.tmpdir(), 'rdsctl-bench') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) die(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--only') o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--runs') o.runs = Number(value());
+    else if (a === '--keep-lab') o.keepLab = true;
+    else if (a === '--dir') o.dir = path.resolve(value());
+    else if (a === '-h' || a === '--help') usage(0);
+    else die(`unknown argument ${a}`);
+  }
+  for (const c of o.only) if (!ORDER.includes(c)) die(`unknown case ${c} (cases: ${ORDER.join(', ')})`);
+  if (!Number.isInteger(o.runs) || o.runs < 1) die('--runs must be a positive whole number');
+  o.only = ORDER.filter((c) => o.only.includes(c));
+  return o;
+}
+
+function die(msg) {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+}
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+function fmtMs(s) {
+  return s ? `${s.median_ms.toFixed(0)} ms` : '-';
+}
+
+function goalText(g) {
+  return g.max_ratio !== undefined ? `<= ${g.max_ratio}x` : `<= ${g.max_rss_mb} MB`;
+}
+
+function resultText(r) {
+  if (r.error) return 'FAILED';
+  return r.goal.max_ratio !== undefined ? `${r.ratio.toFixed(2)}x` : `${r.rdsctl.peak_rss_mb} MB`;
+}
+
+function printTable(rows) {
+  const header = ['case', 'rdsctl command', 'against', 'rdsctl', 'against', 'result', 'goal', 'met'];
+  const body = rows.map((r) => [r.case, r.command, r.against ?? '-', fmtMs(r.rdsctl), fmtMs(r.baseline), resultText(r), r.goal ? goalText(r.goal) : '-', r.error ? 'error' : r.met ? 'yes' : 'NO']);
+  const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  process.stdout.write([line(header), ...body.map(line)].join('\n') + '\n');
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (!haveGnuTime()) die('GNU time (/usr/bin/time) is needed for peak RSS: run scripts/setup (Debian package "time")');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) die('dist/ is missing: npm run build');
+  if (o.runs < 5) log(`bench: --runs ${o.runs}: fewer than 5 rounds; fine for a look, not for the report`);
+  const paths = benchPaths(o.dir);
+  const started = new Date();
+  const report = {
+    started_at: started.toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+    commit: gitCommit(),
+    node: process.version,
+    cpus: os.cpus().length,
+    runs: o.runs,
+    fixture: null,
+    rows: [],
+  };
+  let lab;
+  const needLab = o.only.some((c) => NEEDS_LAB.has(c));
+  try {
+    if (needLab) {
+      log(`bench: bringing up the fleet lab in ${paths.dir}`);
+      const up = await benchLabUp(paths, log);
+      lab = up.lab;
+      report.fixture = { dir: paths.dir, net: lab.file.net, seed_seconds: up.seedSeconds, up_seconds: Math.round(up.upSeconds * 10) / 10 };
+      if (up.seedSeconds !== null) log(`bench: fleet fixture seeded in ${up.seedSeconds}s (goal: under 120 s)`);
+    }
+    for (const name of o.only) {
+      const before = load();
+      log(`bench: ${name} (load average ${before.toFixed(2)} on ${os.cpus().length} CPUs)`);
+      const t0 = Date.now();
+      let rows;
+      try {
+        rows = await CASES[name](caseContext(paths, lab, o.runs, log));
+      } catch (e) {
+        log(`bench: ${name} failed: ${e.message}`);
+        rows = [{ case: name, command: name, error: e.message }];
+      }
+      const after = load();
+      for (const r of rows) report.rows.push({ ...r, load_before: before, load_after: after, seconds: Math.round((Date.now() - t0) / 100) / 10 });
+    }
+  } finally {
+    if (lab && !o.keepLab) await benchLabDown(paths, log).catch((e) => log(`bench: lab down failed: ${e.message}`));
+    else if (lab) log(`bench: lab kept in ${paths.dir} (RDSCTL_CONFIG=${paths.config}); \`npm run bench\` reuses it`);
+  }
+  report.finished_at = new Date().toISOString();
+  process.stdout.write(`\nrdsctl benchmark ${report.started_at} (${report.cpus} CPUs, node ${report.node}, ${o.runs} rounds after a warm-up; medians)\n`);
+  printTable(report.rows);
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, 'latest.json');
+  fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  log(`bench: wrote ${path.relative(process.cwd(), file)}`);
+  process.exitCode = report.rows.some((r) => r.error) ? 1 : 0;
+}
+
+main().catch((e) => {
+  log(`bench: ${e.stack ?? e.message}`);
+  process.exit(1);
+});
