@@ -37,7 +37,11 @@ export interface StepDef<C, N> {
   probe?: (c: C, nodes: N[], s: StepScope) => Promise<boolean>;
   /** The idempotent execute. Returns a one-line detail for task_step.detail. */
   run: (c: C, nodes: N[], s: StepScope) => Promise<string | void>;
-  /** Consecutive entries with the same group may run at the same time (master and slave variants). */
+  /**
+   * Consecutive entries with the same group run at the same time: the master and slave variants
+   * of a step, or neighbours that touch different things. A group still starts after the entry
+   * before it has finished and ends before the entry after it starts.
+   */
   group?: string;
 }
 

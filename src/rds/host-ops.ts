@@ -127,12 +127,12 @@ export function socketSqlCommand(l: HostLayout, o: { database?: string } = {}): 
   );
 }
 
-/** do_insert_time_zone_tables: the NC's system zoneinfo into the instance, as root over the socket. */
+/** do_insert_time_zone_tables: the NC's system zoneinfo into the instance, as root over the socket, not binlogged. */
 export function loadTimeZonesScript(l: HostLayout): string {
   return script(
     'g=$(command -v mariadb-tzinfo-to-sql || command -v mysql_tzinfo_to_sql) || { echo "mariadb-tzinfo-to-sql is not installed" >&2; exit 127; }; ' +
       'c=$(command -v mariadb || command -v mysql); ' +
-      sh`"$g" /usr/share/zoneinfo 2>/dev/null | "$c" --no-defaults --socket=${l.socket} --user=root --database=mysql`,
+      sh`"$g" --skip-write-binlog /usr/share/zoneinfo 2>/dev/null | "$c" --no-defaults --socket=${l.socket} --user=root --database=mysql`,
   );
 }
 

@@ -3,7 +3,8 @@ import { accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, 
 import type { Node } from '../../rds/layout.js';
 import { RESERVED_ACCOUNTS, RESERVED_DBS } from '../../rds/names.js';
 import { sqlAccount, sqlIdent, sqlString } from '../../rds/sql-text.js';
-import type { StepDef } from '../types.js';
+import type { SqlRow } from '../../rds/instance-sql.js';
+import type { StepDef, StepScope } from '../types.js';
 import { is55, withSu, type InstallCtx } from './context.js';
 
 // Accounts and databases on the instance: the maintenance users and the replicator (created on
@@ -16,19 +17,26 @@ async function systemAccounts(c: InstallCtx): Promise<AccountRow[]> {
   return accountsOf(c.db, c.custins.id, { types: ['maintain', 'replicator'] });
 }
 
-async function createUsersSql(c: InstallCtx, rows: AccountRow[]): Promise<string> {
+async function createUsersSql(c: InstallCtx, rows: AccountRow[]): Promise<string[]> {
   const out: string[] = [];
   for (const r of rows) {
     const pw = sqlString(await secretOf(c.db, c.custins.id, r.account_name));
     const acc = sqlAccount(r.account_name, r.host);
-    out.push(`CREATE USER IF NOT EXISTS ${acc} IDENTIFIED BY ${pw};`, `ALTER USER ${acc} IDENTIFIED BY ${pw};`);
+    out.push(`CREATE USER IF NOT EXISTS ${acc} IDENTIFIED BY ${pw}`, `ALTER USER ${acc} IDENTIFIED BY ${pw}`);
   }
-  return out.join('\n');
+  return out;
 }
 
-async function existingUsers(c: InstallCtx, n: Node, names: string[], s: Parameters<Step['run']>[2]): Promise<Set<string>> {
+/** Before the superuser exists only root over the socket can look; afterwards TCP is cheaper. */
+type Via = 'socket' | 'su';
+
+async function sqlVia(c: InstallCtx, n: Node, via: Via, statements: string[], s: StepScope): Promise<SqlRow[]> {
+  return via === 'su' ? c.suSql(n, statements) : c.sql(n, statements.map((x) => x + ';').join('\n'), s);
+}
+
+async function existingUsers(c: InstallCtx, n: Node, names: string[], s: StepScope, via: Via): Promise<Set<string>> {
   if (!names.length) return new Set();
-  const rows = await c.sql(n, `SELECT User FROM mysql.user WHERE User IN (${names.map(sqlString).join(', ')});`, s);
+  const rows = await sqlVia(c, n, via, [`SELECT User FROM mysql.user WHERE User IN (${names.map(sqlString).join(', ')})`], s);
   return new Set(rows.map((r) => r.User ?? ''));
 }
 
@@ -39,27 +47,27 @@ export const doInitializeMysqlAccountByMaster: Step = {
   effect: 'remote',
   async probe(c, [n], s) {
     const want = (await systemAccounts(c)).map((r) => r.account_name);
-    return (await existingUsers(c, n!, want, s)).size === want.length;
+    return (await existingUsers(c, n!, want, s, 'socket')).size === want.length;
   },
   async run(c, [n], s) {
     const rows = await systemAccounts(c);
     if (!rows.length) throw new RdsctlError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first', 9);
-    await c.sql(n!, await createUsersSql(c, rows), s);
+    await c.sql(n!, (await createUsersSql(c, rows)).map((x) => x + ';').join('\n'), s);
     return rows.map((r) => r.account_name).join(', ');
   },
 };
 
 function grantsSql(rows: AccountRow[]): string[] {
-  return rows.flatMap((r) => grantsFor(accountSpecOf(r), sqlAccount(r.account_name, r.host), sqlIdent).map((g) => g + ';'));
+  return rows.flatMap((r) => grantsFor(accountSpecOf(r), sqlAccount(r.account_name, r.host), sqlIdent));
 }
 
 const PRIV_MARK: Record<string, string> = { ALL: 'GRANT ALL PRIVILEGES ON *.*', HA: 'REPLICATION SLAVE', REPLICATION: 'REPLICATION SLAVE', ReadWrite: 'GRANT SELECT, INSERT' };
 
-async function grantsInPlace(c: InstallCtx, n: Node, rows: AccountRow[], s: Parameters<Step['run']>[2]): Promise<boolean> {
+async function grantsInPlace(c: InstallCtx, n: Node, rows: AccountRow[], s: StepScope, via: Via): Promise<boolean> {
   for (const r of rows) {
     let shown: string;
     try {
-      shown = (await c.sql(n, `SHOW GRANTS FOR ${sqlAccount(r.account_name, r.host)};`, s)).map((x) => Object.values(x)[0] ?? '').join('\n');
+      shown = (await sqlVia(c, n, via, [`SHOW GRANTS FOR ${sqlAccount(r.account_name, r.host)}`], s)).map((x) => Object.values(x)[0] ?? '').join('\n');
     } catch {
       return false;
     }
@@ -73,11 +81,12 @@ export const doGrantMasterByMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
-  probe: async (c, [n], s) => grantsInPlace(c, n!, await systemAccounts(c), s),
+  // As root over the socket: these grants are what make the superuser a superuser.
+  probe: async (c, [n], s) => grantsInPlace(c, n!, await systemAccounts(c), s, 'socket'),
   async run(c, [n], s) {
     const rows = await systemAccounts(c);
     const grants = grantsSql(rows);
-    await c.sql(n!, grants.join('\n'), s);
+    await sqlVia(c, n!, 'socket', grants, s);
     return `${grants.length} grants for ${rows.map((r) => r.account_name).join(', ')}`;
   },
 };
@@ -135,12 +144,11 @@ export const doCreateAccounts: Step = {
   skip: (c) => (c.params.accounts.length ? null : 'no account was requested (--account)'),
   async probe(c, [n], s) {
     const rows = await normalAccounts(c);
-    return (await existingUsers(c, n!, rows.map((r) => r.account_name), s)).size === rows.length && grantsInPlace(c, n!, rows, s);
+    return (await existingUsers(c, n!, rows.map((r) => r.account_name), s, 'su')).size === rows.length && grantsInPlace(c, n!, rows, s, 'su');
   },
-  async run(c, [n], s) {
+  async run(c, [n]) {
     const rows = await normalAccounts(c);
-    const statements = [await createUsersSql(c, rows), ...(grantsSql(rows))];
-    await c.sql(n!, statements.join('\n'), s);
+    await c.suSql(n!, [...(await createUsersSql(c, rows)), ...grantsSql(rows)]);
     return rows.map((r) => `${r.account_name} (ReadWrite on ${r.dbs ?? 'no database'})`).join(', ');
   },
 };
@@ -152,13 +160,13 @@ export const doCreateDbs: Step = {
   effect: 'remote',
   skipRule: 'no --db given',
   skip: (c) => (c.params.dbs.length ? null : 'no database was requested (--db)'),
-  async probe(c, [n], s) {
-    const rows = await c.sql(n!, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${c.params.dbs.map(sqlString).join(', ')});`, s);
+  async probe(c, [n]) {
+    const rows = await c.suSql(n!, [`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${c.params.dbs.map(sqlString).join(', ')})`]);
     return rows.length === c.params.dbs.length;
   },
-  async run(c, [n], s) {
+  async run(c, [n]) {
     const dbs = await c.db.query<{ db_name: string; charset: string }>("SELECT db_name, charset FROM custins_db WHERE custins_id = ? AND status <> 'deleted' ORDER BY db_name", [c.custins.id]);
-    await c.sql(n!, dbs.map((d) => `CREATE DATABASE IF NOT EXISTS ${sqlIdent(d.db_name)} CHARACTER SET ${sqlIdent(d.charset)};`).join('\n'), s);
+    await c.suSql(n!, dbs.map((d) => `CREATE DATABASE IF NOT EXISTS ${sqlIdent(d.db_name)} CHARACTER SET ${sqlIdent(d.charset)}`));
     return dbs.map((d) => d.db_name).join(', ');
   },
 };

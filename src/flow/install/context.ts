@@ -49,6 +49,11 @@ export interface InstallCtx {
   sql(node: Node, statements: string, s: StepScope, o?: { database?: string; timeoutSec?: number }): Promise<SqlRow[]>;
   /** A TCP session as the control plane's superuser (after the accounts exist). */
   su(node: Node): Promise<InstanceSession>;
+  /**
+   * Statements in one superuser session over TCP, rows of the last one as strings: cheaper than
+   * a round trip over SSH once do_initialize_mysql_account_by_master made the account.
+   */
+  suSql(node: Node, statements: string[]): Promise<SqlRow[]>;
   /** A metadb transaction that holds only while the lease does. */
   tx<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
 }
@@ -109,6 +114,13 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     su(node) {
       lease.assertHeld();
       return superuserSession(db, custins.id, node);
+    },
+    async suSql(node, statements) {
+      return withSu(c, node, async (su) => {
+        let rows: Array<Record<string, unknown>> = [];
+        for (const st of statements) rows = await su.query(st);
+        return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Buffer ? v.toString('utf8') : String(v)])));
+      });
     },
     tx: (fn) => lease.tx(fn),
   };

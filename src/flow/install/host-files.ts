@@ -100,12 +100,15 @@ export async function limitsFile(c: InstallCtx, n: Node): Promise<string> {
   ].join('\n');
 }
 
+// config_resource and persist_resource_config of one host touch different files: each pair runs
+// together, master's pair before slave's as the seed lists them.
 function configResource(role: 'master' | 'slave'): Step {
   return {
     name: 'do_config_resource',
     role,
     timeoutSec: 30,
     effect: 'remote',
+    group: `resource_${role}`,
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.limitsFile), s)) === (await limitsFile(c, n!)),
     async run(c, [n], s) {
       const out = await c.remote(n!, configResourceScript(n!.layout, await openFiles(c)), s, { stdin: await limitsFile(c, n!) });
@@ -124,6 +127,7 @@ function persistResourceConfig(role: 'master' | 'slave'): Step {
     role,
     timeoutSec: 30,
     effect: 'remote',
+    group: `resource_${role}`,
     async probe(c, [n], s) {
       const text = await c.remote(n!, readFileScript(n!.layout.resourceConf), s);
       return sectionOf(text, String(n!.port)) === resourceSection(c, n!);

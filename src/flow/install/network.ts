@@ -23,6 +23,7 @@ export const doAddRdsEcsSgRel: Step = {
   role: 'metadb',
   timeoutSec: 30,
   effect: 'metadb',
+  group: 'init_db',
   skipRule: 'applies when --ecs-sg is given',
   skip: (c) => (c.params.ecs_sg ? null : 'no ECS security group was given (--ecs-sg)'),
   async run(c) {
@@ -36,12 +37,13 @@ async function groups(db: Db, custinsId: number): Promise<WhitelistGroup[]> {
 }
 
 /** Write the group's row, then render every group of the instance into each NC's rules file. */
-function flushWhitelist(name: string, group: { name: string; type: WhitelistGroup['group_type']; ips: (c: InstallCtx) => string[] }): Step {
+function flushWhitelist(name: string, group: { name: string; type: WhitelistGroup['group_type']; ips: (c: InstallCtx) => string[] }, batch?: string): Step {
   return {
     name,
     role: 'both',
     timeoutSec: 30,
     effect: 'remote',
+    ...(batch ? { group: batch } : {}),
     async probe(c, nodes, s) {
       const gs = await groups(c.db, c.custins.id);
       const mine = gs.find((g) => g.group_name === group.name);
@@ -64,7 +66,9 @@ function flushWhitelist(name: string, group: { name: string; type: WhitelistGrou
 
 // The control plane reaches the instance from the pair's own NCs (HA, replication, backups) and
 // from local agents on each NC.
-export const doFlushAdminWhitelist = flushWhitelist('do_flush_admin_whitelist', { name: 'rds_admin', type: 'admin', ips: (c) => ['127.0.0.1', c.master.ip, c.slave.ip] });
+// The admin whitelist runs alongside mariadb-install-db (group init_db: other files, same hosts).
+// The user whitelist must not: both rewrite the same rules file.
+export const doFlushAdminWhitelist = flushWhitelist('do_flush_admin_whitelist', { name: 'rds_admin', type: 'admin', ips: (c) => ['127.0.0.1', c.master.ip, c.slave.ip] }, 'init_db');
 export const doFlushUserWhitelist = flushWhitelist('do_flush_user_whitelist', { name: 'default', type: 'user', ips: (c) => c.params.whitelist });
 
 async function vswitch(c: InstallCtx) {

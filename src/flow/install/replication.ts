@@ -15,21 +15,27 @@ import { peerOf, pollUntil, type InstallCtx } from './context.js';
 
 type Step = StepDef<InstallCtx, Node>;
 
-async function slaveStatus(c: InstallCtx, n: Node, s: StepScope): Promise<SqlRow | null> {
-  return (await c.sql(n, 'SHOW SLAVE STATUS;', s))[0] ?? null;
+/**
+ * Root over the socket on the standby until it has replicated the maintenance users; the
+ * superuser over TCP everywhere else (no SSH round trip).
+ */
+type Via = 'socket' | 'su';
+
+async function slaveStatus(c: InstallCtx, n: Node, s: StepScope, via: Via): Promise<SqlRow | null> {
+  return (via === 'su' ? await c.suSql(n, ['SHOW SLAVE STATUS']) : await c.sql(n, 'SHOW SLAVE STATUS;', s))[0] ?? null;
 }
 
 function pointsAt(st: SqlRow | null, peer: Node): boolean {
   return st !== null && st.Master_Host === peer.ip && st.Master_Port === String(peer.port) && st.Using_Gtid === 'Slave_Pos';
 }
 
-async function changeMasterSql(c: InstallCtx, peer: Node): Promise<string> {
+async function changeMasterSql(c: InstallCtx, peer: Node): Promise<string[]> {
   const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
-  return (
-    'STOP SLAVE;\n' +
+  return [
+    'STOP SLAVE',
     `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, ` +
-    `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;\n`
-  );
+      `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
+  ];
 }
 
 export const doInstallDuallmasterMaster: Step = {
@@ -37,9 +43,9 @@ export const doInstallDuallmasterMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
-  probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s), c.slave),
-  async run(c, [n], s) {
-    await c.sql(n!, await changeMasterSql(c, c.slave), s);
+  probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s, 'su'), c.slave),
+  async run(c, [n]) {
+    await c.suSql(n!, await changeMasterSql(c, c.slave));
     return `${n!.host} replicates from ${c.slave.ip}:${c.slave.port} (started by do_check_slave_master)`;
   },
 };
@@ -50,11 +56,11 @@ export const doInstallDuallmasterSlave: Step = {
   timeoutSec: 60,
   effect: 'remote',
   async probe(c, [n], s) {
-    const st = await slaveStatus(c, n!, s);
+    const st = await slaveStatus(c, n!, s, 'socket');
     return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes';
   },
   async run(c, [n], s) {
-    await c.sql(n!, (await changeMasterSql(c, c.master)) + 'START SLAVE;\n', s);
+    await c.sql(n!, [...(await changeMasterSql(c, c.master)), 'START SLAVE'].map((x) => x + ';\n').join(''), s);
     return `${n!.host} replicates from ${c.master.ip}:${c.master.port}`;
   },
 };
@@ -64,7 +70,7 @@ export async function waitReplicating(c: InstallCtx, n: Node, s: StepScope, with
   const deadline = Date.now() + withinMs;
   let last: SqlRow | null = null;
   return pollUntil(s, 50, async () => {
-    last = await slaveStatus(c, n, s);
+    last = await slaveStatus(c, n, s, 'su');
     if (!last) throw new RemoteError(`${n.host}: replication is not configured (SHOW SLAVE STATUS is empty)`, { host: n.host });
     if (last.Slave_IO_Running === 'Yes' && last.Slave_SQL_Running === 'Yes') return last;
     if (last.Slave_SQL_Running === 'No' && last.Last_SQL_Errno && last.Last_SQL_Errno !== '0') {
@@ -90,15 +96,15 @@ export const doCheckSlaveMaster: Step = {
   role: 'master',
   timeoutSec: 120,
   effect: 'remote',
-  probe: async (c, [n], s) => running(await slaveStatus(c, n!, s)),
+  probe: async (c, [n], s) => running(await slaveStatus(c, n!, s, 'su')),
   async run(c, [n], s) {
     const peer = peerOf(c, n!);
-    const pos = (await c.sql(n!, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos;', s))[0]?.pos ?? '';
+    const pos = (await c.suSql(n!, ['SELECT @@GLOBAL.gtid_binlog_pos AS pos']))[0]?.pos ?? '';
     if (pos) {
       const waited = (await c.sql(peer, `SELECT MASTER_GTID_WAIT(${sqlString(pos)}, 60) AS r;`, s, { timeoutSec: 90 }))[0]?.r;
       if (waited !== '0') throw new RemoteError(`${peer.host} did not apply the master's binlog up to ${pos} within 60s`, { host: peer.host });
     }
-    await c.sql(n!, 'START SLAVE;', s);
+    await c.suSql(n!, ['START SLAVE']);
     return describeRunning(n!, await waitReplicating(c, n!, s, 100_000));
   },
 };

@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { jest } from '@jest/globals';
+import type { InstanceRecord } from '../../src/rds/record.js';
+import type { InstanceView } from '../../src/rds/show.js';
+import type { StepView } from '../../src/flow/control.js';
+import { json } from '../support/run.js';
+import { sharedLab, type TestLab } from '../support/lab.js';
+
+// Runners of the install task as separate processes (bin/rdsctl): one killed with SIGKILL in the
+// middle and resumed; two started at once on one task (exactly one runs it); a worker taking a
+// task left by `create --no-wait`.
+
+jest.setTimeout(900_000);
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/rdsctl');
+const tag = randomBytes(3).toString('hex');
+const created: string[] = [];
+let lab: TestLab;
+
+interface Child {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** bin/rdsctl as its own process; `onLine` sees stderr line by line and may kill it. */
+function rdsctl(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: lab.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      partial += d.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) onLine?.(l, () => p.kill('SIGKILL'));
+    });
+    p.on('error', reject);
+    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+async function steps(name: string): Promise<StepView[]> {
+  return json<StepView[]>(await lab.run(['instance', 'step', name, 'list', '-o', 'json']));
+}
+
+async function healthy(name: string): Promise<InstanceView> {
+  const r = await lab.run(['instance', 'show', name, '--live', '-o', 'json']);
+  const v = json<InstanceView>(r);
+  expect(v.instance.status).toBe('running');
+  expect(v.live!.map((l) => [l.role, l.reachable, l.slave_io_running, l.slave_sql_running, l.read_only])).toEqual([
+    ['master', true, 'Yes', 'Yes', false],
+    ['slave', true, 'Yes', 'Yes', true],
+  ]);
+  expect(r.code).toBe(0);
+  return v;
+}
+
+beforeAll(() => {
+  lab = sharedLab();
+});
+
+afterAll(async () => {
+  for (const name of created) {
+    const r = await lab.run(['instance', 'delete', name, '--yes', '--reason', 'integration test cleanup']);
+    if (r.code !== 0 && r.code !== 3) throw new Error(`delete ${name} failed (exit ${r.code}): ${r.stderr}`);
+  }
+});
+
+test('SIGKILL of the runner in the middle of the flow, then resume: the install completes', async () => {
+  const name = `rm-kill${tag}`;
+  created.push(name);
+  let killedAfter = '';
+  const child = await rdsctl(['instance', 'create', '--name', name, '--db', 'app1'], (line, kill) => {
+    if (!killedAfter && /^\[20\/80\]/.test(line)) {
+      killedAfter = line;
+      kill();
+    }
+  });
+  expect(child.signal).toBe('SIGKILL');
+  expect(killedAfter).toMatch(/do_start_instance_noblock_by_slave|do_start_instance_noblock_by_master/);
+
+  const mid = await steps(name);
+  expect(mid.slice(0, 18).every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
+  expect(mid.slice(22).every((s) => s.status === 'pending')).toBe(true);
+  const tasks = json<Array<{ status: string; lease_owner: string | null }>>(await lab.run(['task', 'list', '--instance', name, '-o', 'json']));
+  expect(tasks[0]!.status).toBe('running');
+  expect(tasks[0]!.lease_owner).toMatch(/:\d+:[0-9a-f]+$/);
+
+  // The dead runner's lease is on this host and its process is gone: resume takes over at once.
+  const r = await lab.run(['instance', 'step', name, 'resume', '--reason', 'runner was killed']);
+  expect(r.code).toBe(0);
+  expect(r.stderr).not.toMatch(/^\[ ?1\/80\]/m);
+  expect(r.stderr).toMatch(/\[80\/80\]/);
+  const done = await steps(name);
+  expect(done.every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
+  expect(done.slice(0, 18).every((s) => s.attempts <= 1)).toBe(true);
+  await healthy(name);
+});
+
+test('two runners started at once on one task: exactly one runs it, the other exits 9', async () => {
+  const name = `rm-two${tag}`;
+  created.push(name);
+  const c = await lab.run(['instance', 'create', '--name', name, '--no-wait', '-o', 'json']);
+  expect(c.code).toBe(0);
+  const rec = json<InstanceRecord>(c);
+  expect(rec).toMatchObject({ status: 'creating', endpoint: null });
+  expect(rec.task).toMatchObject({ status: 'pending', steps_finished: 0, steps_total: 80 });
+
+  const [a, b] = await Promise.all([rdsctl(['instance', 'step', name, 'resume']), rdsctl(['instance', 'step', name, 'resume'])]);
+  const codes = [a.code, b.code].sort();
+  expect(codes).toEqual([0, 9]);
+  const loser = a.code === 9 ? a : b;
+  const winner = a.code === 0 ? a : b;
+  expect(loser.stderr).toMatch(/^rdsctl: task \d+ is being run by .+ \(lease until .+\)/m);
+  expect(loser.stderr).not.toMatch(/\[\s*\d+\/80\]/);
+  expect(winner.stderr).toMatch(/\[80\/80\]/);
+  await healthy(name);
+});
+
+test('a worker takes a task left by create --no-wait and runs it to the end', async () => {
+  const name = `rm-wrk${tag}`;
+  created.push(name);
+  expect((await lab.run(['instance', 'create', '--name', name, '--no-wait'])).code).toBe(0);
+  const w = await lab.run(['worker', '--once']);
+  expect(w.code).toBe(0);
+  expect(w.stdout).toMatch(/^task \d+ done \(80 steps\)$/m);
+  await healthy(name);
+  const idle = await lab.run(['worker', '--once']);
+  expect(idle.code).toBe(0);
+  expect(idle.stderr).toMatch(/no task ready/);
+});
