@@ -137,10 +137,15 @@ describe('INSTALL_FLOW', () => {
     for (const [g, idx] of groups) expect({ g, consecutive: idx.every((v, k) => k === 0 || v === idx[k - 1]! + 1) }).toEqual({ g, consecutive: true });
     const members = (g: string) => groups.get(g)!.map((i) => `${i + 1} ${INSTALL_FLOW[i]!.name}:${INSTALL_FLOW[i]!.role}`);
     expect(members('init_db')).toEqual(['12 do_init_mysql_db_master:master', '13 do_init_mysql_db_slave:slave', '14 do_add_rds_ecs_sg_rel:metadb', '15 do_flush_admin_whitelist:both']);
-    expect(members('resource_master')).toEqual(['66 do_config_resource:master', '67 do_persist_resource_config:master']);
-    for (const g of ['make_dir', 'check_init', 'start', 'check_start', 'tz', 'port_conf', 'initd', 'insname']) expect(groups.get(g)!.map((i) => INSTALL_FLOW[i]!.role)).toEqual(['master', 'slave']);
-    // The two whitelist steps rewrite the same rules file: never together.
-    expect(INSTALL_FLOW[15]!.group).toBeUndefined();
+    expect(members('check_init')).toEqual(['16 do_flush_user_whitelist:both', '17 do_check_mysql_init_db_success_master:master', '18 do_check_mysql_init_db_success_slave:slave']);
+    expect(members('host_files').map((m) => Number(m.split(' ')[0]))).toEqual([64, 65, 66, 67, 68, 69, 70, 71]);
+    for (const g of ['make_dir', 'start', 'check_start', 'duallmaster', 'tz', 'port_conf']) expect(groups.get(g)!.map((i) => INSTALL_FLOW[i]!.role)).toEqual(['master', 'slave']);
+    // The two whitelist steps rewrite the same rules file: never in one group.
+    expect(INSTALL_FLOW[14]!.group).not.toBe(INSTALL_FLOW[15]!.group);
+    // do_check_slave_slave logs in as the superuser, which exists on the standby only after
+    // do_check_slave_master saw it catch up: never together.
+    expect(INSTALL_FLOW[30]!.group).toBeUndefined();
+    expect(INSTALL_FLOW[31]!.group).toBeUndefined();
   });
 
   test('the flow definition names it "install"', () => {

@@ -20,6 +20,10 @@ import { peerOf, type InstallCtx } from './context.js';
 
 type Step = StepDef<InstallCtx, Node>;
 
+// do_rebuild_initd … do_write_insname_to_file (64-71) each write their own file on their own host:
+// they run as one group.
+const HOST_FILES = 'host_files';
+
 function addPort(role: 'master' | 'slave'): Step {
   return {
     name: 'do_add_port_to_instance_config',
@@ -69,7 +73,7 @@ function rebuildInitd(role: 'master' | 'slave'): Step {
     role,
     timeoutSec: 30,
     effect: 'remote',
-    group: 'initd',
+    group: HOST_FILES,
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.initScript), s)) === initScript(c, n!),
     async run(c, [n], s) {
       await c.remote(n!, writeFileScript(n!.layout.initScript, '0755'), s, { stdin: initScript(c, n!) });
@@ -100,15 +104,13 @@ export async function limitsFile(c: InstallCtx, n: Node): Promise<string> {
   ].join('\n');
 }
 
-// config_resource and persist_resource_config of one host touch different files: each pair runs
-// together, master's pair before slave's as the seed lists them.
 function configResource(role: 'master' | 'slave'): Step {
   return {
     name: 'do_config_resource',
     role,
     timeoutSec: 30,
     effect: 'remote',
-    group: `resource_${role}`,
+    group: HOST_FILES,
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.limitsFile), s)) === (await limitsFile(c, n!)),
     async run(c, [n], s) {
       const out = await c.remote(n!, configResourceScript(n!.layout, await openFiles(c)), s, { stdin: await limitsFile(c, n!) });
@@ -127,7 +129,7 @@ function persistResourceConfig(role: 'master' | 'slave'): Step {
     role,
     timeoutSec: 30,
     effect: 'remote',
-    group: `resource_${role}`,
+    group: HOST_FILES,
     async probe(c, [n], s) {
       const text = await c.remote(n!, readFileScript(n!.layout.resourceConf), s);
       return sectionOf(text, String(n!.port)) === resourceSection(c, n!);
@@ -160,7 +162,7 @@ function writeInsname(role: 'master' | 'slave'): Step {
     role,
     timeoutSec: 30,
     effect: 'remote',
-    group: 'insname',
+    group: HOST_FILES,
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.insnameFile), s)) === c.custins.ins_name + '\n',
     async run(c, [n], s) {
       await c.remote(n!, writeFileScript(n!.layout.insnameFile, '0644'), s, { stdin: c.custins.ins_name + '\n' });

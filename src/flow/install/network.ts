@@ -66,10 +66,11 @@ function flushWhitelist(name: string, group: { name: string; type: WhitelistGrou
 
 // The control plane reaches the instance from the pair's own NCs (HA, replication, backups) and
 // from local agents on each NC.
-// The admin whitelist runs alongside mariadb-install-db (group init_db: other files, same hosts).
-// The user whitelist must not: both rewrite the same rules file.
+// The admin whitelist runs alongside mariadb-install-db (group init_db), the user whitelist
+// alongside the checks of its result (group check_init): other files on the same hosts. Never the
+// two together: both rewrite the same rules file.
 export const doFlushAdminWhitelist = flushWhitelist('do_flush_admin_whitelist', { name: 'rds_admin', type: 'admin', ips: (c) => ['127.0.0.1', c.master.ip, c.slave.ip] }, 'init_db');
-export const doFlushUserWhitelist = flushWhitelist('do_flush_user_whitelist', { name: 'default', type: 'user', ips: (c) => c.params.whitelist });
+export const doFlushUserWhitelist = flushWhitelist('do_flush_user_whitelist', { name: 'default', type: 'user', ips: (c) => c.params.whitelist }, 'check_init');
 
 async function vswitch(c: InstallCtx) {
   if (!c.custins.vpc_id || !c.params.vswitch_id) throw new RdsctlError(`instance ${c.custins.ins_name} is VPC but has no vpc_id/vswitch_id`, 9);

@@ -43,6 +43,7 @@ export const doInstallDuallmasterMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
+  group: 'duallmaster',
   probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s, 'su'), c.slave),
   async run(c, [n]) {
     await c.suSql(n!, await changeMasterSql(c, c.slave));
@@ -55,6 +56,7 @@ export const doInstallDuallmasterSlave: Step = {
   role: 'slave',
   timeoutSec: 60,
   effect: 'remote',
+  group: 'duallmaster',
   async probe(c, [n], s) {
     const st = await slaveStatus(c, n!, s, 'socket');
     return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes';
