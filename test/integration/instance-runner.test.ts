@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
@@ -11,7 +13,7 @@ import { sharedLab, type TestLab } from '../support/lab.js';
 
 // Runners of the install task as separate processes (bin/rdsctl): one killed with SIGKILL in the
 // middle and resumed; two started at once on one task (exactly one runs it); a worker taking a
-// task left by `create --no-wait`.
+// task left by `create --no-wait`; an NC whose sshd is down, then back.
 
 jest.setTimeout(900_000);
 
@@ -136,4 +138,69 @@ test('a worker takes a task left by create --no-wait and runs it to the end', as
   const idle = await lab.run(['worker', '--once']);
   expect(idle.code).toBe(0);
   expect(idle.stderr).toMatch(/no task ready/);
+});
+
+test('an NC whose sshd is down fails the step, naming it; retry once it is back completes (VPC guard instance, password from stdin)', async () => {
+  const name = `rm-vpc${tag}`;
+  created.push(name);
+  const { ctx } = lab.context();
+  let sw: { vpc_id: string; vswitch_id: string; zone: string; cidr: string };
+  try {
+    const zones = await ctx.db('dbaas').query<{ zone: string }>("SELECT zone FROM hostinfo WHERE status = 'online' GROUP BY zone HAVING COUNT(*) >= 2 ORDER BY zone LIMIT 1");
+    sw = (await ctx.db('vpc').query<typeof sw>('SELECT vpc_id, vswitch_id, zone, cidr FROM vswitch WHERE zone = ? ORDER BY vswitch_id LIMIT 1', [zones[0]!.zone]))[0]!;
+  } finally {
+    await ctx.close();
+  }
+  const pw = 'Pw-from-stdin-' + tag;
+  const c = await lab.run(['instance', 'create', '--name', name, '--network', 'vpc', '--vpc-id', sw.vpc_id, '--vswitch-id', sw.vswitch_id, '--zone', sw.zone, '--guard', '--db', 'ledger', '--account', 'ops', '--password-stdin', '--no-wait', '-o', 'json'], { stdin: `${pw}\n` });
+  expect(c.code).toBe(0);
+  const rec = json<InstanceRecord>(c);
+  expect(rec).toMatchObject({ network_type: 'vpc', vpc_id: sw.vpc_id, is_guard: true, zone: sw.zone });
+
+  lab.stopHost(rec.slave!.host);
+  try {
+    const r = await lab.run(['instance', 'step', name, 'resume']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(rec.slave!.host);
+    const st = await steps(name);
+    const failed = st.filter((s) => s.status === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.error).toContain(rec.slave!.host);
+    expect(st.slice(failed[0]!.seq).every((s) => s.status === 'pending')).toBe(true);
+    const shown = json<InstanceView>(await lab.run(['instance', 'show', name, '-o', 'json']));
+    expect(shown.instance.status).toBe('failed');
+    expect(shown.instance.task).toMatchObject({ status: 'failed' });
+    expect(shown.instance.task!.error).toContain(rec.slave!.host);
+  } finally {
+    lab.startHost(rec.slave!.host);
+  }
+
+  const retry = await lab.run(['instance', 'step', name, 'retry', '--reason', 'sshd is back']);
+  expect(retry.code).toBe(0);
+  const v = json<InstanceView>(await lab.run(['instance', 'show', name, '--live', '-o', 'json']));
+  expect(v.instance.status).toBe('running');
+  // A guard instance is read-only on both servers, and both replicate.
+  expect(v.live!.map((l) => [l.role, l.read_only, l.slave_io_running, l.slave_sql_running])).toEqual([
+    ['master', true, 'Yes', 'Yes'],
+    ['slave', true, 'Yes', 'Yes'],
+  ]);
+  const st = await steps(name);
+  for (const seq of [36, 43, 61, 62, 63, 72]) expect({ seq, status: st[seq - 1]!.status }).toEqual({ seq, status: 'done' });
+  // The VPC address comes from the vswitch's block.
+  const { ctx: ctx2 } = lab.context();
+  try {
+    const m = await ctx2.db('dbaas').query<{ vip: string; vport: number }>('SELECT vip, vport FROM vpc_custins_mapping WHERE custins_id = ? AND live_key = 1', [rec.custins_id]);
+    expect(m[0]!.vip.split('.').slice(0, 2)).toEqual(sw.cidr.split('.').slice(0, 2));
+    expect(m[0]!.vport).toBe(rec.master!.port);
+  } finally {
+    await ctx2.close();
+  }
+  // The account made with the password read from stdin logs in.
+  const cnf = path.join(os.tmpdir(), `rdsctl-it-${tag}.cnf`);
+  fs.writeFileSync(cnf, `[client]\nuser=ops\npassword=${pw}\n`, { mode: 0o600 });
+  try {
+    expect(execFileSync('mariadb', [`--defaults-file=${cnf}`, '-h', rec.master!.ip, '-P', String(rec.master!.port), '-N', '-e', "SHOW DATABASES LIKE 'ledger'"], { encoding: 'utf8' }).trim()).toBe('ledger');
+  } finally {
+    fs.rmSync(cnf, { force: true });
+  }
 });
