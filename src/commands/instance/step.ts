@@ -47,7 +47,8 @@ export function register(cmd: Command, run: Runner): void {
         '  goto STEP    go back (STEP and all after it become pending) or forward (steps before it are\n' +
         '               skipped); asks for confirmation (--yes without a TTY). Then `resume`.\n' +
         '  resume       continue from the first unfinished step to the end\n' +
-        'Every action but list is audited and takes --reason. Exit 9 when another runner holds the\n' +
+        'Every action but list is audited and takes --reason; list needs the read role, goto admin, the\n' +
+        'others operator. Exit 9 when another runner holds the\n' +
         'task\'s lease; exit 3 for an unknown instance or step.\n' +
         examples(
           'rdsctl instance step rm-2ze1abcd list',
@@ -93,7 +94,8 @@ async function taskOf(ctx: Context, opts: Options): Promise<{ task: TaskRow; ins
 }
 
 export async function stepCommand(opts: Options, ctx: Context): Promise<number> {
-  if (opts.action !== 'list') await requireRole(ctx, 'operator', `rdsctl instance step ${opts.action}`);
+  // goto rewrites the state of every step after it (it can undo a finished install): admin only.
+  if (opts.action !== 'list') await requireRole(ctx, opts.action === 'goto' ? 'admin' : 'operator', `rdsctl instance step ${opts.action}`);
   const { task, insName } = await taskOf(ctx, opts);
   const db = ctx.db('dbaas');
   const flow = flowByName(task.flow);
