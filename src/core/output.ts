@@ -1,8 +1,14 @@
 import { Option, type Command } from 'commander';
-import Table from 'cli-table3';
-import { Chalk } from 'chalk';
+import type TableType from 'cli-table3';
+import { createRequire } from 'node:module';
 import type { IO } from './io.js';
 import { UsageError } from './errors.js';
+
+// Every command prints through this file, so what it loads every command pays for at start-up:
+// cli-table3 (and string-width under it) is required only for a table it must draw (see
+// plainLayout), and the few colours are plain SGR codes rather than chalk, whose import alone
+// costs several milliseconds of CPU.
+const load = createRequire(import.meta.url);
 
 // One definition of `-o`: the flag, its help text and its validation all come from this list.
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'tsv'] as const;
@@ -46,17 +52,23 @@ export function cellText(v: unknown): string {
   return String(v);
 }
 
-// chalk instances per decision, not the global one: colour follows the IO we were given.
-const painters = { on: new Chalk({ level: 1 }), off: new Chalk({ level: 0 }) };
+// The 16-colour SGR codes (what chalk emits at level 1): open, close.
+const SGR: Record<Exclude<Tone, undefined> | 'bold', [number, number]> = { ok: [32, 39], warn: [33, 39], bad: [31, 39], dim: [2, 22], bold: [1, 22] };
 
+function sgr(text: string, style: keyof typeof SGR): string {
+  const [open, close] = SGR[style];
+  // Like chalk: each line of a multi-line cell is wrapped on its own, so a table row split over
+  // lines does not bleed colour into the next cell.
+  return text ? `\u001b[${open}m${text.replace(/\r?\n/g, `\u001b[${close}m$&\u001b[${open}m`)}\u001b[${close}m` : text;
+}
+
+/** Colour follows the IO we were given (TTY, NO_COLOR), never a global decision. */
 export function paint(text: string, tone: Tone, color: boolean): string {
-  if (!color || !tone) return text;
-  const c = painters.on;
-  return tone === 'ok' ? c.green(text) : tone === 'warn' ? c.yellow(text) : tone === 'bad' ? c.red(text) : c.dim(text);
+  return color && tone ? sgr(text, tone) : text;
 }
 
 export function bold(text: string, color: boolean): string {
-  return (color ? painters.on : painters.off).bold(text);
+  return color ? sgr(text, 'bold') : text;
 }
 
 /** tsv fields must not contain the separators; escape them the way `mysql -B` does. */
@@ -73,14 +85,50 @@ const BORDERLESS = {
 
 export function renderTable(headers: string[], rows: string[][], opts: { color?: boolean; tones?: Tone[][]; align?: ('left' | 'right')[] } = {}): string {
   const color = Boolean(opts.color);
+  const head = headers.map((h) => bold(h, color));
+  const body = rows.map((r, i) => r.map((c, j) => paint(c, opts.tones?.[i]?.[j], color)));
+  return (plainLayout(head, body, opts.align) ?? tableLayout(head, body, opts.align)).split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
+}
+
+// cli-table3 measures every cell with string-width: 80 rows of `instance step list` took 40-80 ms,
+// 500 rows of `instance list` 200 ms. Metadb values are nearly always printable ASCII, whose width
+// is their length once the colour codes are taken out, so such tables are laid out here, the same
+// as cli-table3 lays them out (test/unit/output-table.test.ts compares the two). Anything else —
+// wide or combining characters, control characters, line breaks, ragged rows — goes to cli-table3.
+const SGR_CODE = /\u001b\[\d+m/g;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+function plainLayout(head: string[], body: string[][], align: ('left' | 'right')[] | undefined): string | null {
+  if (head.length === 0) return null;
+  const widths = head.map(() => 0);
+  for (const row of [head, ...body]) {
+    if (row.length !== head.length) return null;
+    for (let j = 0; j < row.length; j++) {
+      const visible = row[j]!.includes('\u001b') ? row[j]!.replace(SGR_CODE, '') : row[j]!;
+      if (!PRINTABLE_ASCII.test(visible)) return null;
+      widths[j] = Math.max(widths[j]!, visible.length);
+    }
+  }
+  const line = (row: string[]): string =>
+    row
+      .map((cell, j) => {
+        const pad = ' '.repeat(widths[j]! - (cell.includes('\u001b') ? cell.replace(SGR_CODE, '') : cell).length);
+        return align?.[j] === 'right' ? pad + cell : cell + pad;
+      })
+      .join('  ');
+  return [head, ...body].map(line).join('\n');
+}
+
+function tableLayout(head: string[], body: string[][], align: ('left' | 'right')[] | undefined): string {
+  const Table = load('cli-table3') as typeof TableType;
   const table = new Table({
-    head: headers.map((h) => bold(h, color)),
+    head,
     chars: BORDERLESS,
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    ...(opts.align ? { colAligns: opts.align } : {}),
+    ...(align ? { colAligns: align } : {}),
   });
-  rows.forEach((r, i) => table.push(r.map((c, j) => paint(c, opts.tones?.[i]?.[j], color))));
-  return table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
+  for (const r of body) table.push(r);
+  return table.toString();
 }
 
 /**

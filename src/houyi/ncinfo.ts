@@ -5,7 +5,7 @@ import { hostPath } from '../remote/paths.js';
 import { sh } from '../remote/quote.js';
 import type { SshPool } from '../remote/ssh-types.js';
 import { instancesOnHost, type RdsInstanceOnHost } from '../rds/lookup.js';
-import { findNc, ncTarget, vmCountsOnNc, type Nc, type VmCounts } from './nc.js';
+import { findNc, ncTarget, vmCountsOnNc, type Nc } from './nc.js';
 
 // go2ncinfo: one NC described from houyi (facts, capacity, VMs), dbaas (RDS instances on it) and,
 // with --live, the host itself over SSH (uptime, load, free space under the data directory).
@@ -107,14 +107,15 @@ export interface NcInfoRequest {
 export async function ncInfo(ctx: Context, req: NcInfoRequest): Promise<NcInfo> {
   const houyi = ctx.db('houyi');
   const nc = await findNc(houyi, req.nc);
-  const counts: VmCounts = await vmCountsOnNc(houyi, nc.id);
   const errors: string[] = [];
-  let rds: RdsInstanceOnHost[] | null = null;
-  try {
-    rds = await instancesOnHost(ctx.db('dbaas'), nc.hostname);
-  } catch (e) {
-    errors.push(`dbaas: ${errorText(e)}`);
-  }
+  // houyi and dbaas at the same time: two metadbs, two connections that need not wait on each other.
+  const [counts, rds] = await Promise.all([
+    vmCountsOnNc(houyi, nc.id),
+    instancesOnHost(ctx.db('dbaas'), nc.hostname).catch((e: unknown): RdsInstanceOnHost[] | null => {
+      errors.push(`dbaas: ${errorText(e)}`);
+      return null;
+    }),
+  ]);
   let live: LiveFacts | null = null;
   if (req.live && req.pool) {
     try {

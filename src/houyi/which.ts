@@ -32,28 +32,42 @@ export interface WhichResult {
   errors: string[];
 }
 
-type Probe = (db: Db) => Promise<WhichMatch[]>;
+/** A probe of one metadb; what it could not read goes to `errors` (the match list stays usable). */
+type Probe = (db: Db, errors: string[]) => Promise<WhichMatch[]>;
 
 export async function which(ctx: Context, name: string): Promise<WhichResult> {
   const ip = isIpv4(name);
-  const errors: string[] = [];
   const probes: Array<[LogicalDb, Probe]> = [
     ['houyi', (db) => vmMatches(db, name, ip ? ['ip'] : ['name', 'instance_id'])],
-    ['houyi', (db) => ncMatches(ctx, db, name, ip ? ['ip'] : ['hostname', 'sn'], errors)],
+    ['houyi', (db, errors) => ncMatches(ctx, db, name, ip ? ['ip'] : ['hostname', 'sn'], errors)],
     ...(ip ? [] : ([['dbaas', (db: Db) => custinsMatches(db, name)]] as Array<[LogicalDb, Probe]>)),
     ...(ip ? ([['xuanyuan', (db: Db) => slbMatches(db, name)]] as Array<[LogicalDb, Probe]>) : []),
     ['tianji', (db) => machineMatches(db, name, ip ? 'ip' : 'hostname')],
   ];
   const configured = ctx.profile().databases;
-  const matches: WhichMatch[] = [];
-  for (const [dbName, probe] of probes) {
-    if (!configured[dbName]) continue;
-    try {
-      matches.push(...(await probe(ctx.db(dbName))));
-    } catch (e) {
-      noteError(errors, dbName, e);
-    }
-  }
+  // Each metadb's probes run in turn on its one connection; the metadbs are asked at the same time,
+  // so their connections and queries overlap. Matches and errors still come in probe order.
+  const byDb = new Map<LogicalDb, Probe[]>();
+  for (const [dbName, probe] of probes) if (configured[dbName]) byDb.set(dbName, [...(byDb.get(dbName) ?? []), probe]);
+  const perDb = await Promise.all(
+    [...byDb].map(async ([dbName, list]) => {
+      const out: Array<{ matches: WhichMatch[]; errors: string[] }> = [];
+      for (const probe of list) {
+        const errors: string[] = [];
+        try {
+          out.push({ matches: await probe(ctx.db(dbName), errors), errors });
+        } catch (e) {
+          noteError(errors, dbName, e);
+          out.push({ matches: [], errors });
+        }
+      }
+      return out;
+    }),
+  );
+  const results = perDb.flat();
+  const matches = results.flatMap((r) => r.matches);
+  const errors: string[] = [];
+  for (const e of results.flatMap((r) => r.errors)) if (!errors.includes(e)) errors.push(e);
   if (matches.length === 0) {
     if (errors.length) throw new UnavailableError(`"${name}" not found in what could be read; ${errors.join('; ')}`);
     throw new NotFoundError(`"${name}" is not a known VM, NC, RDS instance, SLB node or Tianji machine`, await nearNames(ctx, name));
