@@ -150,6 +150,63 @@ export function printRecords<T>(io: IO, format: OutputFormat, columns: Column<T>
   io.out(renderTable(cols.map((c) => c.header), cells, { color: io.color, tones, align: cols.map((c) => c.align ?? 'left') }));
 }
 
+/** Writes records as they come: see recordWriter. */
+export interface RecordWriter<T> {
+  write(row: T): void;
+  /** Finish the output; returns the number of records written. */
+  end(): number;
+}
+
+const FLUSH_AT = 64 * 1024;
+
+/**
+ * printRecords for lists too big to hold (`instance list` of a region: 20,000 rows): JSON goes out
+ * as an array one element at a time — the same bytes printRecords prints — and tsv one line at a
+ * time, in 64 KiB writes, so memory stays flat whatever the row count. table and wide need every
+ * row to size their columns, so they gather the rows and print at end().
+ */
+export function recordWriter<T>(io: IO, format: OutputFormat, columns: Column<T>[], json?: (row: T) => unknown): RecordWriter<T> {
+  let n = 0;
+  if (format === 'table' || format === 'wide') {
+    const rows: T[] = [];
+    return {
+      write: (row) => void rows.push(row),
+      end: () => (printRecords(io, format, columns, rows, json), rows.length),
+    };
+  }
+  let buf = '';
+  const put = (text: string): void => {
+    buf += text;
+    if (buf.length >= FLUSH_AT) {
+      io.out(buf);
+      buf = '';
+    }
+  };
+  if (format === 'json') {
+    return {
+      write(row) {
+        // JSON.stringify(array, null, 2): "[", then each element indented by two, ",\n" between.
+        put((n++ === 0 ? '[\n  ' : ',\n  ') + (JSON.stringify(json ? json(row) : row, null, 2) ?? 'null').replace(/\n/g, '\n  '));
+      },
+      end() {
+        io.out(buf + (n === 0 ? '[]\n' : '\n]\n'));
+        return n;
+      },
+    };
+  }
+  put(columns.map((c) => tsvField(c.header)).join('\t') + '\n');
+  return {
+    write(row) {
+      n++;
+      put(columns.map((c) => tsvField(cellText(c.value(row)))).join('\t') + '\n');
+    },
+    end() {
+      io.out(buf);
+      return n;
+    },
+  };
+}
+
 /** A describe-style view: titled sections of key/value pairs or nested tables. */
 export interface Section {
   title: string;

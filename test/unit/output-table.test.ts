@@ -1,7 +1,9 @@
+import { PassThrough } from 'node:stream';
 import Table from 'cli-table3';
-import { bold, paint, renderTable, type Tone } from '../../src/core/output.js';
+import { createIO, type IO } from '../../src/core/io.js';
+import { bold, paint, printRecords, recordWriter, renderTable, type Column, type Tone } from '../../src/core/output.js';
 
-// renderTable lays out plain-ASCII tables itself (cli-table3 is slow: string-width on every cell)
+// recordWriter streams what printRecords prints (below). renderTable lays out plain-ASCII tables itself (cli-table3 is slow: string-width on every cell)
 // and must print exactly what cli-table3 prints for them. The reference below is the renderer as
 // it was before, cli-table3 for every table.
 
@@ -69,5 +71,64 @@ describe('renderTable', () => {
     for (const [headers, rows] of cases) {
       for (const color of [false, true]) expect(renderTable(headers, rows, { color })).toBe(reference(headers, rows, { color }));
     }
+  });
+});
+
+describe('recordWriter', () => {
+  interface Rec {
+    name: string;
+    n: number;
+    at: Date;
+    tags: string[];
+    extra: { note: string | null } | null;
+  }
+  const columns: Column<Rec>[] = [
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'N', value: (r) => r.n, align: 'right' },
+    { header: 'AT', value: (r) => r.at, wide: true },
+    { header: 'TAGS', value: (r) => r.tags },
+  ];
+  const record = (i: number): Rec => ({
+    name: `rm-bp1${i}\t"quoted"\n名字`,
+    n: i * 7,
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+    tags: i % 2 ? ['a', 'b'] : [],
+    extra: i % 3 ? { note: i % 5 ? `note ${i}` : null } : null,
+  });
+
+  function sink(): { io: IO; text: () => string; writes: () => number } {
+    const stdout = new PassThrough();
+    let out = '';
+    let writes = 0;
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const io = createIO({ stdout, stderr: new PassThrough(), stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, stdinIsTTY: false, env: {} });
+    return { io: { ...io, out: (t: string) => (writes++, io.out(t)) }, text: () => out, writes: () => writes };
+  }
+
+  test('writes the same bytes as printRecords, record by record, in every format', async () => {
+    for (const count of [0, 1, 2, 150]) {
+      const rows = Array.from({ length: count }, (_, i) => record(i));
+      for (const format of ['json', 'tsv', 'table', 'wide'] as const) {
+        for (const json of [undefined, (r: Rec) => ({ ins_name: r.name, at: r.at, extra: r.extra })]) {
+          const a = sink();
+          printRecords(a.io, format, columns, rows, json);
+          const b = sink();
+          const w = recordWriter(b.io, format, columns, json);
+          for (const r of rows) w.write(r);
+          expect(w.end()).toBe(count);
+          await new Promise((r) => setImmediate(r));
+          expect({ format, count, out: b.text() }).toEqual({ format, count, out: a.text() });
+        }
+      }
+    }
+  });
+
+  test('a big JSON list goes out in several writes as it comes, not as one string at the end', () => {
+    const b = sink();
+    const w = recordWriter(b.io, 'json', columns);
+    for (let i = 0; i < 5000; i++) w.write(record(i));
+    const before = b.writes();
+    w.end();
+    expect(before).toBeGreaterThan(10);
   });
 });
