@@ -67,12 +67,16 @@ export function resolveStep(rows: StepRow[], ref: string): number {
     throw new UsageError(`step ${trimmed} is listed ${hits.length} times: name one of ${hits.map((h) => `${h.seq} (${h.step_name}:${h.role})`).join(', ')}`);
   }
   const name = m ? m[1]! : trimmed;
-  const near = [...new Set(rows.map((r) => r.step_name))]
-    .map((n) => ({ n, d: editDistance(name, n) }))
-    .filter((x) => x.d <= Math.max(3, Math.floor(name.length / 3)))
-    .sort((a, b) => a.d - b.d)
-    .map((x) => x.n);
-  throw new NotFoundError(`step "${trimmed}" is not in this task's flow`, near);
+  // No step name is longer than 64: a longer input gets no suggestions (and no quadratic work).
+  const near =
+    name.length > 64
+      ? []
+      : [...new Set(rows.map((r) => r.step_name))]
+          .map((n) => ({ n, d: editDistance(name, n) }))
+          .filter((x) => x.d <= Math.max(3, Math.floor(name.length / 3)))
+          .sort((a, b) => a.d - b.d)
+          .map((x) => x.n);
+  throw new NotFoundError(`step "${trimmed.length > 80 ? trimmed.slice(0, 80) + '…' : trimmed}" is not in this task's flow`, near);
 }
 
 function editDistance(a: string, b: string): number {

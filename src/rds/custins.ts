@@ -48,8 +48,8 @@ export async function findCustins(db: Db, ref: string, o: { includeDeleted?: boo
   const row = rows[0];
   if (row && (o.includeDeleted || row.status !== 'deleted')) return row;
   if (row) throw new NotFoundError(`instance ${ref} was deleted at ${row.gmt_deleted?.toISOString() ?? 'an unknown time'}`);
-  const near = byId ? [] : await nearNames(db, ref);
-  throw new NotFoundError(`instance "${ref}" does not exist in dbaas`, near);
+  const near = byId || ref.length > 64 ? [] : await nearNames(db, ref);
+  throw new NotFoundError(`instance "${ref.length > 80 ? ref.slice(0, 80) + '…' : ref}" does not exist in dbaas`, near);
 }
 
 async function nearNames(db: Db, ref: string): Promise<string[]> {
