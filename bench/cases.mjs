@@ -1,14 +1,16 @@
 // The cases of `npm run bench`, one function each. A case measures rdsctl beside its comparison in
 // the same rounds (measure.mjs sideBySide) and returns table rows:
 //   { case, command, against, goal, rdsctl, baseline, ratio, met, note? }
-// where rdsctl/baseline are measure.mjs summaries and goal is { max_ratio } or { max_rss_mb }.
+// where rdsctl/baseline are measure.mjs summaries and goal is { max_ratio }, { max_rss_mb } or null
+// (a row shown for information).
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { labAdminSql, labSql, rdsctlEnv } from './lib/lab.mjs';
-import { sideBySide, summary, round } from './lib/measure.mjs';
-import { RDSCTL } from './lib/paths.mjs';
+import { median, sideBySide, summary, round } from './lib/measure.mjs';
+import { RDSCTL, ROOT } from './lib/paths.mjs';
 
 const NODE = process.execPath;
 const nodeBaseline = { key: 'node', label: 'node -e 0', cmd: NODE, args: ['-e', '0'] };
@@ -65,9 +67,10 @@ export async function ncinfo(ctx) {
 
 export async function steplist(ctx) {
   const n = await sampleNames(ctx);
-  const steps = rdsctlCmd(ctx, 'steps', ['instance', 'step', n.firstRds, 'list']);
-  const r = await sideBySide([nodeBaseline, steps], ctx.runs, ctx.log);
-  return [ratioRow('step list', steps, nodeBaseline, r, 2.0)];
+  const table = rdsctlCmd(ctx, 'table', ['instance', 'step', n.firstRds, 'list']);
+  const json = rdsctlCmd(ctx, 'json', ['instance', 'step', n.firstRds, 'list', '-o', 'json']);
+  const r = await sideBySide([nodeBaseline, table, json], ctx.runs, ctx.log);
+  return [ratioRow('step list', table, nodeBaseline, r, 2.0), ratioRow('step list', json, nodeBaseline, r, 2.0)];
 }
 
 /**
@@ -149,9 +152,36 @@ export async function fanout(ctx) {
   }
 }
 
-export const CASES = { startup, lookup, ncinfo, biglist, steplist, fanout };
-/** Cases that need the fleet lab. */
-export const NEEDS_LAB = new Set(['lookup', 'ncinfo', 'biglist', 'steplist', 'fanout', 'create']);
+/**
+ * bench/create.mjs (the RDS flow's own benchmark) on the create lab: it alternates `instance create`
+ * and create-floor.sh on the pair and port allocation would take, deleting between runs, and
+ * times rdsctl to the moment the pair replicates (step 32, do_check_slave_slave) and to the end.
+ */
+export async function create(ctx) {
+  const r = await new Promise((resolve, reject) => {
+    const child = spawn(NODE, [path.join(ROOT, 'bench', 'create.mjs'), '--config', ctx.paths.config, '--runs', String(ctx.runs), '--json'], { env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`bench/create.mjs exited ${code}: ${err.trim().split('\n').slice(-2).join(' | ')}`))));
+  });
+  for (const row of r.rows) ctx.log(`  run ${row.run}: floor ${row.floor_ms} ms, rdsctl to replicating ${row.rdsctl_repl_ms} ms, whole create ${row.rdsctl_total_ms} ms`);
+  const runsOf = (key) => ({ median_ms: median(r.rows.map((x) => x[key])), min_ms: Math.min(...r.rows.map((x) => x[key])), max_ms: Math.max(...r.rows.map((x) => x[key])), peak_rss_mb: null, peak_tree_rss_mb: null, runs_ms: r.rows.map((x) => x[key]) });
+  const floor = runsOf('floor_ms');
+  const repl = runsOf('rdsctl_repl_ms');
+  const total = runsOf('rdsctl_total_ms');
+  const against = 'bench/create-floor.sh up (same NCs and port)';
+  return [
+    { case: 'create', command: 'rdsctl instance create, until the pair replicates (step 32/80)', against, goal: { max_ratio: 2.0 }, rdsctl: repl, baseline: floor, ratio: round(repl.median_ms / floor.median_ms, 2), met: repl.median_ms / floor.median_ms <= 2.0 },
+    { case: 'create', command: 'rdsctl instance create, all 80 steps', against, goal: null, rdsctl: total, baseline: floor, ratio: round(total.median_ms / floor.median_ms, 2), met: null },
+  ];
+}
+
+export const CASES = { startup, lookup, ncinfo, biglist, steplist, fanout, create };
+/** The lab each case runs on (bench/lib/lab.mjs LAB_KINDS); startup needs none. */
+export const LAB_OF = { lookup: 'fleet', ncinfo: 'fleet', biglist: 'fleet', steplist: 'fleet', fanout: 'fleet', create: 'create' };
 
 export function caseContext(paths, lab, runs, log) {
   return { paths, lab, runs, log, env: rdsctlEnv(paths) };

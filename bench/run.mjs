@@ -4,9 +4,10 @@
 //
 //   npm run bench [-- --only startup,lookup] [--runs N] [--keep-lab] [--dir DIR]
 //
-// Cases: startup lookup ncinfo biglist steplist fanout create. Every case but startup needs the
-// fleet lab, which the bench brings up in its own directory, ports and loopback net (bench/lib/
-// lab.mjs) and tears down at the end; --keep-lab leaves it up for the next run, which reuses it.
+// Cases: startup lookup ncinfo steplist biglist fanout create. Every case but startup and create
+// runs on the fleet lab (src/lab/fleet.ts), create on a small lab of its own; the bench brings them
+// up in their own directories, ports and loopback nets (bench/lib/lab.mjs) and tears them down at
+// the end; --keep-lab leaves them up for the next run, which reuses them.
 // Run it when the machine is quiet: the report records the load average before and after each case.
 // On demand only; never part of the test pass/fail.
 
@@ -14,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CASES, NEEDS_LAB, caseContext } from './cases.mjs';
+import { CASES, LAB_OF, caseContext } from './cases.mjs';
 import { benchLabDown, benchLabUp, benchPaths } from './lib/lab.mjs';
 import { haveGnuTime, load } from './lib/measure.mjs';
 import { RESULTS, ROOT } from './lib/paths.mjs';
@@ -25,15 +26,15 @@ function usage(code) {
   (code ? process.stderr : process.stdout).write(
     'usage: npm run bench -- [--only CASE,…] [--runs N] [--keep-lab] [--dir DIR]\n' +
       `  cases: ${ORDER.join(', ')} (default: all)\n` +
-      '  --runs N     measured rounds per case after one warm-up (default 7, at least 5 for the report)\n' +
-      '  --keep-lab   leave the fleet lab up; the next run reuses it\n' +
+      '  --runs N     measured rounds per case after one warm-up (default 5)\n' +
+      '  --keep-lab   leave the bench labs up; the next run reuses them\n' +
       `  --dir DIR    where the bench keeps its lab and config (default ${path.join(os.tmpdir(), 'rdsctl-bench')})\n`,
   );
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { only: ORDER, runs: 7, keepLab: false, dir: path.join(os.tmpdir(), 'rdsctl-bench') };
+  const o = { only: ORDER, runs: 5, keepLab: false, dir: path.join(os.tmpdir(), 'rdsctl-bench') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -65,17 +66,23 @@ function fmtMs(s) {
 }
 
 function goalText(g) {
+  if (!g) return '-';
   return g.max_ratio !== undefined ? `<= ${g.max_ratio}x` : `<= ${g.max_rss_mb} MB`;
 }
 
 function resultText(r) {
   if (r.error) return 'FAILED';
-  return r.goal.max_ratio !== undefined ? `${r.ratio.toFixed(2)}x` : `${r.rdsctl.peak_rss_mb} MB`;
+  return r.goal?.max_rss_mb !== undefined ? `${r.rdsctl.peak_rss_mb} MB` : `${r.ratio.toFixed(2)}x`;
+}
+
+function metText(r) {
+  if (r.error) return 'error';
+  return r.met === null || r.met === undefined ? '-' : r.met ? 'yes' : 'NO';
 }
 
 function printTable(rows) {
   const header = ['case', 'rdsctl command', 'against', 'rdsctl', 'against', 'result', 'goal', 'met'];
-  const body = rows.map((r) => [r.case, r.command, r.against ?? '-', fmtMs(r.rdsctl), fmtMs(r.baseline), resultText(r), r.goal ? goalText(r.goal) : '-', r.error ? 'error' : r.met ? 'yes' : 'NO']);
+  const body = rows.map((r) => [r.case, r.command, r.against ?? '-', fmtMs(r.rdsctl), fmtMs(r.baseline), resultText(r), goalText(r.goal), metText(r)]);
   const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
   process.stdout.write([line(header), ...body.map(line)].join('\n') + '\n');
@@ -94,7 +101,6 @@ async function main() {
   if (!haveGnuTime()) die('GNU time (/usr/bin/time) is needed for peak RSS: run scripts/setup (Debian package "time")');
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) die('dist/ is missing: npm run build');
   if (o.runs < 5) log(`bench: --runs ${o.runs}: fewer than 5 rounds; fine for a look, not for the report`);
-  const paths = benchPaths(o.dir);
   const started = new Date();
   const report = {
     started_at: started.toISOString(),
@@ -103,26 +109,30 @@ async function main() {
     node: process.version,
     cpus: os.cpus().length,
     runs: o.runs,
-    fixture: null,
+    labs: {},
     rows: [],
   };
-  let lab;
-  const needLab = o.only.some((c) => NEEDS_LAB.has(c));
-  try {
-    if (needLab) {
-      log(`bench: bringing up the fleet lab in ${paths.dir}`);
-      const up = await benchLabUp(paths, log);
-      lab = up.lab;
-      report.fixture = { dir: paths.dir, net: lab.file.net, seed_seconds: up.seedSeconds, up_seconds: Math.round(up.upSeconds * 10) / 10 };
+  const labs = new Map();
+  const labFor = async (kind) => {
+    if (!labs.has(kind)) {
+      const p = benchPaths(o.dir, kind);
+      log(`bench: bringing up the ${kind} lab in ${p.dir}`);
+      const up = await benchLabUp(p, log);
+      labs.set(kind, { paths: p, lab: up.lab });
+      report.labs[kind] = { dir: p.dir, net: up.lab.file.net, ncs_served: up.lab.file.ncs, seed_seconds: up.seedSeconds, up_seconds: Math.round(up.upSeconds * 10) / 10 };
       if (up.seedSeconds !== null) log(`bench: fleet fixture seeded in ${up.seedSeconds}s (goal: under 120 s)`);
     }
+    return labs.get(kind);
+  };
+  try {
     for (const name of o.only) {
-      const before = load();
-      log(`bench: ${name} (load average ${before.toFixed(2)} on ${os.cpus().length} CPUs)`);
-      const t0 = Date.now();
       let rows;
+      const before = load();
+      const t0 = Date.now();
       try {
-        rows = await CASES[name](caseContext(paths, lab, o.runs, log));
+        const l = LAB_OF[name] ? await labFor(LAB_OF[name]) : null;
+        log(`bench: ${name} (load average ${load().toFixed(2)} on ${os.cpus().length} CPUs)`);
+        rows = await CASES[name](caseContext(l?.paths ?? benchPaths(o.dir, 'fleet'), l?.lab, o.runs, log));
       } catch (e) {
         log(`bench: ${name} failed: ${e.message}`);
         rows = [{ case: name, command: name, error: e.message }];
@@ -131,8 +141,10 @@ async function main() {
       for (const r of rows) report.rows.push({ ...r, load_before: before, load_after: after, seconds: Math.round((Date.now() - t0) / 100) / 10 });
     }
   } finally {
-    if (lab && !o.keepLab) await benchLabDown(paths, log).catch((e) => log(`bench: lab down failed: ${e.message}`));
-    else if (lab) log(`bench: lab kept in ${paths.dir} (RDSCTL_CONFIG=${paths.config}); \`npm run bench\` reuses it`);
+    for (const { paths } of labs.values()) {
+      if (o.keepLab) log(`bench: ${paths.kind} lab kept in ${paths.dir} (RDSCTL_CONFIG=${paths.config}); the next run reuses it`);
+      else await benchLabDown(paths, log).catch((e) => log(`bench: lab down in ${paths.dir} failed: ${e.message}`));
+    }
   }
   report.finished_at = new Date().toISOString();
   process.stdout.write(`\nrdsctl benchmark ${report.started_at} (${report.cpus} CPUs, node ${report.node}, ${o.runs} rounds after a warm-up; medians)\n`);

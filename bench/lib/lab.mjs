@@ -1,7 +1,7 @@
-// The benchmark's own fleet-scale lab: in its own directory, with its own config file, MariaDB
-// port, SSH port and loopback net, so a benchmark never touches the user's lab or a test lab.
-// `lab up --scale fleet` makes it (fleet.ts); the bench tears it down afterwards unless told to
-// keep it for the next run.
+// The benchmark's own labs: each in its own directory, with its own config file, MariaDB port, SSH
+// port and loopback net, so a benchmark never touches the user's lab or a test lab. `lab up
+// --scale fleet` makes the fleet one (src/lab/fleet.ts); the bench tears them down afterwards
+// unless told to keep them for the next run.
 
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,11 +13,21 @@ import { RDSCTL, ROOT } from './paths.mjs';
 
 const run = promisify(execFile);
 
-/** Nets the bench may use: 127.X with X here and X+1, X+2 free (a fleet lab uses all three). */
+/** Nets the bench may use: 127.X with X here. The fleet lab takes X, X+1, X+2 from the bottom. */
 const BENCH_NETS = { min: 200, max: 249 };
 
-export function benchPaths(base) {
-  return { base, dir: path.join(base, 'lab'), config: path.join(base, 'config.json') };
+/**
+ * The bench's labs. fleet: the fleet-scale region for every case but create. create: six served
+ * NCs for `instance create` — on the fleet lab, allocation would pick NCs that exist only as metadb
+ * rows (the install flow's speed does not depend on the region's size).
+ */
+export const LAB_KINDS = {
+  fleet: { profile: 'bench', args: ['--scale', 'fleet'], nets: 3, fromTop: false, matches: (f) => f.scale === 'fleet' },
+  create: { profile: 'bench-create', args: ['--ncs', '6', '--vms', '0'], nets: 1, fromTop: true, matches: (f) => (f.scale ?? 'lab') === 'lab' && f.ncs === 6 && f.vms === 0 },
+};
+
+export function benchPaths(base, kind) {
+  return { base, kind, dir: path.join(base, kind), config: path.join(base, `${kind}-config.json`) };
 }
 
 function freePort() {
@@ -45,10 +55,14 @@ function busyNets() {
   return busy;
 }
 
-function pickNet() {
+function pickNet(kind) {
+  const { nets, fromTop } = LAB_KINDS[kind];
   const busy = busyNets();
-  for (let x = BENCH_NETS.min; x <= BENCH_NETS.max; x++) if (![x, x + 1, x + 2].some((n) => busy.has(n))) return `127.${x}`;
-  throw new Error(`no free loopback net 127.${BENCH_NETS.min}-${BENCH_NETS.max} for the bench lab`);
+  const xs = Array.from({ length: BENCH_NETS.max - BENCH_NETS.min + 1 }, (_, i) => BENCH_NETS.min + i);
+  for (const x of fromTop ? xs.reverse() : xs) {
+    if (x + nets - 1 <= BENCH_NETS.max && !Array.from({ length: nets }, (_, k) => x + k).some((n) => busy.has(n))) return `127.${x}`;
+  }
+  throw new Error(`no free loopback net 127.${BENCH_NETS.min}-${BENCH_NETS.max} for the bench's ${kind} lab`);
 }
 
 export function rdsctlEnv(p) {
@@ -94,33 +108,32 @@ function rdsctl(p, args, log) {
 }
 
 /**
- * Bring the bench lab up: reuse one kept from an earlier run when it is a fleet lab on the current
- * schema, otherwise make a new one. Returns the lab and how long the fleet fixture took to seed.
+ * Bring a bench lab up: reuse one kept from an earlier run when it is of the right kind and on the
+ * current schema, otherwise make a new one. Returns the lab and how long the fleet took to seed.
  */
 export async function benchLabUp(p, log) {
+  const kind = LAB_KINDS[p.kind];
   let lab = await readBenchLab(p);
-  if (lab && (lab.file.scale !== 'fleet' || !lab.fresh)) {
-    log(`bench lab in ${p.dir} is ${lab.fresh ? 'not fleet scale' : 'seeded from an older schema'}: making a new one`);
+  if (lab && (!kind.matches(lab.file) || !lab.fresh)) {
+    log(`bench: the lab in ${p.dir} is ${lab.fresh ? 'of another kind' : 'seeded from an older schema'}: making a new one`);
     await benchLabDown(p, log);
     lab = undefined;
   }
   let seedSeconds = null;
-  let upSeconds;
   const t0 = Date.now();
   if (lab) {
-    log(`reusing the bench lab in ${p.dir}`);
+    log(`bench: reusing the ${p.kind} lab in ${p.dir}`);
     await rdsctl(p, ['lab', 'up', '--dir', p.dir]);
   } else {
     fs.mkdirSync(p.base, { recursive: true, mode: 0o700 });
-    const args = ['lab', 'up', '--scale', 'fleet', '--dir', p.dir, '--name', 'bench', '--net', pickNet(), '--port', String(await freePort()), '--ssh-port', String(await freePort())];
-    log(`rdsctl ${args.join(' ')}`);
+    const args = ['lab', 'up', ...kind.args, '--dir', p.dir, '--name', kind.profile, '--net', pickNet(p.kind), '--port', String(await freePort()), '--ssh-port', String(await freePort())];
+    log(`bench: rdsctl ${args.join(' ')}`);
     const { err } = await rdsctl(p, args, log);
     const m = /fleet seeded in ([\d.]+)s/.exec(err);
     if (m) seedSeconds = Number(m[1]);
     lab = await readBenchLab(p);
   }
-  upSeconds = (Date.now() - t0) / 1000;
-  return { lab, seedSeconds, upSeconds };
+  return { lab, seedSeconds, upSeconds: (Date.now() - t0) / 1000 };
 }
 
 export async function benchLabDown(p, log) {
