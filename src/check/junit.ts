@@ -69,7 +69,30 @@ export function writeFileAtomic(file: string, text: string): void {
     }
     fs.renameSync(tmp, abs);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the temp file was never made (ENAMETOOLONG, ENOTDIR …): nothing to remove
+    }
     throw new UsageError(`--junit ${file}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+}
+
+/**
+ * Before the checks run: can a report be written at `file`? A CI job with a bad path learns it at
+ * once (usage error) instead of after minutes of checks with the report lost.
+ */
+export function checkReportTarget(file: string): void {
+  const abs = path.resolve(file);
+  let code: string | undefined;
+  try {
+    // the temp name adds ".<pid>.<8 hex>.tmp" and a leading dot to the base name
+    if (Buffer.byteLength(path.basename(abs)) + 32 > 255) code = 'ENAMETOOLONG';
+    else if (!fs.statSync(path.dirname(abs)).isDirectory()) code = 'ENOTDIR';
+    else if (fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory()) code = 'EISDIR';
+    else fs.accessSync(path.dirname(abs), fs.constants.W_OK);
+  } catch (e) {
+    code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
+  if (code) throw new UsageError(`--junit ${file}: cannot write the report there (${code})`);
 }

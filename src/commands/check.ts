@@ -5,7 +5,7 @@ import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../core/output.js';
 import { CHECKS, runChecks, selectChecks } from '../check/checks.js';
-import { renderJunit, writeFileAtomic } from '../check/junit.js';
+import { checkReportTarget, renderJunit, writeFileAtomic } from '../check/junit.js';
 import type { CheckResult, CheckStatus } from '../check/types.js';
 
 // `rdsctl check [NAME…]`: CI smoke checks. Exit 0 when every check is ok (or only warns, with
@@ -53,6 +53,7 @@ export function exitCodeFor(status: CheckStatus, warnOk: boolean): number {
 
 export async function check(opts: Options, ctx: Context): Promise<number> {
   const checks = selectChecks(opts.names);
+  if (opts.junit !== undefined) checkReportTarget(opts.junit);
   const results = await runChecks(ctx, checks, opts.timeoutSec);
   const status = overall(results);
   const summary = { ok: 0, warn: 0, fail: 0 };

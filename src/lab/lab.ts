@@ -65,7 +65,11 @@ export function unitOf(l: LabLayout, h: LabHostSpec): SshdUnit {
 
 /** --dir, else the active profile's lab, else the default lab dir. */
 export function resolveLabDir(ctx: Context, flagDir: string | undefined): string {
-  if (flagDir) return path.resolve(flagDir);
+  // An empty --dir must not fall through to the active lab: `lab down --dir "$UNSET"` would stop it.
+  if (flagDir !== undefined) {
+    if (!flagDir.trim() || flagDir.includes('\0')) throw new UsageError(`--dir ${JSON.stringify(flagDir)}: give a directory`);
+    return path.resolve(flagDir);
+  }
   try {
     const p = ctx.profile();
     if (p.lab_dir) return p.lab_dir;

@@ -119,8 +119,11 @@ export function readLabFile(dir: string): LabFile | undefined {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // A --dir that is a file, or no directory at all, holds no lab.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ENAMETOOLONG') throw new UsageError(`lab directory ${dir.slice(0, 100)}…: name too long`);
+    throw new ConfigError(`cannot read ${file}: ${code ?? (e as Error).message}`);
   }
   try {
     const f = JSON.parse(text) as LabFile;

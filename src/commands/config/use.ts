@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { selectProfile, writeConfig } from '../../core/config.js';
+import { UsageError } from '../../core/errors.js';
 
 export interface Options {
   name: string;
@@ -15,6 +16,8 @@ export function register(cmd: Command, run: Runner): void {
 }
 
 export async function use(opts: Options, ctx: Context): Promise<void> {
+  // An empty name would select the current profile and then be written as "current".
+  if (!opts.name.trim()) throw new UsageError('config use: give a profile name');
   const cfg = ctx.config();
   selectProfile(cfg, opts.name, {}, ctx.configPath);
   writeConfig(ctx.configPath, { ...cfg, current: opts.name });
