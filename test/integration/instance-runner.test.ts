@@ -204,3 +204,27 @@ test('an NC whose sshd is down fails the step, naming it; retry once it is back 
     fs.rmSync(cnf, { force: true });
   }
 });
+
+test('two creates at once: the row locks on hostinfo give them different (host, port) pairs and capacity adds up', async () => {
+  const names = [`rm-par1${tag}`, `rm-par2${tag}`];
+  created.push(...names);
+  const cap = async () => {
+    const { ctx } = lab.context();
+    try {
+      return await ctx.db('dbaas').query<{ hostname: string; cpu_allocated: number }>('SELECT hostname, cpu_allocated FROM hostinfo ORDER BY id');
+    } finally {
+      await ctx.close();
+    }
+  };
+  const before = await cap();
+  const rs = await Promise.all(names.map((n) => rdsctl(['instance', 'create', '--name', n, '--no-wait', '-o', 'json'])));
+  expect(rs.map((r) => r.code)).toEqual([0, 0]);
+  const recs = rs.map((r) => JSON.parse(r.stdout) as InstanceRecord);
+  const slots = recs.flatMap((r) => [`${r.master!.host}:${r.master!.port}`, `${r.slave!.host}:${r.slave!.port}`]);
+  expect(new Set(slots).size).toBe(4);
+  const after = await cap();
+  const used = after.reduce((s, h) => s + h.cpu_allocated, 0) - before.reduce((s, h) => s + h.cpu_allocated, 0);
+  expect(used).toBe(4);
+  for (const n of names) expect((await lab.run(['instance', 'delete', n, '--yes'])).code).toBe(0);
+  expect(await cap()).toEqual(before);
+});
