@@ -1,5 +1,4 @@
-import type { IO } from '../core/io.js';
-import { bold, cellText, printSections, renderTable, type OutputFormat, type Section } from '../core/output.js';
+import type { Section } from '../core/output.js';
 import type { InstanceRecord } from './record.js';
 
 // The instance record as describe-style sections (create's result, the head of `show`).
@@ -28,21 +27,3 @@ export function recordSection(r: InstanceRecord): Section {
   };
 }
 
-/**
- * printSections, with table sections rendered here: core/output's printSections passes no column
- * alignment to cli-table3, which then fails on any non-empty table (reported to its owner).
- */
-export function printDescribe(io: IO, format: OutputFormat, sections: Section[], json: unknown): void {
-  if (format === 'json' || format === 'tsv') return printSections(io, format, sections, json);
-  const out: string[] = [];
-  for (const s of sections) {
-    if (s.table && s.table.rows.length) {
-      out.push(bold(s.title + ':', io.color));
-      const t = renderTable(s.table.headers, s.table.rows.map((r) => r.map(cellText)), { color: io.color, align: s.table.headers.map(() => 'left') });
-      out.push(t.trimEnd().split('\n').map((l) => '  ' + l).join('\n'), '');
-    } else {
-      printSections({ ...io, out: (t: string) => void out.push(t.replace(/\n$/, '')) }, format, [s], json);
-    }
-  }
-  io.out(out.join('\n') + '\n');
-}

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
-import { printDescribe } from '../../rds/views.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { compareVersions, readCatalog } from '../../rds/catalog.js';
 
 // `rdsctl instance classes`: what `instance create` accepts.
@@ -39,7 +38,7 @@ export async function classes(opts: Options, ctx: Context): Promise<void> {
     zones: cat.zones.map((z) => ({ zone: z.zone, hosts: Number(z.hosts), free_cpu: Number(z.free_cpu), free_mem_mb: Number(z.free_mem_mb), free_disk_gb: Number(z.free_disk_gb), default: z.zone === roomiest })),
   };
   const mark = (d: boolean): string => (d ? '*' : '-');
-  printDescribe(
+  printSections(
     ctx.io,
     opts.output,
     [

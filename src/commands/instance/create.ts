@@ -3,7 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { INSTALL_FLOW } from '../../flow/install/index.js';
@@ -11,7 +11,7 @@ import { findCustins } from '../../rds/custins.js';
 import { previewCreate, validateRequest, writeCreate } from '../../rds/create.js';
 import { instanceRecord } from '../../rds/record.js';
 import type { AccountRequest, CreateRequest } from '../../rds/validate.js';
-import { printDescribe, recordSection } from '../../rds/views.js';
+import { recordSection } from '../../rds/views.js';
 
 // `rdsctl instance create`: the console's CreateInstance. Validate, allocate, write the task,
 // then run the install flow in the foreground (progress on stderr) unless --no-wait.
@@ -200,7 +200,7 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
     const db = ctx.db('dbaas');
     const record = await instanceRecord(db, await findCustins(db, String(created.custinsId)));
     if (opts.output === 'json') ctx.io.out(JSON.stringify(record, null, 2) + '\n');
-    else printDescribe(ctx.io, opts.output, [recordSection(record)], record);
+    else printSections(ctx.io, opts.output, [recordSection(record)], record);
     if (failed) ctx.io.err(`rdsctl: ${created.insName}: install failed at ${failed}; fix the cause, then \`rdsctl instance step ${created.insName} resume\`\n`);
     else if (!opts.noWait) ctx.io.err(`${created.insName} is running: endpoint ${record.endpoint}\n`);
     return { value: exitCode, ok: failed === null, exitCode, detail: { ins_name: created.insName, custins_id: created.custinsId, task_id: created.taskId, status: record.status, ...(failed ? { failed } : {}) } };

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
-import { printDescribe } from '../../rds/views.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { DEFAULT_LEASE_TTL_SEC } from '../../flow/runner.js';
 import { deleteInstance, deletePlan, deleteTarget } from '../../rds/delete.js';
 
@@ -43,5 +42,5 @@ export async function del(opts: Options, ctx: Context): Promise<void> {
     const value = await deleteInstance(ctx, t, DEFAULT_LEASE_TTL_SEC);
     return { value, detail: { custins_id: value.custins_id, hosts: value.hosts.map((h) => h.host), cancelled_task: value.cancelled_task } };
   });
-  printDescribe(ctx.io, opts.output, [{ title: 'Deleted', fields: [['name', r.ins_name], ['custins id', r.custins_id], ['cancelled task', r.cancelled_task], ...r.hosts.map((h): [string, unknown] => [h.host, h.result])] }], r);
+  printSections(ctx.io, opts.output, [{ title: 'Deleted', fields: [['name', r.ins_name], ['custins id', r.custins_id], ['cancelled task', r.cancelled_task], ...r.hosts.map((h): [string, unknown] => [h.host, h.result])] }], r);
 }

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode } from '../../core/errors.js';
-import { addOutputOption, parseOutput, timeText, type OutputFormat, type Section } from '../../core/output.js';
+import { addOutputOption, parseOutput, printSections, timeText, type OutputFormat, type Section } from '../../core/output.js';
 import { showInstance } from '../../rds/show.js';
-import { printDescribe, recordSection } from '../../rds/views.js';
+import { recordSection } from '../../rds/views.js';
 
 // `rdsctl instance show INSTANCE [--live]`: the Dukang instance page.
 
@@ -57,6 +57,6 @@ export async function show(opts: Options, ctx: Context): Promise<number> {
     });
     unhealthy = v.live.some((l) => !l.reachable || l.error !== null || l.slave_io_running !== 'Yes' || l.slave_sql_running !== 'Yes');
   }
-  printDescribe(ctx.io, opts.output, sections, v);
+  printSections(ctx.io, opts.output, sections, v);
   return unhealthy ? ExitCode.UNHEALTHY : ExitCode.OK;
 }

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { UsageError } from '../../core/errors.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
-import { printDescribe } from '../../rds/views.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { stepViews } from '../../flow/control.js';
 import { flowByName } from '../../flow/flows.js';
 import { secondsText } from '../../flow/progress.js';
@@ -52,7 +51,7 @@ export async function show(opts: Options, ctx: Context): Promise<void> {
     gmt_finished: t.gmt_finished,
     steps,
   };
-  printDescribe(
+  printSections(
     ctx.io,
     opts.output,
     [
