@@ -170,11 +170,6 @@ export class Lease {
     await this.db.execute('UPDATE task_queue SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND fencing_token = ?', [this.taskId, this.owner, this.token]).catch(() => undefined);
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
   isLost(): boolean {
     return this.lost !== null;
   }

@@ -73,10 +73,6 @@ export async function ensureAccount(tx: Db, custinsId: number, a: AccountSpec, p
   return secretOf(tx, custinsId, a.name);
 }
 
-export async function setSecret(tx: Db, custinsId: number, name: string, password: string): Promise<void> {
-  await tx.execute('INSERT INTO custins_secret (custins_id, account_name, secret) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE secret = VALUES(secret)', [custinsId, name, password]);
-}
-
 export async function secretOf(db: Db, custinsId: number, name: string): Promise<string> {
   const rows = await db.query<{ secret: string }>('SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = ?', [custinsId, name]);
   if (!rows[0]) throw new RdsctlError(`custins ${custinsId} has no stored password for account ${name} (was do_calculate_maintain_user_list skipped?)`, 1);
