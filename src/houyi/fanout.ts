@@ -148,7 +148,11 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
   if (run.display === 'json') io.out(JSON.stringify(results.map(hostRecord), null, 2) + '\n');
   if (run.display === 'gather') {
     io.out(gatherText(results));
-    for (const r of results) if (r.category !== null) io.err(failureLine(r));
+    // A gathered host's output is held in memory up to a cap; say so when a host went past it.
+    for (const r of results) {
+      if (r.category !== null) io.err(failureLine(r));
+      else if (r.truncated) io.err(`${r.host}: output truncated (more than rdsctl keeps per host; without -b it is streamed)\n`);
+    }
   }
   if (results.length > 1) io.err(summaryLine(results));
   return fanoutExitCode(results, ctx.signal.aborted);
