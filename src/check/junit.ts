@@ -94,5 +94,5 @@ export function checkReportTarget(file: string): void {
   } catch (e) {
     code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
   }
-  if (code) throw new UsageError(`--junit ${file}: cannot write the report there (${code})`);
+  if (code) throw new UsageError(`--junit ${file}: cannot write the report (${code})`);
 }

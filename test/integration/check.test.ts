@@ -129,7 +129,7 @@ test('--junit FILE: JUnit XML that a real XML parser reads back, written atomica
   expect(fs.readdirSync(tmp)).toEqual(['smoke.xml']);
 });
 
-test('bad arguments are usage errors; an unwritable --junit path fails after the checks, with nothing left behind', async () => {
+test('bad arguments are usage errors; an unwritable --junit path fails before the checks run, with nothing left behind', async () => {
   const r = await lab.run(['check', 'lbnode']);
   expect(r.code).toBe(2);
   expect(r.stderr).toBe('rdsctl: unknown check "lbnode" (known: lb_node, proxy, rds, nc, tianji, pangu)\n');
