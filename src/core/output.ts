@@ -188,8 +188,9 @@ export function recordWriter<T>(io: IO, format: OutputFormat, columns: Column<T>
   if (format === 'json') {
     return {
       write(row) {
-        // JSON.stringify(array, null, 2): "[", then each element indented by two, ",\n" between.
-        put((n++ === 0 ? '[\n  ' : ',\n  ') + (JSON.stringify(json ? json(row) : row, null, 2) ?? 'null').replace(/\n/g, '\n  '));
+        // JSON.stringify(array, null, 2) is "[\n  " + elements indented one level, joined by ",\n  ",
+        // + "\n]". A one-element array gives an element with that indentation, without a regex pass.
+        put((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify([json ? json(row) : row], null, 2).slice(4, -2));
       },
       end() {
         io.out(buf + (n === 0 ? '[]\n' : '\n]\n'));
