@@ -130,7 +130,18 @@ export function describeError(err: unknown): { exitCode: number; message: string
   return { exitCode: ExitCode.GENERAL, message: oneLine(msg || 'unexpected error') };
 }
 
-/** Errors must stay one line: a newline in a user-supplied name must not forge extra output. */
+/** Longest error line printed; a 64 KiB name echoed back helps nobody. */
+export const MAX_ERROR_LENGTH = 1000;
+
+/**
+ * Errors must stay one line of plain text: a newline in a user-supplied name must not forge
+ * extra output, and a terminal escape (ESC[2J, OSC title) must not act on the operator's
+ * terminal. Control characters are shown escaped; overlong messages are cut.
+ */
 export function oneLine(s: string): string {
-  return s.replace(/\r?\n|\r/g, '\\n').replace(/\0/g, '\\0');
+  const flat = s
+    .replace(/\r?\n|\r/g, '\\n')
+    .replace(/\0/g, '\\0')
+    .replace(/[\x01-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return flat.length > MAX_ERROR_LENGTH ? `${flat.slice(0, MAX_ERROR_LENGTH - 15)}… (${flat.length} chars)` : flat;
 }

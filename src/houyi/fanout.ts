@@ -123,6 +123,19 @@ export function summaryLine(results: readonly ExecResult[]): string {
   return `${results.length - failed.length} ok, ${failed.length} failed${failed.length ? `: ${fold(failed)}` : ''}\n`;
 }
 
+const STREAM_KEEP_BYTES = 64 * 1024;
+
+/** Blocked while either output stream has more buffered than it wants; resumes on its 'drain'. */
+export function ioBackpressure(io: Pick<Context['io'], 'stdout' | 'stderr'>): { blocked(): boolean; wait(): Promise<void> } {
+  const full = (w: NodeJS.WritableStream & { writableNeedDrain?: boolean }): boolean => Boolean(w.writableNeedDrain);
+  return {
+    blocked: () => full(io.stdout) || full(io.stderr),
+    wait: async () => {
+      for (const w of [io.stdout, io.stderr]) if (full(w)) await new Promise<void>((r) => w.once('drain', () => r()));
+    },
+  };
+}
+
 export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Promise<number> {
   const io = ctx.io;
   const names = run.targets.map((t) => t.name);
@@ -135,6 +148,9 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
       concurrency: run.concurrency,
       timeoutSec: run.commandTimeoutSec,
       signal: ctx.signal,
+      // Streamed lines are already on the terminal: keep only a head of each host's output
+      // (for the failure line), and pause a host while our stdout or stderr cannot take more.
+      ...(stream ? { maxOutputBytes: STREAM_KEEP_BYTES, backpressure: ioBackpressure(io) } : {}),
       ...(stream ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => (s === 'stdout' ? io.out : io.err)(`${host}: ${line}\n`) } : {}),
       // Gathered output waits for the end; stderr lines are shown as they come (as clush -b does).
       ...(run.display === 'gather' ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => void (s === 'stderr' && io.err(`${host}: ${line}\n`)) } : {}),

@@ -50,6 +50,12 @@ export interface ExecOptions {
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
   signal?: AbortSignal;
+  /**
+   * Flow control for output that is passed on as it arrives: while blocked() the channel is
+   * paused (the SSH window stops opening, so the remote side waits) until wait() resolves.
+   * Without it a fast remote writer and a slow reader of rdsctl's stdout fill memory.
+   */
+  backpressure?: { blocked(): boolean; wait(): Promise<void> };
 }
 
 export interface FanoutOptions extends ExecOptions {

@@ -476,8 +476,27 @@ export function createSshPool(profile: Profile, opts: SshPoolOptions): SshPool {
       conn.client.once('close', onConnClose);
       const timer = setTimeout(() => stop('command-timeout', `no exit within ${timeoutSec}s; killed the remote process group`), Math.min(Math.round(timeoutSec * 1000), 2 ** 31 - 1));
       const offAbort = onAbort(signals, () => stop('interrupted', 'interrupted; killed the remote process group'));
-      ch.on('data', (b: Buffer) => out.push(b));
-      ch.stderr.on('data', (b: Buffer) => pgid.push(b));
+      let paused = false;
+      const flow = o.backpressure;
+      const throttle = (): void => {
+        if (!flow || paused || !flow.blocked()) return;
+        paused = true;
+        ch.pause();
+        ch.stderr.pause();
+        void flow.wait().then(() => {
+          paused = false;
+          ch.resume();
+          ch.stderr.resume();
+        });
+      };
+      ch.on('data', (b: Buffer) => {
+        out.push(b);
+        throttle();
+      });
+      ch.stderr.on('data', (b: Buffer) => {
+        pgid.push(b);
+        throttle();
+      });
       ch.on('close', finish);
       ch.on('error', () => undefined);
       if (o.stdin !== undefined) ch.end(o.stdin);

@@ -43,6 +43,14 @@ describe('error → exit code mapping', () => {
     expect(d.message).not.toMatch(/\n/);
   });
 
+  it('escapes terminal control characters and cuts overlong messages', () => {
+    const d = describeError(new NotFoundError('VM "\u001b[2J\u001b]0;pwned\u0007x" not found'));
+    expect(d.message).toBe('VM "\\x1b[2J\\x1b]0;pwned\\x07x" not found');
+    const long = describeError(new NotFoundError(`VM "${'a'.repeat(70000)}" not found`)).message;
+    expect(long.length).toBeLessThanOrEqual(1000);
+    expect(long).toMatch(/… \(70015 chars\)$/);
+  });
+
   it('offers at most three near matches', () => {
     const e = new NotFoundError('nope', ['a', 'b', 'c', 'd']);
     expect(e.suggestions).toEqual(['a', 'b', 'c']);
