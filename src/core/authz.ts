@@ -35,7 +35,8 @@ export async function requireRole(ctx: Context, needed: Role, what: string): Pro
     throw new UnavailableError(`cannot check the role of ${ctx.osUser} for ${what}: ${why}`);
   }
   if (!has) {
-    throw new PermissionError(`${what} needs role ${needed}; OS user ${ctx.osUser} is not an operator in dbaas.operator`, { hint: 'ask an admin to add you' });
+    // Said without a role name to aim for: a multi-action verb's sub-actions may need more than `needed`.
+    throw new PermissionError(`${what} needs a role (${needed} or more); OS user ${ctx.osUser} has none in dbaas.operator`, { hint: 'ask an admin to add you' });
   }
   if (RANK[has] < RANK[needed]) {
     throw new PermissionError(`${what} needs role ${needed}; OS user ${ctx.osUser} has ${has}`);
