@@ -55,9 +55,9 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   }
 
   const { Command } = await import('commander');
+  const words = commandWords(argv);
   const program = new Command('rdsctl')
     .description('Ops toolkit for the RDS / ECS fleet: jump to NCs and VMs, read the metadbs, install and repair RDS MySQL instances')
-    .version(pkg.version, '-V, --version', 'print the version')
     .option('--profile <name>', 'profile to use (default: $RDSCTL_PROFILE, then the config\'s current)')
     .option('--config <file>', 'config file (default: $RDSCTL_CONFIG, then $XDG_CONFIG_HOME/rdsctl/config.json)')
     .option('--debug', 'show stack traces and driver detail on errors')
@@ -71,6 +71,9 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       outputError: () => undefined,
     })
     .addHelpText('after', `\nExit codes: see \`rdsctl help exit-codes\`. Config: ${'$XDG_CONFIG_HOME/rdsctl/config.json'}.\n`);
+  // commander takes the program's --version wherever it appears; commands have a --version of
+  // their own (`instance create --version 5.7`), so the program's exists only without a command.
+  if (words.length === 0) program.version(pkg.version, '-V, --version', 'print the version');
 
   const run: Runner = async (work) => {
     const g = program.opts<{ profile?: string; config?: string; debug?: boolean }>();
@@ -83,7 +86,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     if (typeof code === 'number') exitCode = code;
   };
 
-  const words = commandWords(argv);
+
   await buildTree(program, words, run);
   program
     .command('help')

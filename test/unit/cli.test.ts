@@ -17,6 +17,13 @@ describe('program contract', () => {
     expect(r.stdout.trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
   });
 
+  it("a command's own --version is not taken for the program's", async () => {
+    const r = await runCli(['config', 'list', '--version'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--version'/);
+    expect((await runCli(['--debug', '--version'], { env })).stdout.trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
+  });
+
   it('--help lists every command group with a summary', async () => {
     const r = await runCli(['--help'], { env });
     expect(r.code).toBe(0);
