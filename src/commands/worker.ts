@@ -2,13 +2,33 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
+import { printPlan } from '../core/mutation.js';
+import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
+import { ownerIsDeadHere } from '../flow/lease.js';
 import { DEFAULT_LEASE_TTL_SEC } from '../flow/runner.js';
+import { claimableDetail, type ClaimableView } from '../flow/store.js';
 import { runWorker, type WorkerOptions } from '../flow/worker.js';
 
 // `rdsctl worker`: run tasks from task_queue (pending ones, and running ones whose runner died).
 
+interface RawOptions {
+  once?: boolean;
+  maxTasks: string;
+  poll: string;
+  leaseTtl: string;
+  dryRun?: boolean;
+  output: string;
+}
+
+interface Options extends WorkerOptions {
+  dryRun: boolean;
+  output: OutputFormat;
+}
+
 export function register(cmd: Command, run: Runner): void {
+  addOutputOption(cmd);
   cmd
+    .option('--dry-run', 'list the tasks the worker would take now (id, instance, flow, status, next step, lease); takes and changes nothing')
     .option('--once', 'take one task, run it, exit (exit 0 also when there was none)')
     .option('--max-tasks <n>', 'exit after this many tasks (default: run until Ctrl-C)', '0')
     .option('--poll <ms>', 'how often to look for work when idle', '1000')
@@ -20,11 +40,10 @@ export function register(cmd: Command, run: Runner): void {
         'its lease expires (at once when the dead runner was on this host) and resumes at its first\n' +
         'unfinished step. Tasks an operator paused (`instance step … run|skip|goto`) are left alone.\n' +
         'One line per finished task on stdout: "task ID STATUS (N steps)". Exit 5 if a task failed.\n' +
-        examples('rdsctl worker', 'rdsctl worker --once', 'rdsctl instance create --no-wait && rdsctl worker --once'),
+        '-o applies to --dry-run (-o json: the plan with a "tasks" array, fields in the README).\n' +
+        examples('rdsctl worker', 'rdsctl worker --once', 'rdsctl worker --dry-run', 'rdsctl instance create --no-wait && rdsctl worker --once'),
     )
-    .action(async (o: { once?: boolean; maxTasks: string; poll: string; leaseTtl: string }) =>
-      run((ctx) => worker(parse(o), ctx)),
-    );
+    .action(async (o: RawOptions) => run((ctx) => worker(parse(o), ctx)));
 }
 
 function num(v: string, flag: string, min: number): number {
@@ -32,14 +51,53 @@ function num(v: string, flag: string, min: number): number {
   return Number(v);
 }
 
-function parse(o: { once?: boolean; maxTasks: string; poll: string; leaseTtl: string }): WorkerOptions {
-  return { once: Boolean(o.once), maxTasks: num(o.maxTasks, '--max-tasks', 0), pollMs: num(o.poll, '--poll', 50), ttlSec: num(o.leaseTtl, '--lease-ttl', 1) };
+function parse(o: RawOptions): Options {
+  return {
+    once: Boolean(o.once),
+    maxTasks: num(o.maxTasks, '--max-tasks', 0),
+    pollMs: num(o.poll, '--poll', 50),
+    ttlSec: num(o.leaseTtl, '--lease-ttl', 1),
+    dryRun: Boolean(o.dryRun),
+    output: parseOutput(o.output),
+  };
 }
 
-export async function worker(opts: WorkerOptions, ctx: Context): Promise<number> {
+export async function worker(opts: Options, ctx: Context): Promise<number> {
+  if (opts.dryRun) return dryRun(ctx, opts);
   if (!opts.once) ctx.io.err(`worker: polling task_queue every ${opts.pollMs} ms; Ctrl-C to stop\n`);
   const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
   return done.some((r) => r.status !== 'done') ? ExitCode.REMOTE : ExitCode.OK;
+}
+
+function leaseState(t: ClaimableView): string {
+  if (!t.lease_owner) return 'free';
+  const dead = ownerIsDeadHere(t.lease_owner) ? ', runner dead on this host' : '';
+  return `expired${t.lease_expires_at ? ` at ${t.lease_expires_at.toISOString()}` : ''} (held by ${t.lease_owner}${dead})`;
+}
+
+/** The same selection the worker's first poll makes; the worker then takes them one at a time in this order. */
+async function dryRun(ctx: Context, opts: Options): Promise<number> {
+  const limit = opts.once ? 1 : opts.maxTasks;
+  const all = await claimableDetail(ctx.db('dbaas'), 1000);
+  const tasks = (limit > 0 ? all.slice(0, limit) : all).map((t) => ({
+    task_id: t.id,
+    ins_name: t.ins_name,
+    flow: t.flow,
+    status: t.status,
+    next_step: t.next_step,
+    lease: leaseState(t),
+  }));
+  const plan = {
+    action: `worker: take ${tasks.length} task${tasks.length === 1 ? '' : 's'}${limit > 0 && all.length > limit ? ` of ${all.length} ready (--${opts.once ? 'once' : 'max-tasks'})` : ''}`,
+    targets: tasks.map((t) => `task ${t.task_id}`),
+    sql: tasks.length ? [{ db: 'dbaas', statement: 'UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1 WHERE id = ? AND status IN (?, ?) AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))', params: ['<this worker>', opts.ttlSec * 1e6, '<task id>', 'pending', 'running'] }] : [],
+    notes: tasks.length
+      ? tasks.map((t) => `task ${t.task_id} ${t.ins_name ?? '(no custins)'} ${t.flow} ${t.status}, next step ${t.next_step ?? 'none left'}, lease ${t.lease}`)
+      : ['no task is ready: none pending, none running under an expired lease'],
+  };
+  if (opts.output === 'json') printPlan(ctx, { ...plan, tasks } as typeof plan, 'json');
+  else printPlan(ctx, plan, 'text');
+  return ExitCode.OK;
 }

@@ -123,12 +123,36 @@ export async function listTasks(db: Db, f: TaskFilter): Promise<TaskListRow[]> {
   );
 }
 
-/** Tasks a worker may take: never started, or running under a lease that has expired. */
+/** Tasks a worker may take: never started, or running under a lease that has expired (same rule as claimableDetail). */
 export async function claimableTasks(db: Db, limit: number): Promise<Array<{ id: number }>> {
   return db.query<{ id: number }>(
     `SELECT id FROM task_queue
       WHERE status IN ('pending', 'running') AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))
       ORDER BY id LIMIT ?`,
+    [limit],
+  );
+}
+
+export interface ClaimableView {
+  id: number;
+  ins_name: string | null;
+  flow: string;
+  status: TaskStatus;
+  /** "seq name:role" of the first step neither done nor skipped, null when none is left. */
+  next_step: string | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+}
+
+/** What `worker --dry-run` shows: the tasks claimableTasks() would offer, with their next step and lease. */
+export async function claimableDetail(db: Db, limit: number): Promise<ClaimableView[]> {
+  return db.query<ClaimableView>(
+    `SELECT q.id, c.ins_name, q.flow, q.status, q.lease_owner, q.lease_expires_at,
+            (SELECT CONCAT(s.seq, ' ', s.step_name, ':', s.role) FROM task_step s
+              WHERE s.task_id = q.id AND s.status NOT IN ('done', 'skipped') ORDER BY s.seq LIMIT 1) AS next_step
+       FROM task_queue q LEFT JOIN custins c ON c.id = q.custins_id
+      WHERE q.status IN ('pending', 'running') AND (q.lease_owner IS NULL OR q.lease_expires_at IS NULL OR q.lease_expires_at < NOW(3))
+      ORDER BY q.id LIMIT ?`,
     [limit],
   );
 }

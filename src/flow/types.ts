@@ -1,5 +1,6 @@
 import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
+import type { HostLayout } from '../rds/layout.js';
 import type { Lease } from './lease.js';
 import type { TaskRow } from './store.js';
 
@@ -10,6 +11,23 @@ import type { TaskRow } from './store.js';
 export type StepRole = 'master' | 'slave' | 'both' | 'metadb';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 export type TaskStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'paused';
+
+/** A node as a dry run knows it before the task exists: allocated, nothing written yet. */
+export interface PlanNode {
+  role: 'master' | 'slave';
+  host: string;
+  ip: string;
+  port: number;
+  layout: HostLayout;
+}
+
+/** What a dry run knows of the instance besides the node. */
+export interface PlanInfo {
+  insName: string;
+  timeZone: string;
+  /** The other node of the pair. */
+  peer: PlanNode;
+}
 
 /** What a step's execute and probe get besides the flow context. */
 export interface StepScope {
@@ -37,6 +55,12 @@ export interface StepDef<C, N> {
   probe?: (c: C, nodes: N[], s: StepScope) => Promise<boolean>;
   /** The idempotent execute. Returns a one-line detail for task_step.detail. */
   run: (c: C, nodes: N[], s: StepScope) => Promise<string | void>;
+  /**
+   * For --dry-run (required of 'remote' steps): what run() would execute on one node: the shell
+   * command it sends over SSH, or, where it talks SQL or its command depends on earlier results,
+   * a description of exactly that. Never runs anything.
+   */
+  plan?: (n: PlanNode, v: PlanInfo) => string[];
   /**
    * Consecutive entries with the same group run at the same time: the master and slave variants
    * of a step, or neighbours that touch different things. A group still starts after the entry

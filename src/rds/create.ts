@@ -60,20 +60,50 @@ export async function writeCreate(ctx: Context, spec: CreateSpec): Promise<Creat
   return ctx.db('dbaas').transaction((tx) => writeAll(tx, spec, ctx.osUser));
 }
 
+export interface PreviewSql {
+  db: 'dbaas';
+  statement: string;
+  params: unknown[];
+}
+
+export interface Previewed extends Created {
+  /** The writes of the allocation transaction, in order, passwords masked. */
+  sql: PreviewSql[];
+}
+
 class Preview extends RdsctlError {
   constructor(readonly created: Created) {
     super('preview', 0);
   }
 }
 
-/** --dry-run: the real allocation, in a transaction that is rolled back. */
-export async function previewCreate(ctx: Context, spec: CreateSpec): Promise<Created> {
+/** The transaction, with every write it makes recorded (a secret among the params shown as <masked>). */
+function recording(tx: Db, log: PreviewSql[], secrets: ReadonlySet<string>): Db {
+  const mask = (params: unknown[] | undefined): unknown[] => (params ?? []).map((p) => (typeof p === 'string' && secrets.has(p) ? '<masked>' : p));
+  return {
+    name: tx.name,
+    where: tx.where,
+    query: (sql, params) => tx.query(sql, params),
+    execute(sql, params) {
+      log.push({ db: 'dbaas', statement: sql, params: mask(params as unknown[] | undefined) });
+      return tx.execute(sql, params);
+    },
+    transaction: (fn) => tx.transaction((inner) => fn(recording(inner, log, secrets))),
+    stream: (sql, params, onRow) => tx.stream(sql, params, onRow),
+    close: () => tx.close(),
+  };
+}
+
+/** --dry-run: the real allocation, in a transaction that is rolled back, and the writes it made. */
+export async function previewCreate(ctx: Context, spec: CreateSpec): Promise<Previewed> {
+  const sql: PreviewSql[] = [];
+  const secrets = new Set(spec.accounts.map((a) => a.password).filter(Boolean));
   try {
     await ctx.db('dbaas').transaction(async (tx) => {
-      throw new Preview(await writeAll(tx, spec, ctx.osUser));
+      throw new Preview(await writeAll(recording(tx, sql, secrets), spec, ctx.osUser));
     });
   } catch (e) {
-    if (e instanceof Preview) return e.created;
+    if (e instanceof Preview) return { ...e.created, sql };
     throw e;
   }
   throw new RdsctlError('preview transaction committed unexpectedly', 1);

@@ -29,9 +29,7 @@ const MUTATING: Record<string, string[]> = {
 };
 
 /** Reported defects in files this suite's author may not edit (test.failing until fixed; then delete the entry). */
-const KNOWN_DEFECTS: Record<string, string> = {
-  worker: 'src/commands/worker.ts has no --dry-run (it would list the tasks it would claim and their next steps)',
-};
+const KNOWN_DEFECTS: Record<string, string> = {};
 
 interface Fixture extends LabNames {
   ins: string;
@@ -78,8 +76,29 @@ const CASES: DryCase[] = [
   },
   { name: 'vpc route delete', args: (f) => ['vpc', 'route', 'delete', f.customRoute, '--dry-run', '--yes'], shows: () => [/^sql \[vpc\]: DELETE FROM route_entry/m] },
   { name: 'pangu disk offline', args: (f) => ['pangu', 'disk', 'offline', f.freeDisk, '--dry-run', '--yes'], shows: (f) => [`targets (1): ${f.freeDisk}`, /^sql \[pangu\]: UPDATE disk SET status = 'offline'/m] },
-  { name: 'instance create', args: () => ['instance', 'create', '--dry-run'], shows: () => [/^targets \(1\): rm-\S+: master \S+ \(/m, /^sql \[dbaas\]: INSERT custins/m] },
-  { name: 'instance create -o json', args: () => ['instance', 'create', '--dry-run', '-o', 'json'], shows: () => ['"dry_run": true', '"action": "create instance"'] },
+  {
+    name: 'instance create',
+    args: () => ['instance', 'create', '--dry-run', '--db', 'shop', '--account', 'app:Dry-Run-pw1'],
+    shows: () => [
+      /^targets \(1\): rm-\S+: master \S+ \(\S+\), standby \S+ \(\S+\), port \d+$/m,
+      /^sql \[dbaas\]: INSERT INTO custins \(/m,
+      /^sql \[dbaas\]: INSERT INTO instance \(.*"master"/m,
+      /^sql \[dbaas\]: INSERT INTO instance \(.*"slave"/m,
+      /^sql \[dbaas\]: INSERT IGNORE INTO custins_secret .*"app","<masked>"\]$/m,
+      /^sql \[dbaas\]: INSERT INTO task_queue /m,
+      /^sql \[dbaas\]: INSERT INTO task_step /m,
+      /^step 1\/80 do_init \[metadb\] metadb \(metadb\)$/m,
+      /^step 7\/80 do_rm_instance_dir_exists \[both\] \S+, \S+ \(remote\)\n {2}remote \[\S+\]: set -e; .*\n {2}remote \[\S+\]: set -e; /m,
+      /^step 80\/80 /m,
+    ],
+  },
+  {
+    name: 'instance create -o json',
+    args: () => ['instance', 'create', '--dry-run', '-o', 'json'],
+    shows: () => ['"dry_run": true', '"action": "create instance"', '"statement": "INSERT INTO task_step', '"name": "do_make_dir"', '"effect": "remote"', /"command": "set -e; /],
+  },
+  { name: 'worker', args: (f) => ['worker', '--dry-run'], shows: (f) => ['dry run: worker: take ', new RegExp(`^note: task \\d+ ${f.ins} install pending, next step 1 do_init:metadb, lease free$`, 'm')] },
+  { name: 'worker -o json', args: () => ['worker', '--dry-run', '--once', '-o', 'json'], shows: () => ['"dry_run": true', '"tasks": [', '"next_step": '] },
   ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `instance step ${a}`, args: (f) => ['instance', 'step', f.ins, a, '--dry-run'], shows: (f) => [`dry run: instance step ${a}`, f.ins, /^note: would /m] })),
   { name: 'instance step run STEP', args: (f) => ['instance', 'step', f.ins, 'run', '3', '--dry-run'], shows: () => ['note: would run step 3 only'] },
   { name: 'instance step skip', args: (f) => ['instance', 'step', f.ins, 'skip', '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
@@ -138,6 +157,22 @@ describe('--dry-run prints what would run and changes nothing', () => {
       else expect(r.stdout).toMatch(s);
     }
   });
+});
+
+test('instance create --dry-run -o json: the allocation SQL and all 80 flow entries, remote steps with their commands, no password', async () => {
+  const r = await lab.run(['instance', 'create', '--dry-run', '-o', 'json', '--db', 'shop', '--account', 'app:Dry-Run-pw1']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toContain('Dry-Run-pw1');
+  const plan = JSON.parse(r.stdout) as { sql: Array<{ statement: string }>; remote: Array<{ host: string; command: string }>; steps: Array<{ seq: number; name: string; role: string; hosts: string[]; effect: string; remote: Array<{ host: string; command: string }> }> };
+  expect(plan.sql.map((s) => /^(INSERT(?: IGNORE)? INTO|UPDATE) (\w+)/.exec(s.statement.trim())?.[2])).toEqual(
+    expect.arrayContaining(['custins', 'instance', 'hostinfo', 'custins_account', 'custins_secret', 'custins_db', 'task_queue', 'task_step']),
+  );
+  expect(plan.steps).toHaveLength(80);
+  for (const s of plan.steps) {
+    if (s.effect === 'remote') expect(s.remote.map((x) => x.host)).toEqual(expect.arrayContaining(s.hosts));
+    else expect(s.remote).toEqual([]);
+  }
+  expect(plan.remote).toEqual(plan.steps.flatMap((s) => s.remote));
 });
 
 for (const [what, why] of Object.entries(KNOWN_DEFECTS)) {

@@ -7,8 +7,10 @@ import { addOutputOption, parseOutput, printSections, type OutputFormat } from '
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { INSTALL_FLOW } from '../../flow/install/index.js';
+import { installPlan, type PlannedStep } from '../../flow/install/plan.js';
 import { findCustins } from '../../rds/custins.js';
 import { previewCreate, validateRequest, writeCreate } from '../../rds/create.js';
+import type { CreateSpec } from '../../rds/validate.js';
 import { instanceRecord } from '../../rds/record.js';
 import type { AccountRequest, CreateRequest } from '../../rds/validate.js';
 import { recordSection } from '../../rds/views.js';
@@ -167,22 +169,7 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
     accounts: spec.accounts.map((a) => a.name),
     time_zone: spec.timeZone,
   };
-  if (opts.flags.dryRun) {
-    const p = await previewCreate(ctx, spec);
-    printPlan(
-      ctx,
-      {
-        action: 'create instance',
-        targets: [`${p.insName}: master ${p.alloc.master.hostname} (${p.alloc.master.ip}), standby ${p.alloc.slave.hostname} (${p.alloc.slave.ip}), port ${p.alloc.port}`],
-        sql: [
-          { db: 'dbaas', statement: 'INSERT custins, 2 x instance, hostinfo capacity, custins_account/custins_secret, custins_db, task_queue + task_step (one transaction, rows locked on hostinfo)' },
-        ],
-        notes: [`${spec.engine} ${spec.version} ${spec.cls.class_code}, ${spec.storageGb} GB ${spec.storageType}, zone ${spec.zone}, ${spec.network}`, `then the install flow: ${INSTALL_FLOW.length} steps${opts.noWait ? ' (left to `rdsctl worker`)' : ''}`],
-      },
-      opts.output === 'json' ? 'json' : 'text',
-    );
-    return ExitCode.OK;
-  }
+  if (opts.flags.dryRun) return dryRun(ctx, opts, spec);
   return audited(ctx, { command: 'instance create', targets: [spec.name ?? '(new instance)', `zone ${spec.zone}`], reason: opts.flags.reason, detail: summary }, async () => {
     const created = await writeCreate(ctx, spec);
     ctx.io.err(`${created.insName}: master ${created.alloc.master.hostname}, standby ${created.alloc.slave.hostname}, port ${created.alloc.port}; task ${created.taskId}\n`);
@@ -205,4 +192,37 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
     else if (!opts.noWait) ctx.io.err(`${created.insName} is running: endpoint ${record.endpoint}\n`);
     return { value: exitCode, ok: failed === null, exitCode, detail: { ins_name: created.insName, custins_id: created.custinsId, task_id: created.taskId, status: record.status, ...(failed ? { failed } : {}) } };
   });
+}
+
+/**
+ * The allocation is made for real in a transaction that is rolled back, so the hosts, port and
+ * SQL shown are the ones a create would use now; the steps show what they would run on them.
+ */
+async function dryRun(ctx: Context, opts: Options, spec: CreateSpec): Promise<number> {
+  const p = await previewCreate(ctx, spec);
+  const { master, slave } = p.alloc;
+  const steps = installPlan(ctx.profile(), { insName: p.insName, timeZone: spec.timeZone, port: p.alloc.port, master, slave });
+  const plan = {
+    action: 'create instance',
+    targets: [`${p.insName}: master ${master.hostname} (${master.ip}), standby ${slave.hostname} (${slave.ip}), port ${p.alloc.port}`],
+    sql: p.sql,
+    remote: steps.flatMap((s) => s.remote),
+    notes: [
+      `${spec.engine} ${spec.version} ${spec.cls.class_code}, ${spec.storageGb} GB ${spec.storageType}, zone ${spec.zone}, ${spec.network}`,
+      'the SQL runs in one transaction with the zone\'s hostinfo rows locked; ids shown are those this dry run was given (the real create gets new ones)',
+      `then the install flow: ${INSTALL_FLOW.length} steps${opts.noWait ? ' (left to `rdsctl worker`)' : ''}; a step with a skip rule runs only when the rule applies`,
+    ],
+  };
+  if (opts.output === 'json') {
+    printPlan(ctx, { ...plan, steps } as typeof plan, 'json');
+    return ExitCode.OK;
+  }
+  printPlan(ctx, { ...plan, remote: [] }, 'text');
+  ctx.io.out(steps.map(stepText).join(''));
+  return ExitCode.OK;
+}
+
+function stepText(s: PlannedStep): string {
+  const head = `step ${s.seq}/${INSTALL_FLOW.length} ${s.name} [${s.role}] ${s.hosts.join(', ')} (${s.effect})${s.skip_rule ? `; ${s.skip_rule}` : ''}\n`;
+  return head + s.remote.map((r) => `  remote [${r.host}]: ${r.command}\n`).join('');
 }

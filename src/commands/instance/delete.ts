@@ -37,7 +37,7 @@ export async function del(opts: Options, ctx: Context): Promise<void> {
     printPlan(ctx, plan, opts.output === 'json' ? 'json' : 'text');
     return;
   }
-  await confirm(ctx, `Delete ${t.custins.ins_name} (${t.nodes.map((n) => `${n.role} ${n.host}:${n.port}`).join(', ')}) and all its data?`, opts.flags);
+  await confirm(ctx, `Delete ${t.custins.ins_name} (${t.nodes.map((n) => `${n.role} ${n.host}:${n.port}`).join(', ')}) and all its data?`, opts.flags, [t.custins.ins_name, ...t.nodes.map((n) => `${n.role} ${n.host}:${n.port}`)]);
   const r = await audited(ctx, { command: 'instance delete', targets: plan.targets, reason: opts.flags.reason }, async () => {
     const value = await deleteInstance(ctx, t, DEFAULT_LEASE_TTL_SEC);
     return { value, detail: { custins_id: value.custins_id, hosts: value.hosts.map((h) => h.host), cancelled_task: value.cancelled_task } };

@@ -111,7 +111,7 @@ export async function stepCommand(opts: Options, ctx: Context): Promise<number> 
     printPlan(ctx, { action: `instance step ${opts.action}`, targets, notes: [dryRunNote(opts.action, rows, seq)] }, opts.output === 'json' ? 'json' : 'text');
     return ExitCode.OK;
   }
-  if (opts.action === 'goto') await confirm(ctx, `Move task ${task.id} of ${insName} to step ${stepName}?`, opts.flags);
+  if (opts.action === 'goto') await confirm(ctx, `Move task ${task.id} of ${insName} to step ${stepName}?`, opts.flags, targets);
 
   return audited(ctx, { command: `instance step ${opts.action}`, targets, reason: opts.flags.reason, detail: { task_id: task.id, ...(stepName ? { step: stepName } : {}) } }, async () => {
     switch (opts.action) {

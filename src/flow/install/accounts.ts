@@ -1,5 +1,6 @@
 import { RdsctlError, UsageError } from '../../core/errors.js';
-import { accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
+import { SUPERUSER, accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
+import { socketSqlCommand } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
 import { RESERVED_ACCOUNTS, RESERVED_DBS } from '../../rds/names.js';
 import { sqlAccount, sqlIdent, sqlString } from '../../rds/sql-text.js';
@@ -45,6 +46,7 @@ export const doInitializeMysqlAccountByMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
+  plan: (n) => [`${socketSqlCommand(n.layout)}  # stdin: CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`],
   async probe(c, [n], s) {
     const want = (await systemAccounts(c)).map((r) => r.account_name);
     return (await existingUsers(c, n!, want, s, 'socket')).size === want.length;
@@ -82,6 +84,7 @@ export const doGrantMasterByMaster: Step = {
   timeoutSec: 60,
   effect: 'remote',
   // As root over the socket: these grants are what make the superuser a superuser.
+  plan: (n) => [`${socketSqlCommand(n.layout)}  # stdin: the GRANTs of the maintenance users and the replicator`],
   probe: async (c, [n], s) => grantsInPlace(c, n!, await systemAccounts(c), s, 'socket'),
   async run(c, [n], s) {
     const rows = await systemAccounts(c);
@@ -142,6 +145,7 @@ export const doCreateAccounts: Step = {
   effect: 'remote',
   skipRule: 'no --account given',
   skip: (c) => (c.params.accounts.length ? null : 'no account was requested (--account)'),
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked>, then the ReadWrite GRANTs on the --db databases, for each --account`],
   async probe(c, [n], s) {
     const rows = await normalAccounts(c);
     return (await existingUsers(c, n!, rows.map((r) => r.account_name), s, 'su')).size === rows.length && grantsInPlace(c, n!, rows, s, 'su');
@@ -160,6 +164,7 @@ export const doCreateDbs: Step = {
   effect: 'remote',
   skipRule: 'no --db given',
   skip: (c) => (c.params.dbs.length ? null : 'no database was requested (--db)'),
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: CREATE DATABASE IF NOT EXISTS … CHARACTER SET utf8mb4 for each --db`],
   async probe(c, [n]) {
     const rows = await c.suSql(n!, [`SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${c.params.dbs.map(sqlString).join(', ')})`]);
     return rows.length === c.params.dbs.length;
@@ -181,6 +186,7 @@ function resetRootPassword(role: 'master' | 'slave'): Step {
     role,
     timeoutSec: 60,
     effect: 'remote',
+    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(<masked, new random>)`],
     probe: async (c, [n]) => !(await rootExists(c, n!)),
     async run(c, [n]) {
       const pw = await c.tx((tx) => ensureAccount(tx, c.custins.id, { name: 'root', type: 'root', privilege: 'ALL', host: 'localhost' }, generatePassword()));
@@ -201,6 +207,7 @@ function dropRootAccount(role: 'master' | 'slave'): Step {
     role,
     timeoutSec: 60,
     effect: 'remote',
+    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; DROP USER IF EXISTS 'root'@'localhost'`],
     probe: async (c, [n]) => !(await rootExists(c, n!)),
     async run(c, [n]) {
       await withSu(c, n!, async (su) => {

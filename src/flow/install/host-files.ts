@@ -31,6 +31,7 @@ function addPort(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: 'port_conf',
+    plan: (n) => [addInstanceConfLine(n.layout)],
     probe: (c, [n], s) => c.test(n!, instanceConfProbe(n!.layout), s),
     async run(c, [n], s) {
       const r = (await c.remote(n!, addInstanceConfLine(n!.layout), s)).trim();
@@ -74,6 +75,7 @@ function rebuildInitd(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: HOST_FILES,
+    plan: (n) => [`${writeFileScript(n.layout.initScript, '0755')}  # stdin: the init script (start/stop/restart/status of mysql${n.port})`],
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.initScript), s)) === initScript(c, n!),
     async run(c, [n], s) {
       await c.remote(n!, writeFileScript(n!.layout.initScript, '0755'), s, { stdin: initScript(c, n!) });
@@ -111,6 +113,8 @@ function configResource(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: HOST_FILES,
+    // NOFILE comes from the open_files_limit row do_build_params writes: not known before then.
+    plan: (n) => [`configResourceScript(${n.layout.limitsFile}, NOFILE = open_files_limit from mycnf_custinstance)  # stdin: the limits file; writes it, then prlimit --nofile on the running mysqld of port ${n.port}`],
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.limitsFile), s)) === (await limitsFile(c, n!)),
     async run(c, [n], s) {
       const out = await c.remote(n!, configResourceScript(n!.layout, await openFiles(c)), s, { stdin: await limitsFile(c, n!) });
@@ -130,6 +134,7 @@ function persistResourceConfig(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: HOST_FILES,
+    plan: (n, v) => [`${writeResourceSection(n.layout)}  # stdin: section [${n.port}] ins_name = ${v.insName}, role = ${n.role}, class cpu/mem/iops/connections, disk_gb`],
     async probe(c, [n], s) {
       const text = await c.remote(n!, readFileScript(n!.layout.resourceConf), s);
       return sectionOf(text, String(n!.port)) === resourceSection(c, n!);
@@ -163,6 +168,7 @@ function writeInsname(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: HOST_FILES,
+    plan: (n, v) => [`${writeFileScript(n.layout.insnameFile, '0644')}  # stdin: ${v.insName}`],
     probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.insnameFile), s)) === c.custins.ins_name + '\n',
     async run(c, [n], s) {
       await c.remote(n!, writeFileScript(n!.layout.insnameFile, '0644'), s, { stdin: c.custins.ins_name + '\n' });
@@ -183,6 +189,7 @@ export const doFlushInsinfoFile: Step = {
   role: 'both',
   timeoutSec: 30,
   effect: 'remote',
+  plan: (n, v) => [`${writeInsinfoLine(n.layout)}  # stdin: "${n.port} ${v.insName} ${n.role} <custins id> ${v.peer.ip}:${v.peer.port}"`],
   async probe(c, nodes, s) {
     const ok = await Promise.all(nodes.map(async (n) => (await c.remote(n, readFileScript(n.layout.insinfoFile), s)).split('\n').includes(insinfoLine(c, n).trimEnd())));
     return ok.every(Boolean);

@@ -49,6 +49,7 @@ export const doRmInstanceDirExists: Step = {
   role: 'both',
   timeoutSec: 120,
   effect: 'remote',
+  plan: (n) => [rmDirsScript(n.layout)],
   async probe(c, nodes, s) {
     const states = await Promise.all(nodes.map(async (n) => (await c.test(n, aliveProbe(n.layout), s)) || !(await c.test(n, anyDirProbe(n), s))));
     return states.every(Boolean);
@@ -70,6 +71,7 @@ function makeDir(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: 'make_dir',
+    plan: (n) => [makeDirsScript(n.layout, n.host)],
     probe: (c, [n], s) => c.test(n!, dirsExistProbe(n!.layout), s),
     async run(c, [n], s) {
       const user = (await c.remote(n!, makeDirsScript(n!.layout, n!.host), s)).trim();
@@ -96,6 +98,7 @@ export const doBuildMysqlParams: Step = {
   role: 'both',
   timeoutSec: 30,
   effect: 'remote',
+  plan: (n) => [`${writeFileScript(n.layout.mycnf, '0644')}  # stdin: my.cnf rendered from the mycnf_custinstance rows do_build_params writes, server_id = the instance row id, read_only on the ${n.role === 'slave' ? 'standby' : 'master only for a guard'}`],
   async probe(c, nodes, s) {
     const same = await Promise.all(nodes.map(async (n) => (await c.remote(n, readFileScript(n.layout.mycnf), s)) === (await renderFor(c, n))));
     return same.every(Boolean);
@@ -113,6 +116,7 @@ function initDb(role: 'master' | 'slave'): Step {
     timeoutSec: 180,
     effect: 'remote',
     group: 'init_db',
+    plan: (n) => [installDbScript(n.layout)],
     probe: (c, [n], s) => c.test(n!, installDoneProbe(n!.layout), s),
     async run(c, [n], s) {
       return `${n!.host}: ${(await c.remote(n!, installDbScript(n!.layout), s, { timeoutSec: 180 })).trim()}`;
@@ -147,6 +151,7 @@ function startNoblock(role: 'master' | 'slave'): Step {
     timeoutSec: 30,
     effect: 'remote',
     group: 'start',
+    plan: (n) => [startScript(n.layout)],
     probe: (c, [n], s) => c.test(n!, aliveProbe(n!.layout), s),
     async run(c, [n], s) {
       return `${n!.host}: ${(await c.remote(n!, startScript(n!.layout), s)).trim()}`;

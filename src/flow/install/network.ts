@@ -44,6 +44,7 @@ function flushWhitelist(name: string, group: { name: string; type: WhitelistGrou
     timeoutSec: 30,
     effect: 'remote',
     ...(batch ? { group: batch } : {}),
+    plan: (n, v) => [`${writeFileScript(n.layout.whitelistFile, '0644')}  # stdin: the whitelist rules of ${v.insName} (port ${n.port}) after group ${group.name} is written to custins_whitelist`],
     async probe(c, nodes, s) {
       const gs = await groups(c.db, c.custins.id);
       const mine = gs.find((g) => g.group_name === group.name);

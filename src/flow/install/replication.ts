@@ -1,5 +1,6 @@
 import { RemoteError } from '../../core/errors.js';
-import { REPLICATOR, secretOf } from '../../rds/accounts.js';
+import { REPLICATOR, SUPERUSER, secretOf } from '../../rds/accounts.js';
+import { socketSqlCommand } from '../../rds/host-ops.js';
 import type { SqlRow } from '../../rds/instance-sql.js';
 import type { Node } from '../../rds/layout.js';
 import { sqlString } from '../../rds/sql-text.js';
@@ -44,6 +45,7 @@ export const doInstallDuallmasterMaster: Step = {
   timeoutSec: 60,
   effect: 'remote',
   group: 'duallmaster',
+  plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`],
   probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s, 'su'), c.slave),
   async run(c, [n]) {
     await c.suSql(n!, await changeMasterSql(c, c.slave));
@@ -57,6 +59,7 @@ export const doInstallDuallmasterSlave: Step = {
   timeoutSec: 60,
   effect: 'remote',
   group: 'duallmaster',
+  plan: (n, v) => [`${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE`],
   async probe(c, [n], s) {
     const st = await slaveStatus(c, n!, s, 'socket');
     return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes';
@@ -98,6 +101,11 @@ export const doCheckSlaveMaster: Step = {
   role: 'master',
   timeoutSec: 120,
   effect: 'remote',
+  plan: (n, v) => [
+    `SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SELECT @@GLOBAL.gtid_binlog_pos`,
+    `on ${v.peer.host}: ${socketSqlCommand(v.peer.layout)}  # stdin: SELECT MASTER_GTID_WAIT(<that position>, 60)`,
+    `SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: START SLAVE, then SHOW SLAVE STATUS every 50 ms until IO and SQL run`,
+  ],
   probe: async (c, [n], s) => running(await slaveStatus(c, n!, s, 'su')),
   async run(c, [n], s) {
     const peer = peerOf(c, n!);

@@ -1,6 +1,6 @@
 import { RemoteError } from '../../core/errors.js';
 import { SUPERUSER, secretOf } from '../../rds/accounts.js';
-import { loadTimeZonesScript, readFileScript, script } from '../../rds/host-ops.js';
+import { loadTimeZonesScript, readFileScript, script, writeFileScript } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
 import { myCnfValue } from '../../rds/mycnf.js';
 import { isNamedTimeZone } from '../../rds/names.js';
@@ -28,6 +28,7 @@ export const doInsertTimeZoneTables: Step = {
   role: 'both',
   timeoutSec: 300,
   effect: 'remote',
+  plan: (n) => [loadTimeZonesScript(n.layout)],
   probe: async (c, nodes) => (await Promise.all(nodes.map((n) => zoneCount(c, n)))).every((k) => k > 0),
   async run(c, nodes, s) {
     await Promise.all(nodes.map((n) => c.remote(n, loadTimeZonesScript(n.layout), s, { timeoutSec: 300 })));
@@ -45,6 +46,7 @@ function resetNamedTimezone(role: 'master' | 'slave'): Step {
     timeoutSec: 120,
     effect: 'remote',
     group: 'tz',
+    plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET GLOBAL time_zone = ${sqlString(v.timeZone)}`, `${writeFileScript(n.layout.mycnf, '0644')}  # stdin: the re-rendered my.cnf`],
     skipRule: NAMED_TZ_RULE,
     skip: (c) => (isNamedTimeZone(c.params.time_zone) ? null : `${NAMED_TZ_RULE}; the time zone is ${c.params.time_zone}`),
     async probe(c, [n], s) {
@@ -80,6 +82,7 @@ export const doCreateTriggerByMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: CREATE DATABASE IF NOT EXISTS ${SYS_DB}; CREATE TABLE IF NOT EXISTS ${SYS_DB}.ha_heartbeat …; CREATE TRIGGER IF NOT EXISTS ${SYS_DB}.ha_heartbeat_bu …; INSERT IGNORE INTO ${SYS_DB}.ha_heartbeat …`],
   probe: (c, [n]) => objectExists(c, n!, 'TRIGGERS', 'ha_heartbeat_bu'),
   async run(c, [n]) {
     await withSu(c, n!, async (su) => {
@@ -97,6 +100,7 @@ export const doCreateViewByMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: CREATE OR REPLACE SQL SECURITY INVOKER VIEW ${SYS_DB}.ha_heartbeat_age …`],
   probe: (c, [n]) => objectExists(c, n!, 'VIEWS', 'ha_heartbeat_age'),
   async run(c, [n]) {
     await withSu(c, n!, (su) =>
@@ -114,6 +118,7 @@ function guardReadonly(role: 'master' | 'slave'): Step {
     effect: 'remote',
     skipRule: GUARD_RULE,
     skip: guardOnly,
+    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET GLOBAL read_only = ON`, `${writeFileScript(n.layout.mycnf, '0644')}  # stdin: the re-rendered my.cnf (read_only)`],
     probe: async (c, [n]) => withSu(c, n!, async (su) => Number((await su.query<{ ro: number }>('SELECT @@GLOBAL.read_only AS ro'))[0]!.ro) === 1),
     async run(c, [n], s) {
       await withSu(c, n!, (su) => su.query('SET GLOBAL read_only = ON'));
@@ -127,7 +132,7 @@ export const doSetServerReadonlyForGuardInsMaster = guardReadonly('master');
 export const doSetServerReadonlyForGuardInsSlave = guardReadonly('slave');
 
 /** The backup runs with an option file made from stdin and removed on exit: the password is never on a command line. */
-function backupScript(n: Node): string {
+function backupScript(n: Pick<Node, 'layout'>): string {
   const dir = `${n.layout.backupDir}/${FIRST_BACKUP_SET}`;
   const log = `${n.layout.backupDir}/${FIRST_BACKUP_SET}.log`;
   return script(
@@ -144,6 +149,7 @@ export const doStartCreateNewBackup: Step = {
   role: 'slave',
   timeoutSec: 900,
   effect: 'remote',
+  plan: (n) => [`${backupScript(n)}  # stdin: option file with the ${SUPERUSER} password (masked here)`],
   async probe(c, [n], s) {
     const rows = await c.db.query<{ status: string }>('SELECT status FROM baklist WHERE custins_id = ? AND backup_set = ?', [c.custins.id, FIRST_BACKUP_SET]);
     return rows[0]?.status === 'success' && c.test(n!, sh`[ -f ${`${n!.layout.backupDir}/${FIRST_BACKUP_SET}/xtrabackup_checkpoints`} ]`, s);
