@@ -87,7 +87,7 @@ const CASES: DryCase[] = [
       /^sql \[dbaas\]: INSERT IGNORE INTO custins_secret .*"app","<masked>"\]$/m,
       /^sql \[dbaas\]: INSERT INTO task_queue /m,
       /^sql \[dbaas\]: INSERT INTO task_step /m,
-      /^step 1\/80 do_init \[metadb\] metadb \(metadb\)$/m,
+      /^step 1\/80 do_init \[metadb\] metadb \(check\)$/m,
       /^step 7\/80 do_rm_instance_dir_exists \[both\] \S+, \S+ \(remote\)\n {2}remote \[\S+\]: set -e; .*\n {2}remote \[\S+\]: set -e; /m,
       /^step 80\/80 /m,
     ],
