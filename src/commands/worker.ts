@@ -4,7 +4,7 @@ import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { printPlan } from '../core/mutation.js';
 import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
-import { ownerIsDeadHere } from '../flow/lease.js';
+import { claimStatement, ownerIsDeadHere } from '../flow/lease.js';
 import { DEFAULT_LEASE_TTL_SEC } from '../flow/runner.js';
 import { claimableDetail, type ClaimableView } from '../flow/store.js';
 import { runWorker, type WorkerOptions } from '../flow/worker.js';
@@ -92,12 +92,12 @@ async function dryRun(ctx: Context, opts: Options): Promise<number> {
   const plan = {
     action: `worker: take ${tasks.length} task${tasks.length === 1 ? '' : 's'}${limit > 0 && all.length > limit ? ` of ${all.length} ready (--${opts.once ? 'once' : 'max-tasks'})` : ''}`,
     targets: tasks.map((t) => `task ${t.task_id}`),
-    sql: tasks.length ? [{ db: 'dbaas', statement: 'UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1 WHERE id = ? AND status IN (?, ?) AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))', params: ['<this worker>', opts.ttlSec * 1e6, '<task id>', 'pending', 'running'] }] : [],
+    sql: tasks.length ? [{ db: 'dbaas', statement: claimStatement(2), params: ['<this worker>', opts.ttlSec * 1e6, '<task id>', 'pending', 'running'] }] : [],
     notes: tasks.length
       ? tasks.map((t) => `task ${t.task_id} ${t.ins_name ?? '(no custins)'} ${t.flow} ${t.status}, next step ${t.next_step ?? 'none left'}, lease ${t.lease}`)
       : ['no task is ready: none pending, none running under an expired lease'],
   };
-  if (opts.output === 'json') printPlan(ctx, { ...plan, tasks } as typeof plan, 'json');
+  if (opts.output === 'json') printPlan(ctx, { ...plan, extra: { tasks } }, 'json');
   else printPlan(ctx, plan, 'text');
   return ExitCode.OK;
 }

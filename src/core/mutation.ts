@@ -36,11 +36,14 @@ export interface Plan {
   sql?: Array<{ db: string; statement: string; params?: unknown[] }>;
   remote?: Array<{ host: string; command: string }>;
   notes?: string[];
+  /** Command-specific structure for -o json (e.g. create's per-step listing), merged at the top level. */
+  extra?: Record<string, unknown>;
 }
 
 export function printPlan(ctx: Context, plan: Plan, format: 'text' | 'json' = 'text'): void {
   if (format === 'json') {
-    ctx.io.out(JSON.stringify({ dry_run: true, ...plan }, null, 2) + '\n');
+    const { extra, ...rest } = plan;
+    ctx.io.out(JSON.stringify({ dry_run: true, ...rest, ...extra }, null, 2) + '\n');
     return;
   }
   const lines = [`dry run: ${plan.action}`, `targets (${plan.targets.length}): ${plan.targets.join(', ') || '-'}`];

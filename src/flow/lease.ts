@@ -10,6 +10,16 @@ import type { TaskStatus } from './types.js';
 // unexpired lease, so a runner whose lease expired or was taken over matches 0 rows on its next
 // write and stops there (LeaseLostError) instead of overwriting the new runner's state.
 
+/**
+ * The claim: one UPDATE that only a free or expired lease lets through, so of two runners exactly
+ * one sees affectedRows = 1. Params: owner, ttl (microseconds), task id, then `statuses` statuses.
+ * `worker --dry-run` prints this same statement.
+ */
+export function claimStatement(statuses: number): string {
+  return `UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1
+        WHERE id = ? AND status IN (${Array.from({ length: statuses }, () => '?').join(',')}) AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))`;
+}
+
 export class LeaseLostError extends ConflictError {
   constructor(taskId: number, why: string) {
     super(`lost the lease on task ${taskId} (${why}); stopped before the next write`, { hint: `see \`rdsctl task show ${taskId}\`` });
@@ -57,13 +67,8 @@ export class Lease {
 
   /** One winner; the loser gets ConflictError naming the holder. A dead holder on this host is taken over. */
   static async claim(db: Db, taskId: number, o: ClaimOptions): Promise<Lease> {
-    const statuses = o.allow.map(() => '?').join(',');
     const started = Date.now();
-    const r = await db.execute(
-      `UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1
-        WHERE id = ? AND status IN (${statuses}) AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))`,
-      [o.owner, o.ttlSec * 1e6, taskId, ...o.allow],
-    );
+    const r = await db.execute(claimStatement(o.allow.length), [o.owner, o.ttlSec * 1e6, taskId, ...o.allow]);
     if (r.affectedRows === 1) return Lease.held(db, taskId, o, started);
 
     const rows = await db.query<{ status: TaskStatus; lease_owner: string | null; lease_expires_at: Date | null; fencing_token: number }>(

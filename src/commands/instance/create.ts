@@ -214,7 +214,7 @@ async function dryRun(ctx: Context, opts: Options, spec: CreateSpec): Promise<nu
     ],
   };
   if (opts.output === 'json') {
-    printPlan(ctx, { ...plan, steps } as typeof plan, 'json');
+    printPlan(ctx, { ...plan, extra: { steps } }, 'json');
     return ExitCode.OK;
   }
   printPlan(ctx, { ...plan, remote: [] }, 'text');
