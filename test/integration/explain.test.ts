@@ -22,6 +22,23 @@ const SMALL = new Set([
   'product', 'tj_cluster', 'service', 'cluster_service', 'server_role', 'application', 'pangu_cluster', 'vpc', 'vswitch',
 ]);
 
+/** Instances of padding, one per made-up host (hostinfo ids no real host has). */
+const PAD_ROWS = 5000;
+const PAD_HOST_ID = 3_000_000_000;
+
+async function padFleetShape(db: Db): Promise<void> {
+  for (let i = 0; i < PAD_ROWS; i += 1000) {
+    const rows = Array.from({ length: Math.min(1000, PAD_ROWS - i) }, (_, j) => [`explain-pad-${i + j}`, 'mysql', '8.0', 'rds.mysql.s1.small', 20, 'local_ssd', 'cn-hangzhou-a', 'running']);
+    await db.execute('INSERT INTO custins (ins_name, engine, version, class_code, storage_gb, storage_type, zone, status) VALUES ?', [rows]);
+  }
+  const ids = await db.query<{ id: number }>("SELECT id FROM custins WHERE ins_name LIKE 'explain-pad-%' ORDER BY id");
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = ids.slice(i, i + 1000).map((c, j) => [c.id, 'master', PAD_HOST_ID + i + j, `explain-pad-${i + j}`, '127.0.0.1', 3001, 1, 1024, 20, 'running']);
+    await db.execute('INSERT INTO instance (custins_id, role, hostinfo_id, host_name, ip, port, cpu, mem_mb, disk_gb, status) VALUES ?', [rows]);
+  }
+  await db.query('ANALYZE TABLE custins, instance');
+}
+
 let lab: TestLab;
 const tag = `x${randomInt(1e6, 1e7)}`;
 let custinsId = 0;
@@ -113,6 +130,11 @@ beforeAll(async () => {
     for (const [role, h] of [['master', hosts[0]!], ['slave', hosts[1]!]] as const) {
       await db.execute("INSERT INTO instance (custins_id, role, hostinfo_id, host_name, ip, port, cpu, mem_mb, disk_gb, status) VALUES (?, ?, ?, ?, ?, ?, 1, 1024, 20, 'running')", [custinsId, role, h.id, h.hostname, h.ip, port]);
     }
+    // The shared lab puts every test's instances on a handful of NCs, so host_name stops being
+    // selective and MariaDB rightly prefers a scan. A region has thousands of hosts with a few
+    // instances each: pad custins and instance to that shape (deleted again in afterAll) so the
+    // plan seen here is the plan the fleet gets.
+    await padFleetShape(db);
     taskId = (await db.execute("INSERT INTO task_queue (custins_id, flow, status, params, created_by) VALUES (?, 'install', 'done', '{}', 'explain-test')", [custinsId])).insertId;
     await db.execute("INSERT INTO task_step (task_id, seq, step_name, role, status, attempts) VALUES (?, 1, 'do_init', 'metadb', 'done', 1), (?, 2, 'do_make_dir', 'master', 'done', 1)", [taskId, taskId]);
   });
@@ -123,6 +145,8 @@ afterAll(async () => {
     await db.execute('DELETE FROM task_step WHERE task_id = ?', [taskId]);
     await db.execute('DELETE FROM task_queue WHERE id = ?', [taskId]);
     await db.execute('DELETE FROM instance WHERE custins_id = ?', [custinsId]);
+    await db.execute("DELETE FROM instance WHERE host_name LIKE 'explain-pad-%'");
+    await db.execute("DELETE FROM custins WHERE ins_name LIKE 'explain-pad-%'");
     await db.execute('DELETE FROM custins WHERE id = ?', [custinsId]);
   });
 });

@@ -153,7 +153,7 @@ test('an NC whose sshd is down fails the step, naming it; retry once it is back 
   }
   const pw = 'Pw-from-stdin-' + tag;
   const c = await lab.run(['instance', 'create', '--name', name, '--network', 'vpc', '--vpc-id', sw.vpc_id, '--vswitch-id', sw.vswitch_id, '--zone', sw.zone, '--guard', '--db', 'ledger', '--account', 'ops', '--password-stdin', '--no-wait', '-o', 'json'], { stdin: `${pw}\n` });
-  expect(c.code).toBe(0);
+  expect({ code: c.code, stderr: c.stderr }).toMatchObject({ code: 0 });
   const rec = json<InstanceRecord>(c);
   expect(rec).toMatchObject({ network_type: 'vpc', vpc_id: sw.vpc_id, is_guard: true, zone: sw.zone });
 
