@@ -4,7 +4,6 @@ import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandSpec, Runner } from './core/command.js';
 import type { Context, ContextOptions } from './core/context.js';
 import { describeError, EXIT_CODE_TABLE, ExitCode } from './core/errors.js';
-import { enableCompileCache } from './core/compile-cache.js';
 import { createIO, type IO } from './core/io.js';
 
 // The program: global options, lazy command tree, error → exit code. This file is the ONLY place
@@ -43,13 +42,17 @@ export function commandWords(argv: string[]): string[] {
   return words;
 }
 
+function isVersionQuery(argv: string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+}
+
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const io = deps.io ?? createIO({ env });
   let exitCode: number = ExitCode.OK;
   const contexts: Context[] = [];
   // `rdsctl --version` answers before anything else loads (it is what scripts probe with).
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  if (isVersionQuery(argv)) {
     io.out(`${pkg.version}\n`);
     return exitCode;
   }
@@ -138,7 +141,13 @@ async function buildTree(program: Command, words: string[], run: Runner): Promis
   for (const g of groups.values()) g.exitOverride();
 }
 
+/** Set by runCli (the real program, not tests in-process): see loadInto. */
+let compileCacheWanted = false;
+
 async function loadInto(cmd: Command, spec: CommandSpec, run: Runner): Promise<void> {
+  // Only a command that runs loads mysql2 or ssh2, where the code cache pays; --version and --help
+  // would pay node:crypto and node:vm for nothing.
+  if (compileCacheWanted) (await import('./core/compile-cache.js')).enableCompileCache();
   const mod = await spec.load();
   // The role check runs before the command's own work, with the command's context.
   const what = `rdsctl ${spec.path.join(' ')}`;
@@ -173,7 +182,7 @@ function report(io: IO, err: unknown, debug: boolean): number {
 
 /** Entry point of bin/rdsctl: wires signals and exits with the code main() decided. */
 export async function runCli(): Promise<void> {
-  enableCompileCache();
+  compileCacheWanted = true;
   const ac = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
