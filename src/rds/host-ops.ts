@@ -110,6 +110,27 @@ export function aliveProbe(l: HostLayout): string {
   return aliveTest(l);
 }
 
+/**
+ * A mariadbd/mysqld whose first argument is this instance's --defaults-file: the server exists
+ * even before it writes its pid file (after storage-engine start, seconds on a loaded host).
+ * argv[0] is matched too, so the shell running this test (whose own text holds the path) does
+ * not count.
+ */
+export function serverProcessTest(l: HostLayout): string {
+  return (
+    sh`{ f=${'--defaults-file=' + l.mycnf}; r=1; for d in /proc/[0-9]*; do ` +
+    `case "$(tr '\\0' '\\n' < "$d/cmdline" | sed -n 1p)" in *mariadbd|*mysqld) ` +
+    `if [ "$(tr '\\0' '\\n' < "$d/cmdline" | sed -n 2p)" = "$f" ]; then r=0; break; fi ;; esac; ` +
+    // A process may exit between the glob and the read; its vanished cmdline is no news.
+    `done 2>/dev/null; [ $r = 0 ]; }`
+  );
+}
+
+/** Running, or started and still coming up: what the start check waits on before it calls the server dead. */
+export function startingOrAliveProbe(l: HostLayout): string {
+  return `${aliveTest(l)} || ${serverProcessTest(l)}`;
+}
+
 /** TERM, wait up to 30 s for a clean shutdown, then KILL. Quiet when nothing runs. */
 export function stopBody(l: HostLayout): string {
   return `if ${aliveTest(l)}; then kill -TERM "$p"; i=0; while kill -0 "$p" 2>/dev/null; do i=$((i+1)); if [ $i -ge 600 ]; then kill -KILL "$p" 2>/dev/null || true; break; fi; sleep 0.05; done; echo "stopped pid $p"; else echo "not running"; fi`;

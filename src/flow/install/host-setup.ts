@@ -5,6 +5,7 @@ import type { Node } from '../../rds/layout.js';
 import { renderMyCnf } from '../../rds/mycnf.js';
 import {
   aliveProbe,
+  startingOrAliveProbe,
   dirsExistProbe,
   errorLogTail,
   installDbScript,
@@ -173,7 +174,8 @@ export async function waitAnswering(c: InstallCtx, n: Node, s: StepScope): Promi
       const g = await readGreeting({ name: n.host, host: n.ip, port: n.port }, 1000);
       return g.serverVersion ?? `error ${g.refused!.errno} for this client: ${g.refused!.message}`;
     } catch (e) {
-      if (++polls % 20 === 0 && !(await c.test(n, aliveProbe(n.layout), s))) {
+      // The pid file comes late in mariadbd's start-up; the process itself is the sign of life.
+      if (++polls % 20 === 0 && !(await c.test(n, startingOrAliveProbe(n.layout), s))) {
         const tail = (await c.remote(n, errorLogTail(n.layout), s)).trim().split('\n').slice(-3).join(' | ');
         throw new RemoteError(`${n.host}: mysqld is not running (${n.layout.errorLog}: ${tail || 'empty'})`, { host: n.host, cause: e });
       }
