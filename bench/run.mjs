@@ -4,7 +4,7 @@
 //
 //   npm run bench [-- --only startup,lookup] [--runs N] [--keep-lab] [--dir DIR]
 //
-// Cases: startup lookup ncinfo steplist biglist fanout create. Every case but startup and create
+// Cases: startup lookup ncinfo steplist biglist create fanout. Every case but startup and create
 // runs on the fleet lab (src/lab/fleet.ts), create on a small lab of its own; the bench brings them
 // up in their own directories, ports and loopback nets (bench/lib/lab.mjs) and tears them down at
 // the end; --keep-lab leaves them up for the next run, which reuses them.
@@ -20,13 +20,18 @@ import { benchLabDown, benchLabUp, benchPaths } from './lib/lab.mjs';
 import { haveGnuTime, load } from './lib/measure.mjs';
 import { RESULTS, ROOT } from './lib/paths.mjs';
 
-const ORDER = ['startup', 'lookup', 'ncinfo', 'steplist', 'biglist', 'fanout', 'create'];
+const ORDER = ['startup', 'lookup', 'ncinfo', 'steplist', 'biglist', 'create', 'fanout'];
+// Rounds per case unless --runs says: the sub-second cases are cheap and noisy (another process
+// on a 2-core machine moves one run by 50-100 %), so they get more; fan-out (a minute a round for
+// clush) and create the minimum. Fan-out goes last: its thousand ssh sessions lift the load average
+// for minutes.
+const DEFAULT_RUNS = { startup: 15, lookup: 15, ncinfo: 15, steplist: 15, biglist: 9, create: 5, fanout: 5 };
 
 function usage(code) {
   (code ? process.stderr : process.stdout).write(
     'usage: npm run bench -- [--only CASE,…] [--runs N] [--keep-lab] [--dir DIR]\n' +
       `  cases: ${ORDER.join(', ')} (default: all)\n` +
-      '  --runs N     measured rounds per case after one warm-up (default 5)\n' +
+      `  --runs N     measured rounds per case after one warm-up (default: ${Object.entries(DEFAULT_RUNS).map(([k, v]) => `${k} ${v}`).join(', ')})\n` +
       '  --keep-lab   leave the bench labs up; the next run reuses them\n' +
       `  --dir DIR    where the bench keeps its lab and config (default ${path.join(os.tmpdir(), 'rdsctl-bench')})\n`,
   );
@@ -34,7 +39,7 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { only: ORDER, runs: 5, keepLab: false, dir: path.join(os.tmpdir(), 'rdsctl-bench') };
+  const o = { only: ORDER, runs: undefined, keepLab: false, dir: path.join(os.tmpdir(), 'rdsctl-bench') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -49,7 +54,7 @@ function parseArgs(argv) {
     else die(`unknown argument ${a}`);
   }
   for (const c of o.only) if (!ORDER.includes(c)) die(`unknown case ${c} (cases: ${ORDER.join(', ')})`);
-  if (!Number.isInteger(o.runs) || o.runs < 1) die('--runs must be a positive whole number');
+  if (o.runs !== undefined && (!Number.isInteger(o.runs) || o.runs < 1)) die('--runs must be a positive whole number');
   o.only = ORDER.filter((c) => o.only.includes(c));
   return o;
 }
@@ -100,7 +105,7 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (!haveGnuTime()) die('GNU time (/usr/bin/time) is needed for peak RSS: run scripts/setup (Debian package "time")');
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) die('dist/ is missing: npm run build');
-  if (o.runs < 5) log(`bench: --runs ${o.runs}: fewer than 5 rounds; fine for a look, not for the report`);
+  if (o.runs !== undefined && o.runs < 5) log(`bench: --runs ${o.runs}: fewer than 5 rounds; fine for a look, not for the report`);
   const started = new Date();
   const report = {
     started_at: started.toISOString(),
@@ -108,7 +113,7 @@ async function main() {
     commit: gitCommit(),
     node: process.version,
     cpus: os.cpus().length,
-    runs: o.runs,
+    runs: o.runs ?? DEFAULT_RUNS,
     labs: {},
     rows: [],
   };
@@ -132,13 +137,13 @@ async function main() {
       try {
         const l = LAB_OF[name] ? await labFor(LAB_OF[name]) : null;
         log(`bench: ${name} (load average ${load().toFixed(2)} on ${os.cpus().length} CPUs)`);
-        rows = await CASES[name](caseContext(l?.paths ?? benchPaths(o.dir, 'fleet'), l?.lab, o.runs, log));
+        rows = await CASES[name](caseContext(l?.paths ?? benchPaths(o.dir, 'fleet'), l?.lab, o.runs ?? DEFAULT_RUNS[name], log));
       } catch (e) {
         log(`bench: ${name} failed: ${e.message}`);
         rows = [{ case: name, command: name, error: e.message }];
       }
       const after = load();
-      for (const r of rows) report.rows.push({ ...r, load_before: before, load_after: after, seconds: Math.round((Date.now() - t0) / 100) / 10 });
+      for (const r of rows) report.rows.push({ ...r, rounds: o.runs ?? DEFAULT_RUNS[name], load_before: before, load_after: after, seconds: Math.round((Date.now() - t0) / 100) / 10 });
     }
   } finally {
     for (const { paths } of labs.values()) {
@@ -147,7 +152,8 @@ async function main() {
     }
   }
   report.finished_at = new Date().toISOString();
-  process.stdout.write(`\nrdsctl benchmark ${report.started_at} (${report.cpus} CPUs, node ${report.node}, ${o.runs} rounds after a warm-up; medians)\n`);
+  const rounds = o.runs ?? o.only.map((c) => `${c} ${DEFAULT_RUNS[c]}`).join(', ');
+  process.stdout.write(`\nrdsctl benchmark ${report.started_at} (${report.cpus} CPUs, node ${report.node}; medians of ${rounds} rounds after a warm-up)\n`);
   printTable(report.rows);
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, 'latest.json');
