@@ -52,8 +52,9 @@ export async function lookup(ctx) {
     rdsctlCmd(ctx, 'nc', ['go2which', n.nc]),
     rdsctlCmd(ctx, 'rds', ['go2which', n.rds]),
   ];
-  const r = await sideBySide([nodeBaseline, ...cmds], ctx.runs, ctx.log);
-  return cmds.map((c) => ratioRow('lookup', c, nodeBaseline, r, 2.0));
+  const floor = { key: 'floor', label: 'floor: node + mysql2 + 1 connection + 1 SELECT (bench/lib/mysql-floor.mjs)', cmd: NODE, args: [path.join(ROOT, 'bench', 'lib', 'mysql-floor.mjs'), n.vm], opts: { env: ctx.env }, minBytes: 20 };
+  const r = await sideBySide([nodeBaseline, floor, ...cmds], ctx.runs, ctx.log);
+  return [...cmds.map((c) => ratioRow('lookup', c, nodeBaseline, r, 2.0)), { ...ratioRow('lookup', floor, nodeBaseline, r, 2.0), goal: null, met: null }];
 }
 
 export async function ncinfo(ctx) {
