@@ -58,6 +58,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   }
 
   const { Command } = await import('commander');
+  if (io.color || io.colorErr) await (await import('./core/output.js')).loadColour();
   const words = commandWords(argv);
   const program = new Command('rdsctl')
     .description('Ops toolkit for the RDS / ECS fleet: jump to NCs and VMs, read the metadbs, install and repair RDS MySQL instances')

@@ -6,8 +6,7 @@ import { UsageError } from './errors.js';
 
 // Every command prints through this file, so what it loads every command pays for at start-up:
 // cli-table3 (and string-width under it) is required only for a table it must draw (see
-// plainLayout), and the few colours are plain SGR codes rather than chalk, whose import alone
-// costs several milliseconds of CPU.
+// plainLayout), and chalk only when colour is on (see loadColour).
 const load = createRequire(import.meta.url);
 
 // One definition of `-o`: the flag, its help text and its validation all come from this list.
@@ -52,23 +51,26 @@ export function cellText(v: unknown): string {
   return String(v);
 }
 
-// The 16-colour SGR codes (what chalk emits at level 1): open, close.
-const SGR: Record<Exclude<Tone, undefined> | 'bold', [number, number]> = { ok: [32, 39], warn: [33, 39], bad: [31, 39], dim: [2, 22], bold: [1, 22] };
+// chalk colours TTY output. Its import alone costs ~9 ms here, a third of rdsctl's start-up budget
+// over node itself, so it is loaded only when a run will colour something (cli.ts calls
+// loadColour when stdout or stderr is a colour TTY); pipes, `--version` and -o json never load it.
+type Styler = (text: string) => string;
+let styles: Record<Exclude<Tone, undefined> | 'bold', Styler> | undefined;
 
-function sgr(text: string, style: keyof typeof SGR): string {
-  const [open, close] = SGR[style];
-  // Like chalk: each line of a multi-line cell is wrapped on its own, so a table row split over
-  // lines does not bleed colour into the next cell.
-  return text ? `\u001b[${open}m${text.replace(/\r?\n/g, `\u001b[${close}m$&\u001b[${open}m`)}\u001b[${close}m` : text;
+export async function loadColour(): Promise<void> {
+  if (styles) return;
+  const { Chalk } = await import('chalk');
+  const c = new Chalk({ level: 1 });
+  styles = { ok: c.green, warn: c.yellow, bad: c.red, dim: c.dim, bold: c.bold };
 }
 
-/** Colour follows the IO we were given (TTY, NO_COLOR), never a global decision. */
+/** Colour follows the IO we were given (TTY, NO_COLOR), never a global decision; plain until loadColour. */
 export function paint(text: string, tone: Tone, color: boolean): string {
-  return color && tone ? sgr(text, tone) : text;
+  return color && tone && styles ? styles[tone](text) : text;
 }
 
 export function bold(text: string, color: boolean): string {
-  return color ? sgr(text, 'bold') : text;
+  return color && styles ? styles.bold(text) : text;
 }
 
 /** tsv fields must not contain the separators; escape them the way `mysql -B` does. */

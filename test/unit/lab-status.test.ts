@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { createIO } from '../../src/core/io.js';
-import { printRecords, type OutputFormat } from '../../src/core/output.js';
+import { loadColour, printRecords, type OutputFormat } from '../../src/core/output.js';
 import { componentRow, STATUS_COLUMNS, statusSummary, type ComponentRow } from '../../src/lab/status.js';
 
 const probe = { kind: 'nc' as const, address: '127.77.1.1', port: 2222, pid: 42 };
@@ -51,7 +51,8 @@ describe('lab status rows', () => {
     expect(render('tsv').split('\n')[3]).toBe('nc-a02\tnc\t127.77.1.2:2222\tdown\t-');
   });
 
-  test('on a TTY the status is coloured', () => {
+  test('on a TTY the status is coloured', async () => {
+    await loadColour();
     const out = render('table', true);
     expect(out).toContain('\u001b[31mdown\u001b[39m');
     expect(out).toContain('\u001b[32mup\u001b[39m');

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { createIO } from '../../src/core/io.js';
-import { cellText, parseOutput, printRecords, printSections, timeText, type Column } from '../../src/core/output.js';
+import { cellText, loadColour, parseOutput, printRecords, printSections, timeText, type Column } from '../../src/core/output.js';
 
 interface Row { name: string; status: string; cpu: number; note: string | null }
 const rows: Row[] = [
@@ -21,6 +21,8 @@ function capture(opts: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}) {
   const io = createIO({ stdout, stderr: new PassThrough(), stdin: new PassThrough(), stdoutIsTTY: Boolean(opts.tty), stderrIsTTY: Boolean(opts.tty), stdinIsTTY: false, env: opts.env ?? {} });
   return { io, text: () => out };
 }
+
+beforeAll(() => loadColour());
 
 describe('output formats', () => {
   it('table on a pipe: aligned, no colour, wide columns hidden', () => {
