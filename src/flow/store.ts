@@ -60,7 +60,7 @@ export async function insertTask(tx: Db, t: { custinsId: number; flow: string; p
   const r = await tx.execute('INSERT INTO task_queue (custins_id, flow, status, params, created_by) VALUES (?, ?, ?, ?, ?)', [t.custinsId, t.flow, 'pending', JSON.stringify(t.params), t.createdBy]);
   const rows = t.steps.map((s, i) => [r.insertId, i + 1, s.name, s.role]);
   // One multi-row insert: 80 single inserts would be most of the cost of a create's metadb work.
-  await tx.execute(`INSERT INTO task_step (task_id, seq, step_name, role) VALUES ${rows.map(() => '(?, ?, ?, ?)').join(', ')}`, rows.flat());
+  await tx.execute('INSERT INTO task_step (task_id, seq, step_name, role) VALUES ?', [rows]);
   return r.insertId;
 }
 

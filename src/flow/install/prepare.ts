@@ -77,7 +77,7 @@ export const doBuildParams: Step = {
     );
     await c.tx(async (tx) => {
       await tx.execute('DELETE FROM mycnf_custinstance WHERE custins_id = ?', [c.custins.id]);
-      await tx.execute(`INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ${params.map(() => '(?, ?, ?, ?)').join(', ')}`, params.flatMap((p) => [c.custins.id, p.name, p.value, p.source]));
+      await tx.execute('INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ?', [params.map((p) => [c.custins.id, p.name, p.value, p.source])]);
     });
     const bySource = (src: string): number => params.filter((p) => p.source === src).length;
     return `${params.length} parameters (${bySource('baseline')} baseline, ${bySource('template')} template, ${bySource('class')} class, ${bySource('task')} task)`;

@@ -144,7 +144,7 @@ export const doPersisCustinsParam: Step = {
       ['requested_by', p.requested_by ?? c.task.created_by ?? ''],
     ];
     await c.tx((tx) =>
-      tx.execute(`INSERT INTO custins_param (custins_id, name, value) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')} ON DUPLICATE KEY UPDATE value = VALUES(value)`, rows.flatMap(([k, v]) => [c.custins.id, k, v])),
+      tx.execute('INSERT INTO custins_param (custins_id, name, value) VALUES ? ON DUPLICATE KEY UPDATE value = VALUES(value)', [rows.map(([k, v]) => [c.custins.id, k, v])]),
     );
     return `${rows.length} parameters`;
   },
