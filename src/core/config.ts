@@ -37,11 +37,6 @@ export interface Profile {
   name: string;
   databases: Partial<Record<LogicalDb, DbConnection>>;
   ssh: SshSettings;
-  /**
-   * Filesystem root of a host as a template; `{host}` is the host name. "/" in production;
-   * the lab gives each NC and VM its own directory. Resolved only by remote/paths.ts.
-   */
-  host_root: string;
   /** Local append-only audit log (JSONL). */
   audit_log?: string;
   /** Where operator roles come from: the dbaas `operator` table, or nowhere (everyone admin). */
@@ -153,7 +148,6 @@ export function normalizeProfile(raw: unknown, where: string): Profile {
     name: p.name,
     databases,
     ssh,
-    host_root: typeof p.host_root === 'string' && p.host_root ? p.host_root : '/',
     roles_source: rolesSource,
   };
   if (typeof p.audit_log === 'string') out.audit_log = p.audit_log;
@@ -243,7 +237,6 @@ export function dbPassword(c: DbConnection, env: NodeJS.ProcessEnv): string | un
 type Setter = { kind: 'string' | 'number' | 'enum'; values?: string[]; secret?: boolean };
 const DB_KEYS: Record<string, Setter> = { dsn: { kind: 'string' }, password: { kind: 'string', secret: true }, password_env: { kind: 'string' } };
 const TOP_KEYS: Record<string, Setter> = {
-  host_root: { kind: 'string' },
   audit_log: { kind: 'string' },
   roles_source: { kind: 'enum', values: ['table', 'none'] },
   'ssh.user': { kind: 'string' },

@@ -1,7 +1,6 @@
 import type { Context } from '../core/context.js';
 import { ExitCode, RdsctlError, RemoteError, oneLine } from '../core/errors.js';
 import type { Section } from '../core/output.js';
-import { hostPath } from '../remote/paths.js';
 import { sh } from '../remote/quote.js';
 import type { SshPool } from '../remote/ssh-types.js';
 import { instancesOnHost, type RdsInstanceOnHost } from '../rds/lookup.js';
@@ -91,9 +90,8 @@ export function parseLive(out: string, dataDir: string): LiveFacts {
 }
 
 export async function readLive(ctx: Context, pool: SshPool, nc: Nc, timeoutSec: number): Promise<LiveFacts> {
-  const dir = hostPath(ctx.profile(), nc.hostname, DATA_DIR);
-  const out = await pool.run(ncTarget(nc), liveCommand(dir), { timeoutSec, signal: ctx.signal });
-  return parseLive(out, dir);
+  const out = await pool.run(ncTarget(nc), liveCommand(DATA_DIR), { timeoutSec, signal: ctx.signal });
+  return parseLive(out, DATA_DIR);
 }
 
 export interface NcInfoRequest {

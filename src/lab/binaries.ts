@@ -12,6 +12,10 @@ export interface LabBinaries {
   client: string;
   sshd: string;
   sshKeygen: string;
+  /** util-linux: the lab's hosts are namespaces made with unshare, entered with nsenter, their sessions' capabilities set with setpriv. */
+  unshare: string;
+  nsenter: string;
+  setpriv: string;
 }
 
 interface Wanted {
@@ -27,6 +31,9 @@ const WANTED: Wanted[] = [
   { key: 'client', names: ['mariadb', 'mysql'], what: 'MariaDB client (mariadb)', pkg: 'mariadb-client' },
   { key: 'sshd', names: ['sshd'], what: 'OpenSSH server (sshd)', pkg: 'openssh-server' },
   { key: 'sshKeygen', names: ['ssh-keygen'], what: 'ssh-keygen', pkg: 'openssh-client' },
+  { key: 'unshare', names: ['unshare'], what: 'unshare (util-linux)', pkg: 'util-linux' },
+  { key: 'nsenter', names: ['nsenter'], what: 'nsenter (util-linux)', pkg: 'util-linux' },
+  { key: 'setpriv', names: ['setpriv'], what: 'setpriv (util-linux)', pkg: 'util-linux' },
 ];
 
 export function searchDirs(env: NodeJS.ProcessEnv): string[] {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Context } from '../core/context.js';
 import { NotFoundError, RdsctlError, UnavailableError, UsageError } from '../core/errors.js';
 import { findLabBinaries } from './binaries.js';
-import { ensureHostRoots, hostsDir, readVmState, writeVmState } from './hosts.js';
+import { checkMountablePath, ensureClientKey, ensureHostKeys, ensureHosts, knownHostsLines, LAB_BIN, readVmState, writeVmState } from './hosts.js';
 import {
   checkMariadbPort,
   createDatabases,
@@ -22,26 +22,25 @@ import {
 } from './mariadb.js';
 import { bindProbe, mapLimit, portInUseMessage, tcpProbe } from './net.js';
 import { defaultLabDir, paramsOf, readLabFile, resolveLabParams, writeLabFile, type LabParams, type ParsedFlags } from './params.js';
+import { bootHost, checkIsolation, hostExec, powerPid, procTree, sshdPid, type ProcTree } from './power.js';
 import { labProcesses, stopProcesses } from './procs.js';
 import { checkProfileSlot, installProfile, labProfile, removeProfile } from './profile.js';
 import { FLEET, FLEET_NAME_WIDTH, loadFleet } from './fleet.js';
 import { generateSeed } from './seed.js';
-import { ensureKeys, knownHostsLines, startUnitAsync, unitPid, writeUnitConfig, type SshdPaths, type SshdUnit } from './sshd.js';
 import { componentRow, type ComponentProbe, type ComponentRow } from './status.js';
 import { alwaysServed, buildTopology, labHosts, type LabHostSpec, type Topology } from './topology.js';
 
 // `lab up`, `lab status` and `lab down`. Layout of a lab dir:
 //   lab.json  secrets.json  client.cnf  audit.jsonl
-//   ssh/      host key, client key (id_ed25519), authorized_keys, known_hosts
-//   sshd/     one config, pid file and log per host: sshd-<host>.{conf,pid,log}
+//   ssh/      the client key (id_ed25519) and known_hosts (every host's own key)
 //   mariadb/  data/, mariadb.sock, mariadb.pid, mariadb.log, seeded.json
-//   hosts/<host>/  each host's filesystem root (hosts.ts)
+//   share/ run/ hosts/   the hosts: skeleton root, per-host mounts and state, per-host disks (hosts.ts)
+// Every host is its own namespaces (power.ts); its sshd runs inside it.
 
 export interface LabLayout {
   params: LabParams;
   topology: Topology;
   hosts: LabHostSpec[];
-  sshd: SshdPaths;
   clientKey: string;
   knownHosts: string;
 }
@@ -53,14 +52,16 @@ export function labLayout(params: LabParams): LabLayout {
     params,
     topology,
     hosts: labHosts(topology),
-    sshd: { dir: path.join(params.dir, 'sshd'), hostKey: path.join(sshDir, 'ssh_host_ed25519_key'), authorizedKeys: path.join(sshDir, 'authorized_keys') },
     clientKey: path.join(sshDir, 'id_ed25519'),
     knownHosts: path.join(sshDir, 'known_hosts'),
   };
 }
 
-export function unitOf(l: LabLayout, h: LabHostSpec): SshdUnit {
-  return { id: h.name, port: l.params.sshPort, hosts: [{ name: h.name, address: h.address, root: path.join(hostsDir(l.params.dir), h.name) }] };
+/** A host of the lab by name, or a not-found error. */
+export function labHost(l: LabLayout, name: string): LabHostSpec {
+  const h = l.hosts.find((x) => x.name === name);
+  if (!h) throw new NotFoundError(`no host ${name} in the lab ${l.params.dir}`);
+  return h;
 }
 
 /** --dir, else the active profile's lab, else the default lab dir. */
@@ -95,20 +96,22 @@ export interface UpResult {
   profile: string;
   mariadbStarted: boolean;
   seeded: boolean;
-  unitsStarted: number;
-  unitsRunning: number;
+  hostsStarted: number;
+  hostsRunning: number;
   vmsRunning: number;
   ms: number;
 }
 
 /**
  * Bring the lab up, or make sure all of it is up. Everything that can fail before a process
- * starts is checked first (programs, ports, profile name); if a start fails later, whatever this
- * run started is stopped again, so a failed `lab up` leaves nothing half-running.
+ * starts is checked first (programs, privileges, ports, profile name); if a start fails later,
+ * whatever this run started is stopped again, so a failed `lab up` leaves nothing half-running.
  */
 export async function labUp(ctx: Context, flagDir: string | undefined, flags: ParsedFlags, log: (line: string) => void): Promise<UpResult> {
   const t0 = Date.now();
   const dir = resolveLabDir(ctx, flagDir);
+  checkMountablePath('--dir', dir);
+  checkMountablePath('rdsctl installed in', LAB_BIN);
   const existing = readLabFile(dir);
   if (!existing) refuseForeignDir(dir);
   const params = resolveLabParams(dir, flags, existing);
@@ -116,19 +119,20 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   ctx.config();
   checkProfileSlot(ctx.configPath, params.name, dir);
   const bins = findLabBinaries(ctx.env, isRoot());
+  checkIsolation(bins.unshare);
   const maria = mariadbPaths(dir);
 
   const mariaPid = runningPid(maria);
   if (!mariaPid) await checkMariadbPort(params.port);
-  await checkSshAddresses(layout);
+  let tree = procTree();
+  await checkSshAddresses(layout, tree);
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!existing) writeLabFile(params, ctx.configPath, ctx.clock.now());
-  const keys = ensureKeys(path.join(dir, 'ssh'), bins.sshKeygen);
-  const units = layout.hosts.map((h) => unitOf(layout, h));
-  fs.writeFileSync(layout.knownHosts, knownHostsLines(keys.hostKey + '.pub', units), { mode: 0o644 });
-  for (const u of units) writeUnitConfig(layout.sshd, u);
-  ensureHostRoots(dir, layout.topology, layout.hosts, layout.sshd, bins.sshd);
+  const clientKey = ensureClientKey(path.join(dir, 'ssh'), bins.sshKeygen);
+  await ensureHostKeys(dir, layout.hosts, bins.sshKeygen);
+  fs.writeFileSync(layout.knownHosts, knownHostsLines(dir, layout.hosts, params.sshPort), { mode: 0o644 });
+  ensureHosts(dir, layout.topology, layout.hosts, { sshPort: params.sshPort, clientKeyPub: clientKey + '.pub' });
 
   const started: number[] = [];
   try {
@@ -143,31 +147,40 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
     }
     const secrets = ensureSecrets(dir);
     writeClientCnf(dir, params.port, secrets);
-    if (!fs.existsSync(maria.seededMarker)) {
-      log('creating the metadbs from fixtures/schema and seeding them');
-      await createDatabases(bins, maria);
-      await ensureLabUser(bins, maria, secrets);
-      await loadSeed(params.port, secrets, generateSeed({ topology: layout.topology, now: ctx.clock.now(), osUser: os.userInfo().username }));
-      if (params.scale === 'fleet') await seedFleet(params.port, secrets, layout.topology, ctx.clock.now(), log);
-      fs.writeFileSync(maria.seededMarker, JSON.stringify({ schema_hash: schemaHash(), seeded_at: ctx.clock.now().toISOString() }) + '\n');
-      seeded = true;
-    } else {
-      await ensureLabUser(bins, maria, secrets);
-      const marker = JSON.parse(fs.readFileSync(maria.seededMarker, 'utf8')) as { schema_hash?: string };
-      if (marker.schema_hash !== schemaHash()) log(`fixtures/schema changed since this lab was seeded; for the new schema run \`rdsctl lab down --purge --dir ${dir}\` and \`lab up\` again`);
-    }
+    // The hosts boot while the metadb is seeded: neither needs the other.
+    const booting = bootHosts(layout, alwaysServed(layout.topology), bins.unshare, tree, started);
+    const seeding = (async () => {
+      if (!fs.existsSync(maria.seededMarker)) {
+        log('creating the metadbs from fixtures/schema and seeding them');
+        await createDatabases(bins, maria);
+        await ensureLabUser(bins, maria, secrets);
+        await loadSeed(params.port, secrets, generateSeed({ topology: layout.topology, now: ctx.clock.now(), osUser: os.userInfo().username }));
+        if (params.scale === 'fleet') await seedFleet(params.port, secrets, layout.topology, ctx.clock.now(), log);
+        fs.writeFileSync(maria.seededMarker, JSON.stringify({ schema_hash: schemaHash(), seeded_at: ctx.clock.now().toISOString() }) + '\n');
+        seeded = true;
+      } else {
+        await ensureLabUser(bins, maria, secrets);
+        const marker = JSON.parse(fs.readFileSync(maria.seededMarker, 'utf8')) as { schema_hash?: string };
+        if (marker.schema_hash !== schemaHash()) log(`fixtures/schema changed since this lab was seeded; for the new schema run \`rdsctl lab down --purge --dir ${dir}\` and \`lab up\` again`);
+      }
+    })();
+    const [hostsStarted] = await Promise.all([booting, seeding]);
 
     // VMs follow the metadb: a VM stopped there (by hyapi stop_vm, or in the seed) stays down.
+    // Their NCs start them, as `virsh start` does.
     const vmStatus = await vmStatuses(params.port, secrets);
+    tree = procTree();
     const runningVms = new Set(layout.topology.vms.filter((v) => vmStatus.get(v.name) === 'running').map((v) => v.name));
-    for (const vm of layout.topology.vms) writeVmState(dir, vm, runningVms.has(vm.name) || unitPid(layout.sshd, { id: vm.name }) !== undefined);
-    const wanted = [...alwaysServed(layout.topology), ...layout.hosts.filter((h) => runningVms.has(h.name))];
-    let unitsStarted = 0;
-    await mapLimit(wanted, 16, async (h) => {
-      const u = unitOf(layout, h);
-      if (unitPid(layout.sshd, u)) return;
-      started.push(await startUnitAsync(layout.sshd, u, bins.sshd));
-      unitsStarted++;
+    const vmHosts = layout.hosts.filter((h) => h.kind === 'vm');
+    const toStart = new Map<string, string[]>();
+    for (const vm of layout.topology.vms) {
+      const up = powerPid(dir, vmHosts.find((h) => h.name === vm.name)!, tree) !== undefined;
+      if (!up) writeVmState(dir, vm, runningVms.has(vm.name));
+      if (runningVms.has(vm.name) && !up) toStart.set(vm.nc, [...(toStart.get(vm.nc) ?? []), vm.name]);
+    }
+    await mapLimit([...toStart], 8, async ([nc, vms]) => {
+      const r = await hostExec(dir, labHost(layout, nc), ['/bin/bash', '-c', 'rc=0; p=""; for vm; do virsh -q start "$vm" & p="$p $!"; done; for x in $p; do wait "$x" || rc=1; done; exit $rc', 'virsh-start', ...vms], { timeoutMs: 120_000 });
+      if (r.code !== 0) throw new UnavailableError(`lab up: VMs of ${nc} did not start: ${r.stderr.trim().split('\n').join('; ')}`);
     });
 
     installProfile(
@@ -181,15 +194,26 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         secrets,
         identityFile: layout.clientKey,
         knownHosts: layout.knownHosts,
-        hostRoot: path.join(hostsDir(dir), '{host}'),
         auditLog: path.join(dir, 'audit.jsonl'),
       }),
     );
-    return { params, profile: params.name, mariadbStarted: !mariaPid, seeded, unitsStarted, unitsRunning: wanted.length, vmsRunning: runningVms.size, ms: Date.now() - t0 };
+    const hostsRunning = alwaysServed(layout.topology).length + runningVms.size;
+    return { params, profile: params.name, mariadbStarted: !mariaPid, seeded, hostsStarted: hostsStarted + [...toStart.values()].flat().length, hostsRunning, vmsRunning: runningVms.size, ms: Date.now() - t0 };
   } catch (e) {
     await stopProcesses(started, 5000);
     throw e;
   }
+}
+
+/** Boot every host of the list that is not running yet; their power pids go to started. */
+async function bootHosts(l: LabLayout, hosts: LabHostSpec[], unshare: string, tree: ProcTree, started: number[]): Promise<number> {
+  let n = 0;
+  await mapLimit(hosts, 16, async (h) => {
+    if (powerPid(l.params.dir, h, tree)) return;
+    started.push(await bootHost(l.params.dir, h, l.params.sshPort, unshare));
+    n++;
+  });
+  return n;
 }
 
 async function seedFleet(port: number, secrets: Secrets, topology: Topology, now: Date, log: (line: string) => void): Promise<void> {
@@ -217,10 +241,10 @@ function refuseForeignDir(dir: string): void {
   if (entries.length) throw new UsageError(`--dir ${dir} is not empty and holds no lab (no lab.json); give a new or empty directory`);
 }
 
-/** Every address this lab serves must be free on the SSH port, unless its own sshd holds it. */
-async function checkSshAddresses(l: LabLayout): Promise<void> {
+/** Every address this lab serves must be free on the SSH port, unless its own host holds it. */
+async function checkSshAddresses(l: LabLayout, tree: ProcTree): Promise<void> {
   const busy = await mapLimit(l.hosts, 32, async (h) => {
-    if (unitPid(l.sshd, unitOf(l, h))) return undefined;
+    if (powerPid(l.params.dir, h, tree)) return undefined;
     const code = await bindProbe(h.address, l.params.sshPort);
     return code ? portInUseMessage(h.address, l.params.sshPort, code) : undefined;
   });
@@ -237,12 +261,14 @@ export async function labStatus(l: LabLayout, timeoutMs = 1000): Promise<Compone
   const maria = mariadbPaths(l.params.dir);
   const served = new Set(alwaysServed(l.topology).map((h) => h.name));
   const vmByName = new Map(l.topology.vms.map((v) => [v.name, v]));
+  const tree = procTree();
   const probes: Array<Omit<ComponentProbe, 'answers'>> = [
     { name: 'mariadb', kind: 'mariadb', address: '127.0.0.1', port: l.params.port, wanted: true, pid: runningPid(maria) },
     ...l.hosts.map((h) => {
       const vm = vmByName.get(h.name);
       const wanted = vm ? readVmState(l.params.dir, vm) === 'running' : served.has(h.name);
-      return { name: h.name, kind: h.kind, address: h.address, port: l.params.sshPort, wanted, pid: unitPid(l.sshd, unitOf(l, h)) };
+      const power = powerPid(l.params.dir, h, tree);
+      return { name: h.name, kind: h.kind, address: h.address, port: l.params.sshPort, wanted, pid: power ? sshdPid(tree, power) : undefined };
     }),
   ];
   return mapLimit(probes, 64, async (p) => componentRow({ ...p, answers: await tcpProbe(p.address, p.port, timeoutMs) }));
@@ -257,7 +283,9 @@ export interface DownResult {
 
 /**
  * Stop every process of the lab (procs.ts says which), then with purge remove its files and its
- * profile. Running it on a lab that is already down is fine.
+ * profile. Running it on a lab that is already down is fine. The hosts' own processes (MariaDB
+ * instances, sessions) get SIGTERM first; then the hosts' power processes end, and with them
+ * every namespace of the lab.
  */
 export async function labDown(ctx: Context, dir: string, purge: boolean): Promise<DownResult> {
   // Only a lab's own directory: "every process that names a path inside it" must never mean /tmp.
@@ -266,13 +294,17 @@ export async function labDown(ctx: Context, dir: string, purge: boolean): Promis
     return { dir, stopped: 0, purged: false, profileRemoved: purge && removeProfile(ctx.configPath, dir) };
   }
   let stopped = 0;
-  // A second round catches what a dying session started meanwhile.
-  for (let round = 0; round < 3; round++) {
+  // A frozen host's processes would not act on SIGTERM until the end of the grace time.
+  for (const p of labProcesses(dir)) signalQuietly(p.pid, 'SIGCONT');
+  // A later round catches what a dying session started meanwhile.
+  for (let round = 0; round < 4; round++) {
     const procs = labProcesses(dir);
     if (procs.length === 0) break;
-    const left = await stopProcesses(procs.map((p) => p.pid));
-    stopped += procs.length - left.length;
-    if (left.length && round === 2) throw new RdsctlError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`, 1);
+    const holders = new Set(procs.filter((p) => isHostHolder(p, procs)).map((p) => p.pid));
+    const first = round === 0 ? procs.filter((p) => !holders.has(p.pid)) : procs;
+    const left = await stopProcesses(first.map((p) => p.pid), round === 0 ? 8000 : 3000);
+    stopped += first.length - left.length;
+    if (left.length && round === 3) throw new RdsctlError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`, 1);
   }
   let profileRemoved = false;
   if (purge) {
@@ -282,4 +314,20 @@ export async function labDown(ctx: Context, dir: string, purge: boolean): Promis
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return { dir, stopped, purged: purge, profileRemoved };
+}
+
+/** A host's power process or its init: ending either ends the whole host, so they go last. */
+function isHostHolder(p: { pid: number; ppid: number; cmdline: string }, procs: Array<{ pid: number; cmdline: string }>): boolean {
+  const isPower = (c: string): boolean => /(^|\/)unshare /.test(c) && / \/bin\/bash \S*host-init \S+$/.test(c);
+  if (isPower(p.cmdline)) return true;
+  const parent = procs.find((x) => x.pid === p.ppid);
+  return parent !== undefined && isPower(parent.cmdline);
+}
+
+function signalQuietly(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone
+  }
 }

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-// Finding and stopping every process of a lab. The lab's own daemons have pid files, but other
-// things run too: VM sshds started by the virsh stand-in, mysqld servers that `instance create`
-// started under host roots, commands left running in SSH sessions. So a process belongs to the
-// lab when
-//   - its command line names a path inside the lab dir (sshd -f <dir>/sshd/…, --datadir=<dir>/…), or
-//   - it runs in a lab SSH session (its environment has RDS_HOST_ROOT inside <dir>/hosts), or
-//   - it descends from one of those (session shells, their children), or
-//   - a pid file under the lab dir names it and its working directory is inside the lab dir.
+// Finding and stopping every process of a lab. A process belongs to the lab when
+//   - its command line names a path inside the lab dir (the hosts' power processes, `unshare …
+//     host-init <dir>/run/<host>`, and MariaDB's --datadir=<dir>/…), or
+//   - it descends from one of those: everything inside a host (its init, sshd, sessions,
+//     mysqld servers of RDS instances, its VMs) descends from the host's power process, since
+//     orphans of a pid namespace are reparented to the namespace's init, or
+//   - MariaDB's pid file names it and its working directory is inside the lab dir.
+// Pid files the hosts write (under hosts/) count pids of their own namespaces and are not read.
 // The process running this code and its ancestors are never included.
 
 export interface ProcInfo {
@@ -16,8 +16,6 @@ export interface ProcInfo {
   ppid: number;
   /** argv joined by spaces (sshd rewrites its title into argv[0]). */
   cmdline: string;
-  /** RDS_HOST_ROOT from the environment, when readable. */
-  hostRoot?: string;
   cwd?: string;
 }
 
@@ -32,12 +30,6 @@ export function readProcTable(): ProcInfo[] {
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (rest[0] === 'Z' || rest[0] === 'X') continue;
       const info: ProcInfo = { pid, ppid: Number(rest[1]), cmdline: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim() };
-      try {
-        const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').find((e) => e.startsWith('RDS_HOST_ROOT='));
-        if (env) info.hostRoot = env.slice('RDS_HOST_ROOT='.length);
-      } catch {
-        // another user's process: its command line is all we can judge by
-      }
       try {
         info.cwd = fs.readlinkSync(`/proc/${d}/cwd`);
       } catch {
@@ -60,8 +52,8 @@ export function cmdlineReferences(cmdline: string, dir: string): boolean {
   return cmdline.split(/[\s=]/).some((w) => inside(w, dir)) || cmdline.includes(dir + '/');
 }
 
-/** Pids written in pid files anywhere under the lab dir (daemons and instances). */
-export function pidFilePids(dir: string, maxDepth = 8): number[] {
+/** Pids written in pid files under dir (the lab's own daemons: <lab>/mariadb). */
+export function pidFilePids(dir: string, maxDepth = 2): number[] {
   const out: number[] = [];
   const walk = (d: string, depth: number): void => {
     let entries: fs.Dirent[];
@@ -89,10 +81,9 @@ export function selectLabProcesses(dir: string, table: ProcInfo[], opts: { self:
   const protectedPids = new Set<number>();
   for (let p: ProcInfo | undefined = byPid.get(opts.self), n = 0; p && n < 64; p = byPid.get(p.ppid), n++) protectedPids.add(p.pid);
   protectedPids.add(opts.self);
-  const hosts = path.join(dir, 'hosts');
   const chosen = new Set<number>();
   for (const p of table) {
-    if (cmdlineReferences(p.cmdline, dir) || inside(p.hostRoot, hosts)) chosen.add(p.pid);
+    if (cmdlineReferences(p.cmdline, dir)) chosen.add(p.pid);
   }
   for (const pid of opts.pidFiles ?? []) {
     const p = byPid.get(pid);
@@ -114,7 +105,7 @@ export function selectLabProcesses(dir: string, table: ProcInfo[], opts: { self:
 }
 
 export function labProcesses(dir: string): ProcInfo[] {
-  return selectLabProcesses(dir, readProcTable(), { self: process.pid, pidFiles: pidFilePids(dir) });
+  return selectLabProcesses(dir, readProcTable(), { self: process.pid, pidFiles: pidFilePids(path.join(dir, 'mariadb')) });
 }
 
 /** Alive and not a zombie. */

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import type { Secrets } from './mariadb.js';
 
 // The profile `lab up` writes: every logical database on the lab's MariaDB, SSH with the lab's key
-// and known_hosts on the lab's port, and host roots under the lab dir.
+// and known_hosts on the lab's port. Lab hosts use production paths (each is its own namespaces).
 
 export interface LabProfileInput {
   name: string;
@@ -14,7 +14,6 @@ export interface LabProfileInput {
   secrets: Secrets;
   identityFile: string;
   knownHosts: string;
-  hostRoot: string;
   auditLog: string;
 }
 
@@ -35,7 +34,6 @@ export function labProfile(i: LabProfileInput): Profile {
       command_timeout: 600,
       concurrency: 64,
     },
-    host_root: i.hostRoot,
     audit_log: i.auditLog,
     roles_source: 'table',
     lab_dir: i.dir,

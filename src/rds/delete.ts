@@ -24,8 +24,7 @@ export interface DeleteTarget {
 export async function deleteTarget(ctx: Context, ref: string): Promise<DeleteTarget> {
   const db = ctx.db('dbaas');
   const custins = await findCustins(db, ref);
-  const profile = ctx.profile();
-  const nodes = (await instanceRows(db, custins.id)).map((r) => toNode(profile, r));
+  const nodes = (await instanceRows(db, custins.id)).map((r) => toNode(r));
   return { custins, nodes };
 }
 

@@ -1,13 +1,11 @@
-import type { Profile } from '../core/config.js';
-import { hostPath } from '../remote/paths.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 
-// Where an RDS instance lives on its NC. Every path is the seeds' path (/mysqldata/dbs3006,
-// /usr/local/rds/var/instance.conf, /etc/rds_resource_config.conf) resolved by hostPath, so the
-// same step code writes the same files on a lab NC (its own root) and a production NC (root /).
-// System files (the server binaries, /usr/share/zoneinfo) are the host OS's and stay unresolved.
+// Where an RDS instance lives on its NC: the seeds' paths (/mysqldata/dbs3006,
+// /usr/local/rds/var/instance.conf, /etc/rds_resource_config.conf), the same on a production NC
+// and on a lab NC (each lab host is its own namespaces with these paths private to it), so the
+// step code runs the same commands in both.
 
-/** The seeds' paths for an instance on `port`; `on(host)` resolves them for one host. */
+/** The seeds' paths for an instance on `port`. */
 export function seedPaths(port: number) {
   return {
     /** my.cnf, socket, pid file, error log, binlogs and relay logs */
@@ -29,7 +27,7 @@ export type SeedPaths = ReturnType<typeof seedPaths>;
 
 export interface HostLayout {
   port: number;
-  /** The three directories do_make_dir creates (resolved). */
+  /** The three directories do_make_dir creates. */
   dirs: string[];
   dbsDir: string;
   tmpDir: string;
@@ -54,18 +52,16 @@ export interface HostLayout {
   lockFile: string;
 }
 
-export function hostLayout(profile: Pick<Profile, 'host_root'>, host: string, port: number): HostLayout {
+export function hostLayout(port: number): HostLayout {
   const s = seedPaths(port);
-  const p = (x: string): string => hostPath(profile, host, x);
-  const dbsDir = p(s.dbsDir);
-  const dataDir = p(s.dataDir);
+  const { dbsDir, dataDir } = s;
   return {
     port,
-    dirs: [p(s.dbsDir), p(s.tmpDir), p(s.dataDir)],
+    dirs: [s.dbsDir, s.tmpDir, s.dataDir],
     dbsDir,
-    tmpDir: p(s.tmpDir),
+    tmpDir: s.tmpDir,
     dataDir,
-    backupDir: p(s.backupDir),
+    backupDir: s.backupDir,
     mycnf: `${dbsDir}/my.cnf`,
     socket: `${dbsDir}/mysql.sock`,
     pidFile: `${dbsDir}/mysqld.pid`,
@@ -75,13 +71,13 @@ export function hostLayout(profile: Pick<Profile, 'host_root'>, host: string, po
     insnameFile: `${dbsDir}/ins_name`,
     installDoneMarker: `${dataDir}/.rds_install_done`,
     installLog: `${dbsDir}/install_db.log`,
-    initScript: p(s.initScript),
-    instanceConf: p(s.instanceConf),
-    insinfoFile: p(s.insinfoFile),
-    resourceConf: p(s.resourceConf),
-    limitsFile: p(s.limitsFile),
-    whitelistFile: p(s.whitelistFile),
-    lockFile: p('/usr/local/rds/var/.rdsctl.lock'),
+    initScript: s.initScript,
+    instanceConf: s.instanceConf,
+    insinfoFile: s.insinfoFile,
+    resourceConf: s.resourceConf,
+    limitsFile: s.limitsFile,
+    whitelistFile: s.whitelistFile,
+    lockFile: '/usr/local/rds/var/.rdsctl.lock',
   };
 }
 
@@ -108,7 +104,7 @@ export interface InstanceRowLike {
   ssh_port: number;
 }
 
-export function toNode(profile: Pick<Profile, 'host_root'>, r: InstanceRowLike): Node {
+export function toNode(r: InstanceRowLike): Node {
   return {
     role: r.role,
     instanceId: r.id,
@@ -118,6 +114,6 @@ export function toNode(profile: Pick<Profile, 'host_root'>, r: InstanceRowLike):
     port: r.port,
     sshPort: r.ssh_port,
     target: { name: r.host_name, address: r.ip, port: r.ssh_port },
-    layout: hostLayout(profile, r.host_name, r.port),
+    layout: hostLayout(r.port),
   };
 }

@@ -77,8 +77,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     tasks: tasks.map((t) => ({ task_id: t.id, flow: t.flow, status: t.status, current_step: t.current_step, steps: `${t.steps_finished}/${t.steps_total}`, created: t.gmt_created, finished: t.gmt_finished })),
   };
   if (o.live && c.status !== 'deleted') {
-    const profile = ctx.profile();
-    view.live = await Promise.all(rows.map((r) => liveOf(db, c.id, toNode(profile, r))));
+    view.live = await Promise.all(rows.map((r) => liveOf(db, c.id, toNode(r))));
   }
   return view;
 }

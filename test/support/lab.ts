@@ -6,10 +6,10 @@ import { randomInt } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { createContext, type Context } from '../../src/core/context.js';
 import { createIO } from '../../src/core/io.js';
-import { labLayout, unitOf, type LabLayout } from '../../src/lab/lab.js';
+import { labHost, labLayout, type LabLayout } from '../../src/lab/lab.js';
 import { paramsOf, readLabFile, type LabFile } from '../../src/lab/params.js';
+import { freezeHost, hostExec, startSshd, stopSshd, thawHost, type HostExecResult } from '../../src/lab/power.js';
 import { labProcesses } from '../../src/lab/procs.js';
-import { startUnit, stopUnit } from '../../src/lab/sshd.js';
 import { runCli, type CliResult, type RunOptions } from './run.js';
 
 // Private labs for tests: each in its own temp dir with its own config file, a random free
@@ -20,7 +20,7 @@ import { runCli, type CliResult, type RunOptions } from './run.js';
 // freePort/freeNet and the owner.pid convention: Jest loads it without the TypeScript transform
 // of test files), and which exports:
 //   RDSCTL_TEST_LAB_ROOT  the temp dir holding config.json and lab/
-//   RDSCTL_TEST_LAB_DIR   the lab dir (lab.json, client.cnf, ssh/, hosts/<host>/ …)
+//   RDSCTL_TEST_LAB_DIR   the lab dir (lab.json, client.cnf, ssh/, hosts/<host>/ = each host's disk …)
 //   RDSCTL_TEST_CONFIG    the config file whose current profile is the lab's ("lab")
 // Test files get it with sharedLab(); run CLI commands against it with lab.run([...]).
 
@@ -46,9 +46,17 @@ export interface TestLab {
   context(): { ctx: Context; out: () => string; err: () => string };
   /** Arguments for the system OpenSSH client to reach an address of this lab (strict host keys). */
   sshArgs(address: string): string[];
-  /** Stop / start one host's sshd (an NC or SLB node; VMs go through virsh on their NC). */
+  /**
+   * Stop / start one host's sshd: the host becomes unreachable over SSH while everything else in
+   * it (sessions, mysqld) keeps running. An NC or SLB node; VMs go through virsh on their NC.
+   */
   stopHost(name: string): void;
   startHost(name: string): void;
+  /** "NC loss": SIGSTOP / SIGCONT every process of the host's pid namespace (an NC's VMs too). */
+  freezeHost(name: string): void;
+  thawHost(name: string): void;
+  /** Run argv inside a running host (its namespaces, a session's capabilities), not over SSH. */
+  hostExec(name: string, argv: string[], o?: { input?: string }): Promise<HostExecResult>;
   /** `lab down --purge` and remove the temp dir. */
   destroy(): Promise<void>;
 }
@@ -101,11 +109,7 @@ export function openTestLab(root: string): TestLab {
   const env = envFor(configPath);
   const clientKey = path.join(dir, 'ssh', 'id_ed25519');
   const knownHosts = path.join(dir, 'ssh', 'known_hosts');
-  const host = (name: string) => {
-    const h = layout.hosts.find((x) => x.name === name);
-    if (!h) throw new Error(`no host ${name} in the lab ${dir}`);
-    return h;
-  };
+  const host = (name: string) => labHost(layout, name);
   return {
     root,
     dir,
@@ -138,8 +142,11 @@ export function openTestLab(root: string): TestLab {
       '-p', String(file.ssh_port),
       `${os.userInfo().username}@${address}`,
     ],
-    stopHost: (name) => void stopUnit(layout.sshd, { id: host(name).name }),
-    startHost: (name) => void startUnit(layout.sshd, unitOf(layout, host(name))),
+    stopHost: (name) => void stopSshd(dir, host(name)),
+    startHost: (name) => startSshd(dir, host(name)),
+    freezeHost: (name) => void freezeHost(dir, host(name)),
+    thawHost: (name) => void thawHost(dir, host(name)),
+    hostExec: (name, argv, o = {}) => hostExec(dir, host(name), argv, o),
     destroy: () => destroyTestLab(root),
   };
 }

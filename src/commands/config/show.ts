@@ -22,7 +22,7 @@ export async function show(opts: Options, ctx: Context): Promise<void> {
     ctx.io,
     opts.output,
     [
-      { title: `Profile ${p.name}`, fields: [['config', ctx.configPath], ['host_root', p.host_root], ['roles_source', p.roles_source], ['audit_log', p.audit_log ?? '(default)'], ['lab_dir', p.lab_dir]] },
+      { title: `Profile ${p.name}`, fields: [['config', ctx.configPath], ['roles_source', p.roles_source], ['audit_log', p.audit_log ?? '(default)'], ['lab_dir', p.lab_dir]] },
       {
         title: 'Databases',
         table: { headers: ['NAME', 'DSN', 'PASSWORD', 'PASSWORD ENV'], rows: Object.entries(p.databases).map(([k, v]) => [k, v.dsn, v.password, v.password_env]) },

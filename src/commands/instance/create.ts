@@ -201,7 +201,7 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
 async function dryRun(ctx: Context, opts: Options, spec: CreateSpec): Promise<number> {
   const p = await previewCreate(ctx, spec);
   const { master, slave } = p.alloc;
-  const steps = installPlan(ctx.profile(), { insName: p.insName, timeZone: spec.timeZone, port: p.alloc.port, master, slave });
+  const steps = installPlan({ insName: p.insName, timeZone: spec.timeZone, port: p.alloc.port, master, slave });
   const plan = {
     action: 'create instance',
     targets: [`${p.insName}: master ${master.hostname} (${master.ip}), standby ${slave.hostname} (${slave.ip}), port ${p.alloc.port}`],

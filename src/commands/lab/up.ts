@@ -40,7 +40,7 @@ export function register(cmd: Command, run: Runner): void {
 export async function up(opts: Options, ctx: Context): Promise<void> {
   const r = await labUp(ctx, opts.dir, opts.flags, (line) => ctx.io.err(`lab up: ${line}\n`));
   const p = r.params;
-  const what = r.mariadbStarted || r.unitsStarted ? `started ${[r.mariadbStarted ? 'MariaDB' : '', r.unitsStarted ? `${r.unitsStarted} sshd` : ''].filter(Boolean).join(' and ')}` : 'already up';
+  const what = r.mariadbStarted || r.hostsStarted ? `started ${[r.mariadbStarted ? 'MariaDB' : '', r.hostsStarted ? `${r.hostsStarted} host${r.hostsStarted === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')}` : 'already up';
   ctx.io.err(
     `lab up: ${what} in ${(r.ms / 1000).toFixed(1)}s — MariaDB 127.0.0.1:${p.port}, ${p.ncs} NCs and ${p.vms} VMs (${r.vmsRunning} running) on ${p.net}.*:${p.sshPort}, ` +
       `profile "${r.profile}" is current (${ctx.configPath}); lab dir ${p.dir}\n`,

@@ -96,8 +96,8 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     params: parseInstallParams(task),
     custins,
     cls: classes[0],
-    master: toNode(profile, m),
-    slave: toNode(profile, s),
+    master: toNode(m),
+    slave: toNode(s),
     async remote(node, command, sc, o = {}) {
       lease.assertHeld();
       return ssh.run(node.target, command, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 120, ...(o.stdin === undefined ? {} : { stdin: o.stdin }) });

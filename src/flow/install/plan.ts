@@ -1,4 +1,3 @@
-import type { Profile } from '../../core/config.js';
 import { hostLayout } from '../../rds/layout.js';
 import type { PlanNode } from '../types.js';
 import { INSTALL_FLOW } from './index.js';
@@ -21,8 +20,8 @@ export interface PlanHost {
   ip: string;
 }
 
-export function installPlan(profile: Pick<Profile, 'host_root'>, i: { insName: string; timeZone: string; port: number; master: PlanHost; slave: PlanHost }): PlannedStep[] {
-  const node = (role: 'master' | 'slave', h: PlanHost): PlanNode => ({ role, host: h.hostname, ip: h.ip, port: i.port, layout: hostLayout(profile, h.hostname, i.port) });
+export function installPlan(i: { insName: string; timeZone: string; port: number; master: PlanHost; slave: PlanHost }): PlannedStep[] {
+  const node = (role: 'master' | 'slave', h: PlanHost): PlanNode => ({ role, host: h.hostname, ip: h.ip, port: i.port, layout: hostLayout(i.port) });
   const master = node('master', i.master);
   const slave = node('slave', i.slave);
   return INSTALL_FLOW.map((s, k) => {
