@@ -75,8 +75,9 @@ function nextPair() {
 }
 
 function floorArgs(action, pair) {
-  const root = (h) => prof.host_root.replaceAll('{host}', h);
-  return [action, String(ssh.port), ssh.identity_file, ssh.known_hosts, String(pair.port), pair.a.host, pair.a.ip, root(pair.a.host), pair.b.host, pair.b.ip, root(pair.b.host)];
+  // Lab NCs have production paths (each is its own namespaces): the floor's servers live under /mysqldata like an instance's.
+  const base = '/mysqldata';
+  return [action, String(ssh.port), ssh.identity_file, ssh.known_hosts, String(pair.port), pair.a.host, pair.a.ip, base, pair.b.host, pair.b.ip, base];
 }
 
 function timed(cmd, args, onLine) {

@@ -22,7 +22,7 @@ import {
 } from './mariadb.js';
 import { bindProbe, mapLimit, portInUseMessage, tcpProbe } from './net.js';
 import { defaultLabDir, paramsOf, readLabFile, resolveLabParams, writeLabFile, type LabParams, type ParsedFlags } from './params.js';
-import { bootHost, checkIsolation, hostExec, powerPid, procTree, sshdPid, type ProcTree } from './power.js';
+import { bootHost, checkIsolation, checkMysqlUser, hostExec, powerPid, procTree, sshdPid, type ProcTree } from './power.js';
 import { labProcesses, stopProcesses } from './procs.js';
 import { checkProfileSlot, installProfile, labProfile, removeProfile } from './profile.js';
 import { FLEET, FLEET_NAME_WIDTH, loadFleet } from './fleet.js';
@@ -120,6 +120,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   checkProfileSlot(ctx.configPath, params.name, dir);
   const bins = findLabBinaries(ctx.env, isRoot());
   checkIsolation(bins.unshare);
+  checkMysqlUser();
   const maria = mariadbPaths(dir);
 
   const mariaPid = runningPid(maria);

@@ -114,6 +114,19 @@ export function checkIsolation(unshare: string): void {
   }
 }
 
+/** MariaDB instances on lab NCs run as mysql, as in production: the user must exist (hosts share the jump host's /etc/passwd below their own). */
+export function checkMysqlUser(passwd = '/etc/passwd'): void {
+  let text = '';
+  try {
+    text = fs.readFileSync(passwd, 'utf8');
+  } catch {
+    // unreadable: reported as missing below
+  }
+  if (!/^mysql:/m.test(text)) {
+    throw new UnavailableError('lab up: no user mysql on this machine; MariaDB instances on lab NCs run as mysql', { hint: 'apt-get install -y mariadb-server (it creates the user), or run scripts/setup' });
+  }
+}
+
 function tail(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-3).join('; ');
@@ -184,6 +197,8 @@ export function hostExec(labDir: string, h: LabHostSpec, argv: string[], o: { in
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    // A command that does not read its input may exit before it is written.
+    c.stdin?.on('error', () => undefined);
     c.stdin?.end(o.input ?? '');
   });
 }

@@ -23,7 +23,6 @@ const NAME = `rm-it${randomBytes(4).toString('hex')}`;
 const APP_PW = 'S3cure-pass_' + randomBytes(3).toString('hex');
 let lab: TestLab;
 let rec: InstanceRecord;
-let hostRoot: string;
 let capacityBefore: Array<Record<string, unknown>>;
 
 /** An option file for the plain mariadb client: the password never goes on a command line. */
@@ -52,8 +51,9 @@ async function eventually(what: string, fn: () => boolean, ms = 30_000): Promise
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The instance's files on an NC, where the jump host sees them: the NC's disk (test/support/lab.ts). */
 function layoutOf(host: string): HostLayout {
-  return hostLayout({ host_root: hostRoot }, host, rec.master!.port);
+  return lab.hostLayoutOnDisk(host, rec.master!.port);
 }
 
 async function capacity(): Promise<Array<Record<string, unknown>>> {
@@ -68,7 +68,6 @@ async function capacity(): Promise<Array<Record<string, unknown>>> {
 beforeAll(async () => {
   lab = sharedLab();
   const cfg = readConfig(lab.configPath);
-  hostRoot = cfg.profiles.find((p) => p.name === cfg.current)!.host_root;
   capacityBefore = await capacity();
   const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', `app:${APP_PW}`, '--time-zone', 'Asia/Shanghai', '--whitelist', '10.0.0.0/8,127.0.0.1', '--reason', 'integration test', '-o', 'json']);
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
@@ -142,7 +141,7 @@ describe('instance create', () => {
       const l = layoutOf(n.host);
       const role = n === rec.master ? 'master' : 'slave';
       for (const d of l.dirs) expect(fs.statSync(d).isDirectory()).toBe(true);
-      expect(l.dirs.map((d) => path.relative(path.join(hostRoot.replace('{host}', n.host)), d))).toEqual([`mysqldata/dbs${n.port}`, `mysqldata/tmp${n.port}`, `home/mysql/data${n.port}`]);
+      expect(l.dirs.map((d) => path.relative(lab.hostDisk(n.host), d))).toEqual([`mysqldata/dbs${n.port}`, `mysqldata/tmp${n.port}`, `home/mysql/data${n.port}`]);
       const cnf = fs.readFileSync(l.mycnf, 'utf8');
       expect(cnf).toMatch(new RegExp(`^port = ${n.port}$`, 'm'));
       expect(cnf).toMatch(new RegExp(`^bind_address = ${n.ip.replace(/\./g, '\\.')}$`, 'm'));

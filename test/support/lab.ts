@@ -10,6 +10,8 @@ import { labHost, labLayout, type LabLayout } from '../../src/lab/lab.js';
 import { paramsOf, readLabFile, type LabFile } from '../../src/lab/params.js';
 import { freezeHost, hostExec, startSshd, stopSshd, thawHost, type HostExecResult } from '../../src/lab/power.js';
 import { labProcesses } from '../../src/lab/procs.js';
+import { hostRootOf } from '../../src/lab/hosts.js';
+import { hostLayout, type HostLayout } from '../../src/rds/layout.js';
 import { runCli, type CliResult, type RunOptions } from './run.js';
 
 // Private labs for tests: each in its own temp dir with its own config file, a random free
@@ -55,6 +57,10 @@ export interface TestLab {
   /** "NC loss": SIGSTOP / SIGCONT every process of the host's pid namespace (an NC's VMs too). */
   freezeHost(name: string): void;
   thawHost(name: string): void;
+  /** A host's disk on the jump host: hostDisk(h)/P is the host's /P for its private paths (/mysqldata, /etc …). */
+  hostDisk(name: string): string;
+  /** hostLayout(port) of an RDS instance on an NC, every path where the jump host sees it (the NC's disk). */
+  hostLayoutOnDisk(name: string, port: number): HostLayout;
   /** Run argv inside a running host (its namespaces, a session's capabilities), not over SSH. */
   hostExec(name: string, argv: string[], o?: { input?: string }): Promise<HostExecResult>;
   /** `lab down --purge` and remove the temp dir. */
@@ -147,6 +153,12 @@ export function openTestLab(root: string): TestLab {
     freezeHost: (name) => void freezeHost(dir, host(name)),
     thawHost: (name) => void thawHost(dir, host(name)),
     hostExec: (name, argv, o = {}) => hostExec(dir, host(name), argv, o),
+    hostDisk: (name) => hostRootOf(dir, host(name).name),
+    hostLayoutOnDisk: (name, port) => {
+      const disk = hostRootOf(dir, host(name).name);
+      const l = hostLayout(port);
+      return Object.fromEntries(Object.entries(l).map(([k, v]) => [k, typeof v === 'string' ? disk + v : Array.isArray(v) ? v.map((x: string) => disk + x) : v])) as HostLayout;
+    },
     destroy: () => destroyTestLab(root),
   };
 }

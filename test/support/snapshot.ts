@@ -29,6 +29,8 @@ export function hostsSnapshot(labDir: string): Snapshot {
   const root = path.join(labDir, 'hosts');
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      // The overlays' work dirs: the kernel's scratch space, not the hosts' files.
+      if (e.name === '.work' && dir !== root && path.dirname(dir) === root) continue;
       const p = path.join(dir, e.name);
       const st = fs.lstatSync(p);
       const kind = e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : e.isFile() ? 'f' : 'o';

@@ -4,7 +4,7 @@ import { installPlan } from '../../src/flow/install/plan.js';
 // --dry-run of instance create lists the flow from the step definitions themselves: a step that
 // changes the NCs must say what it would run there, and only those steps do.
 
-const plan = installPlan({ host_root: '/' }, { insName: 'rm-plan1', timeZone: 'Asia/Shanghai', port: 3306, master: { hostname: 'nc-a01', ip: '127.0.0.11' }, slave: { hostname: 'nc-a02', ip: '127.0.0.12' } });
+const plan = installPlan({ insName: 'rm-plan1', timeZone: 'Asia/Shanghai', port: 3306, master: { hostname: 'nc-a01', ip: '127.0.0.11' }, slave: { hostname: 'nc-a02', ip: '127.0.0.12' } });
 
 test('every remote-effect step has a plan hook, and no other step does', () => {
   expect(INSTALL_FLOW.filter((s) => (s.effect === 'remote') !== Boolean(s.plan)).map((s) => `${s.name}:${s.role}`)).toEqual([]);

@@ -7,23 +7,26 @@ const table: ProcInfo[] = [
   { pid: 1, ppid: 0, cmdline: '/sbin/init' },
   { pid: 10, ppid: 1, cmdline: 'bash' },
   { pid: 11, ppid: 10, cmdline: `node bin/rdsctl lab down --dir ${DIR}` }, // us
-  { pid: 20, ppid: 1, cmdline: `sshd: ${DIR}/sshd/sshd-nc-a01.conf -E ${DIR}/sshd/sshd-nc-a01.log [listener] 0 of 1000-2000 startups` },
-  { pid: 21, ppid: 20, cmdline: 'sshd: root@notty' },
-  { pid: 22, ppid: 21, cmdline: 'bash -c sleep 600' },
-  { pid: 23, ppid: 22, cmdline: 'sleep 600' },
+  // nc-a01: its power process, its init (pid 1 inside), sshd, a session, and a mysqld an install
+  // step started and detached (reparented to the host's init, so still a descendant).
+  { pid: 20, ppid: 1, cmdline: `unshare --mount --uts --ipc --pid --fork --kill-child --propagation private -- /bin/bash /repo/fixtures/lab/host-init ${DIR}/run/nc-a01` },
+  { pid: 21, ppid: 20, cmdline: `/bin/bash /repo/fixtures/lab/host-init ${DIR}/run/nc-a01` },
+  { pid: 22, ppid: 21, cmdline: 'sshd: /usr/sbin/sshd -f /etc/ssh/sshd_config -E /var/log/sshd.log [listener] 0 of 1000-2000 startups' },
+  { pid: 23, ppid: 22, cmdline: 'sshd: root@notty' },
+  { pid: 24, ppid: 23, cmdline: 'bash -c sleep 600' },
+  { pid: 25, ppid: 21, cmdline: '/usr/sbin/mariadbd --defaults-file=/mysqldata/dbs3001/my.cnf --user=mysql' },
   { pid: 30, ppid: 1, cmdline: `/usr/sbin/mariadbd --no-defaults --datadir=${DIR}/mariadb/data --port=13306` },
-  { pid: 40, ppid: 1, cmdline: '/usr/sbin/mariadbd --defaults-file=my.cnf', cwd: `${DIR}/hosts/nc-a01/mysqldata/dbs3001` }, // only known from its pid file
-  { pid: 41, ppid: 1, cmdline: 'sleep 100', hostRoot: `${DIR}/hosts/nc-a02` }, // started in a session, then detached
-  { pid: 50, ppid: 1, cmdline: `sshd: /tmp/labAB/sshd/sshd-nc-a01.conf [listener]` }, // another lab whose dir shares a prefix
+  { pid: 40, ppid: 1, cmdline: '/usr/sbin/mariadbd', cwd: `${DIR}/mariadb/data` }, // only known from its pid file
+  { pid: 50, ppid: 1, cmdline: `unshare -- /bin/bash /repo/fixtures/lab/host-init /tmp/labAB/run/nc-a01` }, // another lab whose dir shares a prefix
   { pid: 51, ppid: 1, cmdline: 'vim notes.txt', cwd: `${DIR}/hosts` }, // a user's editor: not the lab's
 ];
 
 describe('which processes belong to a lab', () => {
-  test('command line, session environment, pid files (with cwd) and descendants; never us or our parents', () => {
+  test('command line, pid files (with cwd) and descendants (everything inside a host); never us or our parents', () => {
     const got = selectLabProcesses(DIR, table, { self: 11, pidFiles: [40, 10] })
       .map((p) => p.pid)
       .sort((a, b) => a - b);
-    expect(got).toEqual([20, 21, 22, 23, 30, 40, 41]);
+    expect(got).toEqual([20, 21, 22, 23, 24, 25, 30, 40]);
   });
 
   test('a path that only shares a prefix with the lab dir does not count', () => {
@@ -61,8 +64,8 @@ describe('finding the lab programs', () => {
     expect(() => findLabBinaries({ PATH: '/nonexistent' }, false)).toThrow(
       expect.objectContaining({
         exitCode: 8,
-        message: 'lab up: not installed: MariaDB server (mariadbd), mariadb-install-db, MariaDB client (mariadb), OpenSSH server (sshd), ssh-keygen',
-        hint: 'sudo apt-get install -y mariadb-server mariadb-client openssh-server openssh-client, or run scripts/setup',
+        message: 'lab up: not installed: MariaDB server (mariadbd), mariadb-install-db, MariaDB client (mariadb), OpenSSH server (sshd), ssh-keygen, unshare (util-linux), nsenter (util-linux), setpriv (util-linux)',
+        hint: 'sudo apt-get install -y mariadb-server mariadb-client openssh-server openssh-client util-linux, or run scripts/setup',
       }),
     );
   });

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { VIRSH_STANDIN } from '../../src/lab/hosts.js';
 
-// The virsh stand-in on its own: an NC root with two shut-off domains whose "sshd" cannot start.
-// The running half (start, shutdown really stopping SSH) is in test/integration/lab.test.ts.
+// The virsh stand-in on its own: two shut-off domains and no hypervisor to start them (its
+// directories moved to a temp dir, so nothing here touches /var/lib/libvirt or /run/libvirt).
+// The running half (start, shutdown really stopping the VM) is in test/integration/lab.test.ts.
 
 let root: string;
 beforeAll(() => {
@@ -16,7 +17,7 @@ beforeAll(() => {
   const lib = path.join(root, 'var/lib/libvirt/lab');
   fs.mkdirSync(lib, { recursive: true });
   for (const [name, id] of [['vm-002', 2], ['vm-010', 5]] as const) {
-    const conf = { name, id, uuid: `00000000-0000-4000-a000-00000000000${id}`, vcpu: 2, memory_kib: 4194304, sshd: '/bin/false', config: path.join(root, `${name}.conf`), pidfile: path.join(root, `${name}.pid`), log: path.join(root, `${name}.log`) };
+    const conf = { name, id, uuid: `00000000-0000-4000-a000-00000000000${id}`, vcpu: 2, memory_kib: 4194304 };
     fs.writeFileSync(path.join(lib, `${name}.conf`), Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
     fs.writeFileSync(path.join(lib, `${name}.state`), 'shut off\nshutdown\n');
   }
@@ -24,7 +25,8 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function virsh(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(path.join(root, 'usr/bin/virsh'), args, { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  const env = { PATH: '/usr/bin:/bin', RDSCTL_LAB_LIBVIRT: path.join(root, 'var/lib/libvirt/lab'), RDSCTL_LAB_LIBVIRT_RUN: path.join(root, 'run/libvirt') };
+  const r = spawnSync(path.join(root, 'usr/bin/virsh'), args, { encoding: 'utf8', env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { hostLayout } from '../../src/rds/layout.js';
+import { hostLayout, type HostLayout } from '../../src/rds/layout.js';
 import {
   addInstanceConfLine,
   dirsExistProbe,
@@ -21,12 +21,20 @@ import { sqlAccount, sqlIdent, sqlString } from '../../src/rds/sql-text.js';
 import { renderRules } from '../../src/rds/whitelist.js';
 import { sectionOf } from '../../src/flow/install/host-files.js';
 
-// The NC side of the install steps, run for real: every script goes through dash in a host root
-// whose path is hostile (spaces, quotes, $(), backticks), the way it would go over SSH.
+// The NC side of the install steps, run for real: every script goes through dash, the way it
+// would go over SSH. On an NC the paths are the production ones (/mysqldata/dbs3007 …); here each
+// is moved under a directory whose path is hostile (spaces, quotes, $(), backticks), which also
+// keeps the scripts off this machine's own /mysqldata and /etc.
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'rdsctl-host-ops-'));
 const root = path.join(base, `it's a $(touch pwned) \`touch pwned2\` root`);
-const profile = { host_root: `${root}/{host}` };
+
+/** hostLayout(port) with every path under dir. */
+function layoutUnder(dir: string, port: number): HostLayout {
+  const l = hostLayout(port);
+  const entries = Object.entries(l).map(([k, v]) => [k, typeof v === 'string' ? dir + v : Array.isArray(v) ? v.map((x: string) => dir + x) : v]);
+  return Object.fromEntries(entries) as HostLayout;
+}
 const shim = path.join(base, 'bin');
 fs.mkdirSync(shim, { recursive: true });
 fs.writeFileSync(path.join(shim, 'hostname'), '#!/bin/sh\necho nc-t01\n', { mode: 0o755 });
@@ -44,8 +52,8 @@ function run(script: string, input = ''): { code: number; out: string } {
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 
 describe('host scripts (real dash, hostile host root)', () => {
-  const l = hostLayout(profile, 'nc-t01', 3007);
-  const l2 = hostLayout(profile, 'nc-t01', 3008);
+  const l = layoutUnder(path.join(root, 'nc-t01'), 3007);
+  const l2 = layoutUnder(path.join(root, 'nc-t01'), 3008);
 
   test('do_make_dir refuses the wrong host, then makes the three directories', () => {
     const wrong = run(makeDirsScript(l, 'nc-other'));
@@ -138,7 +146,7 @@ describe('my.cnf', () => {
   });
 
   test('rendered per host: address, port, paths, server_id; the standby is read-only', () => {
-    const node = { role: 'slave' as const, instanceId: 42, hostinfoId: 2, host: 'nc-t02', ip: '10.0.0.2', port: 3007, sshPort: 22, target: { name: 'nc-t02', address: '10.0.0.2' }, layout: hostLayout({ host_root: '/' }, 'nc-t02', 3007) };
+    const node = { role: 'slave' as const, instanceId: 42, hostinfoId: 2, host: 'nc-t02', ip: '10.0.0.2', port: 3007, sshPort: 22, target: { name: 'nc-t02', address: '10.0.0.2' }, layout: hostLayout(3007) };
     const text = renderMyCnf({ insName: 'rm-x', node, serverId: 42, readOnly: true, params: [{ name: 'sync_binlog', value: '1' }] });
     expect(text).toMatch(/^\[mysqld\]$/m);
     for (const [k, v] of [

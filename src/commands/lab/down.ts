@@ -14,8 +14,8 @@ export function register(cmd: Command, run: Runner): void {
     .option('--purge', 'also delete the lab directory and its profile', false)
     .addHelpText(
       'after',
-      '\nStops, by pid, every process of the lab: MariaDB, every sshd (also VMs started through virsh),\n' +
-        'mysqld servers of RDS instances under the lab\'s host roots, and what runs in lab SSH sessions.\n' +
+      '\nStops, by pid, every process of the lab: MariaDB and every host with everything in it (sshd, sessions,\n' +
+        'mysqld servers of RDS instances, VMs started through virsh); every namespace of the lab ends.\n' +
         examples('rdsctl lab down', 'rdsctl lab down --purge --dir /tmp/big'),
     )
     .action(async (o: { dir?: string; purge: boolean }) => run((ctx) => down({ dir: o.dir, purge: Boolean(o.purge) }, ctx)));

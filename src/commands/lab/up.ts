@@ -22,9 +22,10 @@ export function register(cmd: Command, run: Runner): void {
     .option('--scale <scale>', `${LAB_SCALES.join('|')}: fleet adds a region of ${FLEET.ncs} NCs, ${FLEET.vms} VMs and ${FLEET.custins} RDS instances as metadb rows (default lab)`)
     .addHelpText(
       'after',
-      '\nStarts MariaDB with the six metadbs (dbaas, houyi, xuanyuan, tianji, pangu, vpc) and one sshd per\n' +
-        'host (NCs at 127.X.1.N, VMs from 127.X.2.N, SLB nodes at 127.X.200/201.N), writes the profile and\n' +
-        'makes it current. Idempotent: run again to make sure everything is up. Sizes are kept in\n' +
+      '\nStarts MariaDB with the six metadbs (dbaas, houyi, xuanyuan, tianji, pangu, vpc) and boots every\n' +
+        'host as its own Linux namespaces (mount, pid, uts, ipc; production paths, its own host name, host\n' +
+        'key and sshd; NCs at 127.X.1.N, VMs from 127.X.2.N, SLB nodes at 127.X.200/201.N). Needs root.\n' +
+        'Writes the profile and makes it current. Idempotent: run again to make sure everything is up. Sizes are kept in\n' +
         '<dir>/lab.json; to change them, `lab down --purge` first.\n' +
         `With --scale fleet the first --ncs NCs (default ${FLEET_DEFAULTS.ncs}) are served and the rest of the fleet,\n` +
         'VMs included, is metadb rows only (for `npm run bench`); seeding takes about a minute.\n' +
