@@ -48,9 +48,11 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'step'], summary: 'An instance\'s task: list | run [STEP] | retry | skip STEP | goto STEP | resume', role: 'read', load: () => import('./instance/step.js') },
   { path: ['instance', 'list'], summary: 'Instances with status, version, class, master and standby (--status, --nc, --zone)', role: 'read', load: () => import('./instance/list.js') },
   { path: ['instance', 'show'], summary: 'One instance: hosts, accounts, parameters, tasks; --live asks both servers', role: 'read', load: () => import('./instance/show.js') },
+  { path: ['instance', 'perf'], summary: 'What the monitor recorded for an instance: one line per metric with a sparkline; -o json the series', role: 'read', load: () => import('./instance/perf.js') },
   { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'admin', load: () => import('./instance/delete.js') },
   { path: ['task', 'list'], summary: 'Tasks of the task queue, newest first (--status, --instance, --flow)', role: 'read', load: () => import('./task/list.js') },
   { path: ['task', 'show'], summary: 'One task: parameters, lease and every step', role: 'read', load: () => import('./task/show.js') },
   { path: ['worker'], summary: 'Run pending tasks from task_queue (several workers may share one metadb)', role: 'operator', load: () => import('./worker.js') },
+  { path: ['monitor'], summary: 'Sample every running instance into the perf tables (several monitors may share one metadb)', role: 'operator', load: () => import('./monitor.js') },
   { path: ['hyapi'], summary: 'Houyi API actions (go2hyapi): detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm', role: 'read', load: () => import('./hyapi.js') },
 ];

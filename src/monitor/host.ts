@@ -1,0 +1,50 @@
+import { sh } from '../remote/quote.js';
+import { aliveTest } from '../rds/host-ops.js';
+import type { HostLayout } from '../rds/layout.js';
+import type { HostReading } from './metrics.js';
+
+// What the monitor reads on an NC, for every instance of it at once: one command per NC per
+// sample, over the ssh2 connection the pool keeps open (no local process, no new SSH login).
+// Per instance: mysqld's CPU time and resident memory from /proc (the pid file's process, checked
+// to be this instance's mysqld), the datadir's size and the binlogs' size (du, KiB).
+
+export interface HostItem {
+  instanceId: number;
+  layout: HostLayout;
+}
+
+/** Output: "T <clock ticks/s>", then per instance "I <id> <cpu ticks|-> <rss KiB|-> <data KiB|-> <binlog KiB|->". */
+export function hostReadScript(items: HostItem[]): string {
+  const parts = ['t=$(getconf CLK_TCK 2>/dev/null || echo 100); echo "T $t"'];
+  for (const it of items) {
+    const l = it.layout;
+    parts.push(
+      `c=-; m=-; if ${aliveTest(l)}; then ` +
+        `c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}'); ` +
+        `m=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null); fi; ` +
+        sh`d=$(du -sk ${l.dataDir} 2>/dev/null | cut -f1); ` +
+        sh`b=$(for f in ${l.binlogBase}.[0-9]*; do [ -e "$f" ] && echo "$f"; done | tr '\\n' '\\0' | xargs -0r du -ck 2>/dev/null | tail -n1 | cut -f1); ` +
+        sh`echo "I "${it.instanceId}" \${c:--} \${m:--} \${d:--} \${b:-0}"`,
+    );
+  }
+  return parts.join('; ');
+}
+
+function kib(s: string | undefined): number | null {
+  if (s === undefined || s === '-' || !/^\d+$/.test(s)) return null;
+  return Number(s) * 1024;
+}
+
+/** Parse hostReadScript's output; instances missing from it are absent from the map. */
+export function parseHostRead(out: string, at: number): Map<number, HostReading> {
+  const res = new Map<number, HostReading>();
+  let ticks = 100;
+  for (const line of out.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] === 'T' && /^\d+$/.test(f[1] ?? '')) ticks = Number(f[1]) || 100;
+    if (f[0] !== 'I' || !/^\d+$/.test(f[1] ?? '')) continue;
+    const cpu = f[2] !== undefined && /^\d+$/.test(f[2]) ? Number(f[2]) : null;
+    res.set(Number(f[1]), { at, cpuTicks: cpu, clockTicksPerSec: ticks, memBytes: kib(f[3]), dataBytes: kib(f[4]), binlogBytes: kib(f[5]) });
+  }
+  return res;
+}

@@ -1,0 +1,153 @@
+import type { Context } from '../core/context.js';
+import { describeError } from '../core/errors.js';
+import { newOwner } from '../flow/lease.js';
+import { Collector } from './collector.js';
+import { pruneMonitors, ShardLeases } from './shards.js';
+import { applyRetention, insertDbSizes, insertSamples, type RetentionResult } from './store.js';
+import { loadTargets } from './targets.js';
+
+// `rdsctl monitor`: sample every instance of the shards this monitor holds, every interval, into
+// dbaas.perf_sample; database sizes at a slower interval; fold and expire old samples. The loop
+// keeps its MySQL connections and SSH connections across rounds; a round that overruns the
+// interval starts the next one at once instead of piling up.
+
+export interface MonitorOptions {
+  once: boolean;
+  intervalMs: number;
+  dbIntervalMs: number;
+  ttlSec: number;
+  /** Stop after this many rounds (0: until SIGTERM/Ctrl-C). */
+  rounds: number;
+  concurrency: number;
+}
+
+export interface RoundReport {
+  round: number;
+  at: Date;
+  shards: number[];
+  live_monitors: number;
+  instances: number;
+  ok: number;
+  gaps: number;
+  db_sizes: number;
+  took_ms: number;
+  connections: number;
+  retention: RetentionResult | null;
+  invalid: string[];
+}
+
+export interface MonitorEvents {
+  onRound(r: RoundReport): void;
+  onError(message: string): void;
+  onShards?(claimed: number[], released: number[]): void;
+}
+
+export const RETENTION_EVERY_MS = 5 * 60 * 1000;
+
+export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEvents): Promise<RoundReport[]> {
+  const db = ctx.db('dbaas');
+  const profile = ctx.profile();
+  const leases = new ShardLeases(db, newOwner(), o.ttlSec);
+  const collector = new Collector({ dbaas: db, clock: ctx.clock, ssh: await ctx.ssh(), concurrency: o.concurrency, signal: ctx.signal });
+  const reports: RoundReport[] = [];
+  let instances = 0;
+  // Lease upkeep runs on its own timer too, so a slow round (timeouts) cannot let the leases lapse.
+  let upkeep: Promise<unknown> = Promise.resolve();
+  const rebalance = (all = false): Promise<Awaited<ReturnType<ShardLeases['rebalance']>> | null> => {
+    const p = upkeep.then(() => leases.rebalance({ all, instances })).then(
+      (st) => {
+        if (st.claimed.length || st.released.length) ev.onShards?.(st.claimed, st.released);
+        return st;
+      },
+      (e) => {
+        ev.onError(`shard leases: ${describeError(e).message}`);
+        return null;
+      },
+    );
+    upkeep = p;
+    return p;
+  };
+  const timer = o.once ? undefined : setInterval(() => void rebalance(), Math.max(200, (o.ttlSec * 1000) / 3));
+  timer?.unref();
+  let lastDb = -Infinity;
+  let lastRetention = -Infinity;
+  try {
+    if (o.once) {
+      const st = await rebalance(true);
+      if (!st) return reports;
+      const { targets } = await loadTargets(db, profile, { shards: st.held });
+      // One sample needs two readings for its rates: the first primes, the second is recorded.
+      await collector.prime(targets);
+      await ctx.clock.sleep(o.intervalMs, ctx.signal).catch(() => undefined);
+      if (ctx.signal.aborted) return reports;
+      reports.push(await round(1, st.held, st.live, true, true));
+      return reports;
+    }
+    let next = ctx.clock.now().getTime();
+    for (let n = 1; !ctx.signal.aborted && (o.rounds === 0 || n <= o.rounds); n++) {
+      const st = await rebalance();
+      if (st) {
+        const now = ctx.clock.now().getTime();
+        const doDb = now - lastDb >= o.dbIntervalMs;
+        const doRetention = now - lastRetention >= RETENTION_EVERY_MS;
+        try {
+          const r = await round(n, st.held, st.live, doDb, doRetention);
+          if (doDb) lastDb = now;
+          if (doRetention) lastRetention = now;
+          reports.push(r);
+          if (reports.length > 100) reports.shift();
+        } catch (e) {
+          ev.onError(`round ${n}: ${describeError(e).message}`);
+        }
+      }
+      next += o.intervalMs;
+      const now = ctx.clock.now().getTime();
+      if (next < now) next = now;
+      await ctx.clock.sleep(next - now, ctx.signal).catch(() => undefined);
+    }
+    return reports;
+  } finally {
+    if (timer) clearInterval(timer);
+    await upkeep.catch(() => undefined);
+    await collector.close();
+    await leases.releaseAll();
+  }
+
+  async function round(n: number, shards: number[], live: number, doDb: boolean, doRetention: boolean): Promise<RoundReport> {
+    const started = ctx.clock.now();
+    const { targets, invalid } = await loadTargets(db, profile, { shards });
+    for (const bad of invalid) ev.onError(`skipped: ${bad}`);
+    instances = targets.length;
+    collector.retain(new Set(targets.map((t) => t.instanceId)));
+    const rows = await collector.sample(targets);
+    if (ctx.signal.aborted && rows.every((r) => !r.ok)) throw new Error('interrupted during the round; nothing recorded');
+    await insertSamples(db, rows);
+    let dbSizes = 0;
+    if (doDb) {
+      const sizes = await collector.dbSizes(targets.filter((t) => t.role === 'master'));
+      await insertDbSizes(db, sizes);
+      dbSizes = sizes.length;
+    }
+    let retention: RetentionResult | null = null;
+    if (doRetention) {
+      retention = await applyRetention(db, shards, ctx.clock.now());
+      await pruneMonitors(db);
+    }
+    const r: RoundReport = {
+      round: n,
+      at: started,
+      shards,
+      live_monitors: live,
+      instances: targets.length,
+      ok: rows.filter((x) => x.ok).length,
+      gaps: rows.filter((x) => !x.ok).length,
+      db_sizes: dbSizes,
+      took_ms: ctx.clock.now().getTime() - started.getTime(),
+      connections: collector.connections(),
+      retention,
+      invalid,
+    };
+    ev.onRound(r);
+    return r;
+  }
+}
