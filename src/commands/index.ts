@@ -53,6 +53,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'kill'], summary: 'End a session (or with --query its statement) on an instance; confirmed and audited', role: 'operator', load: () => import('./instance/kill.js') },
   { path: ['instance', 'logs'], summary: 'An instance\'s error, slow or general log from its NC over SSH; -f follows', role: 'read', load: () => import('./instance/logs.js') },
   { path: ['instance', 'connect'], summary: 'The mariadb client on an instance as its maintenance account (or --user); audited', role: 'operator', load: () => import('./instance/connect.js') },
+  { path: ['instance', 'top'], summary: 'Live view of many instances (QPS, TPS, threads, lag, buffer pool, CPU), sortable; --once when piped', role: 'read', load: () => import('./instance/top.js') },
   { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'admin', load: () => import('./instance/delete.js') },
   { path: ['task', 'list'], summary: 'Tasks of the task queue, newest first (--status, --instance, --flow)', role: 'read', load: () => import('./task/list.js') },
   { path: ['task', 'show'], summary: 'One task: parameters, lease and every step', role: 'read', load: () => import('./task/show.js') },

@@ -17,8 +17,10 @@ import type { MonitorTarget } from './targets.js';
 export interface CollectorOptions {
   dbaas: Db;
   clock: Clock;
-  /** null: no host metrics (CPU, memory, disk), e.g. `instance top`. */
+  /** null: no host metrics (CPU, memory, disk). */
   ssh: SshPool | null;
+  /** Disk use (du of the datadir and binlogs) with the host metrics; `instance top` leaves it out. */
+  sizes?: boolean;
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
   /** Instances read at once. */
@@ -29,6 +31,8 @@ export interface CollectorOptions {
 interface Conn {
   session: InstanceSession;
   statements: number;
+  /** Handler reads this connection's status reads cost the server (rows + 1 each). */
+  statusRows: number;
 }
 
 const STATUS_SQL = `SELECT VARIABLE_NAME AS n, VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN (${STATUS_VARS.map((v) => `'${v}'`).join(', ')})`;
@@ -84,7 +88,7 @@ export class Collector {
         }
         const session = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password, connectTimeoutMs: this.o.connectTimeoutMs ?? 3000 });
         this.opened++;
-        return { session, statements: 0 };
+        return { session, statements: 0, statusRows: 0 };
       })();
       this.conns.set(t.instanceId, p);
       p.catch(() => {
@@ -117,6 +121,8 @@ export class Collector {
       const c = await this.conn(t);
       const at = this.o.clock.now().getTime();
       const own = c.statements;
+      c.statusRows += rows.length + 1;
+      const ownRows = c.statusRows;
       const status: Reading['status'] = {};
       for (const r of rows) status[String(r.n).toUpperCase() as StatusVar] = String(r.v);
       const st = (await this.q<Record<string, unknown>>(t, 'SHOW SLAVE STATUS'))[0];
@@ -127,7 +133,7 @@ export class Collector {
             lagSec: st.Seconds_Behind_Master === null || st.Seconds_Behind_Master === undefined || st.Seconds_Behind_Master === '' ? null : Number(st.Seconds_Behind_Master),
           }
         : null;
-      return { at, status, replica, ownStatements: own };
+      return { at, status, replica, ownStatements: own, ownRows };
     } catch (e) {
       this.drop(t.instanceId);
       throw e;
@@ -147,7 +153,7 @@ export class Collector {
     }
     const ssh = this.o.ssh;
     await mapLimit([...byNc.values()], 16, async (list) => {
-      const r = await ssh.exec(list[0]!.ssh, hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout }))), { timeoutSec: 20, maxOutputBytes: 1 << 20, ...(this.o.signal ? { signal: this.o.signal } : {}) });
+      const r = await ssh.exec(list[0]!.ssh, hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout })), { sizes: this.o.sizes ?? true }), { timeoutSec: 20, maxOutputBytes: 1 << 20, ...(this.o.signal ? { signal: this.o.signal } : {}) });
       if (r.category !== null && r.category !== 'exit') return;
       for (const [id, h] of parseHostRead(r.stdout, this.o.clock.now().getTime())) out.set(id, h);
     });

@@ -14,7 +14,8 @@ export interface HostItem {
 }
 
 /** Output: "T <clock ticks/s>", then per instance "I <id> <cpu ticks|-> <rss KiB|-> <data KiB|-> <binlog KiB|->". */
-export function hostReadScript(items: HostItem[]): string {
+export function hostReadScript(items: HostItem[], o: { sizes?: boolean } = {}): string {
+  const sizes = o.sizes ?? true;
   const parts = ['t=$(getconf CLK_TCK 2>/dev/null || echo 100); echo "T $t"'];
   for (const it of items) {
     const l = it.layout;
@@ -22,8 +23,10 @@ export function hostReadScript(items: HostItem[]): string {
       `c=-; m=-; if ${aliveTest(l)}; then ` +
         `c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}'); ` +
         `m=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null); fi; ` +
-        sh`d=$(du -sk ${l.dataDir} 2>/dev/null | cut -f1); ` +
-        sh`b=$(for f in ${l.binlogBase}.[0-9]*; do [ -e "$f" ] && echo "$f"; done | tr '\\n' '\\0' | xargs -0r du -ck 2>/dev/null | tail -n1 | cut -f1); ` +
+        (sizes
+          ? sh`d=$(du -sk ${l.dataDir} 2>/dev/null | cut -f1); ` +
+            sh`b=$(for f in ${l.binlogBase}.[0-9]*; do [ -e "$f" ] && echo "$f"; done | tr '\\n' '\\0' | xargs -0r du -ck 2>/dev/null | tail -n1 | cut -f1); `
+          : 'd=-; b=-; ') +
         sh`echo "I "${it.instanceId}" \${c:--} \${m:--} \${d:--} \${b:-0}"`,
     );
   }

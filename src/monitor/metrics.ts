@@ -25,6 +25,16 @@ export const STATUS_VARS = [
   'INNODB_ROWS_UPDATED',
   'INNODB_ROWS_DELETED',
   'SLOW_QUERIES',
+  // MariaDB 10.6+ has no Innodb_rows_*: rows come from the handler counters there.
+  'HANDLER_READ_FIRST',
+  'HANDLER_READ_KEY',
+  'HANDLER_READ_NEXT',
+  'HANDLER_READ_PREV',
+  'HANDLER_READ_RND',
+  'HANDLER_READ_RND_NEXT',
+  'HANDLER_WRITE',
+  'HANDLER_UPDATE',
+  'HANDLER_DELETE',
   'RPL_SEMI_SYNC_MASTER_STATUS',
   'RPL_SEMI_SYNC_SLAVE_STATUS',
 ] as const;
@@ -40,6 +50,12 @@ export interface Reading {
   replica: { io: string; sql: string; lagSec: number | null } | null;
   /** Statements the monitor itself sent on this connection up to and including this reading. */
   ownStatements: number;
+  /**
+   * Handler reads of the monitor's own status reads so far: MariaDB scans the temporary table
+   * behind information_schema.GLOBAL_STATUS (rows + 1 Handler_read_rnd_next per read), which
+   * would show as load.
+   */
+  ownRows?: number;
 }
 
 /** From the NC (over SSH): the server process and its files. null fields were not readable. */
@@ -96,8 +112,8 @@ export const METRICS: MetricDef[] = [
   { name: 'semisync_slave', unit: '', summary: 'semi-sync slave on (1) or off (0)', numeric: true },
   { name: 'bp_hit_pct', unit: '%', summary: 'InnoDB buffer pool hit rate over the interval; none when nothing was read', numeric: true },
   { name: 'bp_dirty_pct', unit: '%', summary: 'InnoDB buffer pool pages dirty', numeric: true },
-  { name: 'rows_read_ps', unit: '/s', summary: 'InnoDB rows read per second', numeric: true },
-  { name: 'rows_written_ps', unit: '/s', summary: 'InnoDB rows inserted + updated + deleted per second', numeric: true },
+  { name: 'rows_read_ps', unit: '/s', summary: 'rows read per second (Innodb_rows_read; on MariaDB the Handler_read_* counters)', numeric: true },
+  { name: 'rows_written_ps', unit: '/s', summary: 'rows inserted + updated + deleted per second (Innodb_rows_*; on MariaDB Handler_write/update/delete)', numeric: true },
   { name: 'slow_queries', unit: '', summary: 'slow queries during the interval (Slow_queries)', numeric: true },
   { name: 'cpu_pct', unit: '%', summary: 'CPU of the mysqld process (100 = one core), from /proc on the NC', numeric: true },
   { name: 'mem_bytes', unit: 'B', summary: 'resident memory of the mysqld process', numeric: true },
@@ -190,8 +206,12 @@ export function computeMetrics(cur: Reading, prevIn: Reading | null, host: HostR
   const dirty = num(cur, 'INNODB_BUFFER_POOL_PAGES_DIRTY');
   const pages = num(cur, 'INNODB_BUFFER_POOL_PAGES_TOTAL');
   if (dirty !== null && pages) m.bp_dirty_pct = round2((100 * dirty) / pages);
-  m.rows_read_ps = rate(cur, prev, (r) => num(r, 'INNODB_ROWS_READ'), seconds);
-  m.rows_written_ps = rate(cur, prev, (r) => total(r, ['INNODB_ROWS_INSERTED', 'INNODB_ROWS_UPDATED', 'INNODB_ROWS_DELETED']), seconds);
+  const innodbRows = num(cur, 'INNODB_ROWS_READ') !== null;
+  const own = (r: Reading, n: number | null): number | null => (n === null ? null : n - (r.ownRows ?? 0));
+  m.rows_read_ps = rate(cur, prev, (r) => (innodbRows ? num(r, 'INNODB_ROWS_READ') : own(r, total(r, ['HANDLER_READ_FIRST', 'HANDLER_READ_KEY', 'HANDLER_READ_NEXT', 'HANDLER_READ_PREV', 'HANDLER_READ_RND', 'HANDLER_READ_RND_NEXT']))), seconds);
+  m.rows_written_ps = rate(cur, prev, (r) => total(r, innodbRows ? ['INNODB_ROWS_INSERTED', 'INNODB_ROWS_UPDATED', 'INNODB_ROWS_DELETED'] : ['HANDLER_WRITE', 'HANDLER_UPDATE', 'HANDLER_DELETE']), seconds);
+  if (m.rows_read_ps !== null && m.rows_read_ps < 0) m.rows_read_ps = 0;
+  if (m.rows_written_ps !== null && m.rows_written_ps < 0) m.rows_written_ps = 0;
   if (host) {
     m.mem_bytes = host.memBytes;
     m.data_bytes = host.dataBytes;

@@ -37,6 +37,15 @@ describe('computeMetrics', () => {
     expect(m).toMatchObject({ repl_io: 'Yes', repl_sql: 'Yes', repl_lag_sec: 3, semisync_master: true, semisync_slave: null });
   });
 
+  test('MariaDB (no Innodb_rows_*): rows from the handler counters, the monitor\'s own status scans taken out', () => {
+    const h = { UPTIME: 1, QUESTIONS: 1, HANDLER_READ_FIRST: 0, HANDLER_READ_KEY: 100, HANDLER_READ_NEXT: 0, HANDLER_READ_PREV: 0, HANDLER_READ_RND: 0, HANDLER_READ_RND_NEXT: 500, HANDLER_WRITE: 10, HANDLER_UPDATE: 0, HANDLER_DELETE: 0 };
+    const a = { ...reading(0, h), ownRows: 30 };
+    const idle = { ...reading(1000, { ...h, HANDLER_READ_RND_NEXT: 530 }), ownRows: 60 };
+    expect(computeMetrics(idle, a, null, null)).toMatchObject({ rows_read_ps: 0, rows_written_ps: 0 });
+    const busy = { ...reading(1000, { ...h, HANDLER_READ_KEY: 300, HANDLER_READ_RND_NEXT: 530, HANDLER_WRITE: 60, HANDLER_UPDATE: 5 }), ownRows: 60 };
+    expect(computeMetrics(busy, a, null, null)).toMatchObject({ rows_read_ps: 200, rows_written_ps: 55 });
+  });
+
   test('no previous reading: gauges only, rates are null (not zero)', () => {
     const m = computeMetrics(reading(0, base), null, null, null);
     expect(m.qps).toBeNull();
