@@ -4,7 +4,8 @@ import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
 import { parseDuration } from '../monitor/duration.js';
-import { runMonitor, type MonitorOptions, type RoundReport } from '../monitor/run.js';
+import { printPlan } from '../core/mutation.js';
+import { monitorPlan, runMonitor, type MonitorOptions, type RoundReport } from '../monitor/run.js';
 import { SHARDS } from '../monitor/targets.js';
 
 // `rdsctl monitor`: the collector behind `instance perf`; runs until SIGTERM/Ctrl-C like `worker`.
@@ -17,15 +18,18 @@ interface RawOptions {
   rounds: string;
   concurrency: string;
   output: string;
+  dryRun?: boolean;
 }
 
 interface Options extends MonitorOptions {
   output: OutputFormat;
+  dryRun: boolean;
 }
 
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd);
   cmd
+    .option('--dry-run', 'show the instances it would sample, the shards it would take, the SQL and the per-NC command; take and write nothing')
     .option('--interval <duration>', 'time between samples of an instance (e.g. 10s, 1m)', '10s')
     .option('--db-interval <duration>', 'time between database size readings', '5m')
     .option('--once', 'sample every instance once (two readings --interval apart, so rates are real), record, exit')
@@ -71,6 +75,7 @@ export function parse(o: RawOptions): Options {
     rounds: whole(o.rounds, '--rounds', 0, 1e9),
     concurrency: whole(o.concurrency, '--concurrency', 1, 1024),
     output: parseOutput(o.output),
+    dryRun: Boolean(o.dryRun),
   };
 }
 
@@ -79,6 +84,11 @@ function line(r: RoundReport): string {
 }
 
 export async function monitor(opts: Options, ctx: Context): Promise<number> {
+  if (opts.dryRun) {
+    const plan = await monitorPlan(ctx, opts);
+    printPlan(ctx, plan, opts.output === 'json' ? 'json' : 'text');
+    return ExitCode.OK;
+  }
   if (!opts.once) ctx.io.err(`monitor: sampling every ${opts.intervalMs / 1000}s; Ctrl-C to stop\n`);
   const reports = await runMonitor(ctx, opts, {
     onRound: (r) => {

@@ -1,5 +1,4 @@
 import { sh } from '../remote/quote.js';
-import { aliveTest } from '../rds/host-ops.js';
 import type { HostLayout } from '../rds/layout.js';
 import type { HostReading } from './metrics.js';
 
@@ -13,24 +12,24 @@ export interface HostItem {
   layout: HostLayout;
 }
 
+/**
+ * One shell function, called once per instance with its paths as quoted arguments, so the command
+ * stays small for an NC with many instances. The alive check is host-ops' aliveTest: the pid
+ * file's process must be a mysqld started with this instance's my.cnf (a stale pid file may name
+ * another process).
+ */
+const READ_ONE =
+  'r() { c=-; m=-; d=-; b=-; ' +
+  `if p=$(cat "$2" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "--defaults-file=$3"; then ` +
+  `c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}'); m=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null); fi; ` +
+  `if [ "$6" = 1 ]; then d=$(du -sk "$4" 2>/dev/null | cut -f1); b=$(for f in "$5".[0-9]*; do [ -e "$f" ] && printf '%s\\0' "$f"; done | xargs -0r du -ck 2>/dev/null | tail -n1 | cut -f1); b=\${b:-0}; fi; ` +
+  'echo "I $1 ${c:--} ${m:--} ${d:--} ${b:--}"; }';
+
 /** Output: "T <clock ticks/s>", then per instance "I <id> <cpu ticks|-> <rss KiB|-> <data KiB|-> <binlog KiB|->". */
 export function hostReadScript(items: HostItem[], o: { sizes?: boolean } = {}): string {
-  const sizes = o.sizes ?? true;
-  const parts = ['t=$(getconf CLK_TCK 2>/dev/null || echo 100); echo "T $t"'];
-  for (const it of items) {
-    const l = it.layout;
-    parts.push(
-      `c=-; m=-; if ${aliveTest(l)}; then ` +
-        `c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}'); ` +
-        `m=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null); fi; ` +
-        (sizes
-          ? sh`d=$(du -sk ${l.dataDir} 2>/dev/null | cut -f1); ` +
-            sh`b=$(for f in ${l.binlogBase}.[0-9]*; do [ -e "$f" ] && echo "$f"; done | tr '\\n' '\\0' | xargs -0r du -ck 2>/dev/null | tail -n1 | cut -f1); `
-          : 'd=-; b=-; ') +
-        sh`echo "I "${it.instanceId}" \${c:--} \${m:--} \${d:--} \${b:-0}"`,
-    );
-  }
-  return parts.join('; ');
+  const sizes = o.sizes ?? true ? 1 : 0;
+  const calls = items.map((it) => sh`r ${it.instanceId} ${it.layout.pidFile} ${it.layout.mycnf} ${it.layout.dataDir} ${it.layout.binlogBase} ${sizes}`);
+  return [READ_ONE, 't=$(getconf CLK_TCK 2>/dev/null || echo 100); echo "T $t"', ...calls].join('; ');
 }
 
 function kib(s: string | undefined): number | null {

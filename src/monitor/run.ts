@@ -1,10 +1,12 @@
 import type { Context } from '../core/context.js';
 import { describeError } from '../core/errors.js';
 import { newOwner } from '../flow/lease.js';
+import type { Plan } from '../core/mutation.js';
 import { Collector } from './collector.js';
+import { hostReadScript } from './host.js';
 import { pruneMonitors, ShardLeases } from './shards.js';
 import { applyRetention, insertDbSizes, insertSamples, type RetentionResult } from './store.js';
-import { loadTargets } from './targets.js';
+import { loadTargets, SHARDS, type MonitorTarget } from './targets.js';
 
 // `rdsctl monitor`: sample every instance of the shards this monitor holds, every interval, into
 // dbaas.perf_sample; database sizes at a slower interval; fold and expire old samples. The loop
@@ -150,4 +152,29 @@ export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEve
     ev.onRound(r);
     return r;
   }
+}
+
+/** What `monitor --dry-run` shows: the instances, who holds which shards now, and what a round runs and writes. */
+export async function monitorPlan(ctx: Context, o: MonitorOptions): Promise<Plan> {
+  const db = ctx.db('dbaas');
+  const { targets, invalid } = await loadTargets(db, ctx.profile());
+  const shards = await db.query<{ shard: number; owner: string | null; live: number }>('SELECT shard, owner, (expires_at > NOW(3)) AS live FROM perf_shard ORDER BY shard');
+  const held = shards.filter((s) => s.owner && Number(s.live) === 1);
+  const byNc = new Map<string, MonitorTarget[]>();
+  for (const t of targets) byNc.set(t.host, [...(byNc.get(t.host) ?? []), t]);
+  return {
+    action: `monitor: sample ${targets.length} instance${targets.length === 1 ? '' : 's'} every ${o.intervalMs / 1000}s${o.once ? ' (once)' : ''}, database sizes every ${o.dbIntervalMs / 1000}s`,
+    targets: targets.map((t) => `${t.insName} ${t.role} ${t.host}:${t.port}`),
+    sql: [
+      { db: 'dbaas', statement: 'UPDATE perf_shard SET owner = ?, expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1 WHERE owner IS NULL OR expires_at IS NULL OR expires_at < NOW(3) ORDER BY shard LIMIT ?', params: ['<this monitor>', o.ttlSec * 1e6, '<fair share>'] },
+      { db: 'dbaas', statement: 'INSERT IGNORE INTO perf_sample (instance_id, ts, custins_id, ok, error, interval_ms, <metrics>) VALUES ?', params: [`<${targets.length} rows per round>`] },
+    ],
+    remote: [...byNc].map(([nc, list]) => ({ host: nc, command: hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout }))) })),
+    notes: [
+      `${held.length} of ${SHARDS} shards are leased now${held.length ? ` (${[...new Set(held.map((h) => h.owner))].join(', ')})` : ''}; this monitor would take ${o.once ? 'every free shard' : 'its fair share'}`,
+      ...targets.map((t) => `${t.insName} ${t.role}: MySQL ${t.ip}:${t.port} as the maintenance account, shard ${t.instanceId % SHARDS}`),
+      ...invalid.map((x) => `skipped: ${x}`),
+    ],
+    extra: { instances: targets.map((t) => ({ ins_name: t.insName, role: t.role, instance_id: t.instanceId, host: t.host, ip: t.ip, port: t.port, shard: t.instanceId % SHARDS })) },
+  };
 }

@@ -26,6 +26,9 @@ const MUTATING: Record<string, string[]> = {
   'instance step': ['instance', 'step', '--help'],
   'instance delete': ['instance', 'delete', '--help'],
   worker: ['worker', '--help'],
+  'instance kill': ['instance', 'kill', '--help'],
+  'instance connect': ['instance', 'connect', '--help'],
+  monitor: ['monitor', '--help'],
 };
 
 /** Reported defects in files this suite's author may not edit (test.failing until fixed; then delete the entry). */

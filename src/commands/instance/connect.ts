@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { UsageError } from '../../core/errors.js';
-import { audited, parseMutationFlags } from '../../core/mutation.js';
+import { audited, parseMutationFlags, printPlan } from '../../core/mutation.js';
 import { checkClientArgs, connectTarget, runClient } from '../../monitor/connect.js';
 
 // `rdsctl instance connect NAME`: the mariadb client on the instance, audited from start to end.
@@ -13,6 +13,7 @@ export interface Options {
   db?: string;
   user?: string;
   reason: string | null;
+  dryRun: boolean;
   clientArgs: string[];
 }
 
@@ -27,6 +28,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--db <database>', 'default database')
     .option('--user <account>', 'log in as this account; its password is asked on the terminal (default: the maintenance account)')
     .option('--reason <text>', 'why (recorded in the audit log with the session\'s start and end)')
+    .option('--dry-run', 'show the target, the account and the client command line; connect to nothing')
     .addHelpText(
       'after',
       '\nRuns the system `mariadb` client with the terminal attached, logged in as the instance\'s maintenance\n' +
@@ -37,10 +39,10 @@ export function register(cmd: Command, run: Runner): void {
         'Exit: the client\'s own exit code.\n' +
         examples('rdsctl instance connect rm-2ze1abcd --reason "INC-42 lock wait"', 'rdsctl instance connect rm-2ze1abcd --standby --db shop', 'rdsctl instance connect rm-2ze1abcd --user app', 'rdsctl instance connect rm-2ze1abcd -- -e "SHOW ENGINE INNODB STATUS\\G"'),
     )
-    .action(async (name: string, clientArgs: string[], o: { standby?: boolean; db?: string; user?: string; reason?: string }) => {
+    .action(async (name: string, clientArgs: string[], o: { standby?: boolean; db?: string; user?: string; reason?: string; dryRun?: boolean }) => {
       if (o.db !== undefined && !NAME.test(o.db)) throw new UsageError(`--db ${JSON.stringify(o.db)}: not a database name`);
       if (o.user !== undefined && !USER.test(o.user)) throw new UsageError(`--user ${JSON.stringify(o.user)}: not an account name`);
-      const opts: Options = { name, standby: Boolean(o.standby), ...(o.db ? { db: o.db } : {}), ...(o.user ? { user: o.user } : {}), reason: parseMutationFlags(o).reason, clientArgs: checkClientArgs(clientArgs) };
+      const opts: Options = { name, standby: Boolean(o.standby), ...(o.db ? { db: o.db } : {}), ...(o.user ? { user: o.user } : {}), reason: parseMutationFlags(o).reason, dryRun: Boolean(o.dryRun), clientArgs: checkClientArgs(clientArgs) };
       return run((ctx) => connect(opts, ctx));
     });
 }
@@ -79,6 +81,15 @@ async function promptSecret(ctx: Context, question: string): Promise<string> {
 
 export async function connect(opts: Options, ctx: Context): Promise<number> {
   const c = await connectTarget(ctx, opts.name, { standby: opts.standby, ...(opts.user ? { user: opts.user } : {}) });
+  if (opts.dryRun) {
+    printPlan(ctx, {
+      action: `connect to ${c.t.insName} ${c.t.role} as ${c.user}`,
+      targets: [`${c.t.insName} ${c.t.role} ${c.t.host}:${c.t.port}`],
+      remote: [{ host: 'this host', command: ['mariadb', '--defaults-file=<FIFO in a private 0700 directory: user, password, host, port>', ...(opts.db ? ['<database in the option file>'] : []), ...opts.clientArgs].join(' ') }],
+      notes: [c.maintenance ? 'the password is the maintenance account\'s, from dbaas.custins_secret' : 'the password would be asked on the terminal', `MySQL ${c.t.ip}:${c.t.port}`],
+    });
+    return 0;
+  }
   const password = c.maintenance ? await c.password() : await promptSecret(ctx, `password for ${c.user} on ${c.t.insName}: `);
   const target = `${c.t.insName} ${c.t.role} ${c.t.host}:${c.t.port}`;
   const started = Date.now();
