@@ -52,7 +52,10 @@ export function register(cmd: Command, run: Runner): void {
         'on stdout (round, at, shards, live_monitors, instances, ok, gaps, db_sizes, took_ms, connections).\n' +
         examples('rdsctl monitor', 'rdsctl monitor --interval 30s --db-interval 10m', 'rdsctl monitor --once --interval 2s'),
     )
-    .action(async (o: RawOptions) => run((ctx) => monitor(parse(o), ctx)));
+    .action(async (o: RawOptions) => {
+      const opts = parse(o);
+      return run((ctx) => monitor(opts, ctx));
+    });
 }
 
 function whole(v: string, flag: string, min: number, max: number): number {
