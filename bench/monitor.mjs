@@ -150,8 +150,11 @@ const cpu = last.cpu - first.cpu;
 const corePct = (100 * cpu) / wall;
 const per100 = corePct / (total / 100);
 const samples = rounds * total;
-const half = curve.slice(Math.floor(curve.length / 2));
-const slope = half.length > 1 ? ((half[half.length - 1].rss - half[0].rss) / ((half[half.length - 1].at - half[0].at) / 60_000)) : 0;
+// RSS is a garbage-collector sawtooth: compare the mean of the first and the last third of the run
+// (after the first round) rather than two single readings.
+const third = Math.max(1, Math.floor(curve.length / 3));
+const mean = (xs) => xs.reduce((a, c) => a + c.rss, 0) / xs.length;
+const drift = mean(curve.slice(-third)) - mean(curve.slice(0, third));
 const mb = (b) => Math.round((b / 1048576) * 10) / 10;
 const result = {
   when: new Date().toISOString(),
@@ -162,16 +165,17 @@ const result = {
   interval: o.interval,
   minutes: Math.round((wall / 60) * 10) / 10,
   rounds,
+  rounds_expected: Math.floor(wall / (intervalMs / 1000)),
   gaps,
   round_ms_median: took[Math.floor(took.length / 2)] ?? null,
   cpu_seconds: Math.round(cpu * 100) / 100,
   cpu_pct_of_one_core: Math.round(corePct * 100) / 100,
   cpu_pct_per_100_instances: Math.round(per100 * 100) / 100,
   cpu_ms_per_sample: samples ? Math.round(((cpu * 1000) / samples) * 1000) / 1000 : null,
-  rss_mb: { first: mb(first.rss), last: mb(last.rss), peak: mb(Math.max(...curve.map((c) => c.rss))), slope_mb_per_min_second_half: Math.round((slope / 1048576) * 100) / 100 },
+  rss_mb: { first: mb(first.rss), last: mb(last.rss), peak: mb(Math.max(...curve.map((c) => c.rss))), mean_first_third: mb(mean(curve.slice(0, third))), mean_last_third: mb(mean(curve.slice(-third))), drift: mb(drift) },
   rss_curve_mb: curve.map((c) => mb(c.rss)),
   comparison_process_per_sample: { cpu_ms_per_round: cmpCpuMs, wall_ms_per_round: cmpWall, cpu_ms_per_sample: Math.round((cmpCpuMs / total) * 100) / 100 },
-  goal: { cpu_pct_per_100_instances: '< 2', met: per100 < 2, memory_flat: Math.abs(slope / 1048576) < 0.5 },
+  goal: { cpu_pct_per_100_instances: '< 2', met: per100 < 2, memory_flat: Math.abs(drift) < 0.05 * mean(curve) },
   monitor_exit: code,
 };
 fs.writeFileSync(o.json, JSON.stringify(result, null, 2) + '\n');
@@ -179,7 +183,7 @@ process.stdout.write(
   `monitor over ${total} instances (${real.length} real on ${servers} servers + metadb clones), ${o.interval} interval, ${result.minutes} min, ${rounds} rounds (${gaps} gap samples), round median ${result.round_ms_median} ms\n` +
     `  rdsctl monitor:         ${result.cpu_pct_of_one_core}% of one core = ${result.cpu_pct_per_100_instances}% per 100 instances (goal < 2%); ${result.cpu_ms_per_sample} ms CPU per sample\n` +
     `  process per sample:     ${result.comparison_process_per_sample.cpu_ms_per_sample} ms CPU per sample (${cmpCpuMs} ms CPU, ${cmpWall} ms wall for one round of ${total} mariadb clients)\n` +
-    `  memory (RSS):           first ${result.rss_mb.first} MB, last ${result.rss_mb.last} MB, peak ${result.rss_mb.peak} MB, second-half slope ${result.rss_mb.slope_mb_per_min_second_half} MB/min\n` +
+    `  memory (RSS):           first ${result.rss_mb.first} MB, last ${result.rss_mb.last} MB, peak ${result.rss_mb.peak} MB; mean of the first third ${result.rss_mb.mean_first_third} MB, of the last third ${result.rss_mb.mean_last_third} MB (drift ${result.rss_mb.drift} MB: ${result.goal.memory_flat ? 'flat' : 'NOT flat'})\n` +
     `  curve (MB every ${o.interval}): ${result.rss_curve_mb.join(' ')}\n` +
     `written to ${path.relative(ROOT, o.json)}\n`,
 );

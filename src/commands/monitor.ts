@@ -14,6 +14,7 @@ interface RawOptions {
   once?: boolean;
   interval: string;
   dbInterval: string;
+  diskInterval: string;
   leaseTtl: string;
   rounds: string;
   concurrency: string;
@@ -32,6 +33,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--dry-run', 'show the instances it would sample, the shards it would take, the SQL and the per-NC command; take and write nothing')
     .option('--interval <duration>', 'time between samples of an instance (e.g. 10s, 1m)', '10s')
     .option('--db-interval <duration>', 'time between database size readings', '5m')
+    .option('--disk-interval <duration>', 'time between disk use readings (du of the datadir and binlogs); rounds in between leave data_bytes and binlog_bytes empty', '1m')
     .option('--once', 'sample every instance once (two readings --interval apart, so rates are real), record, exit')
     .option('--rounds <n>', 'exit after this many rounds (default: run until SIGTERM/Ctrl-C)', '0')
     .option('--lease-ttl <seconds>', 'lease of each shard, renewed every third of it; a dead monitor\'s shards move after this', '30')
@@ -42,7 +44,8 @@ export function register(cmd: Command, run: Runner): void {
         'QPS/TPS, connections, threads running, replication lag and thread state, semi-sync, InnoDB buffer\n' +
         'pool hit rate and dirty pages, rows read/written, slow queries (one kept MySQL connection per\n' +
         'instance, as the maintenance account); mysqld CPU and memory, datadir and binlog disk use (one\n' +
-        'command per NC per round over one kept SSH connection); database sizes every --db-interval.\n' +
+        'command per NC per round over one kept SSH connection; du every --disk-interval); database sizes\n' +
+        'every --db-interval.\n' +
         'Into dbaas.perf_sample; a failed sample is a gap row (ok = 0, the error), never zeros. Raw samples\n' +
         'are kept a day, then folded into 5-minute buckets (perf_rollup) kept 30 days.\n' +
         `Several monitors share the fleet: instances fall into ${SHARDS} shards leased in dbaas.perf_shard;\n` +
@@ -68,12 +71,15 @@ export function parse(o: RawOptions): Options {
   if (intervalMs < 500 || intervalMs > 3600_000) throw new UsageError(`--interval ${o.interval}: between 500ms and 1h`);
   const dbIntervalMs = parseDuration(o.dbInterval, '--db-interval');
   if (dbIntervalMs < intervalMs) throw new UsageError(`--db-interval ${o.dbInterval}: at least --interval`);
+  const diskIntervalMs = parseDuration(o.diskInterval, '--disk-interval');
+  if (diskIntervalMs < intervalMs) throw new UsageError(`--disk-interval ${o.diskInterval}: at least --interval`);
   const ttlSec = whole(o.leaseTtl, '--lease-ttl', 2, 3600);
   if (ttlSec * 1000 < 2 * intervalMs && !o.once) throw new UsageError(`--lease-ttl ${o.leaseTtl}: at least twice --interval, or leases lapse between rounds`);
   return {
     once: Boolean(o.once),
     intervalMs,
     dbIntervalMs,
+    diskIntervalMs,
     ttlSec,
     rounds: whole(o.rounds, '--rounds', 0, 1e9),
     concurrency: whole(o.concurrency, '--concurrency', 1, 1024),

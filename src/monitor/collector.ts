@@ -19,8 +19,6 @@ export interface CollectorOptions {
   clock: Clock;
   /** null: no host metrics (CPU, memory, disk). */
   ssh: SshPool | null;
-  /** Disk use (du of the datadir and binlogs) with the host metrics; `instance top` leaves it out. */
-  sizes?: boolean;
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
   /** Instances read at once. */
@@ -141,7 +139,7 @@ export class Collector {
   }
 
   /** Host readings of these targets, one SSH command per NC. Failures leave instances out (their host metrics are null). */
-  async readHosts(targets: MonitorTarget[]): Promise<Map<number, HostReading>> {
+  async readHosts(targets: MonitorTarget[], sizes: boolean): Promise<Map<number, HostReading>> {
     const out = new Map<number, HostReading>();
     if (!this.o.ssh || targets.length === 0) return out;
     const byNc = new Map<string, MonitorTarget[]>();
@@ -153,7 +151,7 @@ export class Collector {
     }
     const ssh = this.o.ssh;
     await mapLimit([...byNc.values()], 16, async (list) => {
-      const r = await ssh.exec(list[0]!.ssh, hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout })), { sizes: this.o.sizes ?? true }), { timeoutSec: 20, maxOutputBytes: 1 << 20, ...(this.o.signal ? { signal: this.o.signal } : {}) });
+      const r = await ssh.exec(list[0]!.ssh, hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout })), { sizes }), { timeoutSec: 20, maxOutputBytes: 1 << 20, ...(this.o.signal ? { signal: this.o.signal } : {}) });
       if (r.category !== null && r.category !== 'exit') return;
       for (const [id, h] of parseHostRead(r.stdout, this.o.clock.now().getTime())) out.set(id, h);
     });
@@ -161,8 +159,9 @@ export class Collector {
   }
 
   /** Sample every target: a row each, ok with metrics or a gap with the error. */
-  async sample(targets: MonitorTarget[], o: { host?: boolean } = {}): Promise<SampleRow[]> {
-    const hostP = o.host === false ? Promise.resolve(new Map<number, HostReading>()) : this.readHosts(targets);
+  /** `sizes`: also du the datadirs and binlogs this round (the monitor does it every --disk-interval). */
+  async sample(targets: MonitorTarget[], o: { sizes: boolean }): Promise<SampleRow[]> {
+    const hostP = this.readHosts(targets, o.sizes);
     const readings = await mapLimit(targets, this.o.concurrency ?? 32, async (t) => {
       try {
         return { t, reading: await this.read(t), error: null };
@@ -188,8 +187,8 @@ export class Collector {
   }
 
   /** Read counters only, to have a previous reading for the first sample's rates. */
-  async prime(targets: MonitorTarget[], o: { host?: boolean } = {}): Promise<void> {
-    await this.sample(targets, o);
+  async prime(targets: MonitorTarget[]): Promise<void> {
+    await this.sample(targets, { sizes: false });
   }
 
   /** Sizes of the user databases, read on masters. Failures are skipped (the next round tries again). */

@@ -19,11 +19,13 @@ export interface HostItem {
  * another process).
  */
 const READ_ONE =
-  'r() { c=-; m=-; d=-; b=-; ' +
-  `if p=$(cat "$2" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "--defaults-file=$3"; then ` +
-  `c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}'); m=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null); fi; ` +
-  `if [ "$6" = 1 ]; then d=$(du -sk "$4" 2>/dev/null | cut -f1); b=$(for f in "$5".[0-9]*; do [ -e "$f" ] && printf '%s\\0' "$f"; done | xargs -0r du -ck 2>/dev/null | tail -n1 | cut -f1); b=\${b:-0}; fi; ` +
-  'echo "I $1 ${c:--} ${m:--} ${d:--} ${b:--}"; }';
+  'r() { i=$1; dd=$4; bb=$5; sz=$6; c=-; m=-; d=-; b=-; p=; { read -r p < "$2"; } 2>/dev/null; ' +
+  // Builtins only (read, case, set, arithmetic) but for the one tr: a busy NC is read every round.
+  `if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then case "$(tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" in *"--defaults-file=$3"*) ` +
+  '{ read -r l < "/proc/$p/stat"; } 2>/dev/null && { l=${l##*) }; set -- $l; c=$((${12} + ${13})); }; ' +
+  '{ while read -r k v u; do if [ "$k" = VmRSS: ]; then m=$v; break; fi; done < "/proc/$p/status"; } 2>/dev/null;; esac; fi; ' +
+  'if [ "$sz" = 1 ]; then d=$(du -sk "$dd" 2>/dev/null | cut -f1); b=$(du -ck "$bb".[0-9]* 2>/dev/null | tail -n1 | cut -f1); fi; ' +
+  'echo "I $i ${c:--} ${m:--} ${d:--} ${b:--}"; }';
 
 /** Output: "T <clock ticks/s>", then per instance "I <id> <cpu ticks|-> <rss KiB|-> <data KiB|-> <binlog KiB|->". */
 export function hostReadScript(items: HostItem[], o: { sizes?: boolean } = {}): string {

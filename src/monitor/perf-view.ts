@@ -11,7 +11,7 @@ import { targetOf } from './targets.js';
 export interface MetricSeries {
   metric: MetricName;
   unit: string;
-  /** The newest sample's value; null when the newest sample is a gap or had no value. */
+  /** The newest value since the last gap; null when the newest sample is a gap. */
   current: number | string | null;
   min: number | null;
   max: number | null;
@@ -36,6 +36,15 @@ export interface PerfView {
   metrics: MetricSeries[];
 }
 
+/** The newest value of a metric since the last gap: disk use is read every few rounds, not every one. */
+function latest(rows: SeriesRow[], m: MetricName): number | string | null {
+  for (let i = rows.length - 1; i >= 0 && rows[i]!.ok; i--) {
+    const v = rows[i]!.values[m];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
 export function summarise(rows: SeriesRow[], metrics: MetricName[]): MetricSeries[] {
   const last = rows[rows.length - 1];
   return metrics.map((m) => {
@@ -45,7 +54,7 @@ export function summarise(rows: SeriesRow[], metrics: MetricName[]): MetricSerie
     return {
       metric: m,
       unit: def.unit,
-      current: last && last.ok ? (last.values[m] ?? null) : null,
+      current: last && last.ok ? latest(rows, m) : null,
       min: nums.length ? Math.min(...nums) : null,
       max: nums.length ? Math.max(...nums) : null,
       avg: nums.length ? round2(nums.reduce((a, b) => a + b, 0) / nums.length) : null,

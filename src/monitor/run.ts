@@ -17,6 +17,8 @@ export interface MonitorOptions {
   once: boolean;
   intervalMs: number;
   dbIntervalMs: number;
+  /** du of datadirs and binlogs: slower than the rest (a big datadir is thousands of files). */
+  diskIntervalMs: number;
   ttlSec: number;
   /** Stop after this many rounds (0: until SIGTERM/Ctrl-C). */
   rounds: number;
@@ -72,6 +74,7 @@ export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEve
   const timer = o.once ? undefined : setInterval(() => void rebalance(), Math.max(200, (o.ttlSec * 1000) / 3));
   timer?.unref();
   let lastDb = -Infinity;
+  let lastDisk = -Infinity;
   let lastRetention = -Infinity;
   try {
     if (o.once) {
@@ -82,7 +85,7 @@ export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEve
       await collector.prime(targets);
       await ctx.clock.sleep(o.intervalMs, ctx.signal).catch(() => undefined);
       if (ctx.signal.aborted) return reports;
-      reports.push(await round(1, st.held, st.live, true, true));
+      reports.push(await round(1, st.held, st.live, { db: true, disk: true, retention: true }));
       return reports;
     }
     let next = ctx.clock.now().getTime();
@@ -90,12 +93,14 @@ export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEve
       const st = await rebalance();
       if (st) {
         const now = ctx.clock.now().getTime();
-        const doDb = now - lastDb >= o.dbIntervalMs;
-        const doRetention = now - lastRetention >= RETENTION_EVERY_MS;
+        // A little slack: a round that starts a few ms early still counts as on time.
+        const due = (last: number, every: number): boolean => now - last >= every - Math.min(1000, o.intervalMs / 2);
+        const doing = { db: due(lastDb, o.dbIntervalMs), disk: due(lastDisk, o.diskIntervalMs), retention: due(lastRetention, RETENTION_EVERY_MS) };
         try {
-          const r = await round(n, st.held, st.live, doDb, doRetention);
-          if (doDb) lastDb = now;
-          if (doRetention) lastRetention = now;
+          const r = await round(n, st.held, st.live, doing);
+          if (doing.db) lastDb = now;
+          if (doing.disk) lastDisk = now;
+          if (doing.retention) lastRetention = now;
           reports.push(r);
           if (reports.length > 100) reports.shift();
         } catch (e) {
@@ -115,23 +120,23 @@ export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEve
     await leases.releaseAll();
   }
 
-  async function round(n: number, shards: number[], live: number, doDb: boolean, doRetention: boolean): Promise<RoundReport> {
+  async function round(n: number, shards: number[], live: number, doing: { db: boolean; disk: boolean; retention: boolean }): Promise<RoundReport> {
     const started = ctx.clock.now();
     const { targets, invalid } = await loadTargets(db, profile, { shards });
     for (const bad of invalid) ev.onError(`skipped: ${bad}`);
     instances = targets.length;
     collector.retain(new Set(targets.map((t) => t.instanceId)));
-    const rows = await collector.sample(targets);
+    const rows = await collector.sample(targets, { sizes: doing.disk });
     if (ctx.signal.aborted && rows.every((r) => !r.ok)) throw new Error('interrupted during the round; nothing recorded');
     await insertSamples(db, rows);
     let dbSizes = 0;
-    if (doDb) {
+    if (doing.db) {
       const sizes = await collector.dbSizes(targets.filter((t) => t.role === 'master'));
       await insertDbSizes(db, sizes);
       dbSizes = sizes.length;
     }
     let retention: RetentionResult | null = null;
-    if (doRetention) {
+    if (doing.retention) {
       retention = await applyRetention(db, shards, ctx.clock.now());
       await pruneMonitors(db);
     }
@@ -163,13 +168,13 @@ export async function monitorPlan(ctx: Context, o: MonitorOptions): Promise<Plan
   const byNc = new Map<string, MonitorTarget[]>();
   for (const t of targets) byNc.set(t.host, [...(byNc.get(t.host) ?? []), t]);
   return {
-    action: `monitor: sample ${targets.length} instance${targets.length === 1 ? '' : 's'} every ${o.intervalMs / 1000}s${o.once ? ' (once)' : ''}, database sizes every ${o.dbIntervalMs / 1000}s`,
+    action: `monitor: sample ${targets.length} instance${targets.length === 1 ? '' : 's'} every ${o.intervalMs / 1000}s${o.once ? ' (once)' : ''}, disk use every ${o.diskIntervalMs / 1000}s, database sizes every ${o.dbIntervalMs / 1000}s`,
     targets: targets.map((t) => `${t.insName} ${t.role} ${t.host}:${t.port}`),
     sql: [
       { db: 'dbaas', statement: 'UPDATE perf_shard SET owner = ?, expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1 WHERE owner IS NULL OR expires_at IS NULL OR expires_at < NOW(3) ORDER BY shard LIMIT ?', params: ['<this monitor>', o.ttlSec * 1e6, '<fair share>'] },
       { db: 'dbaas', statement: 'INSERT IGNORE INTO perf_sample (instance_id, ts, custins_id, ok, error, interval_ms, <metrics>) VALUES ?', params: [`<${targets.length} rows per round>`] },
     ],
-    remote: [...byNc].map(([nc, list]) => ({ host: nc, command: hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout }))) })),
+    remote: [...byNc].map(([nc, list]) => ({ host: nc, command: hostReadScript(list.map((t) => ({ instanceId: t.instanceId, layout: t.layout })), { sizes: true }) })),
     notes: [
       `${held.length} of ${SHARDS} shards are leased now${held.length ? ` (${[...new Set(held.map((h) => h.owner))].join(', ')})` : ''}; this monitor would take ${o.once ? 'every free shard' : 'its fair share'}`,
       ...targets.map((t) => `${t.insName} ${t.role}: MySQL ${t.ip}:${t.port} as the maintenance account, shard ${t.instanceId % SHARDS}`),

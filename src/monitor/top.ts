@@ -40,7 +40,7 @@ export class TopSession {
   /** With `host`, mysqld's CPU and memory are read on the NCs too (one SSH command per NC per refresh, no du). */
   static async open(ctx: Context, sel: TopSelection, o: { host: boolean }): Promise<TopSession> {
     const ssh = o.host ? await ctx.ssh() : null;
-    return new TopSession(ctx, sel, new Collector({ dbaas: ctx.db('dbaas'), clock: ctx.clock, ssh, sizes: false, signal: ctx.signal }));
+    return new TopSession(ctx, sel, new Collector({ dbaas: ctx.db('dbaas'), clock: ctx.clock, ssh, signal: ctx.signal }));
   }
 
   /** Load the selection (again on each call: instances come and go). */
@@ -56,7 +56,7 @@ export class TopSession {
   }
 
   async refresh(): Promise<TopRow[]> {
-    const rows = await this.collector.sample(this.targets);
+    const rows = await this.collector.sample(this.targets, { sizes: false });
     const byId = new Map(this.targets.map((t) => [t.instanceId, t]));
     return rows.map((r) => {
       const t = byId.get(r.instanceId)!;
