@@ -194,6 +194,32 @@ describe('monitor', () => {
     const n = await dbaas<{ n: number }>('SELECT COUNT(*) AS n FROM perf_sample WHERE instance_id = ? AND ts >= ?', [rec.master!.instance_id, started]);
     expect(Number(n[0]!.n)).toBeGreaterThanOrEqual(5);
   });
+  test('retention: raw samples older than a day are folded into 5-minute buckets (gaps counted, not averaged in) and deleted; perf reads the buckets', async () => {
+    const id = rec.master!.instance_id;
+    const base = Date.now() - 2 * 86400_000;
+    const t0 = new Date(base - (base % 300_000));
+    const at = (sec: number): Date => new Date(t0.getTime() + sec * 1000);
+    const { ctx } = lab.context();
+    try {
+      await ctx.db('dbaas').execute(
+        'INSERT INTO perf_sample (instance_id, ts, custins_id, ok, error, interval_ms, qps, connections, repl_lag_sec, slow_queries) VALUES ?',
+        [[
+          [id, at(10), rec.custins_id, 1, null, 10000, 10, 4, 1, 2],
+          [id, at(20), rec.custins_id, 1, null, 10000, 30, 6, 5, 1],
+          [id, at(30), rec.custins_id, 0, 'refused', null, null, null, null, null],
+        ]],
+      );
+    } finally {
+      await ctx.close();
+    }
+    expect((await lab.run(['monitor', '--once', '--interval', '500ms'])).code).toBe(0);
+    const raw = await dbaas('SELECT ts FROM perf_sample WHERE instance_id = ? AND ts < ?', [id, new Date(Date.now() - 86400_000)]);
+    expect(raw).toEqual([]);
+    const [b] = await dbaas<{ samples: number; gaps: number; qps: number; connections: number; repl_lag_sec: number; slow_queries: number; bucket: Date }>('SELECT bucket, samples, gaps, qps, connections, repl_lag_sec, slow_queries FROM perf_rollup WHERE instance_id = ? AND bucket = ?', [id, t0]);
+    expect(b).toMatchObject({ samples: 3, gaps: 1, qps: 20, connections: 5, repl_lag_sec: 5, slow_queries: 3 });
+    const v = json<PerfView>(await lab.run(['instance', 'perf', NAME, '--since', '3d', '--metric', 'qps', '-o', 'json']));
+    expect(v.metrics[0]!.points[0]).toEqual({ ts: t0.toISOString(), value: 20 });
+  });
 });
 
 describe('instance top', () => {
@@ -224,7 +250,7 @@ describe('instance top', () => {
         expect(x.metrics.repl_io).toBe('Yes');
         expect(x.metrics.cpu_pct).toBeGreaterThanOrEqual(0);
       }
-      const table = await lab.run(['instance', 'top', NAME, '--once', '--interval', '1s', '--sort', 'tps']);
+      const table = await lab.run(['instance', 'top', NAME, '--once', '--interval', '1s', '--sort', 'qps']);
       expect(table.code).toBe(0);
       expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+ROLE\s+HOST\s+QPS\s+TPS\s+CONN/);
       expect(table.stdout.split('\n')[1]).toMatch(new RegExp(`^${NAME}\\s+master`));
@@ -232,6 +258,26 @@ describe('instance top', () => {
       stop = true;
       await load.catch(() => undefined);
       await s.close();
+    }
+  });
+
+  test('on a terminal: redraws in place, a key changes the sort, q quits', async () => {
+    const cmd = [process.execPath, BIN, 'instance', 'top', NAME, '--interval', '500ms', '--no-host'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const p = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { ...lab.env, TERM: 'xterm', COLUMNS: '200', LINES: '40' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    try {
+      await eventually('the first screen', () => out.includes('rdsctl instance top') && out.includes(NAME) && out.includes('sort: qps'));
+      expect(out).toContain('\x1b[?1049h');
+      await eventually('two refreshes', () => (out.match(/\x1b\[H\x1b\[2J/g) ?? []).length >= 3);
+      p.stdin!.write('t');
+      await eventually('the sort by tps', () => out.includes('sort: tps'));
+      p.stdin!.write('q');
+      expect(await exit).toBe(0);
+      expect(out).toContain('\x1b[?1049l');
+    } finally {
+      p.kill();
     }
   });
 

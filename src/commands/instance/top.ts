@@ -24,6 +24,8 @@ export interface Options {
 /** Keys that sort by a column (shown in the footer). */
 const KEYS: Record<string, SortKey> = { n: 'name', p: 'qps', t: 'tps', c: 'connections', u: 'threads_running', l: 'repl_lag_sec', h: 'bp_hit_pct', r: 'rows_read_ps', w: 'rows_written_ps', s: 'slow_queries', x: 'cpu_pct', m: 'mem_bytes' };
 
+const SHORT: Record<SortKey, string> = { name: 'name', qps: 'qps', tps: 'tps', connections: 'conn', threads_running: 'run', repl_lag_sec: 'lag', bp_hit_pct: 'hit', rows_read_ps: 'read', rows_written_ps: 'write', slow_queries: 'slow', cpu_pct: 'cpu', mem_bytes: 'mem' };
+
 export function register(cmd: Command, run: Runner): void {
   cmd.argument('[names...]', 'instance names (default: every running instance, or those of --nc / --zone)');
   addOutputOption(cmd)
@@ -105,6 +107,26 @@ export async function top(opts: Options, ctx: Context): Promise<number> {
   }
 }
 
+/** Cut a line to `width` visible characters; colour codes do not count and are never cut in half. */
+export function clipVisible(line: string, width: number): string {
+  let out = '';
+  let seen = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\x1b') {
+      const m = /^\x1b\[[0-9;]*m/.exec(line.slice(i));
+      if (m) {
+        out += m[0];
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    if (seen >= width) continue;
+    out += line[i];
+    seen++;
+  }
+  return out;
+}
+
 /** The full-screen loop: alternate screen, keys read raw, redrawn after each refresh and each key. */
 async function liveView(ctx: Context, s: TopSession, opts: Options): Promise<number> {
   const stdin = ctx.io.stdin as NodeJS.ReadStream;
@@ -116,14 +138,15 @@ async function liveView(ctx: Context, s: TopSession, opts: Options): Promise<num
   const wake = new AbortController();
   let nap = new AbortController();
   const draw = (): void => {
-    const cols = (ctx.io.stdout as { columns?: number }).columns ?? 160;
-    const height = (ctx.io.stdout as { rows?: number }).rows ?? 40;
+    // A terminal of unknown size (0x0, e.g. a bare pty) is drawn as 160x40.
+    const cols = (ctx.io.stdout as { columns?: number }).columns || 160;
+    const height = (ctx.io.stdout as { rows?: number }).rows || 40;
     const sorted = sortRows(rows, sort, reverse);
     const cs = columns();
     const table = renderTable(cs.map((c) => c.header), sorted.slice(0, Math.max(1, height - 4)).map((r) => cs.map((c) => { const v = c.value(r); return v === null || v === undefined ? '-' : String(v); })), { color: ctx.io.color, align: cs.map((c) => c.align ?? 'left') });
     const head = `rdsctl instance top  ${ctx.clock.now().toISOString().slice(11, 19)}  ${rows.length} instances  sort: ${sort}${reverse ? ' (reversed)' : ''}  every ${opts.intervalMs / 1000}s  ${note}`;
-    const keys = `keys: ${Object.entries(KEYS).map(([k, v]) => `${k}=${v}`).join(' ')} R=reverse q=quit`;
-    const clip = (l: string): string => (l.length > cols ? l.slice(0, cols) : l);
+    const keys = `q=quit  R=reverse  sort: ${Object.entries(KEYS).map(([k, v]) => `${k}=${SHORT[v]}`).join(' ')}`;
+    const clip = (l: string): string => clipVisible(l, cols);
     ctx.io.out('\x1b[H\x1b[2J' + [head, ...table.trimEnd().split('\n'), '', keys].map(clip).join('\n'));
   };
   const onKey = (d: Buffer): void => {
@@ -145,7 +168,8 @@ async function liveView(ctx: Context, s: TopSession, opts: Options): Promise<num
   stdin.resume();
   stdin.on('data', onKey);
   try {
-    await s.refresh();
+    // The first reading has the gauges (connections, lag, dirty pages); rates need the second.
+    rows = await s.refresh();
     draw();
     while (!quit && !ctx.signal.aborted) {
       nap = new AbortController();
