@@ -48,6 +48,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'step'], summary: 'An instance\'s task: list | run [STEP] | retry | skip STEP | goto STEP | resume', role: 'read', load: () => import('./instance/step.js') },
   { path: ['instance', 'list'], summary: 'Instances with status, version, class, master and standby (--status, --nc, --zone)', role: 'read', load: () => import('./instance/list.js') },
   { path: ['instance', 'show'], summary: 'One instance: hosts, accounts, parameters, tasks; --live asks both servers', role: 'read', load: () => import('./instance/show.js') },
+  { path: ['instance', 'backup'], summary: 'Full physical backup into the backup store (from the standby when healthy), then binlog archive and retention', role: 'operator', load: () => import('./instance/backup.js') },
   { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'admin', load: () => import('./instance/delete.js') },
   { path: ['task', 'list'], summary: 'Tasks of the task queue, newest first (--status, --instance, --flow)', role: 'read', load: () => import('./task/list.js') },
   { path: ['task', 'show'], summary: 'One task: parameters, lease and every step', role: 'read', load: () => import('./task/show.js') },
