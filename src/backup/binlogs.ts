@@ -53,7 +53,10 @@ export interface ArchiveResult {
  * recorded is skipped; a copy cut off half-way is redone (the store keeps it under .tmp until
  * its sha256 matched).
  */
-export async function archivePass(c: InstallCtx & StoreScope, s: StepScope, o: { rotate: boolean; node?: Node }): Promise<ArchiveResult> {
+/** What an archive pass needs: a flow's step context has it, and so does `backup archive`. */
+export type ArchiveDeps = Pick<InstallCtx, 'custins' | 'master' | 'db' | 'profile' | 'suSql' | 'remote' | 'tx'> & Pick<StoreScope, 'store'>;
+
+export async function archivePass(c: ArchiveDeps, s: StepScope, o: { rotate: boolean; node?: Node }): Promise<ArchiveResult> {
   const n = o.node ?? c.master;
   const pre = o.rotate ? ['FLUSH BINARY LOGS'] : [];
   const logs = await c.suSql(n, [...pre, 'SHOW BINARY LOGS']);

@@ -141,10 +141,10 @@ export function archiveBinlogsScript(profile: Profile, s: Store, nc: string, l: 
     const read = o.viaServer ? sh`TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n}` : sh`TZ=UTC mariadb-binlog ${n}`;
     const dst = `${storeBinlogDir}/${n}`;
     return (
-      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); meta=$(${read} 2>/dev/null | ` + BINLOG_META_AWK + '); ' +
+      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); ` + `meta=$(${read} 2>/dev/null | ${BINLOG_META_AWK}); ` +
       `got=$(${ncToStore(profile, s, nc, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
       sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +
-      sh`printf '%s\t%s\t%s\t%s\n' ${n} "$sz" "$sha" "$meta"; `
+      sh`printf '%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta"; `
     );
   });
   return bash(sh`exec 8>>${l.dbsDir + '/.archive.lock'}; flock -w 600 8; cd ${l.dbsDir}; ` + OPTION_FILE + parts.join(''));
