@@ -43,8 +43,8 @@ async function theSet(c: BackupCtx): Promise<BackupSetRow> {
   return getSet(c.db, id);
 }
 
-function dirOf(c: BackupCtx, set: BackupSetRow): string {
-  return setDir(c.store, c.custins.ins_name, set.backup_set);
+export function dirOf(c: BackupCtx, set: BackupSetRow): string {
+  return setDir(c.store, set.ins_name, set.backup_set);
 }
 
 /** Why the standby cannot be the source, or null when it can. */
@@ -100,9 +100,17 @@ export const doChooseBackupSource: Step = {
   },
 };
 
-async function streamed(c: BackupCtx, s: StepScope): Promise<boolean> {
-  const set = await theSet(c);
+export async function streamedSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<boolean> {
   return (await c.tryOnStore(sh`test -f ${dirOf(c, set) + '/' + STREAM_DONE}`, s)).ok;
+}
+
+/** Stream a set from node n to the store (skipped when the store has it whole already). */
+export async function streamSet(c: BackupCtx, n: Node, set: BackupSetRow, s: StepScope): Promise<string> {
+  const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
+  const t0 = Date.now();
+  const out = (await c.remote(n, streamBackupScript(c.profile, c.store, n.host, n.layout, dirOf(c, set)), s, { stdin: optionFile(n.layout, SUPERUSER, pw), timeoutSec: 3600 })).trim();
+  if (out.endsWith('streamed')) await c.tx((tx) => tx.execute('UPDATE baklist SET gmt_consistent = UTC_TIMESTAMP() WHERE id = ?', [set.id]));
+  return `${n.host} -> ${c.store.host}:${dirOf(c, set)} ${out.endsWith('already') ? '(already streamed)' : `in ${((Date.now() - t0) / 1000).toFixed(1)} s`}`;
 }
 
 export const doStreamBackupToStore: Step = {
@@ -111,19 +119,11 @@ export const doStreamBackupToStore: Step = {
   timeoutSec: 3600,
   effect: 'remote',
   plan: (n) => [`on the source NC (${n.host} or its peer): mariadb-backup --backup --stream=xbstream | ssh <store> mbstream -x -C <store_dir>/<ins>/sets/<set>  # NC -> store directly, with the NC's backup key`],
-  probe: (c, _n, s) => streamed(c, s),
-  async run(c, _n, s) {
-    const n = source(c);
-    const set = await theSet(c);
-    const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
-    const t0 = Date.now();
-    const out = (await c.remote(n, streamBackupScript(c.profile, c.store, n.host, n.layout, dirOf(c, set)), s, { stdin: optionFile(n.layout, SUPERUSER, pw), timeoutSec: 3600 })).trim();
-    if (out.endsWith('streamed')) await c.tx((tx) => tx.execute('UPDATE baklist SET gmt_consistent = UTC_TIMESTAMP() WHERE id = ?', [set.id]));
-    return `${n.host} -> ${c.store.host}:${dirOf(c, set)} ${out.endsWith('already') ? '(already streamed)' : `in ${((Date.now() - t0) / 1000).toFixed(1)} s`}`;
-  },
+  probe: async (c, _n, s) => streamedSet(c, await theSet(c), s),
+  run: async (c, _n, s) => streamSet(c, source(c), await theSet(c), s),
 };
 
-async function manifestOnStore(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<Manifest | null> {
+export async function manifestOnStore(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<Manifest | null> {
   const r = await c.tryOnStore(readManifestScript(dirOf(c, set)), s);
   if (!r.ok) return null;
   return parseManifest(r.out, `${c.store.host}:${dirOf(c, set)}`);
@@ -140,8 +140,11 @@ export const doWriteBackupManifest: Step = {
     const m = await manifestOnStore(c, set, s);
     return m !== null && m.backup_id === set.id;
   },
-  async run(c, _n, s) {
-    const set = await theSet(c);
+  run: async (c, _n, s) => writeSetManifest(c, await theSet(c), s),
+};
+
+/** Hash every file of a streamed set on the store and write its manifest, last. */
+export async function writeSetManifest(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<string> {
     const dir = dirOf(c, set);
     const [sizes = '', sums = '', info = ''] = (await c.onStore(hashSetScript(dir), s, { timeoutSec: 1800 })).split(/^--$/m).map((x) => x.replace(/^\n/, ''));
     const files = filesFrom(sizes, sums);
@@ -176,22 +179,22 @@ export const doWriteBackupManifest: Step = {
       tx.execute('UPDATE baklist SET gmt_consistent = ?, size_bytes = ?, gtid = ?, binlog_file = ?, binlog_pos = ?, manifest_sha256 = ? WHERE id = ?', [consistent, m.size_bytes, m.end_gtid, m.binlog_file, m.binlog_pos, manifestSha256(text), set.id]),
     );
     return `${files.length} files, ${(m.size_bytes / 1048576).toFixed(1)} MB, gtid ${m.end_gtid ?? '-'}`;
-  },
-};
+}
 
 export const doFinishBaklist: Step = {
   name: 'do_finish_baklist',
   role: 'metadb',
   timeoutSec: 30,
   effect: 'metadb',
-  async run(c, _n, s) {
-    const set = await theSet(c);
-    const m = await manifestOnStore(c, set, s);
-    if (!m || m.backup_id !== set.id) throw new RdsctlError(`set ${set.id} has no manifest on ${c.store.host}: run do_write_backup_manifest`, 9);
-    await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'success', error = NULL, gmt_finished = UTC_TIMESTAMP() WHERE id = ?", [set.id]));
-    return `set ${set.id} success`;
-  },
+  run: async (c, _n, s) => finishSet(c, await theSet(c), s),
 };
+
+export async function finishSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<string> {
+  const m = await manifestOnStore(c, set, s);
+  if (!m || m.backup_id !== set.id) throw new RdsctlError(`set ${set.id} has no manifest on ${c.store.host}: its manifest step has not run`, 9);
+  await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'success', error = NULL, gmt_finished = UTC_TIMESTAMP() WHERE id = ?", [set.id]));
+  return `set ${set.id} success`;
+}
 
 export const doArchiveBinlogs: Step = {
   name: 'do_archive_binlogs',

@@ -101,3 +101,34 @@ export function mergeGtid(a: string | null, b: string | null): string {
   }
   return [...m.entries()].sort((x, y) => Number(x[0]) - Number(y[0])).map(([d, v]) => `${d}-${v.server}-${v.seq}`).join(',');
 }
+
+function parseGtids(list: string | null): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const g of (list ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const p = /^(\d+)-(\d+)-(\d+)$/.exec(g);
+    if (p) m.set(p[1]!, Math.max(m.get(p[1]!) ?? 0, Number(p[3])));
+  }
+  return m;
+}
+
+/** Every domain of `a` is at or before its position in `b` (an empty `a` is before anything). */
+export function gtidAtOrBefore(a: string | null, b: string | null): boolean {
+  const bm = parseGtids(b);
+  for (const [d, seq] of parseGtids(a)) if (seq > (bm.get(d) ?? 0)) return false;
+  return true;
+}
+
+/**
+ * What to feed mariadb-binlog to apply everything after GTID position `from`: files that hold
+ * nothing after it are left out (mariadb-binlog refuses a start position a file never reaches),
+ * a file that begins at or after it is read from its start, and the one it falls inside gets
+ * --start-position.
+ */
+export function replayInputs(files: ArchivedBinlog[], from: string): Array<{ name: string; startPos: string | null }> {
+  const out: Array<{ name: string; startPos: string | null }> = [];
+  for (const f of files) {
+    if (!f.last_gtid || gtidAtOrBefore(f.last_gtid, from)) continue;
+    out.push({ name: f.file_name, startPos: from && !gtidAtOrBefore(from, f.start_gtid) ? from : null });
+  }
+  return out;
+}

@@ -126,7 +126,7 @@ export const BINLOG_NAME = /^[A-Za-z0-9_-]{1,48}\.[0-9]{6,}$/;
 /** mariadb-binlog's listing → "start_gtid\tlast_gtid\tfirst_time\tlast_time" (times as printed, UTC under TZ=UTC). */
 const BINLOG_META_AWK =
   "awk 'BEGIN{gl=\"\";lg=\"\";ft=\"\";lt=\"\"} /^#[0-9][0-9][0-9][0-9][0-9][0-9] +[0-9:]+ server id/{t=\"20\" substr($1,2,2) \"-\" substr($1,4,2) \"-\" substr($1,6,2) \" \" $2; if(ft==\"\")ft=t; lt=t} " +
-  "/Gtid list \\[/{if(gl==\"\"){x=$0; sub(/.*Gtid list \\[/,\"\",x); sub(/\\].*/,\"\",x); gl=x}} / GTID [0-9]+-[0-9]+-[0-9]+/{x=$0; sub(/.* GTID /,\"\",x); sub(/ .*/,\"\",x); lg=x} END{printf \"%s\\t%s\\t%s\\t%s\", gl, lg, ft, lt}'";
+  "/Gtid list \\[/{if(gl==\"\"){x=$0; sub(/.*Gtid list \\[/,\"\",x); sub(/\\].*/,\"\",x); gl=x}} /[ \\t]GTID [0-9]+-[0-9]+-[0-9]+/{x=$0; sub(/.*[ \\t]GTID /,\"\",x); sub(/ .*/,\"\",x); lg=x} END{printf \"%s\\t%s\\t%s\\t%s\", gl, lg, ft, lt}'";
 
 /**
  * On the master NC: for each named closed binlog, its metadata (mariadb-binlog, times in UTC)
@@ -156,7 +156,7 @@ export function archiveBinlogsScript(profile: Profile, s: Store, nc: string, l: 
  * set's GTID position up to the stop time (exclusive: events stamped at or after it are not
  * applied). Per file, so that each file starts where the one before ended.
  */
-export function replayBinlogsScript(profile: Profile, s: Store, nc: string, l: HostLayout, storeBinlogDir: string, files: Array<{ name: string; startPos: string }>, stopDatetimeUtc: string | null): string {
+export function replayBinlogsScript(profile: Profile, s: Store, nc: string, l: HostLayout, storeBinlogDir: string, files: Array<{ name: string; startPos: string | null }>, stopDatetimeUtc: string | null): string {
   const scratch = `${l.backupDir}/replay`;
   const stop = stopDatetimeUtc ? sh` --stop-datetime=${stopDatetimeUtc}` : '';
   const pulls = files.map((f) => {
@@ -164,7 +164,7 @@ export function replayBinlogsScript(profile: Profile, s: Store, nc: string, l: H
     return `${ncToStore(profile, s, nc, sh`cat ${storeBinlogDir + '/' + f.name}`)} > ${shq(`${scratch}/${f.name}`)}; `;
   });
   const applies = files.map(
-    (f) => sh`TZ=UTC mariadb-binlog --start-position=${f.startPos}${stop ? '' : ''} ` + stop + sh` ${`${scratch}/${f.name}`} | mariadb --defaults-extra-file="$f" --socket=${l.socket} --binary-mode; n=$((n+1)); `,
+    (f) => 'TZ=UTC mariadb-binlog' + (f.startPos ? sh` --start-position=${f.startPos}` : '') + stop + sh` ${`${scratch}/${f.name}`} | mariadb --defaults-extra-file="$f" --socket=${l.socket} --binary-mode; n=$((n+1)); `,
   );
   return bash(
     sh`exec 9>>${workLock(l)}; flock -w 600 9; ` + OPTION_FILE + sh`rm -rf ${scratch}; mkdir -p ${scratch}; chmod 700 ${scratch}; n=0; ` + pulls.join('') + applies.join('') + sh`rm -rf ${scratch}; echo "applied $n binlogs"`,
