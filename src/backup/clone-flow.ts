@@ -17,7 +17,8 @@ import { finishSet, manifestOnStore, streamSet, streamedSet, writeSetManifest } 
 import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
 import { checkList } from './manifest.js';
-import { checkSumsScript, optionFile, replayBinlogsScript, restoreScript } from './scripts.js';
+import { checkSumsScript, optionFile, replayBinlogsScript, restoreScript, workLock } from './scripts.js';
+import { sh } from '../remote/quote.js';
 import { getSet, insertSetRow, setByTask, type BackupSetRow } from './sets.js';
 import { binlogDir, setDir, setName } from './store.js';
 
@@ -106,7 +107,7 @@ export const doVerifyBackupSetChecksums: Step = {
     if (!r.ok) return bad(`checksum mismatch: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`);
     // The binlogs are checked the same way: sha256 recorded at archive time against the store's files.
     for (const b of c.binlogs) {
-      const got = await c.tryOnStore(`sha256sum ${b.store_path.replace(/[^A-Za-z0-9_./-]/g, '')} | cut -d' ' -f1`, s);
+      const got = await c.tryOnStore(sh`sha256sum ${b.store_path} | cut -d' ' -f1`, s);
       if (!got.ok || got.out.trim() !== b.sha256) throw new RdsctlError(`archived binlog ${b.file_name} of ${c.cp.source_ins} on ${c.store.host} does not match its sha256`, 4);
     }
     return `${m.files.length} files and ${c.binlogs.length} binlogs match their sha256`;
@@ -143,7 +144,9 @@ export const doApplyBinlogUntilTime: Step = {
   skip: (c) => (c.cp.time && c.binlogs.length ? null : c.cp.time ? 'no archived binlog after the set reaches the recovery point: the set itself is the point' : 'clone from a backup set (--backup): no binlogs to replay'),
   plan: (nd) => [`ssh <store> cat binlogs/FILE > ${nd.layout.backupDir}/replay/FILE; TZ=UTC mariadb-binlog --start-position=<set GTID, or what was applied> --stop-datetime=<TIME+1s> FILE | mariadb --socket=${nd.layout.socket} (as ${SUPERUSER}, option file on stdin)`],
   async run(c, [nd], s) {
-    // Resumable exactly: each run starts after the GTIDs the master already has.
+    // Resumable exactly: each run starts after the GTIDs the master already has, counted once
+    // the replay of a killed runner (still running on the NC) has released the lock.
+    await c.remote(nd!, sh`exec 9>>${workLock(nd!.layout)}; flock -w 1800 9`, s, { timeoutSec: 1900 });
     const start = await reached(c, nd!);
     const inputs = replayInputs(c.binlogs, start);
     if (!inputs.length) return `nothing after ${start || 'the set'} in the ${c.binlogs.length} archived binlogs up to ${c.cp.time}`;
