@@ -129,6 +129,32 @@ function restoreOn(role: 'master'): Step {
   };
 }
 
+/**
+ * The new master's binlog continues the source's GTID history from the set: RESET MASTER and
+ * gtid_binlog_state = the set's GTID, once, before anything is replayed (a re-run finds the
+ * position set and leaves it). Without it mariadb-backup of the new master would record the
+ * restored server's stale slave position, and the standby would ask for the wrong events.
+ */
+export const doSetGtidFromBackupSet: Step = {
+  name: 'do_set_gtid_from_backup_set',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  plan: (nd) => [`SQL over TCP to ${nd.ip}:${nd.port} as ${SUPERUSER}: RESET MASTER; SET GLOBAL gtid_binlog_state = <the set's GTID>; SET GLOBAL gtid_slave_pos = <the set's GTID> (only while the new binlog holds no transaction)`],
+  async probe(c, [nd]) {
+    const r = (await c.suSql(nd!, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0];
+    return (r?.b ?? '') !== '' || !c.source.gtid;
+  },
+  async run(c, [nd]) {
+    const g = c.source.gtid ?? '';
+    const b = (await c.suSql(nd!, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0]?.b ?? '';
+    if (b !== '') return `${nd!.host}: binlog already at ${b}`;
+    if (!g) return `${nd!.host}: the set has no GTID position; the binlog starts empty`;
+    await c.suSql(nd!, ['RESET MASTER', `SET GLOBAL gtid_binlog_state = ${sqlString(g)}`, `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`]);
+    return `${nd!.host}: binlog continues from ${g}`;
+  },
+};
+
 /** The GTID position the clone master has reached: the set's, plus what replay already applied. */
 async function reached(c: CloneCtx, nd: Node): Promise<string> {
   const pos = (await c.suSql(nd, ['SELECT @@GLOBAL.gtid_binlog_pos AS p']))[0]?.p ?? '';
@@ -175,6 +201,8 @@ export const doBackupNewMasterToStore: Step = {
     return set.status === 'success' && (await manifestOnStore(c, set, s)) !== null;
   },
   async run(c, [nd], s) {
+    // What mariadb-backup records as the set's position (gtid_current_pos) is the binlog's.
+    await c.suSql(nd!, ['SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos']);
     if (!c.cp.clone_set_id) {
       await c.tx(async (tx) => {
         const existing = await setByTask(tx, c.task.id);
@@ -294,6 +322,7 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   h.doCheckMysqlInitDbSuccessMaster,
   h.doStartInstanceNoblockByMaster,
   h.doCheckStartInstnaceSuccessMaster,
+  doSetGtidFromBackupSet,
   doApplyBinlogUntilTime,
   doBackupNewMasterToStore,
   restoreSlaveFromCloneSet(),
