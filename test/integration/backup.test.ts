@@ -289,6 +289,34 @@ test('a corrupted set fails verify and is never used by a clone', async () => {
   expect((await sets(SRC)).find((s) => s.id === c.id)!.verify_status).toBe('failed');
 });
 
+test('worker --schedule enqueues the backup the plan says is due and ships binlogs', async () => {
+  const now = new Date();
+  const hhmm = (d: Date): string => d.toISOString().slice(11, 19);
+  const { ctx } = lab.context();
+  try {
+    await ctx.db('dbaas').execute(
+      'INSERT INTO backup_plan (custins_id, window_start, window_end, full_interval_hours) VALUES (?, ?, ?, 0) ON DUPLICATE KEY UPDATE window_start = VALUES(window_start), window_end = VALUES(window_end), full_interval_hours = 0, status = \'active\'',
+      [src.custins_id, hhmm(new Date(now.getTime() - 600_000)), hhmm(new Date(now.getTime() + 600_000))],
+    );
+  } finally {
+    await ctx.close();
+  }
+  const before = (await sets(SRC)).length;
+  const r = await run(['worker', '--schedule', '--once']);
+  expect(r.stderr).toMatch(new RegExp(`scheduled backup of ${SRC}: task \\d+`));
+  // --once runs one task; if it took another instance's, finish ours by hand.
+  await run(['instance', 'step', SRC, 'resume']);
+  const after = await sets(SRC);
+  expect(after.length).toBe(before + 1);
+  expect(after[0]!.status).toBe('success');
+  const { ctx: c2 } = lab.context();
+  try {
+    await c2.db('dbaas').execute("UPDATE backup_plan SET status = 'paused' WHERE custins_id = ?", [src.custins_id]);
+  } finally {
+    await c2.close();
+  }
+});
+
 test('retention removes old sets but keeps the newest good full one; delete refuses it without --force', async () => {
   const { ctx } = lab.context();
   try {

@@ -5,6 +5,7 @@ import type { BackupSetRow } from '../../src/backup/sets.js';
 import { coverageOf, planFromSet, planLatest, planToTime, recoverableWindow } from '../../src/backup/window.js';
 import { checkList, filesFrom, parseBinlogInfo, parseManifest, renderManifest, type Manifest } from '../../src/backup/manifest.js';
 import { parseTime } from '../../src/backup/clone.js';
+import { inWindow, isDue } from '../../src/backup/schedule.js';
 import { RdsctlError } from '../../src/core/errors.js';
 
 // The recoverable window, the choice of set and binlogs for a recovery point, GTID arithmetic,
@@ -109,4 +110,17 @@ test('--to-time accepts UTC, offsets and epoch seconds', () => {
   expect(parseTime('2026-12-03T18:46:40+08:00')).toEqual(T('10:46:40'));
   expect(parseTime(String(T('10:46:40').getTime() / 1000))).toEqual(T('10:46:40'));
   expect(() => parseTime('yesterday')).toThrow(/YYYY-MM-DD/);
+});
+
+test('the backup plan: due inside the daily window when the newest good set is older than the interval', () => {
+  expect(inWindow(T('03:00:00'), '02:00:00', '06:00:00')).toBe(true);
+  expect(inWindow(T('06:00:00'), '02:00:00', '06:00:00')).toBe(false);
+  expect(inWindow(T('23:30:00'), '23:00:00', '01:00:00')).toBe(true);
+  expect(inWindow(T('00:30:00'), '23:00:00', '01:00:00')).toBe(true);
+  expect(inWindow(T('12:00:00'), '23:00:00', '01:00:00')).toBe(false);
+  const d = { custins_id: 1, ins_name: 'rm-a', window_start: '02:00:00', window_end: '06:00:00', full_interval_hours: 24, newest: null as Date | null };
+  expect(isDue(d, T('03:00:00'))).toBe(true);
+  expect(isDue(d, T('07:00:00'))).toBe(false);
+  expect(isDue({ ...d, newest: T('02:30:00') }, T('03:00:00'))).toBe(false);
+  expect(isDue({ ...d, newest: new Date(T('03:00:00').getTime() - 25 * 3600_000) }, T('03:00:00'))).toBe(true);
 });
