@@ -13,20 +13,21 @@ import type { FlowDef, FlowEnv, StepDef, StepScope } from '../flow/types.js';
 import { REPLICATOR, SUPERUSER, secretOf } from '../rds/accounts.js';
 import type { Node } from '../rds/layout.js';
 import { sqlString } from '../rds/sql-text.js';
-import { finishSet, manifestOnStore, streamSet, streamedSet, writeSetManifest } from './backup-flow.js';
+import { manifestOnStore } from './backup-flow.js';
 import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
 import { checkList } from './manifest.js';
 import { checkSumsScript, optionFile, replayBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
-import { getSet, insertSetRow, setByTask, type BackupSetRow } from './sets.js';
-import { binlogDir, setDir, setName } from './store.js';
+import { getSet, type BackupSetRow } from './sets.js';
+import { binlogDir, setDir } from './store.js';
 
 // The clone flow (point-in-time recovery into a NEW instance): the install library's own steps,
 // with restore in place of initialisation. The master is restored from the source's set
 // (checksums verified first), started, and the source's archived binlogs are replayed up to the
-// recovery point; then a set of the new master is streamed to the store (the clone's first
-// backup) and the standby is restored from it and replicates from the master. Accounts,
+// recovery point. The standby is restored from the same set at the same time and replicates
+// from the new master, which sends it the replayed transactions: the standby is built from the
+// set plus the new master's binlog, in parallel with the master instead of after it. Accounts,
 // databases and time zones come with the data. The source instance is never touched: only its
 // set and archived binlogs in the store are read.
 
@@ -67,7 +68,7 @@ function sourceDir(c: CloneCtx): string {
   return setDir(c.store, c.cp.source_ins, c.source.backup_set);
 }
 
-const RESTORED = 'comes with the restored data';
+const RESTORED = 'come with the restored data';
 
 /** An install step that does not apply to a clone, with the reason recorded. */
 function notForClone(s: StepDef<CloneCtx, Node>, why: string): Step {
@@ -114,12 +115,13 @@ export const doVerifyBackupSetChecksums: Step = {
   },
 };
 
-function restoreOn(role: 'master'): Step {
+function restoreOn(role: 'master' | 'slave'): Step {
   return {
     name: `do_restore_backup_${role}`,
     role,
     timeoutSec: 3600,
     effect: 'remote',
+    group: 'restore',
     plan: (nd) => [`ssh <store> tar -cf - <source set> | tar -xf - -C ${nd.layout.backupDir}/restore; mariadb-backup --prepare; mariadb-backup --move-back --datadir=${nd.layout.dataDir}  # NC pulls from the store with its own key`],
     probe: (c, [nd], s) => c.test(nd!, `test -f '${nd!.layout.installDoneMarker}'`, s),
     async run(c, [nd], s) {
@@ -137,21 +139,26 @@ function restoreOn(role: 'master'): Step {
  */
 export const doSetGtidFromBackupSet: Step = {
   name: 'do_set_gtid_from_backup_set',
-  role: 'master',
+  role: 'both',
   timeoutSec: 60,
   effect: 'remote',
   plan: (nd) => [`SQL over TCP to ${nd.ip}:${nd.port} as ${SUPERUSER}: RESET MASTER; SET GLOBAL gtid_binlog_state = <the set's GTID>; SET GLOBAL gtid_slave_pos = <the set's GTID> (only while the new binlog holds no transaction)`],
-  async probe(c, [nd]) {
-    const r = (await c.suSql(nd!, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0];
-    return (r?.b ?? '') !== '' || !c.source.gtid;
+  async probe(c, nodes) {
+    const pos = await Promise.all(nodes.map(async (nd) => (await c.suSql(nd, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0]?.b ?? ''));
+    return pos.every((b) => b !== '') || !c.source.gtid;
   },
-  async run(c, [nd]) {
+  async run(c, nodes) {
     const g = c.source.gtid ?? '';
-    const b = (await c.suSql(nd!, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0]?.b ?? '';
-    if (b !== '') return `${nd!.host}: binlog already at ${b}`;
-    if (!g) return `${nd!.host}: the set has no GTID position; the binlog starts empty`;
-    await c.suSql(nd!, ['RESET MASTER', `SET GLOBAL gtid_binlog_state = ${sqlString(g)}`, `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`]);
-    return `${nd!.host}: binlog continues from ${g}`;
+    const out = await Promise.all(
+      nodes.map(async (nd) => {
+        const b = (await c.suSql(nd, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0]?.b ?? '';
+        if (b !== '') return `${nd.host}: binlog already at ${b}`;
+        if (!g) return `${nd.host}: the set has no GTID position; the binlog starts empty`;
+        await c.suSql(nd, ['RESET MASTER', `SET GLOBAL gtid_binlog_state = ${sqlString(g)}`, `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`]);
+        return `${nd.host}: binlog continues from ${g}`;
+      }),
+    );
+    return out.join('; ');
   },
 };
 
@@ -183,71 +190,12 @@ export const doApplyBinlogUntilTime: Step = {
   },
 };
 
-async function cloneSet(c: CloneCtx): Promise<BackupSetRow> {
-  const id = c.cp.clone_set_id;
-  if (!id) throw new RdsctlError(`task ${c.task.id}: no set of the new master yet (run do_backup_new_master_to_store)`, 9);
-  return getSet(c.db, id);
-}
-
-export const doBackupNewMasterToStore: Step = {
-  name: 'do_backup_new_master_to_store',
-  role: 'master',
-  timeoutSec: 3600,
-  effect: 'remote',
-  plan: (nd) => [`on ${nd.host}: mariadb-backup --backup --stream=xbstream | ssh <store> mbstream -x (the clone's first set), then sha256 + manifest on the store`],
-  async probe(c, _n, s) {
-    if (!c.cp.clone_set_id) return false;
-    const set = await cloneSet(c);
-    return set.status === 'success' && (await manifestOnStore(c, set, s)) !== null;
-  },
-  async run(c, [nd], s) {
-    // What mariadb-backup records as the set's position (gtid_current_pos) is the binlog's.
-    await c.suSql(nd!, ['SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos']);
-    if (!c.cp.clone_set_id) {
-      await c.tx(async (tx) => {
-        const existing = await setByTask(tx, c.task.id);
-        const id = existing?.id ?? (await insertSetRow(tx, { custinsId: c.custins.id, instanceId: nd!.instanceId, host: nd!.host, storeHost: c.store.host, taskId: c.task.id, role: 'master', encrypted: Boolean(c.source.encrypted) }));
-        const started = (await tx.query<{ t: Date }>('SELECT gmt_started AS t FROM baklist WHERE id = ?', [id]))[0]!.t;
-        const name = setName(id, started);
-        const startGtid = (await c.suSql(nd!, ['SELECT @@GLOBAL.gtid_binlog_pos AS g']))[0]?.g ?? null;
-        await tx.execute('UPDATE baklist SET backup_set = ?, backup_dir = ?, start_gtid = ? WHERE id = ?', [name, `${c.profile.backup!.store_dir}/${c.custins.ins_name}/sets/${name}`, startGtid, id]);
-        await tx.execute("UPDATE task_queue SET params = JSON_SET(params, '$.clone_set_id', ?) WHERE id = ?", [id, c.task.id]);
-        c.cp.clone_set_id = id;
-      });
-    }
-    let set = await cloneSet(c);
-    const parts: string[] = [];
-    if (!(await streamedSet(c, set, s))) parts.push(await streamSet(c, nd!, set, s));
-    set = await cloneSet(c);
-    const m = await manifestOnStore(c, set, s).catch(() => null);
-    if (!m) parts.push(await writeSetManifest(c, set, s));
-    parts.push(await finishSet(c, await cloneSet(c), s));
-    return parts.join('; ');
-  },
-};
-
-function restoreSlaveFromCloneSet(): Step {
-  return {
-    name: 'do_restore_backup_slave',
-    role: 'slave',
-    timeoutSec: 3600,
-    effect: 'remote',
-    plan: (nd) => [`ssh <store> tar -cf - <the new master's set> | tar -xf - -C ${nd.layout.backupDir}/restore; mariadb-backup --prepare; --move-back --datadir=${nd.layout.dataDir}`],
-    probe: (c, [nd], s) => c.test(nd!, `test -f '${nd!.layout.installDoneMarker}'`, s),
-    async run(c, [nd], s) {
-      const set = await cloneSet(c);
-      const out = await c.remote(nd!, restoreScript(c.profile, c.store, nd!.host, nd!.layout, setDir(c.store, c.custins.ins_name, set.backup_set), nd!.layout.installDoneMarker), s, { timeoutSec: 3600 });
-      return `${nd!.host}: ${out.trim()} from the new master's set ${set.id}`;
-    },
-  };
-}
-
 async function changeMaster(c: CloneCtx, peer: Node): Promise<string> {
   const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
   return `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`;
 }
 
-/** The standby starts from the GTID position of the set it was restored from. */
+/** The standby, restored from the same set, replicates from the set's GTID position: it gets the replay from the new master. */
 export const doCloneInstallDuallmasterSlave: Step = {
   name: 'do_install_duallmaster_slave',
   role: 'slave',
@@ -259,9 +207,9 @@ export const doCloneInstallDuallmasterSlave: Step = {
     return !!st && st.Master_Host === c.master.ip && st.Slave_SQL_Running === 'Yes';
   },
   async run(c, [nd]) {
-    const set = await cloneSet(c);
-    await c.suSql(nd!, ['STOP SLAVE', `SET GLOBAL gtid_slave_pos = ${sqlString(set.gtid ?? '')}`, await changeMaster(c, c.master), 'START SLAVE']);
-    return `${nd!.host} replicates from ${c.master.ip}:${c.master.port} after ${set.gtid || 'nothing'}`;
+    const g = c.source.gtid ?? '';
+    await c.suSql(nd!, ['STOP SLAVE', `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`, await changeMaster(c, c.master), 'START SLAVE']);
+    return `${nd!.host} replicates from ${c.master.ip}:${c.master.port} after ${g || 'nothing'} (the replayed transactions come through the new master's binlog)`;
   },
 };
 
@@ -316,19 +264,18 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   p.doUpdateMinorVersionInMetadb,
   doVerifyBackupSetChecksums,
   restoreOn('master'),
+  restoreOn('slave'),
   n.doAddRdsEcsSgRel,
   n.doFlushAdminWhitelist,
   n.doFlushUserWhitelist,
   h.doCheckMysqlInitDbSuccessMaster,
+  h.doCheckMysqlInitDbSuccessSlave,
   h.doStartInstanceNoblockByMaster,
+  h.doStartInstanceNoblockBySlave,
   h.doCheckStartInstnaceSuccessMaster,
+  h.doCheckStartInstanceSuccessSlave,
   doSetGtidFromBackupSet,
   doApplyBinlogUntilTime,
-  doBackupNewMasterToStore,
-  restoreSlaveFromCloneSet(),
-  h.doCheckMysqlInitDbSuccessSlave,
-  h.doStartInstanceNoblockBySlave,
-  h.doCheckStartInstanceSuccessSlave,
   notForClone(a.doInitializeMysqlAccountByMaster, `the maintenance accounts ${RESTORED}`),
   notForClone(a.doGrantMasterByMaster, `their grants ${RESTORED}`),
   a.doInstallPluginFor55Master,
@@ -353,7 +300,7 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   notForClone(srv.doInsertTimeZoneTables, `the time zone tables ${RESTORED}`),
   srv.doResetNamedTimezoneConfigMaster,
   srv.doResetNamedTimezoneConfigSlave,
-  notForClone(r.doInsertBaklist, 'its first set is the new master\'s set in the store (do_backup_new_master_to_store)'),
+  notForClone(r.doInsertBaklist, 'its first set in the store is taken by `instance backup` or the backup plan, not on the standby'),
   r.doInsertLogplan,
   r.doActiveInstanceForInstall,
   r.doUpdateInsAccountStatus,
@@ -385,7 +332,7 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   r.doPersisCustinsParam,
   r.doInsertInstancePerfTable,
   r.doInsertDbPerf,
-  notForClone(srv.doStartCreateNewBackup, 'its first set is the new master\'s set in the store (do_backup_new_master_to_store)'),
+  notForClone(srv.doStartCreateNewBackup, 'its first set in the store is taken by `instance backup` or the backup plan, not on the standby'),
   n.doAddReadinsToMaxscaleConfig,
 ];
 

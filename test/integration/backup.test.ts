@@ -235,7 +235,7 @@ test('clone from a set and --latest', async () => {
 
 test('clone killed with SIGKILL at step boundaries resumes to the exact rows and a replicating pair', async () => {
   const want = (await rows(src)).filter((r) => r.epoch <= pitrTime).map((r) => r.id);
-  const boundaries = ['do_restore_backup_master', 'do_apply_binlog_until_time', 'do_backup_new_master_to_store'];
+  const boundaries = ['do_restore_backup_slave', 'do_set_gtid_from_backup_set', 'do_apply_binlog_until_time'];
   for (const [i, step] of boundaries.entries()) {
     const name = `rm-bk${i}k${tag}`;
     created.push(name);
