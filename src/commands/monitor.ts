@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
+import { wholeNumber } from '../core/flags.js';
 import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
 import { parseDuration } from '../monitor/duration.js';
 import { printPlan } from '../core/mutation.js';
@@ -15,9 +16,9 @@ interface RawOptions {
   interval: string;
   dbInterval: string;
   diskInterval: string;
-  leaseTtl: string;
-  rounds: string;
-  concurrency: string;
+  leaseTtl?: number;
+  rounds: number;
+  concurrency: number;
   output: string;
   dryRun?: boolean;
 }
@@ -35,9 +36,9 @@ export function register(cmd: Command, run: Runner): void {
     .option('--db-interval <duration>', 'time between database size readings', '5m')
     .option('--disk-interval <duration>', 'time between disk use readings (du of the datadir and binlogs); rounds in between leave data_bytes and binlog_bytes empty', '1m')
     .option('--once', 'sample every instance once (two readings --interval apart, so rates are real), record, exit')
-    .option('--rounds <n>', 'exit after this many rounds (default: run until SIGTERM/Ctrl-C)', '0')
-    .option('--lease-ttl <seconds>', 'lease of each shard, renewed every third of it; a dead monitor\'s shards move after this', '30')
-    .option('--concurrency <n>', 'instances read at once', '32')
+    .option('--rounds <n>', 'exit after this many rounds (default: run until SIGTERM/Ctrl-C)', wholeNumber('--rounds', 0, 999_999_999), 0)
+    .option('--lease-ttl <seconds>', 'lease of each shard, renewed every third of it; a dead monitor\'s shards move after this (default: 30, or 3 x --interval when longer)', wholeNumber('--lease-ttl', 2, 3600))
+    .option('--concurrency <n>', 'instances read at once', wholeNumber('--concurrency', 1, 1024), 32)
     .addHelpText(
       'after',
       '\nSamples every running instance registered in dbaas.instance_perf (do_insert_instance_perf_table):\n' +
@@ -52,18 +53,14 @@ export function register(cmd: Command, run: Runner): void {
         'each monitor takes its fair share, and a dead monitor\'s shards are taken over when their lease\n' +
         'expires (at once when it died on this host). SIGTERM/Ctrl-C: the round in progress ends, the\n' +
         'shards are given back, exit 130. One line per round on stderr; -o json: one JSON object per round\n' +
-        'on stdout (round, at, shards, live_monitors, instances, ok, gaps, db_sizes, took_ms, connections).\n' +
+        'on stdout (round, at, shards, live_monitors, instances, ok, gaps, db_sizes, took_ms, connections,\n' +
+        'connections_opened, retention, invalid).\n' +
         examples('rdsctl monitor', 'rdsctl monitor --interval 30s --db-interval 10m', 'rdsctl monitor --once --interval 2s'),
     )
     .action(async (o: RawOptions) => {
       const opts = parse(o);
       return run((ctx) => monitor(opts, ctx));
     });
-}
-
-function whole(v: string, flag: string, min: number, max: number): number {
-  if (!/^\d{1,9}$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag} ${v}: a whole number from ${min} to ${max}`);
-  return Number(v);
 }
 
 export function parse(o: RawOptions): Options {
@@ -73,7 +70,7 @@ export function parse(o: RawOptions): Options {
   if (dbIntervalMs < intervalMs) throw new UsageError(`--db-interval ${o.dbInterval}: at least --interval`);
   const diskIntervalMs = parseDuration(o.diskInterval, '--disk-interval');
   if (diskIntervalMs < intervalMs) throw new UsageError(`--disk-interval ${o.diskInterval}: at least --interval`);
-  const ttlSec = whole(o.leaseTtl, '--lease-ttl', 2, 3600);
+  const ttlSec = o.leaseTtl ?? Math.max(30, Math.ceil((3 * intervalMs) / 1000));
   if (ttlSec * 1000 < 2 * intervalMs && !o.once) throw new UsageError(`--lease-ttl ${o.leaseTtl}: at least twice --interval, or leases lapse between rounds`);
   return {
     once: Boolean(o.once),
@@ -81,8 +78,8 @@ export function parse(o: RawOptions): Options {
     dbIntervalMs,
     diskIntervalMs,
     ttlSec,
-    rounds: whole(o.rounds, '--rounds', 0, 1e9),
-    concurrency: whole(o.concurrency, '--concurrency', 1, 1024),
+    rounds: o.rounds,
+    concurrency: o.concurrency,
     output: parseOutput(o.output),
     dryRun: Boolean(o.dryRun),
   };

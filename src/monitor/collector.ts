@@ -70,7 +70,7 @@ export class Collector {
   private readonly prev = new Map<number, Reading>();
   private readonly prevHost = new Map<number, HostReading>();
   private readonly passwords = new Map<number, string>();
-  /** Connections opened so far (for the bench: they must not grow with samples). */
+  /** Logins so far: with every connection kept, this stays at the number of instances round after round. */
   opened = 0;
 
   constructor(private readonly o: CollectorOptions) {}

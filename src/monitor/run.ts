@@ -35,7 +35,9 @@ export interface RoundReport {
   gaps: number;
   db_sizes: number;
   took_ms: number;
+  /** MySQL connections held now, and opened since the monitor started (equal to instances when every one is reused). */
   connections: number;
+  connections_opened: number;
   retention: RetentionResult | null;
   invalid: string[];
 }
@@ -151,6 +153,7 @@ export async function runMonitor(ctx: Context, o: MonitorOptions, ev: MonitorEve
       db_sizes: dbSizes,
       took_ms: ctx.clock.now().getTime() - started.getTime(),
       connections: collector.connections(),
+      connections_opened: collector.opened,
       retention,
       invalid,
     };

@@ -166,9 +166,14 @@ describe('monitor', () => {
   });
 
   test('the real loop: rounds every --interval, SIGTERM stops it, its shards are given back; a second monitor shares the shards', async () => {
-    const a = child(['monitor', '--interval', '1s', '--lease-ttl', '4']);
+    const a = child(['monitor', '--interval', '1s', '--lease-ttl', '4', '-o', 'json']);
+    const rounds = (): Array<{ round: number; instances: number; ok: number; connections: number; connections_opened: number }> => a.out().split('\n').filter(Boolean).map((l) => JSON.parse(l));
     try {
-      await eventually('two rounds of monitor A', () => (a.err().match(/^round \d+:/gm) ?? []).length >= 2 && true);
+      await eventually('three rounds of monitor A', () => rounds().length >= 3);
+      // One connection per instance, kept: no new logins after the first round.
+      const rs = rounds();
+      expect(rs[2]!.connections_opened).toBe(rs[0]!.connections_opened);
+      expect(rs[2]!.connections).toBeGreaterThanOrEqual(rs[2]!.ok);
       const b = child(['monitor', '--interval', '1s', '--lease-ttl', '4']);
       try {
         // B joins: A hands over shards above its fair share, B takes them.
@@ -194,6 +199,27 @@ describe('monitor', () => {
     const n = await dbaas<{ n: number }>('SELECT COUNT(*) AS n FROM perf_sample WHERE instance_id = ? AND ts >= ?', [rec.master!.instance_id, started]);
     expect(Number(n[0]!.n)).toBeGreaterThanOrEqual(5);
   });
+  test('a monitor on another host holding the shards: nothing is taken while its lease runs, everything once it expires', async () => {
+    const far = 'far-host.example:4242:abcdef';
+    const { ctx } = lab.context();
+    try {
+      await ctx.db('dbaas').execute('UPDATE perf_shard SET owner = ?, expires_at = NOW(3) + INTERVAL 3 SECOND', [far]);
+      await ctx.db('dbaas').execute('INSERT INTO perf_monitor (owner, expires_at, started_at) VALUES (?, NOW(3) + INTERVAL 3 SECOND, NOW(3))', [far]);
+      const held = await lab.run(['monitor', '--once', '--interval', '500ms']);
+      expect(held.code).toBe(0);
+      expect(held.stderr).toMatch(/round 1: 0 instances .* 0 shards of 32/);
+      await new Promise((r) => setTimeout(r, 3500));
+      const taken = await lab.run(['monitor', '--once', '--interval', '500ms']);
+      expect(taken.code).toBe(0);
+      expect(taken.stderr).toMatch(/took shards 0,1,2,/);
+      expect(taken.stderr).toMatch(/round 1: [1-9]\d* instances .* 32 shards of 32/);
+    } finally {
+      await ctx.db('dbaas').execute('UPDATE perf_shard SET owner = NULL, expires_at = NULL WHERE owner = ?', [far]);
+      await ctx.db('dbaas').execute('DELETE FROM perf_monitor WHERE owner = ?', [far]);
+      await ctx.close();
+    }
+  });
+
   test('retention: raw samples older than a day are folded into 5-minute buckets (gaps counted, not averaged in) and deleted; perf reads the buckets', async () => {
     const id = rec.master!.instance_id;
     const base = Date.now() - 2 * 86400_000;
