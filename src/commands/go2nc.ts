@@ -14,8 +14,8 @@ export interface Options {
   /** Words after `--`, joined by spaces for the remote shell as ssh does; empty → interactive shell. */
   command: string[];
   display: FanoutDisplay;
-  /** Forward rdsctl's stdin to every host when it is not a terminal (--no-stdin: never). */
-  stdin: boolean;
+  /** Forward rdsctl's stdin to every host when it is not a terminal; the CLI sets it unless --no-stdin (absent: never). */
+  stdin?: boolean;
   ssh: SshFlags;
   mutation: MutationFlags;
 }
@@ -80,7 +80,7 @@ export async function go2nc(opts: Options, ctx: Context): Promise<number> {
     );
     return 0;
   }
-  const stdin = await forwardedStdin(ctx, opts.stdin, command);
+  const stdin = await forwardedStdin(ctx, opts.stdin === true, command);
   const lease = await leasePool(ctx, opts.ssh);
   try {
     return await runRemote(ctx, lease.pool, {

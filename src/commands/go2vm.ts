@@ -15,8 +15,8 @@ export interface Options {
   nc: boolean;
   command: string[];
   display: FanoutDisplay;
-  /** Forward rdsctl's stdin to every host when it is not a terminal (--no-stdin: never). */
-  stdin: boolean;
+  /** Forward rdsctl's stdin to every host when it is not a terminal; the CLI sets it unless --no-stdin (absent: never). */
+  stdin?: boolean;
   ssh: SshFlags;
   mutation: MutationFlags;
 }
@@ -65,7 +65,7 @@ export async function go2vm(opts: Options, ctx: Context): Promise<number> {
     printPlan(ctx, { action: 'go2vm', targets: [`${target.name} (${target.address}:${target.port ?? profile.ssh.port}${route})`], remote: [{ host: target.name, command }], notes: destructiveNote(command) }, opts.display === 'json' ? 'json' : 'text');
     return 0;
   }
-  const stdin = await forwardedStdin(ctx, opts.stdin, command);
+  const stdin = await forwardedStdin(ctx, opts.stdin === true, command);
   const lease = await leasePool(ctx, opts.ssh);
   try {
     return await runRemote(ctx, lease.pool, {
