@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { shq } from '../remote/quote.js';
-import type { HostKind, LabHostSpec, Topology, Vm } from './topology.js';
+import { BACKUP_STORE_DIR, type HostKind, type LabHostSpec, type Topology, type Vm } from './topology.js';
 
 // The disk and the mounts of every lab host. A host is a set of namespaces made by util-linux
 // `unshare` (host-init in fixtures/lab runs as its pid 1, see there); this file writes what it
@@ -32,7 +32,7 @@ const OVERLAYS = ['/etc', '/var', '/usr/local'];
 /** Private directories every host has at these production names. */
 const PRIVATE_DIRS = ['/root', '/tmp', '/mysqldata', '/home'];
 /** More private top-level directories for some kinds of host (mount points in the skeleton). */
-export const KIND_DIRS: Partial<Record<HostKind, string[]>> = {};
+export const KIND_DIRS: Partial<Record<HostKind, string[]>> = { backup: [BACKUP_STORE_DIR] };
 /** Devices of a host's /dev (character devices, major/minor as on Linux). */
 const DEVICES: Array<[string, number, number]> = [
   ['null', 1, 3],

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
-import { NotFoundError, RdsctlError, UnavailableError, UsageError } from '../core/errors.js';
+import { InternalError, NotFoundError, UnavailableError, UsageError } from '../core/errors.js';
 import { findLabBinaries } from './binaries.js';
+import { ensureBackupStores } from './backup-host.js';
 import { checkMountablePath, ensureClientKey, ensureHostKeys, ensureHosts, knownHostsLines, LAB_BIN, readVmState, writeVmState } from './hosts.js';
 import {
   checkMariadbPort,
@@ -134,6 +135,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   await ensureHostKeys(dir, layout.hosts, bins.sshKeygen);
   fs.writeFileSync(layout.knownHosts, knownHostsLines(dir, layout.hosts, params.sshPort), { mode: 0o644 });
   ensureHosts(dir, layout.topology, layout.hosts, { sshPort: params.sshPort, clientKeyPub: clientKey + '.pub' });
+  ensureBackupStores(dir, layout.topology, { sshKeygen: bins.sshKeygen, clientKeyPub: clientKey + '.pub' });
 
   const started: number[] = [];
   try {
@@ -196,6 +198,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         identityFile: layout.clientKey,
         knownHosts: layout.knownHosts,
         auditLog: path.join(dir, 'audit.jsonl'),
+        backupStore: layout.topology.backupHosts[0]!,
       }),
     );
     const hostsRunning = alwaysServed(layout.topology).length + runningVms.size;
@@ -305,7 +308,7 @@ export async function labDown(ctx: Context, dir: string, purge: boolean): Promis
     const first = round === 0 ? procs.filter((p) => !holders.has(p.pid)) : procs;
     const left = await stopProcesses(first.map((p) => p.pid), round === 0 ? 8000 : 3000);
     stopped += first.length - left.length;
-    if (left.length && round === 3) throw new RdsctlError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`, 1);
+    if (left.length && round === 3) throw new InternalError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`);
   }
   let profileRemoved = false;
   if (purge) {

@@ -29,8 +29,8 @@ export function makeDirsScript(l: HostLayout, expectedHost: string): string {
   return script(
     sh`h=$(hostname); if [ "$h" != ${expectedHost} ] && [ "\${h%%.*}" != ${expectedHost.split('.')[0]!} ]; then echo "this host is $h, not "${expectedHost} >&2; exit 3; fi; ` +
       sh`mkdir -p ${l.dirs}; chmod 750 ${l.dirs}; u=root; ` +
-      // mysqld runs as mysql when that user exists and can reach the directories (a host root
-      // below a private directory, as in the lab, it cannot); otherwise as root.
+      // mysqld runs as mysql when that user exists and can reach the directories (as on
+      // production and lab NCs); otherwise as root.
       sh`if id -u mysql >/dev/null 2>&1; then chown mysql:mysql ${l.dirs}; ` +
       sh`if command -v runuser >/dev/null 2>&1 && runuser -u mysql -- sh -c 'for d; do [ -w "$d" ] || exit 1; done' sh ${l.dirs}; then u=mysql; else chown root:root ${l.dirs}; fi; fi; echo "$u"`,
   );

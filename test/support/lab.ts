@@ -11,7 +11,8 @@ import { paramsOf, readLabFile, type LabFile } from '../../src/lab/params.js';
 import { freezeHost, hostExec, startSshd, stopSshd, thawHost, type HostExecResult } from '../../src/lab/power.js';
 import { labProcesses } from '../../src/lab/procs.js';
 import { hostRootOf } from '../../src/lab/hosts.js';
-import { hostLayout, type HostLayout } from '../../src/rds/layout.js';
+import type { HostLayout } from '../../src/rds/layout.js';
+import { layoutUnder } from './layout.js';
 import { runCli, type CliResult, type RunOptions } from './run.js';
 
 // Private labs for tests: each in its own temp dir with its own config file, a random free
@@ -154,11 +155,7 @@ export function openTestLab(root: string): TestLab {
     thawHost: (name) => void thawHost(dir, host(name)),
     hostExec: (name, argv, o = {}) => hostExec(dir, host(name), argv, o),
     hostDisk: (name) => hostRootOf(dir, host(name).name),
-    hostLayoutOnDisk: (name, port) => {
-      const disk = hostRootOf(dir, host(name).name);
-      const l = hostLayout(port);
-      return Object.fromEntries(Object.entries(l).map(([k, v]) => [k, typeof v === 'string' ? disk + v : Array.isArray(v) ? v.map((x: string) => disk + x) : v])) as HostLayout;
-    },
+    hostLayoutOnDisk: (name, port) => layoutUnder(hostRootOf(dir, host(name).name), port),
     destroy: () => destroyTestLab(root),
   };
 }

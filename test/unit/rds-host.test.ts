@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { hostLayout, type HostLayout } from '../../src/rds/layout.js';
+import { hostLayout } from '../../src/rds/layout.js';
+import { layoutUnder } from '../support/layout.js';
 import {
   addInstanceConfLine,
   dirsExistProbe,
@@ -29,12 +30,6 @@ import { sectionOf } from '../../src/flow/install/host-files.js';
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'rdsctl-host-ops-'));
 const root = path.join(base, `it's a $(touch pwned) \`touch pwned2\` root`);
 
-/** hostLayout(port) with every path under dir. */
-function layoutUnder(dir: string, port: number): HostLayout {
-  const l = hostLayout(port);
-  const entries = Object.entries(l).map(([k, v]) => [k, typeof v === 'string' ? dir + v : Array.isArray(v) ? v.map((x: string) => dir + x) : v]);
-  return Object.fromEntries(entries) as HostLayout;
-}
 const shim = path.join(base, 'bin');
 fs.mkdirSync(shim, { recursive: true });
 fs.writeFileSync(path.join(shim, 'hostname'), '#!/bin/sh\necho nc-t01\n', { mode: 0o755 });

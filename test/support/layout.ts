@@ -1,0 +1,11 @@
+import { hostLayout, type HostLayout } from '../../src/rds/layout.js';
+
+/**
+ * hostLayout(port) with every path moved under dir: where the jump host sees an instance's files
+ * on a lab NC's disk (dir = the NC's disk), or a scratch directory for running the host scripts
+ * on this machine without touching its own /mysqldata and /etc.
+ */
+export function layoutUnder(dir: string, port: number): HostLayout {
+  const entries = Object.entries(hostLayout(port)).map(([k, v]) => [k, typeof v === 'string' ? dir + v : Array.isArray(v) ? v.map((x: string) => dir + x) : v]);
+  return Object.fromEntries(entries) as HostLayout;
+}
