@@ -194,13 +194,16 @@ export function writeResourceSection(l: HostLayout): string {
 
 /**
  * do_config_resource: write the limits file the init script sources, and apply what can be
- * applied to the running server without cgroups: its open-files limit (prlimit).
+ * applied to the running server without cgroups: its open-files limit (prlimit). prlimit runs as
+ * the server's own user: root may change another user's process limits only with
+ * CAP_SYS_RESOURCE, which containers (and the lab's hosts) do not always have, while the owner
+ * may set its own limits up to the hard limit it already has.
  */
 export function configResourceScript(l: HostLayout, nofile: number): string {
   return script(
     sh`mkdir -p ${path.posix.dirname(l.limitsFile)}; umask 022; cat > ${l.limitsFile + '.rdsctl-tmp'}; mv -f ${l.limitsFile + '.rdsctl-tmp'} ${l.limitsFile}; ` +
       `if ${aliveTest(l)}; then ` +
-      sh`if command -v prlimit >/dev/null 2>&1; then prlimit --pid "$p" --nofile=${nofile}:${nofile} && echo "nofile=${nofile} applied to pid $p"; else echo "prlimit not installed: limits apply at the next start"; fi; ` +
+      sh`if command -v prlimit >/dev/null 2>&1; then runuser -u "$(stat -c %U "/proc/$p")" -- prlimit --pid "$p" --nofile=${nofile}:${nofile} && echo "nofile=${nofile} applied to pid $p"; else echo "prlimit not installed: limits apply at the next start"; fi; ` +
       'else echo "mysqld not running: limits apply at the next start"; fi',
   );
 }
