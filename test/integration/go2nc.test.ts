@@ -208,7 +208,9 @@ describe('failures', () => {
 describe('Ctrl-C', () => {
   test('closes every channel, prints what was gathered and exits 130, leaving nothing running', async () => {
     const marker = `0.${randomInt(1e8, 1e9)}`;
-    const doneFile = path.join(tmp, `quick-${marker}`);
+    const quick = ncs[0]!.hostname;
+    // The quick host writes /tmp/quick-<marker> in its own /tmp, which is its disk's tmp/ here.
+    const doneFile = path.join(lab.hostDisk(quick), 'tmp', `quick-${marker}`);
     const ac = new AbortController();
     // Interrupt once the quick host has answered (the hosts are on this machine), whatever the load.
     const poll = setInterval(() => {
@@ -216,8 +218,7 @@ describe('Ctrl-C', () => {
       clearInterval(poll);
       setTimeout(() => ac.abort(new Error('interrupted by SIGINT')), 300);
     }, 100);
-    const quick = ncs[0]!.hostname;
-    const r = await lab.run(['go2nc', 'nc-a[01-03]', '-o', 'json', '--', `if [ "$(hostname)" = ${quick} ]; then touch ${doneFile}; echo done; else sleep 30 ${marker}; fi`], { signal: ac.signal });
+    const r = await lab.run(['go2nc', 'nc-a[01-03]', '-o', 'json', '--', `if [ "$(hostname)" = ${quick} ]; then touch /tmp/quick-${marker}; echo done; else sleep 30 ${marker}; fi`], { signal: ac.signal });
     clearInterval(poll);
     expect(r.code).toBe(130);
     const recs = json<HostRecord[]>(r);

@@ -101,18 +101,17 @@ test.each(["vm-001'", 'vm-001; id', '$(id)', '`id`', 'vm-*', 'vm 001', 'vm-001\n
 describe('interactive sessions (system OpenSSH, bin/rdsctl as its own process)', () => {
   const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/rdsctl');
   // Without a terminal, ssh runs the remote shell on our stdin: commands in, the remote exit code out.
-  // A login shell resets PATH (/etc/profile), so the lab's hostname shim is not first: the host says
-  // who it is through RDS_HOST_NAME, which its sshd sets per listening address.
+  // Each lab host has its own host name (UTS namespace), so the login shell's hostname is the host's.
   const session = (args: string[], input: string) => spawnSync(process.execPath, [BIN, ...args], { env: lab.env, input, encoding: 'utf8', timeout: 60_000 });
 
   test('go2nc NC: a shell on the NC with the profile\'s key and known_hosts; its exit code passed through', () => {
-    const r = session(['go2nc', running.nc], 'echo "$RDS_HOST_NAME"; exit 3\n');
+    const r = session(['go2nc', running.nc], 'hostname; exit 3\n');
     expect(r.stdout).toBe(`${running.nc}\n`);
     expect(r.status).toBe(3);
   });
 
   test('go2vm VM: a shell on the VM through its NC', () => {
-    const r = session(['go2vm', running.name], 'echo "$RDS_HOST_NAME"\n');
+    const r = session(['go2vm', running.name], 'hostname\n');
     expect(r.stdout).toBe(`${running.name}\n`);
     expect(r.status).toBe(0);
   });

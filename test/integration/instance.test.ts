@@ -13,7 +13,7 @@ import { json } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
 
 // `instance create` on the lab's NCs makes a real MariaDB primary–standby pair, checked with the
-// plain `mariadb` client; the files the steps write are in each NC's root; the Dukang views,
+// plain `mariadb` client; the files the steps write are on each NC (read from its disk); the Dukang views,
 // step control (goto back ten steps + resume converges) and `instance delete` leaving nothing.
 
 jest.setTimeout(600_000);
@@ -136,7 +136,8 @@ describe('instance create', () => {
     }
   });
 
-  test('the files the steps write are in each NC\'s root, with the right content', () => {
+  test('the files the steps write are on each NC at the production paths, with the right content', async () => {
+    const inHost: Array<Promise<void>> = [];
     for (const n of [rec.master!, rec.slave!]) {
       const l = layoutOf(n.host);
       const role = n === rec.master ? 'master' : 'slave';
@@ -160,17 +161,21 @@ describe('instance create', () => {
       expect(rules).toContain(`-A RDS-${n.port} -s ${rec.slave!.ip}/32 -p tcp --dport ${n.port} -m comment --comment admin:rds_admin -j ACCEPT`);
       // The init script is real: it reports this instance's own server.
       expect(fs.statSync(l.initScript).mode & 0o111).not.toBe(0);
-      expect(execFileSync('sh', [l.initScript, 'status'], { encoding: 'utf8' })).toMatch(/^running \(pid \d+\)$/m);
+      inHost.push(lab.hostExec(n.host, ['sh', hostLayout(n.port).initScript, 'status']).then((r) => expect(r.stdout).toMatch(/^running \(pid \d+\)$/m)));
     }
+    await Promise.all(inHost);
     const backup = path.join(layoutOf(rec.slave!.host).backupDir, 'install-full');
     expect(fs.existsSync(path.join(backup, 'xtrabackup_checkpoints'))).toBe(true);
   });
 
-  test('mysqld runs with this instance\'s my.cnf and the open-files limit of do_config_resource', () => {
-    const l = layoutOf(rec.master!.host);
-    const pid = fs.readFileSync(l.pidFile, 'utf8').trim();
-    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(`--defaults-file=${l.mycnf}`);
-    expect(fs.readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(/^Max open files\s+1500\s+1500/m);
+  test('mysqld runs as mysql with this instance\'s my.cnf and the open-files limit of do_config_resource', async () => {
+    // Inside the NC (its pid namespace: the pid file holds the NC's pid of the server).
+    const l = hostLayout(rec.master!.port);
+    const r = await lab.hostExec(rec.master!.host, ['sh', '-c', 'p=$(cat "$1"); ps -o user= -p "$p"; stat -c %U "$2"; grep "^Max open files" "/proc/$p/limits"; tr "\\0" "\\n" < "/proc/$p/cmdline"', 'sh', l.pidFile, l.dataDir]);
+    const [user, owner, limits, ...argv] = r.stdout.trim().split('\n');
+    expect([user, owner]).toEqual(['mysql', 'mysql']);
+    expect(limits).toMatch(/^Max open files\s+1500\s+1500/);
+    expect(argv).toContain(`--defaults-file=${l.mycnf}`);
   });
 });
 
@@ -322,11 +327,14 @@ describe('instance delete', () => {
 
   test('leaves nothing behind: no process, no dirs, no config lines, metadata deleted, capacity freed', async () => {
     const ls = [layoutOf(rec.master!.host), layoutOf(rec.slave!.host)];
-    const pids = ls.map((l) => fs.readFileSync(l.pidFile, 'utf8').trim());
     const r = await lab.run(['instance', 'delete', NAME, '--yes', '--reason', 'integration test', '-o', 'json']);
     expect(r.code).toBe(0);
     expect(json<{ status: string }>(r).status).toBe('deleted');
-    for (const pid of pids) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    // No server of this instance left on either NC (looked for inside each NC).
+    for (const host of [rec.master!.host, rec.slave!.host]) {
+      const ps = await lab.hostExec(host, ['sh', '-c', 'ps -e -o args= | grep -F -- "$1" | grep -v grep || true', 'sh', `--defaults-file=${hostLayout(rec.master!.port).mycnf}`]);
+      expect(ps.stdout).toBe('');
+    }
     for (const l of ls) {
       for (const p of [...l.dirs, l.backupDir, l.initScript, l.limitsFile, l.whitelistFile]) expect(fs.existsSync(p)).toBe(false);
       expect(fs.readFileSync(l.instanceConf, 'utf8').split('\n')).not.toContain(`${l.port} = 1`);
