@@ -4,7 +4,7 @@ import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
 import { printRecords, type Column, type OutputFormat } from '../core/output.js';
-import { nearByPrefix } from '../houyi/near.js';
+import { nearByPrefix } from '../core/near.js';
 import { cidrBounds, cidrContainsIp, parseCidr, type Cidr } from './cidr.js';
 import { cidrArg, descriptionArg, idArg, ipv4Arg } from './validate.js';
 

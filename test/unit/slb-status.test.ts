@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { healthy, isMismatch, summarize, summaryLine, type LbNodeRow } from '../../src/slb/nodes.js';
-import { mapLimit, tcpProbe } from '../../src/slb/probe.js';
+import { mapLimit } from '../../src/core/concurrency.js';
+import { tcpProbe } from '../../src/slb/probe.js';
 import { parseStatusFlags } from '../../src/slb/status.js';
 
 const node = (status: LbNodeRow['status'], live?: 'up' | 'down'): LbNodeRow => ({
