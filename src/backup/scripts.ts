@@ -3,7 +3,7 @@ import { script } from '../rds/host-ops.js';
 import type { HostLayout } from '../rds/layout.js';
 import { sh, shq } from '../remote/quote.js';
 import { MANIFEST, STREAM_DONE } from './manifest.js';
-import { ncToStore, type Store } from './store.js';
+import { muxCommands, muxSocket, ncToStore, type Store } from './store.js';
 
 // The shell the backup, verify, restore and archive work runs on NCs and on the store. Built
 // with remote/quote's sh`` only. Streams run under bash for pipefail: a pipeline is good only
@@ -24,22 +24,35 @@ export function workLock(l: HostLayout): string {
   return `${l.dbsDir}/.backup.lock`;
 }
 
+/** What follows the stream on the store side: the set's file list with sizes and sha256 (see hashSetScript). */
+function hashListing(): string {
+  return (
+    sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -printf '%s %P\\n' | sort; echo --; ` +
+    sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | sort -z | xargs -0 -r sha256sum; echo --; ` +
+    'cat xtrabackup_binlog_info 2>/dev/null || true'
+  );
+}
+
 /**
- * On the source NC: stream a physical backup to the store, extracted there by mbstream. Skips
- * when the store already has the stream-done marker (a resumed step after the orphan finished).
- * Prints "already" or "streamed".
+ * On the source NC: stream a physical backup to the store, extracted there by mbstream, which
+ * then hashes every file in the same session (the listing comes back on stdout, for the
+ * manifest). Skips when the store already has the stream-done marker (a resumed step after the
+ * orphan of a killed runner finished). Prints "already" or the listing, then "streamed".
  */
 export function streamBackupScript(profile: Profile, s: Store, nc: string, l: HostLayout, dir: string): string {
-  const toStore = (remote: string): string => ncToStore(profile, s, nc, remote);
+  const sock = muxSocket(nc, l.port);
+  const mux = muxCommands(profile, s, nc, sock);
+  const toStore = (remote: string): string => ncToStore(profile, s, nc, remote, { mux: sock });
   const log = `${l.dbsDir}/backup-stream.log`;
   return bash(
     sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
-      OPTION_FILE +
-      `if ${toStore(sh`test -f ${dir + '/' + STREAM_DONE}`)}; then echo already; exit 0; fi; ` +
+      'f=$(mktemp); cat > "$f"; ' +
+      `${mux.open}; trap ${shq(`rm -f "$f"; ${mux.close}`)} EXIT; ` +
+      `if [ "$(${toStore(sh`if [ -f ${dir + '/' + STREAM_DONE} ]; then echo already; else umask 077; rm -rf ${dir} && mkdir -p ${dir} && echo ready; fi`)})" = already ]; then echo already; exit 0; fi; ` +
       BACKUP_BIN +
-      `${toStore(sh`umask 077; rm -rf ${dir} && mkdir -p ${dir}`)}; ` +
-      sh`"$b" --defaults-file="$f" --backup --stream=xbstream --parallel=2 --socket=${l.socket} --tmpdir=${l.tmpDir} 2> ${log} | ` +
-      `${toStore(sh`mbstream -x -C ${dir}`)} || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      // mariadb-backup resolves relative paths of the server's options (an encrypted instance's key file) from the datadir.
+      sh`cd ${l.dataDir}; "$b" --defaults-file="$f" --backup --stream=xbstream --parallel=2 --socket=${l.socket} --tmpdir=${l.tmpDir} 2> ${log} | ` +
+      `${toStore(sh`mbstream -x -C ${dir} && cd ${dir} && ` + hashListing())} || { tail -n 5 ${log} >&2; exit 1; }; ` +
       `${toStore(sh`touch ${dir + '/' + STREAM_DONE}`)}; echo streamed`,
   );
 }
@@ -54,12 +67,7 @@ export function optionFile(l: HostLayout, user: string, password: string): strin
  * binlog position file. Sections separated by "--".
  */
 export function hashSetScript(dir: string): string {
-  return bash(
-    sh`cd ${dir}; test -f ${STREAM_DONE} || { echo "no ${STREAM_DONE} marker: the stream did not finish" >&2; exit 4; }; ` +
-      sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -printf '%s %P\\n' | sort; echo --; ` +
-      sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | sort -z | xargs -0 -r sha256sum; echo --; ` +
-      'cat xtrabackup_binlog_info 2>/dev/null || true',
-  );
+  return bash(sh`cd ${dir}; test -f ${STREAM_DONE} || { echo "no ${STREAM_DONE} marker: the stream did not finish" >&2; exit 4; }; ` + hashListing());
 }
 
 /** On the store: the manifest from stdin, fsynced under a temporary name, then renamed into place. */
