@@ -16,11 +16,12 @@ import { sqlString } from '../rds/sql-text.js';
 import { manifestOnStore } from './backup-flow.js';
 import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
+import { encryptionOf, encryptionParams, keySha256Script, pullKeyScript, pushKeyScript, type EncryptionRow } from './encryption.js';
 import { checkList } from './manifest.js';
 import { checkSumsScript, optionFile, replayBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
-import { binlogDir, setDir } from './store.js';
+import { binlogDir, keyDir, setDir } from './store.js';
 
 // The clone flow (point-in-time recovery into a NEW instance): the install library's own steps,
 // with restore in place of initialisation. The master is restored from the source's set
@@ -44,7 +45,7 @@ export interface CloneParams {
   clone_set_id?: number;
 }
 
-export type CloneCtx = BackupCtx & { cp: CloneParams; source: BackupSetRow; binlogs: ArchivedBinlog[] };
+export type CloneCtx = BackupCtx & { cp: CloneParams; source: BackupSetRow; binlogs: ArchivedBinlog[]; sourceKey: EncryptionRow | null };
 
 type Step = StepDef<CloneCtx, Node>;
 
@@ -61,7 +62,7 @@ async function loadCloneCtx(env: FlowEnv): Promise<CloneCtx> {
         [ids, ids],
       )
     : [];
-  return Object.assign(c, { cp, source, binlogs });
+  return Object.assign(c, { cp, source, binlogs, sourceKey: source.encrypted ? await encryptionOf(c.db, cp.source_custins_id) : null });
 }
 
 function sourceDir(c: CloneCtx): string {
@@ -86,6 +87,41 @@ export const doCheckCloneSource: Step = {
     if (s.status !== 'success' || s.verify_status === 'failed' || !s.store_host) throw new RdsctlError(`backup set ${s.id} of ${c.cp.source_ins} is ${s.status}${s.verify_status === 'failed' ? ', failed verification' : ''}: not restorable`, 9);
     if (c.binlogs.length !== c.cp.binlog_ids.length) throw new RdsctlError(`some archived binlogs of ${c.cp.source_ins} this clone needs are gone from binlog_archive`, 9);
     return `from ${c.cp.source_ins} set ${s.id} (${s.backup_set}, gtid ${s.gtid ?? '-'})${c.cp.time ? ` + ${c.binlogs.length} binlogs to ${c.cp.time}` : ', no binlogs'}`;
+  },
+};
+
+/**
+ * A clone of an encrypted instance carries its key: each NC pulls the source's key from the
+ * store, the master also files it under the clone's keys/ (for the clone's own backups and
+ * clones), and the server options are added before my.cnf is rendered.
+ */
+export const doCarryEncryptionKey: Step = {
+  name: 'do_carry_encryption_key',
+  role: 'both',
+  timeoutSec: 120,
+  effect: 'remote',
+  skipRule: 'applies when the source is encrypted at rest',
+  skip: (c) => (c.sourceKey ? null : `${c.cp.source_ins} is not encrypted at rest`),
+  plan: (nd) => [`on ${nd.host}: ssh <store> cat <source>/keys/<key id> > ${nd.layout.dbsDir}/keys/keyfile (0600, mysqld's user); master: then to <clone>/keys/<key id>`],
+  async probe(c, nodes, s) {
+    const k = c.sourceKey!;
+    const shas = await Promise.all(nodes.map(async (nd) => (await c.remote(nd, keySha256Script(nd.layout), s)).trim()));
+    return shas.every((x) => x === k.key_sha256) && (await encryptionOf(c.db, c.custins.id)) !== null;
+  },
+  async run(c, nodes, s) {
+    const k = c.sourceKey!;
+    const from = `${keyDir(c.store, c.cp.source_ins)}/${k.key_id}`;
+    for (const nd of nodes) {
+      const sha = (await c.remote(nd, pullKeyScript(c.profile, c.store, nd.host, nd.layout, from), s)).trim();
+      if (sha !== k.key_sha256) throw new RemoteError(`${nd.host}: key ${k.key_id} of ${c.cp.source_ins} from the store does not match its fingerprint`, { host: nd.host });
+    }
+    await c.remote(c.master, pushKeyScript(c.profile, c.store, c.master.host, c.master.layout, `${keyDir(c.store, c.custins.ins_name)}/${k.key_id}`), s);
+    const rows = encryptionParams(c.master.port);
+    await c.tx(async (tx) => {
+      await tx.execute("INSERT INTO custins_encryption (custins_id, key_id, key_sha256, status) VALUES (?, ?, ?, 'enabled') ON DUPLICATE KEY UPDATE key_id = VALUES(key_id), key_sha256 = VALUES(key_sha256)", [c.custins.id, k.key_id, k.key_sha256]);
+      await tx.execute("INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ? ON DUPLICATE KEY UPDATE value = VALUES(value), source = 'task'", [rows.map((p) => [c.custins.id, p.name, p.value, 'task'])]);
+    });
+    return `key ${k.key_id} of ${c.cp.source_ins} on ${nodes.map((nd) => nd.host).join(', ')} and ${c.store.host}:${c.custins.ins_name}/keys`;
   },
 };
 
@@ -260,6 +296,7 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   h.doRmInstanceDirExists,
   h.doMakeDirMaster,
   h.doMakeDirSlave,
+  doCarryEncryptionKey,
   h.doBuildMysqlParams,
   p.doUpdateMinorVersionInMetadb,
   doVerifyBackupSetChecksums,

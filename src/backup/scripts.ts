@@ -57,6 +57,22 @@ export function streamBackupScript(profile: Profile, s: Store, nc: string, l: Ho
   );
 }
 
+/**
+ * Before the prepare of a scratch copy of a set: an encrypted set's backup-my.cnf names the key
+ * file as the source server saw it (relative to its datadir); point it at a private copy of
+ * `keySrc` instead ($kw, removed by the caller's trap). The prepare then runs with
+ * --defaults-file=<copy>/backup-my.cnf.
+ */
+function keyForPrepare(copy: string, keySrc: string): string {
+  return (
+    'kw=""; ' +
+    sh`if grep -q '^file_key_management_filename=' ${copy + '/backup-my.cnf'}; then ` +
+    sh`test -s ${keySrc} || { echo "the set is encrypted and no key is at "${keySrc} >&2; exit 1; }; ` +
+    sh`kw=$(mktemp -d); (umask 077; cp ${keySrc} "$kw/keyfile"); ` +
+    sh`sed -i "s|^file_key_management_filename=.*|file_key_management_filename=$kw/keyfile|" ${copy + '/backup-my.cnf'}; fi; `
+  );
+}
+
 /** The option file a backup or replay reads: the instance's my.cnf, then the superuser. */
 export function optionFile(l: HostLayout, user: string, password: string): string {
   return `!include ${l.mycnf}\n[client]\nuser=${user}\npassword=${password}\n`;
@@ -91,12 +107,12 @@ export function checkSumsScript(dir: string): string {
  */
 export function prepareScratchScript(storeDir: string, dir: string, keyFile: string | null): string {
   const scratchRoot = `${storeDir}/.scratch`;
-  const enc = keyFile ? sh` --plugin-load-add=file_key_management --file-key-management-filename=${keyFile}` : '';
   return bash(
     sh`mkdir -p ${scratchRoot}; chmod 700 ${scratchRoot}; t=$(mktemp -d ${scratchRoot + '/verify.XXXXXX'}); trap 'rm -rf "$t"' EXIT; ` +
       sh`cp -a ${dir + '/.'} "$t"/; rm -f "$t"/${MANIFEST} "$t"/${STREAM_DONE}; ` +
+      (keyFile ? keyForPrepare('"$t"', keyFile).replace(/'"\$t"\/backup-my\.cnf'/g, '"$t"/backup-my.cnf') + 'trap \'rm -rf "$t" "$kw"\' EXIT; ' : '') +
       BACKUP_BIN +
-      `"$b" --prepare --target-dir="$t"${enc} > "$t.log" 2>&1 || { tail -n 5 "$t.log" >&2; rm -f "$t.log"; exit 1; }; ` +
+      `"$b" --defaults-file="$t"/backup-my.cnf --prepare --target-dir="$t" > "$t.log" 2>&1 || { tail -n 5 "$t.log" >&2; rm -f "$t.log"; exit 1; }; ` +
       'grep -q "completed OK" "$t.log" || { tail -n 3 "$t.log" >&2; rm -f "$t.log"; exit 1; }; rm -f "$t.log"; ' +
       'grep -E "^(backup_type|to_lsn)" "$t"/xtrabackup_checkpoints | tr "\\n" " "',
   );
@@ -121,7 +137,9 @@ export function restoreScript(profile: Profile, s: Store, nc: string, l: HostLay
       sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; ` +
       `${ncToStore(profile, s, nc, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; ` +
       BACKUP_BIN +
-      sh`"$b" --defaults-file=${l.mycnf} --prepare --target-dir=${scratch} > ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      // An encrypted set is prepared with this instance's key file (carried from the source).
+      keyForPrepare(scratch, `${l.dbsDir}/keys/keyfile`) +
+      sh`"$b" --defaults-file=${scratch + '/backup-my.cnf'} --prepare --target-dir=${scratch} > ${log} 2>&1 || { rm -rf "$kw"; tail -n 5 ${log} >&2; exit 1; }; rm -rf "$kw"; ` +
       sh`find ${l.dataDir} -mindepth 1 -delete; ` +
       sh`"$b" --defaults-file=${l.mycnf} --move-back --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
       sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; echo restored`,
@@ -146,13 +164,16 @@ const BINLOG_META_AWK =
 export function archiveBinlogsScript(profile: Profile, s: Store, nc: string, l: HostLayout, storeBinlogDir: string, files: string[], o: { viaServer: boolean; ip: string; port: number }): string {
   const parts = files.map((n) => {
     if (!BINLOG_NAME.test(n)) throw new Error(`binlog name ${n} is not a binlog name`);
-    const read = o.viaServer ? sh`TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n}` : sh`TZ=UTC mariadb-binlog ${n}`;
+    // A file mariadb-binlog cannot read (no event lines: encrypted) is read through the server.
+    const viaServer = o.viaServer ? sh`if [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + '); fi; ' : '';
     const dst = `${storeBinlogDir}/${n}`;
     return (
-      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); ` + `meta=$(${read} 2>/dev/null | ${BINLOG_META_AWK}); ` +
+      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); enc=0; ` +
+      sh`meta=$(TZ=UTC mariadb-binlog ${n} 2>/dev/null | ` + BINLOG_META_AWK + '); ' +
+      viaServer +
       `got=$(${ncToStore(profile, s, nc, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
       sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +
-      sh`printf '%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta"; `
+      sh`printf '%s\\t%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta" "$enc"; `
     );
   });
   return bash(sh`exec 8>>${l.dbsDir + '/.archive.lock'}; flock -w 600 8; cd ${l.dbsDir}; ` + OPTION_FILE + parts.join(''));

@@ -51,6 +51,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'show'], summary: 'One instance: hosts, accounts, parameters, tasks; --live asks both servers', role: 'read', load: () => import('./instance/show.js') },
   { path: ['instance', 'backup'], summary: 'Full physical backup into the backup store (from the standby when healthy), then binlog archive and retention', role: 'operator', load: () => import('./instance/backup.js') },
   { path: ['instance', 'clone'], summary: 'Point-in-time recovery into a new instance: --to-time TIME, --backup ID or --latest', role: 'operator', load: () => import('./instance/clone.js') },
+  { path: ['instance', 'encrypt'], summary: 'Data-at-rest encryption of a running pair: key on the NCs and the store, standby first, then the master', role: 'admin', load: () => import('./instance/encrypt.js') },
   { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'admin', load: () => import('./instance/delete.js') },
   { path: ['backup', 'list'], summary: 'Backup sets, newest first (--instance)', role: 'read', load: () => import('./backup/list.js') },
   { path: ['backup', 'show'], summary: 'One backup set: record, manifest (files, sha256) and verification', role: 'read', load: () => import('./backup/show.js') },
