@@ -28,6 +28,7 @@ const MUTATING: Record<string, string[]> = {
   worker: ['worker', '--help'],
   'instance backup': ['instance', 'backup', '--help'],
   'instance clone': ['instance', 'clone', '--help'],
+  'instance encrypt': ['instance', 'encrypt', '--help'],
   'backup verify': ['backup', 'verify', '--help'],
   'backup delete': ['backup', 'delete', '--help'],
   'backup archive': ['backup', 'archive', '--help'],
