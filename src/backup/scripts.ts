@@ -169,11 +169,12 @@ export function archiveBinlogsScript(profile: Profile, s: Store, nc: string, l: 
   const parts = files.map((n) => {
     if (!BINLOG_NAME.test(n)) throw new Error(`binlog name ${n} is not a binlog name`);
     // A file mariadb-binlog cannot read (no event lines: encrypted) is read through the server.
-    const viaServer = o.viaServer ? sh`if [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + '); fi; ' : '';
+    const viaServer = o.viaServer ? sh`if [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; fi; ' : '';
     const dst = `${storeBinlogDir}/${n}`;
     return (
       sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); enc=0; ` +
-      sh`meta=$(TZ=UTC mariadb-binlog ${n} 2>/dev/null | ` + BINLOG_META_AWK + '); ' +
+      // mariadb-binlog fails on an encrypted file: the empty listing says so (pipefail would stop here).
+      sh`meta=$(TZ=UTC mariadb-binlog ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; ' +
       viaServer +
       `got=$(${ncToStore(profile, s, nc, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
       sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +

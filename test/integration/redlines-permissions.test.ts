@@ -60,6 +60,13 @@ const REGISTRY_ROLE: Record<string, Role> = {
   'task list': 'read',
   'task show': 'read',
   worker: 'operator',
+  monitor: 'operator',
+  'instance perf': 'read',
+  'instance top': 'read',
+  'instance sessions': 'read',
+  'instance kill': 'operator',
+  'instance logs': 'read',
+  'instance connect': 'operator',
   hyapi: 'read',
 };
 
@@ -145,6 +152,16 @@ const CASES: Case[] = [
   change('instance step', 'instance step skip', 'operator', (f) => ['instance', 'step', f.ins, 'skip', '5', '--reason', 'denied']),
   // A worker runs every pending task (this file's among them), so its holder is not tried here.
   change('worker', 'worker', 'operator', () => ['worker', '--once'], null),
+  // A monitor samples every running instance and writes perf rows, so its holder is not tried here.
+  change('monitor', 'monitor', 'operator', () => ['monitor', '--once', '--interval', '500ms'], null),
+  read('instance perf', (f) => ['instance', 'perf', f.ins]),
+  read('instance top', () => ['instance', 'top', '--once', '--interval', '200ms']),
+  // The fixture's instance is never installed: sessions, logs, kill and connect need a running
+  // server (test/integration/monitor.test.ts runs them at their role), so only the denial is tried.
+  { cmd: 'instance sessions', what: 'instance sessions', needs: 'read', args: (f) => ['instance', 'sessions', f.ins], allowed: null },
+  { cmd: 'instance logs', what: 'instance logs', needs: 'read', args: (f) => ['instance', 'logs', f.ins], allowed: null },
+  change('instance kill', 'instance kill', 'operator', (f) => ['instance', 'kill', f.ins, '1', '--yes', '--reason', 'denied'], null),
+  change('instance connect', 'instance connect', 'operator', (f) => ['instance', 'connect', f.ins, '--', '-e', 'SELECT 1'], null),
   change('instance step', 'instance step goto', 'admin', (f) => ['instance', 'step', f.ins, 'goto', '3', '--yes']),
   change('instance delete', 'instance delete', 'admin', (f) => ['instance', 'delete', f.ins, '--yes']),
   change('pangu disk', 'pangu disk offline', 'admin', (f) => ['pangu', 'disk', 'offline', f.freeDisk, '--yes', '--reason', 'denied']),
