@@ -39,7 +39,8 @@ export function register(cmd: Command, run: Runner): void {
     )
     .action(async (instance: string, o: { output: string; leaseTtl: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
       if (!/^\d{1,6}$/.test(o.leaseTtl) || Number(o.leaseTtl) < 1) throw new UsageError(`--lease-ttl ${o.leaseTtl}: a positive number of seconds`);
-      return run((ctx) => encrypt({ instance, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) }, ctx));
+      const opts: Options = { instance, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+      return run((ctx) => encrypt(opts, ctx));
     });
 }
 
