@@ -3,7 +3,10 @@ import { script } from '../rds/host-ops.js';
 import type { HostLayout } from '../rds/layout.js';
 import type { Db } from '../remote/mysql.js';
 import { sh, shq } from '../remote/quote.js';
-import { ncToStore, type Store } from './store.js';
+import { RemoteError } from '../core/errors.js';
+import type { InstallCtx } from '../flow/install/context.js';
+import type { StepScope } from '../flow/types.js';
+import { keyDir, ncToStore, storeOf, type Store } from './store.js';
 
 // Data-at-rest encryption state of an instance, as the metadb records it (the key itself never).
 
@@ -88,4 +91,23 @@ export function keySha256Script(l: HostLayout): string {
 
 export function newKeyId(custinsId: number, now: Date): string {
   return `k${custinsId}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/**
+ * instance create --encrypt (from do_build_mysql_params): the key made on the master's NC (kept
+ * when it exists), filed in the store, installed on the standby, recorded (id and fingerprint).
+ */
+export async function ensureInstanceKey(c: InstallCtx, s: StepScope): Promise<string> {
+  const store = storeOf(c.profile);
+  const existing = await encryptionOf(c.db, c.custins.id);
+  const keyId = existing?.key_id ?? newKeyId(c.custins.id, new Date());
+  const storeKey = `${keyDir(store, c.custins.ins_name)}/${keyId}`;
+  const sha = (await c.remote(c.master, makeKeyScript(c.master.layout), s)).trim();
+  if (existing && existing.key_sha256 !== sha) throw new RemoteError(`${c.master.host}: its key file is not the recorded key ${existing.key_id}`, { host: c.master.host });
+  const stored = (await c.remote(c.master, pushKeyScript(c.profile, store, c.master.host, c.master.layout, storeKey), s)).trim();
+  if (stored !== sha) throw new RemoteError(`${store.host}: keys/${keyId} differs from ${c.master.host}'s key`, { host: store.host });
+  const slaveSha = (await c.remote(c.slave, pullKeyScript(c.profile, store, c.slave.host, c.slave.layout, storeKey), s)).trim();
+  if (slaveSha !== sha) throw new RemoteError(`${c.slave.host}: the key from the store does not match its fingerprint`, { host: c.slave.host });
+  await c.tx((tx) => tx.execute("INSERT INTO custins_encryption (custins_id, key_id, key_sha256, status) VALUES (?, ?, ?, 'enabled') ON DUPLICATE KEY UPDATE key_id = key_id", [c.custins.id, keyId, sha]));
+  return `encryption key ${keyId} on ${c.master.host}, ${c.slave.host} and ${store.host}`;
 }

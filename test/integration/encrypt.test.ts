@@ -150,3 +150,19 @@ test('after instance encrypt the canary is readable through SQL and in no file; 
   ]);
   expect(fs.readFileSync(disk(cr.master!.host, `/mysqldata/dbs${cr.master!.port}/keys/keyfile`), 'utf8')).toBe(key);
 });
+
+test('instance create --encrypt: encrypted from the first start, the key on both NCs and in the store', async () => {
+  const name = `rm-enn${tag}`;
+  created.push(name);
+  const c = await lab.run(['instance', 'create', '--name', name, '--db', 'shop', '--encrypt', '-o', 'json']);
+  if (c.code !== 0) throw new Error(`create --encrypt: ${c.stderr}`);
+  const r = json<InstanceRecord>(c);
+  await sqlOn(r, 'master', 'CREATE TABLE shop.c (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB');
+  await sqlOn(r, 'master', `INSERT INTO shop.c VALUES (1, '${CANARY}')`);
+  await sqlOn(r, 'master', 'FLUSH TABLES');
+  expect(await canaryRead(r)).toEqual([CANARY, CANARY]);
+  expect(holders(serverDirs(r))).toEqual([]);
+  const keys = fs.readdirSync(disk('bak-01', `/backup/${name}/keys`));
+  expect(keys).toHaveLength(1);
+  expect(fs.statSync(disk('bak-01', `/backup/${name}/keys/${keys[0]}`)).mode & 0o777).toBe(0o600);
+});
