@@ -8,8 +8,8 @@ import { jest } from '@jest/globals';
 import { sharedLab, type TestLab } from '../support/lab.js';
 
 // clush --copy/--rcopy, pssh --outdir/--errdir, metadb-state filters, and -b on SIGTERM, against
-// the shared lab's real sshds. Lab hosts share this machine's filesystem, so copies go to this
-// test's own temporary directory and run one host at a time.
+// the shared lab's real hosts. Each lab host has its own filesystem: files copied to a host's
+// /tmp/<dir> are read back on this machine from the host's disk (lab.hostDisk(host)/tmp/<dir>).
 
 jest.setTimeout(120_000);
 
@@ -22,7 +22,10 @@ const set = 'nc-a[01-03]';
 beforeAll(() => {
   lab = sharedLab();
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  for (const h of hosts) fs.rmSync(path.join(lab.hostDisk(h), 'tmp', path.basename(tmp)), { recursive: true, force: true });
+});
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
@@ -33,13 +36,16 @@ test('--copy: files and a directory reach every host under --dest, binary intact
   fs.writeFileSync(path.join(src, 'blob.bin'), blob);
   fs.writeFileSync(path.join(src, 'conf.d', 'a.cnf'), '[mysqld]\n');
   fs.writeFileSync(path.join(src, '-dash'), 'x');
-  const dest = path.join(tmp, 'dest');
-  const r = await lab.run(['go2nc', set, '--concurrency', '1', '--reason', 'copy-test', '--copy', path.join(src, 'blob.bin'), path.join(src, 'conf.d'), path.join(src, '-dash'), '--dest', dest]);
+  const dest = `/tmp/${path.basename(tmp)}/dest`;
+  const r = await lab.run(['go2nc', set, '--reason', 'copy-test', '--copy', path.join(src, 'blob.bin'), path.join(src, 'conf.d'), path.join(src, '-dash'), '--dest', dest]);
   expect(r.stderr).toMatch(/^3 ok, 0 failed$/m);
   expect(r.code).toBe(0);
-  expect(md5(fs.readFileSync(path.join(dest, 'blob.bin')))).toBe(md5(blob));
-  expect(fs.readFileSync(path.join(dest, 'conf.d', 'a.cnf'), 'utf8')).toBe('[mysqld]\n');
-  expect(fs.readFileSync(path.join(dest, '-dash'), 'utf8')).toBe('x');
+  for (const h of hosts) {
+    const onHost = path.join(lab.hostDisk(h), dest);
+    expect(md5(fs.readFileSync(path.join(onHost, 'blob.bin')))).toBe(md5(blob));
+    expect(fs.readFileSync(path.join(onHost, 'conf.d', 'a.cnf'), 'utf8')).toBe('[mysqld]\n');
+    expect(fs.readFileSync(path.join(onHost, '-dash'), 'utf8')).toBe('x');
+  }
   const check = await lab.run(['go2nc', set, '-b', '--', `md5sum < ${dest}/blob.bin`]);
   expect(check.stdout).toContain(`${set} (3)\n---------------\n${md5(blob)}  -\n`);
   const a = JSON.parse((await lab.run(['audit', 'list', '--limit', '5', '-o', 'json'])).stdout) as Array<{ reason: string | null; detail: Record<string, unknown> }>;
@@ -66,16 +72,19 @@ test('--copy --dry-run names the files and runs nothing; bad uses are usage erro
 });
 
 test('--rcopy: each host\'s file comes back as DEST/NAME.HOST; a missing file fails that host with tar\'s code', async () => {
-  const remote = path.join(tmp, 'remote');
-  fs.mkdirSync(remote, { recursive: true });
-  fs.writeFileSync(path.join(remote, 'my.cnf'), '[client]\n');
+  // The file to fetch, on each host (written through the host's disk).
+  const remote = `/tmp/${path.basename(tmp)}/remote`;
+  for (const h of hosts) {
+    fs.mkdirSync(path.join(lab.hostDisk(h), remote), { recursive: true });
+    fs.writeFileSync(path.join(lab.hostDisk(h), remote, 'my.cnf'), `[client]\n# ${h}\n`);
+  }
   const dest = path.join(tmp, 'back');
   const r = await lab.run(['go2nc', set, '--rcopy', path.join(remote, 'my.cnf'), '--dest', dest]);
   expect(r.code).toBe(0);
   expect(r.stdout).toBe('');
   expect(r.stderr).not.toContain('rdsctl-rcopy');
   expect(fs.readdirSync(dest).sort()).toEqual(hosts.map((h) => `my.cnf.${h}`));
-  expect(fs.readFileSync(path.join(dest, 'my.cnf.nc-a02'), 'utf8')).toBe('[client]\n');
+  expect(fs.readFileSync(path.join(dest, 'my.cnf.nc-a02'), 'utf8')).toBe('[client]\n# nc-a02\n');
 
   const missing = await lab.run(['go2nc', 'nc-a01', '-o', 'json', '--rcopy', path.join(remote, 'absent'), '--dest', dest]);
   expect(missing.code).toBe(2);
