@@ -1,8 +1,8 @@
 import type { Context } from '../../core/context.js';
 import type { Profile } from '../../core/config.js';
-import { ConflictError, RdsctlError } from '../../core/errors.js';
+import { ConflictError, ConfigError, UsageError } from '../../core/errors.js';
 import type { Db } from '../../remote/mysql.js';
-import type { ExecResult, SshPool } from '../../remote/ssh-types.js';
+import type { SshPool } from '../../remote/ssh-types.js';
 import type { InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
@@ -11,6 +11,8 @@ import type { InstanceSession } from '../../remote/mysql-instance.js';
 import type { Lease } from '../lease.js';
 import type { TaskRow } from '../store.js';
 import type { FlowEnv, StepScope } from '../types.js';
+import { pollUntil as basePoll, type FlowBase } from '../base.js';
+import { checkAccountName, checkDbName, checkSecurityGroup, checkTimeZone, checkWhitelistEntry } from '../../rds/names.js';
 
 // What every install step sees: the custins, its two nodes, the class, the task's parameters,
 // and the only doors to the outside: remote() for the NCs (lease checked before each command),
@@ -30,6 +32,8 @@ export interface InstallParams {
 }
 
 export interface InstallCtx {
+  /** What the engine gives every flow: fenced tx, lease-checked remote command, polling, results. */
+  base: FlowBase;
   ctx: Context;
   db: Db;
   lease: Lease;
@@ -74,39 +78,70 @@ export function parseInstallParams(task: TaskRow): InstallParams {
   };
 }
 
+/**
+ * Every parameter that could make a later step fail, checked before anything is written (the
+ * flow's validateParams): a bad time zone used to pass, build half a pair and fail at step 45.
+ */
+export function checkInstallParams(raw: Record<string, unknown>): void {
+  const bad = (what: string): never => {
+    throw new UsageError(`install parameter ${what}`);
+  };
+  const optStr = (k: string): string | null => {
+    const v = raw[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') bad(`${k}: a string, not ${typeof v}`);
+    return v as string;
+  };
+  const strList = (k: string): string[] => {
+    const v = raw[k];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${k}: a list of strings`);
+    return v as string[];
+  };
+  const minor = optStr('minor_version');
+  if (minor !== null && !/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) bad(`minor_version "${minor}": not x.y.z`);
+  const sg = optStr('ecs_sg');
+  if (sg) checkSecurityGroup(sg);
+  checkTimeZone(optStr('time_zone') ?? 'SYSTEM');
+  for (const w of strList('whitelist')) checkWhitelistEntry(w);
+  for (const d of strList('dbs')) checkDbName(d);
+  for (const a of strList('accounts')) checkAccountName(a);
+  const vsw = optStr('vswitch_id');
+  if (vsw !== null && !/^vsw-[a-z0-9]{1,64}$/.test(vsw)) bad(`vswitch_id "${vsw.slice(0, 80)}": not vsw-…`);
+}
+
 export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
-  const { ctx, db, task, lease } = env;
+  const { ctx, db, task, lease, base } = env;
+  if (task.custins_id === null) throw new ConfigError(`task ${task.id}: an install task without a custins_id`);
   const custins = await findCustins(db, String(task.custins_id), { includeDeleted: true });
   if (custins.status === 'deleted' || custins.status === 'deleting') throw new ConflictError(`instance ${custins.ins_name} is ${custins.status}; its install task cannot run`);
   const rows = await instanceRows(db, custins.id);
   const profile = ctx.profile();
   const m = rows.find((r) => r.role === 'master');
   const s = rows.find((r) => r.role === 'slave');
-  if (!m || !s) throw new RdsctlError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`, 1);
+  if (!m || !s) throw new ConflictError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
   const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
-  if (!classes[0]) throw new RdsctlError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`, 1);
+  if (!classes[0]) throw new ConfigError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const ssh = await ctx.ssh();
+  const params = parseInstallParams(task);
+  // do_ensure_minor_version records the version it chose as its result; a resume reads it back.
+  const chosen = base.result<{ minor_version?: string }>('do_ensure_minor_version')?.minor_version;
+  if (chosen) params.minor_version = chosen;
   const c: InstallCtx = {
+    base,
     ctx,
     db,
     lease,
     profile,
     ssh,
     task,
-    params: parseInstallParams(task),
+    params,
     custins,
     cls: classes[0],
     master: toNode(profile, m),
     slave: toNode(profile, s),
-    async remote(node, command, sc, o = {}) {
-      lease.assertHeld();
-      return ssh.run(node.target, command, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 120, ...(o.stdin === undefined ? {} : { stdin: o.stdin }) });
-    },
-    async test(node, command, sc) {
-      const r: ExecResult = await ssh.exec(node.target, command, { signal: sc.signal, timeoutSec: 60 });
-      if (r.category && r.category !== 'exit') throw new RdsctlError(`${node.host}: ${r.error ?? r.category}`, 5);
-      return r.exitCode === 0;
-    },
+    remote: (node, command, sc, o = {}) => base.remote(node.target, node.host, command, sc, o),
+    test: (node, command, sc) => base.test(node.target, node.host, command, sc),
     async sql(node, statements, sc, o = {}) {
       lease.assertHeld();
       return socketSql(ssh, node, statements, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 60, ...(o.database ? { database: o.database } : {}) });
@@ -122,7 +157,7 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
         return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Buffer ? v.toString('utf8') : String(v)])));
       });
     },
-    tx: (fn) => lease.tx(fn),
+    tx: (fn) => base.tx(fn),
   };
   return c;
 }
@@ -137,24 +172,9 @@ export async function withSu<T>(c: InstallCtx, node: Node, fn: (s: InstanceSessi
   }
 }
 
-/** Poll `check` every `everyMs` until it returns a value (not undefined) or the step's signal aborts. */
-export async function pollUntil<T>(s: StepScope, everyMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise<void>((resolve, reject) => {
-      if (s.signal.aborted) return reject(s.signal.reason);
-      const t = setTimeout(() => {
-        s.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, everyMs);
-      const onAbort = (): void => {
-        clearTimeout(t);
-        reject(s.signal.reason);
-      };
-      s.signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
+/** Poll `check` every `everyMs` (on the context's clock) until it returns a value or the step's signal aborts. */
+export function pollUntil<T>(c: InstallCtx, s: StepScope, everyMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  return basePoll(c.base.clock, s, everyMs, check);
 }
 
 export function nodesOf(c: InstallCtx, role: 'master' | 'slave' | 'both' | 'metadb'): Node[] {

@@ -1,4 +1,4 @@
-import { RdsctlError } from '../../core/errors.js';
+import { ConflictError, RdsctlError, UsageError } from '../../core/errors.js';
 import { ensureAccount, generatePassword, maintainUsers, replicatorUser } from '../../rds/accounts.js';
 import type { Node } from '../../rds/layout.js';
 import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../../rds/mycnf.js';
@@ -37,7 +37,7 @@ export const doEnsureMinorVersion: Step = {
       if (!rows[0]) throw new RdsctlError(`${c.custins.engine} ${c.custins.version} is not in dbaas.engine_version`, 3);
       minor = rows[0].minor_version;
     }
-    if (!/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) throw new RdsctlError(`minor version "${minor}" is not x.y.z`, 2);
+    if (!/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) throw new UsageError(`minor version "${minor}" is not x.y.z`);
     const servers = await Promise.all(
       nodes.map(async (n) => {
         const out = await c.remote(n, 'PATH="$PATH:/usr/sbin:/usr/local/sbin:/sbin"; b=$(command -v mariadbd || command -v mysqld) || { echo "no mariadbd or mysqld installed" >&2; exit 127; }; "$b" --version', s);
@@ -45,10 +45,10 @@ export const doEnsureMinorVersion: Step = {
         return `${n.host} ${m ? m[1] : out.trim().slice(0, 60)}`;
       }),
     );
-    const chosen = minor;
-    await c.tx((tx) => tx.execute("UPDATE task_queue SET params = JSON_SET(params, '$.minor_version', ?) WHERE id = ?", [chosen, c.task.id]));
-    c.params.minor_version = chosen;
-    return `minor ${chosen}; server binaries: ${servers.join(', ')}`;
+    // The choice is the step's result (do_update_minor_version_in_metadb and a resume read it), not
+    // a rewrite of the task's parameters from inside a step.
+    c.params.minor_version = minor;
+    return { detail: `minor ${minor}; server binaries: ${servers.join(', ')}`, result: { minor_version: minor } };
   },
 };
 
@@ -117,7 +117,7 @@ export const doUpdateMinorVersionInMetadb: Step = {
   effect: 'metadb',
   async run(c) {
     const minor = c.params.minor_version;
-    if (!minor) throw new RdsctlError('no minor version in the task parameters: run do_ensure_minor_version first', 9);
+    if (!minor) throw new ConflictError('no minor version chosen yet: run do_ensure_minor_version first');
     await c.tx((tx) => tx.execute('UPDATE custins SET minor_version = ? WHERE id = ?', [minor, c.custins.id]));
     return minor;
   },
