@@ -64,7 +64,19 @@ export async function del(opts: Options, ctx: Context): Promise<number> {
     }
     const steps = await store.loadSteps(taskId);
     const scope = steps[0]?.result as { cancelled_tasks?: number[] } | null;
-    const value = { ins_name: t.custins.ins_name, custins_id: t.custins.id, task_id: taskId, status: result.status, cancelled_tasks: scope?.cancelled_tasks ?? [], steps: steps.map((s) => ({ seq: s.seq, step: s.step_name, status: s.status, detail: s.detail })) };
+    const cancelled = scope?.cancelled_tasks ?? [];
+    const purge = steps.find((s) => s.step_name === 'do_purge_instance_files')?.detail ?? '';
+    const value = {
+      ins_name: t.custins.ins_name,
+      custins_id: t.custins.id,
+      status: result.status === 'done' ? 'deleted' : 'deleting',
+      task_id: taskId,
+      task_status: result.status,
+      hosts: t.nodes.map((n) => ({ host: n.host, result: purge.split('; ').find((x) => x.startsWith(`${n.host}: `))?.slice(n.host.length + 2) ?? 'purged' })),
+      cancelled_task: cancelled[0] ?? null,
+      cancelled_tasks: cancelled,
+      steps: steps.map((s) => ({ seq: s.seq, step: s.step_name, status: s.status, detail: s.detail })),
+    };
     printSections(
       ctx.io,
       opts.output,
@@ -72,6 +84,6 @@ export async function del(opts: Options, ctx: Context): Promise<number> {
       value,
     );
     const code = result.status === 'done' ? ExitCode.OK : ExitCode.CONFLICT;
-    return { value: code, ok: code === ExitCode.OK, exitCode: code, detail: { task_id: taskId, custins_id: t.custins.id, status: result.status, cancelled_tasks: value.cancelled_tasks } };
+    return { value: code, ok: code === ExitCode.OK, exitCode: code, detail: { task_id: taskId, custins_id: t.custins.id, hosts: t.nodes.map((n) => n.host), status: result.status, cancelled_task: value.cancelled_task, cancelled_tasks: cancelled } };
   });
 }

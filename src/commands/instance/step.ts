@@ -110,7 +110,7 @@ export async function stepCommand(opts: Options, ctx: Context): Promise<number> 
     return printSteps(ctx, opts.output, stepViews('flow' in r ? r.flow : null, await taskStore(ctx).loadSteps(task.id)), task, 'unknown' in r ? r.unknown : null);
   }
   const { instance: _i, taskId: _t, ...rest } = opts;
-  return controlTask(ctx, task, { name: insName, targets: [insName], resume: `rdsctl instance step ${insName} resume` }, { ...rest, action: opts.action as ControlAction });
+  return controlTask(ctx, task, { name: insName, targets: [insName], resume: `rdsctl instance step ${insName} resume`, command: 'instance step' }, { ...rest, action: opts.action as ControlAction });
 }
 
 export function printSteps(ctx: Context, output: OutputFormat, views: StepView[], task: TaskRow, unknown: string | null): number {

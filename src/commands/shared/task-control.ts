@@ -59,6 +59,8 @@ export interface TaskLabel {
   targets: string[];
   /** The command that resumes it, for hints. */
   resume: string;
+  /** How the audit names the command: "task goto" or "instance step goto". */
+  command: string;
 }
 
 export async function requireControlRole(ctx: Context, action: ControlAction, what: string): Promise<void> {
@@ -76,13 +78,13 @@ export async function controlTask(ctx: Context, task: TaskRow, label: TaskLabel,
   const who = `${ctx.osUser}: ${opts.flags.reason ?? 'no reason given'}`;
 
   if (opts.flags.dryRun) {
-    printPlan(ctx, { action: `task ${opts.action} (task ${task.id}, ${task.flow} v${task.flow_version} on ${task.target_kind} ${task.target_id})`, targets, notes: [dryRunNote(opts.action, task, rows, seq)] }, opts.output === 'json' ? 'json' : 'text');
+    printPlan(ctx, { action: `${label.command} ${opts.action} (task ${task.id}, ${task.flow} v${task.flow_version} on ${task.target_kind} ${task.target_id})`, targets, notes: [dryRunNote(opts.action, task, rows, seq)] }, opts.output === 'json' ? 'json' : 'text');
     return ExitCode.OK;
   }
   if (opts.action === 'goto') await confirm(ctx, `Move task ${task.id} of ${label.name} to step ${stepName}?`, opts.flags, targets);
   if (opts.action === 'cancel') await confirm(ctx, `Cancel task ${task.id} (${task.flow}) of ${label.name}? Steps already done stay done.`, opts.flags, targets);
 
-  return audited(ctx, { command: `task ${opts.action}`, targets, reason: opts.flags.reason, detail: { task_id: task.id, flow: task.flow, ...(stepName ? { step: stepName } : {}) } }, async () => {
+  return audited(ctx, { command: `${label.command} ${opts.action}`, targets, reason: opts.flags.reason, detail: { task_id: task.id, flow: task.flow, ...(stepName ? { step: stepName } : {}) } }, async () => {
     switch (opts.action) {
       case 'skip': {
         await withLease(ctx, store, task.id, { ttlSec: opts.leaseTtlSec }, (lease) => skipStep(lease, seq!, `skipped by ${who}`));
@@ -271,7 +273,7 @@ export function registerTaskControl(cmd: Command, run: Runner, action: ControlAc
       await requireControlRole(ctx, action, `rdsctl task ${action}`);
       const task = await taskStore(ctx).getTask(taskId);
       const name = task.custins_id !== null ? await insName(ctx, task.custins_id) : null;
-      return controlTask(ctx, task, { name: name ?? `${task.target_kind} ${task.target_id}`, targets: name ? [name] : [`${task.target_kind}:${task.target_id}`], resume: `rdsctl task resume ${task.id}` }, opts);
+      return controlTask(ctx, task, { name: name ?? `${task.target_kind} ${task.target_id}`, targets: name ? [name] : [`${task.target_kind}:${task.target_id}`], resume: `rdsctl task resume ${task.id}`, command: 'task' }, opts);
     });
   });
 }

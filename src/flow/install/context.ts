@@ -1,6 +1,7 @@
 import type { Context } from '../../core/context.js';
 import type { Profile } from '../../core/config.js';
-import { ConflictError, ConfigError, UsageError } from '../../core/errors.js';
+import { ConflictError, ConfigError, UsageError, describeError } from '../../core/errors.js';
+import { sqlIdent } from '../../rds/sql-text.js';
 import type { Db } from '../../remote/mysql.js';
 import type { SshPool } from '../../remote/ssh-types.js';
 import type { InstanceClass } from '../../rds/catalog.js';
@@ -49,7 +50,10 @@ export interface InstallCtx {
   remote(node: Node, command: string, s: StepScope, o?: { stdin?: string; timeoutSec?: number }): Promise<string>;
   /** A command whose exit code is the answer (probes); never throws for a non-zero exit. */
   test(node: Node, command: string, s: StepScope): Promise<boolean>;
-  /** SQL as root over the instance's socket (before root is dropped). */
+  /**
+   * SQL as the administrative login that exists at this point of the instance's life: root over
+   * the socket until do_drop_root_account, then the superuser over TCP (after the accounts exist).
+   */
   sql(node: Node, statements: string, s: StepScope, o?: { database?: string; timeoutSec?: number }): Promise<SqlRow[]>;
   /** A TCP session as the control plane's superuser (after the accounts exist). */
   su(node: Node): Promise<InstanceSession>;
@@ -144,7 +148,14 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     test: (node, command, sc) => base.test(node.target, node.host, command, sc),
     async sql(node, statements, sc, o = {}) {
       lease.assertHeld();
-      return socketSql(ssh, node, statements, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 60, ...(o.database ? { database: o.database } : {}) });
+      try {
+        return await socketSql(ssh, node, statements, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 60, ...(o.database ? { database: o.database } : {}) });
+      } catch (e) {
+        // Root is dropped at steps 56/58: from then on (a repair that went back to an earlier
+        // step of a finished instance) the control plane's superuser is the administrative login.
+        if (!ROOT_GONE.test(describeError(e).message)) throw e;
+        return c.suSql(node, [...(o.database ? [`USE ${sqlIdent(o.database)}`] : []), ...splitStatements(statements)]);
+      }
     },
     su(node) {
       lease.assertHeld();
@@ -160,6 +171,21 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     tx: (fn) => base.tx(fn),
   };
   return c;
+}
+
+/** What the client says once root@localhost no longer exists (or no longer authenticates over the socket). */
+const ROOT_GONE = /Access denied for user 'root'@'localhost'/;
+
+/**
+ * The statements of a socket SQL text, one per line ending in ';' as the steps write them: SQL
+ * text built with sqlString never holds a raw newline inside a literal, so ';' + newline ends a
+ * statement.
+ */
+export function splitStatements(text: string): string[] {
+  return text
+    .split(/;[ \t]*(?:\r?\n|$)/)
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 /** Run fn with a superuser session and close it whatever happens. */
