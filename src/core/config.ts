@@ -48,6 +48,8 @@ export interface Profile {
   roles_source: 'table' | 'none';
   /** Set on profiles written by `rdsctl lab up`: the lab's directory. */
   lab_dir?: string;
+  /** The group source of a bare `@NAME` in a node set (ClusterShell's default source). */
+  group_source?: 'cluster' | 'zone';
 }
 
 export interface ConfigFile {
@@ -158,6 +160,10 @@ export function normalizeProfile(raw: unknown, where: string): Profile {
   };
   if (typeof p.audit_log === 'string') out.audit_log = p.audit_log;
   if (typeof p.lab_dir === 'string') out.lab_dir = p.lab_dir;
+  if (p.group_source !== undefined) {
+    if (p.group_source !== 'cluster' && p.group_source !== 'zone') throw new ConfigError(`${where}.group_source: must be "cluster" or "zone"`);
+    out.group_source = p.group_source;
+  }
   return out;
 }
 
@@ -246,6 +252,7 @@ const TOP_KEYS: Record<string, Setter> = {
   host_root: { kind: 'string' },
   audit_log: { kind: 'string' },
   roles_source: { kind: 'enum', values: ['table', 'none'] },
+  group_source: { kind: 'enum', values: ['cluster', 'zone'] },
   'ssh.user': { kind: 'string' },
   'ssh.port': { kind: 'number' },
   'ssh.identity_file': { kind: 'string' },

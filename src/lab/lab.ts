@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
-import { NotFoundError, RdsctlError, UnavailableError, UsageError } from '../core/errors.js';
+import { InternalError, NotFoundError, UnavailableError, UsageError } from '../core/errors.js';
 import { findLabBinaries } from './binaries.js';
 import { ensureHostRoots, hostsDir, readVmState, writeVmState } from './hosts.js';
 import {
@@ -272,7 +272,7 @@ export async function labDown(ctx: Context, dir: string, purge: boolean): Promis
     if (procs.length === 0) break;
     const left = await stopProcesses(procs.map((p) => p.pid));
     stopped += procs.length - left.length;
-    if (left.length && round === 2) throw new RdsctlError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`, 1);
+    if (left.length && round === 2) throw new InternalError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`);
   }
   let profileRemoved = false;
   if (purge) {

@@ -37,7 +37,7 @@ export function register(cmd: Command, run: Runner): void {
         examples('rdsctl instance delete rm-2ze1abcd --dry-run', 'rdsctl instance delete rm-2ze1abcd --reason "ticket 7781" --yes'),
     )
     .action(async (instance: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
-      const opts = { instance, output: parseOutput(o.output), flags: parseMutationFlags(o), leaseTtlSec: DEFAULT_LEASE_TTL_SEC };
+      const opts: Options = { instance, output: parseOutput(o.output), flags: parseMutationFlags(o), leaseTtlSec: DEFAULT_LEASE_TTL_SEC };
       return run((ctx) => del(opts, ctx));
     });
 }

@@ -3,6 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { ExitCode, NotFoundError, UsageError } from '../../core/errors.js';
+import { wholeNumber } from '../../core/flags.js';
 import { addMutationOptions, parseMutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { stepViews, type StepView } from '../../flow/control.js';
@@ -11,7 +12,7 @@ import { secondsText } from '../../flow/progress.js';
 import { DEFAULT_LEASE_TTL_SEC, taskStore } from '../../flow/runner.js';
 import type { TaskRow } from '../../flow/store.js';
 import { findCustins } from '../../rds/custins.js';
-import { CONTROL_ACTIONS, checkControlArgs, controlTask, parseLeaseTtl, parseWait, requireControlRole, type ControlAction, type ControlOptions } from '../shared/task-control.js';
+import { CONTROL_ACTIONS, checkControlArgs, controlTask, requireControlRole, type ControlAction, type ControlOptions } from '../shared/task-control.js';
 
 // `rdsctl instance step INSTANCE list|run [STEP]|retry|skip STEP|goto STEP|resume|cancel`: the
 // instance-facing form of `rdsctl task …` (same code: commands/shared/task-control.ts), on the
@@ -28,9 +29,9 @@ export interface Options extends Omit<ControlOptions, 'action'> {
 
 interface Raw {
   output: string;
-  task?: string;
-  leaseTtl: string;
-  wait: string;
+  task?: number;
+  leaseTtl: number;
+  wait: number;
   dryRun?: boolean;
   yes?: boolean;
   reason?: string;
@@ -42,9 +43,9 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<instance>', 'instance name (rm-…) or custins id')
     .argument('<action>', ACTIONS.join('|'))
     .argument('[step]', 'a step: its number (8), its name (do_init) or name:role for names listed twice (do_make_dir:slave)')
-    .option('--task <id>', 'a task of the instance (default: its newest)')
-    .option('--lease-ttl <seconds>', 'lease of this runner, renewed while it works', String(DEFAULT_LEASE_TTL_SEC))
-    .option('--wait <seconds>', 'cancel: wait this long for a running task to stop at its next step boundary (0: do not wait)', '300')
+    .option('--task <id>', 'a task of the instance (default: its newest)', wholeNumber('--task', 0, Number.MAX_SAFE_INTEGER, 'a task id is a number'))
+    .option('--lease-ttl <seconds>', 'lease of this runner, renewed while it works', wholeNumber('--lease-ttl', 1, 999_999, 'a positive number of seconds'), DEFAULT_LEASE_TTL_SEC)
+    .option('--wait <seconds>', 'cancel: wait this long for a running task to stop at its next step boundary (0: do not wait)', wholeNumber('--wait', 0, 999_999, 'a whole number of seconds (0: do not wait)'), 300)
     .addHelpText(
       'after',
       '\nActions (the same as `rdsctl task ACTION TASK_ID`):\n' +
@@ -66,7 +67,10 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl instance step rm-2ze1abcd resume',
         ),
     )
-    .action(async (instance: string, action: string, step: string | undefined, o: Raw) => run((ctx) => stepCommand(parse(instance, action, step, o), ctx)));
+    .action(async (instance: string, action: string, step: string | undefined, o: Raw) => {
+      const opts = parse(instance, action, step, o);
+      return run((ctx) => stepCommand(opts, ctx));
+    });
 }
 
 function parse(instance: string, action: string, step: string | undefined, o: Raw): Options {
@@ -74,16 +78,15 @@ function parse(instance: string, action: string, step: string | undefined, o: Ra
   const a = action as Action;
   if (a === 'list' && step !== undefined) throw new UsageError(`list takes no STEP (got "${step}")`);
   if (a !== 'list') checkControlArgs(a, step);
-  if (o.task !== undefined && !/^\d{1,18}$/.test(o.task)) throw new UsageError(`--task ${o.task}: a task id is a number`);
   return {
     instance,
     action: a,
     ...(step !== undefined ? { step } : {}),
-    ...(o.task !== undefined ? { taskId: Number(o.task) } : {}),
+    ...(o.task !== undefined ? { taskId: o.task } : {}),
     output: parseOutput(o.output),
     flags: parseMutationFlags(o),
-    leaseTtlSec: parseLeaseTtl(o.leaseTtl),
-    waitSec: parseWait(o.wait),
+    leaseTtlSec: o.leaseTtl,
+    waitSec: o.wait,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { UsageError } from '../../core/errors.js';
+import { oneOf, wholeNumber } from '../../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { flows } from '../../flow/flows.js';
 import { taskStore } from '../../flow/runner.js';
@@ -23,45 +24,46 @@ export interface Options {
 
 interface Raw {
   output: string;
-  status?: string;
+  status?: TaskStatus;
   instance?: string;
   target?: string;
   kind?: string;
   flow?: string;
-  limit: string;
+  limit: number;
 }
 
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
-    .option('--status <status>', `only tasks in this state (${TASK_STATUSES.join(', ')})`)
+    .option('--status <status>', `only tasks in this state (${TASK_STATUSES.join(', ')})`, oneOf('--status', TASK_STATUSES))
     .option('--target <target>', 'only tasks of this target: an instance (rm-… or custins id) or KIND:ID (nc:nc-a01, backup:17)')
     .option('--instance <name>', 'same as --target for an instance')
     .option('--kind <kind>', 'only tasks whose target is of this kind (instance, nc, backup, …)')
     .option('--flow <flow>', `only tasks of this flow (${flows.names().join(', ')})`)
-    .option('--limit <n>', 'at most this many, newest first', '100')
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber('--limit', 1, 999_999, 'a positive whole number'), 100)
     .addHelpText(
       'after',
       '\nA task of a flow or flow version this rdsctl does not know is listed with FLOW "name vN (unknown)".\n' +
         'A failed task shows its failed step as "SEQ NAME" in CURRENT, the same as its error and `instance show`.\n' +
         examples('rdsctl task list', 'rdsctl task list --status failed', 'rdsctl task list --target rm-2ze1abcd -o json', 'rdsctl task list --kind nc'),
     )
-    .action(async (o: Raw) => run((ctx) => list(parse(o), ctx)));
+    .action(async (o: Raw) => {
+      const opts = parse(o);
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 function parse(o: Raw): Options {
-  if (o.status !== undefined && !(TASK_STATUSES as readonly string[]).includes(o.status)) throw new UsageError(`--status ${o.status}: valid: ${TASK_STATUSES.join(', ')}`);
-  if (!/^\d{1,6}$/.test(o.limit) || Number(o.limit) < 1) throw new UsageError(`--limit ${o.limit}: a positive whole number`);
   if (o.instance !== undefined && o.target !== undefined) throw new UsageError('--instance and --target name the same thing: give one');
   if (o.kind !== undefined && !/^[a-z][a-z0-9_]{0,31}$/.test(o.kind)) throw new UsageError(`--kind ${o.kind.slice(0, 40)}: a target kind like instance, nc, backup`);
   const target = o.target ?? o.instance;
   if (target !== undefined && (target.length === 0 || target.length > 160)) throw new UsageError('--target: an instance name or KIND:ID of at most 160 characters');
   return {
     output: parseOutput(o.output),
-    ...(o.status ? { status: o.status as TaskStatus } : {}),
+    ...(o.status ? { status: o.status } : {}),
     ...(target !== undefined ? { target } : {}),
     ...(o.kind ? { kind: o.kind } : {}),
     ...(o.flow ? { flow: o.flow } : {}),
-    limit: Number(o.limit),
+    limit: o.limit,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Context } from '../../core/context.js';
 import type { Profile } from '../../core/config.js';
-import { ConflictError, ConfigError, UsageError, describeError } from '../../core/errors.js';
+import { ConflictError, DataError, UsageError, describeError } from '../../core/errors.js';
 import { sqlIdent } from '../../rds/sql-text.js';
 import type { Db } from '../../remote/mysql.js';
 import type { SshPool } from '../../remote/ssh-types.js';
@@ -116,16 +116,16 @@ export function checkInstallParams(raw: Record<string, unknown>): void {
 
 export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   const { ctx, db, task, lease, base } = env;
-  if (task.custins_id === null) throw new ConfigError(`task ${task.id}: an install task without a custins_id`);
+  if (task.custins_id === null) throw new DataError(`task ${task.id}: an install task without a custins_id`);
   const custins = await findCustins(db, String(task.custins_id), { includeDeleted: true });
   if (custins.status === 'deleted' || custins.status === 'deleting') throw new ConflictError(`instance ${custins.ins_name} is ${custins.status}; its install task cannot run`);
   const rows = await instanceRows(db, custins.id);
   const profile = ctx.profile();
   const m = rows.find((r) => r.role === 'master');
   const s = rows.find((r) => r.role === 'slave');
-  if (!m || !s) throw new ConflictError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
+  if (!m || !s) throw new DataError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
   const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
-  if (!classes[0]) throw new ConfigError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
+  if (!classes[0]) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const ssh = await ctx.ssh();
   const params = parseInstallParams(task);
   // do_ensure_minor_version records the version it chose as its result; a resume reads it back.
