@@ -73,7 +73,7 @@ export async function worker(opts: Options, ctx: Context): Promise<number> {
   const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
-  return done.some((r) => r.status !== 'done') ? ExitCode.REMOTE : ExitCode.OK;
+  return done.some((r) => r.status === 'failed' || r.status === 'error') ? ExitCode.REMOTE : ExitCode.OK;
 }
 
 function leaseState(t: ClaimableView): string {

@@ -106,7 +106,8 @@ export async function controlTask(ctx: Context, task: TaskRow, label: TaskLabel,
         const r = await runAction(ctx, store, opts, task, rows, seq);
         if (!r) return { value: ExitCode.OK };
         report(ctx, opts.output, task, r, label);
-        const code = r.failed?.exitCode ?? ExitCode.OK;
+        // A run stopped by a cancel did not do what was asked: runbooks must not read it as success.
+        const code = r.failed?.exitCode ?? (r.status === 'cancelled' ? ExitCode.CONFLICT : ExitCode.OK);
         return { value: code, ok: !r.failed, exitCode: code, detail: { status: r.status, ran: r.ran, ...(r.failed ? { failed_step: `${r.failed.seq} ${r.failed.name}` } : {}) } };
       }
     }
