@@ -19,11 +19,13 @@ interface RawOptions {
   poll: number;
   leaseTtl: number;
   dryRun?: boolean;
+  schedule?: boolean;
   output: string;
 }
 
 interface Options extends WorkerOptions {
   dryRun: boolean;
+  schedule: boolean;
   output: OutputFormat;
 }
 
@@ -32,6 +34,7 @@ export function register(cmd: Command, run: Runner): void {
   cmd
     .option('--dry-run', 'list the tasks the worker would take now (id, instance, flow, status, next step, lease); takes and changes nothing')
     .option('--once', 'take one task, run it, exit (exit 0 also when there was none)')
+    .option('--schedule', 'also be the backup scheduler: before each poll, enqueue the backups due by each instance\'s backup plan and run the log plan (binlogs to the backup store)')
     .option('--max-tasks <n>', 'exit after this many tasks (default: run until Ctrl-C)', atLeast('--max-tasks', 0), 0)
     .option('--poll <ms>', 'how often to look for work when idle', atLeast('--poll', 50), 1000)
     .option('--lease-ttl <seconds>', 'lease of each task, renewed while it runs', atLeast('--lease-ttl', 1), DEFAULT_LEASE_TTL_SEC)
@@ -63,6 +66,7 @@ function parse(o: RawOptions): Options {
     pollMs: o.poll,
     ttlSec: o.leaseTtl,
     dryRun: Boolean(o.dryRun),
+    schedule: Boolean(o.schedule),
     output: parseOutput(o.output),
   };
 }
@@ -70,6 +74,15 @@ function parse(o: RawOptions): Options {
 export async function worker(opts: Options, ctx: Context): Promise<number> {
   if (opts.dryRun) return dryRun(ctx, opts);
   if (!opts.once) ctx.io.err(`worker: polling task_queue every ${opts.pollMs} ms; Ctrl-C to stop\n`);
+  if (opts.schedule) {
+    const { schedulePass } = await import('../backup/schedule.js');
+    opts.beforePoll = async () => {
+      const r = await schedulePass(ctx, ctx.clock.now());
+      for (const e of r.enqueued) ctx.io.err(`worker: scheduled backup of ${e.ins_name}: task ${e.task_id}\n`);
+      for (const a of r.archived) ctx.io.err(`worker: archived ${a.files.length} binlogs of ${a.ins_name}: ${a.files.join(', ')}\n`);
+      for (const e of r.errors) ctx.io.err(`worker: ${e}\n`);
+    };
+  }
   const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;

@@ -36,7 +36,6 @@ export class FlowRegistry {
         seen.add(key);
         if (!f.roles.includes(s.role)) throw new Error(`flow ${f.name} v${v}: step ${key} has a role the flow does not declare (${f.roles.join(', ')})`);
         if (!/^[a-z0-9_]{1,64}$/.test(s.name) || !/^[a-z0-9_]{1,32}$/.test(s.role)) throw new Error(`flow ${f.name} v${v}: step ${key}: names and roles are [a-z0-9_]`);
-        if (s.effect === 'remote' && !s.probe) throw new Error(`flow ${f.name} v${v}: remote step ${key} has no probe`);
       }
       if (!steps.length) throw new Error(`flow ${f.name} v${v} has no steps`);
     }

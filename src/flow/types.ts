@@ -60,7 +60,8 @@ export interface StepDef<C, N> {
   role: StepRole;
   timeoutSec: number;
   /**
-   * What the step changes. 'remote': files or servers on the hosts, so it must have a probe;
+   * What the step changes. 'remote': files or servers on the hosts, so it should have a probe
+   * (a re-run asks it first) unless running it again is itself cheap and harmless;
    * 'metadb': rows in dbaas, written in a fenced transaction; 'check': nothing, it only verifies.
    */
   effect: 'remote' | 'metadb' | 'check';

@@ -19,6 +19,8 @@ export interface WorkerOptions {
   ttlSec: number;
   /** Stop after this many tasks (0 = no limit). */
   maxTasks: number;
+  /** Runs before each look at the queue (`--schedule`: enqueue due backups, ship binlogs). */
+  beforePoll?: () => Promise<void>;
 }
 
 export interface WorkerReport {
@@ -38,6 +40,7 @@ export async function runWorker(ctx: Context, o: WorkerOptions, onTask: (r: Work
   const store = taskStore(ctx);
   const done: WorkerReport[] = [];
   while (!ctx.signal.aborted) {
+    await o.beforePoll?.();
     const candidates = await readyTasks(store, 20);
     let took = false;
     for (const cand of candidates) {

@@ -145,9 +145,11 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
       let stopped: { category: FailureCategory; message: string } | undefined;
       let done = false;
       let forced = false;
+      let detachStdin = (): void => undefined;
       const finish = (): void => {
         if (done) return;
         done = true;
+        detachStdin();
         clearTimeout(timer);
         offAbort();
         conn.client.removeListener('close', onConnClose);
@@ -227,7 +229,8 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
       });
       ch.on('close', finish);
       ch.on('error', () => undefined);
-      if (o.stdin !== undefined) ch.end(o.stdin);
+      if (o.stdin !== undefined && typeof o.stdin === 'object' && 'attach' in o.stdin) detachStdin = o.stdin.attach(ch);
+      else if (o.stdin !== undefined) ch.end(o.stdin);
       else ch.end();
     });
   }

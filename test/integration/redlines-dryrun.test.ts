@@ -32,6 +32,14 @@ const MUTATING: Record<string, string[]> = {
   'task resume': ['task', 'resume', '--help'],
   'task cancel': ['task', 'cancel', '--help'],
   worker: ['worker', '--help'],
+  'instance kill': ['instance', 'kill', '--help'],
+  'instance connect': ['instance', 'connect', '--help'],
+  monitor: ['monitor', '--help'],
+  'instance backup': ['instance', 'backup', '--help'],
+  'instance clone': ['instance', 'clone', '--help'],
+  'backup verify': ['backup', 'verify', '--help'],
+  'backup delete': ['backup', 'delete', '--help'],
+  'backup archive': ['backup', 'archive', '--help'],
 };
 
 /** Reported defects in files this suite's author may not edit (test.failing until fixed; then delete the entry). */
@@ -116,6 +124,8 @@ const CASES: DryCase[] = [
   { name: 'task goto', args: (f) => ['task', 'goto', String(f.taskId), '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
   { name: 'task cancel', args: (f) => ['task', 'cancel', String(f.taskId), '--dry-run', '--yes'], shows: (f) => [`dry run: task cancel (task ${f.taskId}`, /^note: would mark task \d+ cancelled now/m] },
   { name: 'instance delete', args: (f) => ['instance', 'delete', f.ins, '--dry-run', '--yes'], shows: (f) => [f.ins, /^targets \(3\)/m] },
+  { name: 'instance backup', args: (f) => ['instance', 'backup', f.ins, '--dry-run'], shows: (f) => ['dry run: back up instance', `${f.ins} -> bak-01:`, /^remote \[<source NC>\]: mariadb-backup --backup --stream=xbstream \| ssh /m] },
+  { name: 'backup archive', args: (f) => ['backup', 'archive', f.ins, '--rotate', '--dry-run'], shows: (f) => ['dry run: archive binlogs', f.ins, 'FLUSH BINARY LOGS'] },
   { name: 'audit backfill', args: () => ['audit', 'backfill', '--dry-run'], shows: () => ['dry run: copy ', 'targets (1): dbaas.ops_audit'] },
 ];
 

@@ -483,9 +483,14 @@ test('a task whose rows do not match its version is refused, not guessed at', as
 test('registration refuses flows the engine cannot run safely', () => {
   expect(() => new FlowRegistry([testFlow([step('s1'), step('s1')])])).toThrow(/listed twice/);
   expect(() => new FlowRegistry([testFlow([step('s1', { role: 'nope' })])])).toThrow(/role the flow does not declare/);
-  expect(() => new FlowRegistry([testFlow([step('s1', { effect: 'remote' })])])).toThrow(/has no probe/);
   expect(() => new FlowRegistry([testFlow([step('s1')], { version: 2, previous: { 2: [step('s1')] } })])).toThrow(/older version/);
   expect(() => new FlowRegistry([testFlow([step('s1')]), testFlow([step('s1')])])).toThrow(/registered twice/);
+});
+
+test('the flows this rdsctl ships all pass registration', async () => {
+  const { flows } = await import('../../src/flow/flows.js');
+  expect(flows.names()).toEqual(expect.arrayContaining(['install', 'delete']));
+  for (const name of flows.names()) expect(flows.get(name)!.steps.length).toBeGreaterThan(0);
 });
 
 test('enqueue validates parameters first and records target, version and every step', async () => {
