@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { expandNodeSet, type GroupResolver } from '../remote/nodeset.js';
 import type { HostTarget } from '../remote/ssh-types.js';
-import { isIpv4 } from './near.js';
+import { isIpv4 } from '../core/near.js';
 import { nearNcNames, ncsInGroup, ncTarget, resolveNcNames, type Nc } from './nc.js';
 
 // go2nc's targets: a ClusterShell node set of NC hostnames, IPs or SNs, with @cluster:NAME and

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
 import type { Column, OutputFormat } from '../core/output.js';
 import { requireRole } from '../core/authz.js';
-import { nearByPrefix } from '../houyi/near.js';
+import { nearByPrefix } from '../core/near.js';
 import { cidrArg, descriptionArg, idArg, oneOf } from './validate.js';
 
 // The NAT gateway's ACL table (houyi.natgw_acl), which the seeds change through go2hyapi to
