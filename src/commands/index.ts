@@ -58,6 +58,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'top'], summary: 'Live view of many instances (QPS, TPS, threads, lag, buffer pool, CPU), sortable; --once when piped', role: 'read', load: () => import('./instance/top.js') },
   { path: ['instance', 'backup'], summary: 'Full physical backup into the backup store (from the standby when healthy), then binlog archive and retention', role: 'operator', load: () => import('./instance/backup.js') },
   { path: ['instance', 'clone'], summary: 'Point-in-time recovery into a new instance: --to-time TIME, --backup ID or --latest', role: 'operator', load: () => import('./instance/clone.js') },
+  { path: ['instance', 'encrypt'], summary: 'Data-at-rest encryption of a running pair: key on the NCs and the store, standby first, then the master', role: 'admin', load: () => import('./instance/encrypt.js') },
   { path: ['backup', 'list'], summary: 'Backup sets, newest first (--instance)', role: 'read', load: () => import('./backup/list.js') },
   { path: ['backup', 'show'], summary: 'One backup set: record, manifest (files, sha256) and verification', role: 'read', load: () => import('./backup/show.js') },
   { path: ['backup', 'verify'], summary: 'Check every file against the manifest and prepare a scratch copy; exit 4 if bad', role: 'operator', load: () => import('./backup/verify.js') },

@@ -40,7 +40,7 @@ export interface Created extends AllocatedInstance {
   taskId: number;
 }
 
-async function writeAll(tx: Db, spec: CreateSpec, createdBy: string): Promise<Created> {
+async function writeAll(tx: Db, spec: CreateSpec, createdBy: string, o: { encrypt?: boolean } = {}): Promise<Created> {
   const a = await allocate(tx, spec);
   for (const acc of spec.accounts) {
     await ensureAccount(tx, a.custinsId, { name: acc.name, type: 'normal', privilege: 'ReadWrite', host: '%', dbs: spec.dbs }, acc.password);
@@ -48,12 +48,12 @@ async function writeAll(tx: Db, spec: CreateSpec, createdBy: string): Promise<Cr
   if (spec.dbs.length) {
     await tx.execute(`INSERT INTO custins_db (custins_id, db_name, charset, status) VALUES ${spec.dbs.map(() => "(?, ?, 'utf8mb4', 'creating')").join(', ')}`, spec.dbs.flatMap((d) => [a.custinsId, d]));
   }
-  const taskId = await enqueue(sqlStore(tx), installFlow, { kind: 'instance', id: String(a.custinsId) }, { ...installParams(spec, createdBy) }, { createdBy });
+  const taskId = await enqueue(sqlStore(tx), installFlow, { kind: 'instance', id: String(a.custinsId) }, { ...installParams(spec, createdBy), ...(o.encrypt ? { encrypt: true } : {}) }, { createdBy });
   return { ...a, taskId };
 }
 
-export async function writeCreate(ctx: Context, spec: CreateSpec): Promise<Created> {
-  return ctx.db('dbaas').transaction((tx) => writeAll(tx, spec, ctx.osUser));
+export async function writeCreate(ctx: Context, spec: CreateSpec, o: { encrypt?: boolean } = {}): Promise<Created> {
+  return ctx.db('dbaas').transaction((tx) => writeAll(tx, spec, ctx.osUser, o));
 }
 
 export interface PreviewSql {

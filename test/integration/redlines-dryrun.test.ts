@@ -37,6 +37,7 @@ const MUTATING: Record<string, string[]> = {
   monitor: ['monitor', '--help'],
   'instance backup': ['instance', 'backup', '--help'],
   'instance clone': ['instance', 'clone', '--help'],
+  'instance encrypt': ['instance', 'encrypt', '--help'],
   'backup verify': ['backup', 'verify', '--help'],
   'backup delete': ['backup', 'delete', '--help'],
   'backup archive': ['backup', 'archive', '--help'],
