@@ -1,7 +1,7 @@
 import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
-import type { Plan } from '../core/mutation.js';
+import type { Plan, PlannedChange } from '../core/mutation.js';
 import { chunkserverId } from './status.js';
 
 // `pangu disk offline CS:DEVICE`: mark a disk for replacement, but only when it is safe:
@@ -137,14 +137,11 @@ async function assess(db: Db, csId: number, ref: DiskRef, lock: { clusterId: num
 }
 
 /** A checked offline, ready for the command layer to print, confirm, audit and apply. */
-export interface PlannedOffline {
+export interface PlannedOffline extends PlannedChange<OfflineAssessment> {
   name: string;
-  plan: Plan;
   reason: string;
   /** Why the checks refuse it now (they run again under lock in apply). */
   refusal: string | null;
-  audit: { command: string; targets: string[]; detail: Record<string, unknown> };
-  apply(): Promise<OfflineAssessment>;
 }
 
 export async function planOffline(ctx: Context, ref: DiskRef, reasonGiven: string | null): Promise<PlannedOffline> {
@@ -185,5 +182,6 @@ export async function planOffline(ctx: Context, ref: DiskRef, reasonGiven: strin
         if (r.affectedRows !== 1) throw new ConflictError(`disk ${name} changed while it was being taken offline; nothing written`);
         return a;
       }),
+    resultDetail: (a) => ({ chunks_on_disk: a.chunks_on_disk, chunkserver_disks_out: a.chunkserver_disks_out }),
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
-import type { Plan } from '../core/mutation.js';
+import type { PlannedChange } from '../core/mutation.js';
 import type { Column } from '../core/output.js';
 import { nearByPrefix } from '../core/near.js';
 import { cidrBounds, cidrContainsIp, parseCidr, type Cidr } from './cidr.js';
@@ -123,17 +123,6 @@ export function houyiHopLookup(ctx: Context): HopLookup {
 
 export function newRouteId(): string {
   return `rte-bp1${randomBytes(9).toString("hex").slice(0, 17)}`;
-}
-
-/**
- * A change checked against the metadb and ready to apply: the plan `--dry-run` shows, what the
- * audit records, and apply(), which checks again under row locks and writes. The command layer
- * decides whether to print, confirm, audit and apply.
- */
-export interface PlannedChange<T> {
-  plan: Plan;
-  audit: { command: string; targets: string[]; detail: Record<string, unknown> };
-  apply(): Promise<T>;
 }
 
 export async function planAddRoute(ctx: Context, r: RouteInput): Promise<PlannedChange<Route>> {

@@ -4,7 +4,7 @@ import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { ConflictError, ExitCode } from '../../core/errors.js';
 import { listOf } from '../../core/flags.js';
-import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
+import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
 import { DISK_STATUSES, diskStatus, panguName, type DiskStatus } from '../../pangu/status.js';
 import { parseDiskRef, planOffline, type DiskRef } from '../../pangu/offline.js';
@@ -82,10 +82,7 @@ export async function offline(o: OfflineOptions, ctx: Context): Promise<void> {
   if (p.refusal) throw new ConflictError(`refusing to take ${p.name} offline: ${p.refusal}`);
   if (o.flags.dryRun) return;
   await confirm(ctx, `${p.plan.action}\n  ${p.plan.notes!.slice(0, 2).join('\n  ')}`, o.flags, [p.name]);
-  const result = await audited(ctx, { ...p.audit, reason: o.flags.reason }, async () => {
-    const a = await p.apply();
-    return { value: a, detail: { chunks_on_disk: a.chunks_on_disk, chunkserver_disks_out: a.chunkserver_disks_out } };
-  });
+  const result = await applyAudited(ctx, p, o.flags.reason);
   ctx.io.err(`disk ${p.name} is offline (was ${result.previous_status}); ${result.chunks_on_disk} chunk replicas on it, no chunk falls below ${result.replica_count} healthy replicas\n`);
   if (o.output === 'json') ctx.io.out(JSON.stringify({ ...result, status: 'offline', offline_reason: p.reason }, null, 2) + '\n');
 }

@@ -3,7 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { UsageError } from '../../core/errors.js';
-import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan } from '../../core/mutation.js';
+import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
 import { listRoutes, planAddRoute, planDeleteRoute, ROUTE_COLUMNS, validateRouteInput, type Route, type RouteRef } from '../../vpc/routes.js';
 import { cidrArg, idArg } from '../../vpc/validate.js';
@@ -46,7 +46,7 @@ export function register(cmd: Command, run: Runner): void {
         await requireRole(ctx, 'operator', 'rdsctl vpc route add');
         const change = await planAddRoute(ctx, route);
         if (flags.dryRun) return printPlan(ctx, change.plan, output === 'json' ? 'json' : 'text');
-        const created = await audited(ctx, { ...change.audit, reason: flags.reason }, async () => ({ value: await change.apply() }));
+        const created = await applyAudited(ctx, change, flags.reason);
         ctx.io.err(`added route ${created.route_id}: ${created.dst_cidr} via ${created.next_hop} in ${created.vpc_id}\n`);
         printRoute(ctx, output, created);
       });
@@ -68,7 +68,7 @@ export function register(cmd: Command, run: Runner): void {
         const route = change.route;
         if (flags.dryRun) return printPlan(ctx, change.plan, output === 'json' ? 'json' : 'text');
         await confirm(ctx, change.what, flags, [`${route.route_id} (${route.dst_cidr} in ${route.vpc_id})`]);
-        await audited(ctx, { ...change.audit, reason: flags.reason }, async () => ({ value: await change.apply() }));
+        await applyAudited(ctx, change, flags.reason);
         ctx.io.err(`deleted route ${route.route_id}: ${route.dst_cidr} in ${route.vpc_id}\n`);
         printRoute(ctx, output, route);
       });

@@ -4,7 +4,7 @@ import { ConflictError, DataError, UsageError, describeError } from '../../core/
 import { sqlIdent } from '../../rds/sql-text.js';
 import type { Db } from '../../remote/mysql.js';
 import type { SshPool } from '../../remote/ssh-types.js';
-import type { InstanceClass } from '../../rds/catalog.js';
+import { findClass, type InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
 import { socketSql, superuserSession, type SqlRow } from '../../rds/instance-sql.js';
@@ -127,8 +127,8 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   const m = rows.find((r) => r.role === 'master');
   const s = rows.find((r) => r.role === 'slave');
   if (!m || !s) throw new DataError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
-  const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
-  if (!classes[0]) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
+  const cls = await findClass(db, custins.class_code);
+  if (!cls) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const ssh = await ctx.ssh();
   const params = parseInstallParams(task);
   // do_ensure_minor_version records the version it chose as its result; a resume reads it back.
@@ -144,7 +144,7 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     task,
     params,
     custins,
-    cls: classes[0],
+    cls,
     master: toNode(profile, m),
     slave: toNode(profile, s),
     remote: (node, command, sc, o = {}) => base.remote(node.target, node.host, command, sc, o),
