@@ -6,6 +6,7 @@ import type { ExecResult, SshPool } from '../../remote/ssh-types.js';
 import type { InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
+import { positiveInt } from '../../rds/domain.js';
 import { socketSql, superuserSession, type SqlRow } from '../../rds/instance-sql.js';
 import type { InstanceSession } from '../../remote/mysql-instance.js';
 import type { Lease } from '../lease.js';
@@ -85,6 +86,8 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   if (!m || !s) throw new RdsctlError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`, 1);
   const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
   if (!classes[0]) throw new RdsctlError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`, 1);
+  const clsRef = { table: 'dbaas.instance_class', key: `class_code=${JSON.stringify(custins.class_code)}` };
+  for (const col of ['cpu', 'mem_mb', 'max_connections', 'max_iops'] as const) positiveInt(clsRef, col, classes[0][col]);
   const ssh = await ctx.ssh();
   const c: InstallCtx = {
     ctx,
