@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
-import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../core/output.js';
+import { addOutputOption, parseOutput, printRecords, type OutputFormat, jsonText } from '../core/output.js';
 import { CHECKS, runChecks, selectChecks } from '../check/checks.js';
 import { checkReportTarget, renderJunit, writeFileAtomic } from '../check/junit.js';
 import type { CheckResult, CheckStatus } from '../check/types.js';
@@ -59,7 +59,7 @@ export async function check(opts: Options, ctx: Context): Promise<number> {
   const summary = { ok: 0, warn: 0, fail: 0 };
   for (const r of results) summary[r.status]++;
   if (opts.output === 'json') {
-    ctx.io.out(JSON.stringify({ status, summary, checks: results }, null, 2) + '\n');
+    ctx.io.out(jsonText({ status, summary, checks: results }));
   } else {
     printRecords(ctx.io, opts.output, [
       { header: 'CHECK', value: (r) => r.name },

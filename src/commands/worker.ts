@@ -3,7 +3,7 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { printPlan } from '../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
+import { addOutputOption, parseOutput, type OutputFormat, termSafe } from '../core/output.js';
 import { claimStatement, ownerIsDeadHere } from '../flow/lease.js';
 import { DEFAULT_LEASE_TTL_SEC } from '../flow/runner.js';
 import { claimableDetail, type ClaimableView } from '../flow/store.js';
@@ -65,7 +65,7 @@ function parse(o: RawOptions): Options {
 export async function worker(opts: Options, ctx: Context): Promise<number> {
   if (opts.dryRun) return dryRun(ctx, opts);
   if (!opts.once) ctx.io.err(`worker: polling task_queue every ${opts.pollMs} ms; Ctrl-C to stop\n`);
-  const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
+  const done = await runWorker(ctx, opts, (r) => ctx.io.out(termSafe(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}`) + '\n'));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
   return done.some((r) => r.status !== 'done') ? ExitCode.REMOTE : ExitCode.OK;

@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { ConflictError, ExitCode, NotFoundError, RdsctlError, RemoteError, UnavailableError, UsageError, describeError } from '../core/errors.js';
-import { printRecords, printSections, type Column, type OutputFormat } from '../core/output.js';
+import { printRecords, printSections, type Column, type OutputFormat, jsonText } from '../core/output.js';
 import { findNc, listNcs, vmCountsOnNc, type Nc } from './nc.js';
 import { powerVm, type PowerResult } from './power.js';
 import type { PowerAction } from './virsh.js';
@@ -263,7 +263,7 @@ export function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): 
   if (r.kind === 'dry-run') return;
   if (format === 'json') {
     const envelope: Envelope<unknown> = { code: '200', message: 'success', data: r.data };
-    ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
+    ctx.io.out(jsonText(envelope));
     return;
   }
   switch (r.kind) {
@@ -295,5 +295,5 @@ export function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): 
 export function printFailure(ctx: Context, format: OutputFormat, call: HyapiCall, err: unknown): void {
   if (format !== 'json' || err instanceof UsageError || call.action.delegate) return;
   const envelope: Envelope<null> = { code: apiErrorCode(err, call.action), message: describeError(err).message, data: null };
-  ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
+  ctx.io.out(jsonText(envelope));
 }

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
 import type { OutputFormat } from '../core/output.js';
 import { chunkserverId } from './status.js';
+import { jsonText } from '../core/output.js';
 
 // `pangu disk offline CS:DEVICE`: mark a disk for replacement, but only when it is safe:
 //  - replica rule: no chunk with a replica on the disk may be left with fewer healthy replicas
@@ -185,5 +186,5 @@ export async function offlineDisk(ctx: Context, o: OfflineOptions): Promise<void
     return { value: a, detail: { chunks_on_disk: a.chunks_on_disk, chunkserver_disks_out: a.chunkserver_disks_out } };
   });
   ctx.io.err(`disk ${name} is offline (was ${result.previous_status}); ${result.chunks_on_disk} chunk replicas on it, no chunk falls below ${result.replica_count} healthy replicas\n`);
-  if (o.output === 'json') ctx.io.out(JSON.stringify({ ...result, status: 'offline', offline_reason: reason }, null, 2) + '\n');
+  if (o.output === 'json') ctx.io.out(jsonText({ ...result, status: 'offline', offline_reason: reason }));
 }

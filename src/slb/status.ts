@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
-import { printRecords, type Column, type OutputFormat } from '../core/output.js';
+import { printRecords, type Column, type OutputFormat, jsonText } from '../core/output.js';
 import { addressOf, healthy, NODE_STATUSES, probeNodes, readNodes, summarize, summaryLine, type LbNodeRow, type NodeFilter, type NodeStatus, type ProxyRow, type SlbKind, type SlbRow } from './nodes.js';
 
 // `lb_node status` and `proxy status`: one row per node, a summary by status, and exit 4 when
@@ -45,7 +45,7 @@ export async function nodeStatus(ctx: Context, kind: SlbKind, o: StatusOptions):
   if (o.live) rows = await probeNodes(rows, { timeoutMs: o.timeoutMs, concurrency: o.concurrency, signal: ctx.signal });
   const summary = summarize(rows, o.live);
   if (o.output === 'json') {
-    ctx.io.out(JSON.stringify({ nodes: rows, summary }, null, 2) + '\n');
+    ctx.io.out(jsonText({ nodes: rows, summary }));
   } else {
     printRecords(ctx.io, o.output, columns(kind, o.live), rows);
     ctx.io.err(summaryLine(kind, summary) + '\n');

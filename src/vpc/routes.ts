@@ -3,7 +3,7 @@ import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
-import { printRecords, type Column, type OutputFormat } from '../core/output.js';
+import { printRecords, type Column, type OutputFormat, jsonText } from '../core/output.js';
 import { nearByPrefix } from '../houyi/near.js';
 import { cidrBounds, cidrContainsIp, parseCidr, type Cidr } from './cidr.js';
 import { cidrArg, descriptionArg, idArg, ipv4Arg } from './validate.js';
@@ -202,6 +202,6 @@ export const ROUTE_COLUMNS: Column<Route>[] = [
 ];
 
 function printRoute(ctx: Context, output: OutputFormat, r: Route): void {
-  if (output === 'json') ctx.io.out(JSON.stringify(r, null, 2) + '\n');
+  if (output === 'json') ctx.io.out(jsonText(r));
   else printRecords(ctx.io, output, ROUTE_COLUMNS, [r]);
 }

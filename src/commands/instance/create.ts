@@ -3,7 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat, jsonText } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { INSTALL_FLOW } from '../../flow/install/index.js';
@@ -40,6 +40,7 @@ interface RawOptions {
   db: string[];
   account: string[];
   passwordStdin?: boolean;
+  insecurePasswordArg?: boolean;
   guard?: boolean;
   whitelist?: string;
   ecsSg?: string;
@@ -67,8 +68,9 @@ export function register(cmd: Command, run: Runner): void {
     .option('--vpc-id <id>', 'VPC of a vpc-network instance')
     .option('--vswitch-id <id>', 'vswitch (in --zone) of a vpc-network instance')
     .option('--db <name>', 'create this database (repeatable)', collect, [])
-    .option('--account <name[:password]>', 'create this ReadWrite account on the --db databases (repeatable); without :password, read it from stdin with --password-stdin', collect, [])
+    .option('--account <name>', 'create this ReadWrite account on the --db databases (repeatable); its password comes from stdin with --password-stdin', collect, [])
     .option('--password-stdin', 'read the passwords of --account entries given without one from stdin, one line each, in order')
+    .option('--insecure-password-arg', 'accept --account NAME:PASSWORD: the password is then visible to every local user in ps and /proc/PID/cmdline, and stays in shell history')
     .option('--guard', 'a guard (disaster-recovery) instance: read-only on both hosts')
     .option('--whitelist <ips>', 'comma list of IPv4 addresses/CIDRs allowed to connect (default 127.0.0.1)')
     .option('--ecs-sg <id>', 'ECS security group whose members may connect')
@@ -83,7 +85,7 @@ export function register(cmd: Command, run: Runner): void {
         '`rdsctl instance step NAME resume`.\n' +
         examples(
           'rdsctl instance create',
-          'rdsctl instance create --class rds.mysql.s2.large --zone cn-hangzhou-b --db shop --account app:S3cure-pass -o json',
+          'printf "%s\\n" "$APP_PW" | rdsctl instance create --class rds.mysql.s2.large --zone cn-hangzhou-b --db shop --account app --password-stdin -o json',
           'printf "%s\\n" "$APP_PW" | rdsctl instance create --db shop --account app --password-stdin',
           'rdsctl instance create --no-wait && rdsctl worker --once',
         ),
@@ -115,10 +117,13 @@ async function parse(o: RawOptions, ctx: Context): Promise<Options> {
   for (const spec of o.account) {
     const i = spec.indexOf(':');
     if (i === 0) throw new UsageError(`--account ${spec.slice(0, 1)}…: the name comes before the ":"`);
+    // A password in argv is readable by every local user (ps, /proc/PID/cmdline) for as long as
+    // the command runs, and stays in shell history: refused unless the operator says so.
+    if (i > 0 && !o.insecurePasswordArg) throw new UsageError(`--account ${spec.slice(0, i)}:…: a password on the command line is visible in ps and shell history; pipe it with --password-stdin (or add --insecure-password-arg)`);
     accounts.push(i < 0 ? { name: spec, password: '' } : { name: spec.slice(0, i), password: spec.slice(i + 1) });
     if (i < 0) needPw.push(accounts.length - 1);
   }
-  if (needPw.length && !o.passwordStdin) throw new UsageError(`--account ${accounts[needPw[0]!]!.name} has no password: give NAME:PASSWORD or use --password-stdin`);
+  if (needPw.length && !o.passwordStdin) throw new UsageError(`--account ${accounts[needPw[0]!]!.name} has no password: pipe it with --password-stdin`);
   if (o.passwordStdin) {
     if (!needPw.length) throw new UsageError('--password-stdin: every --account already has a password');
     if (ctx.io.stdinIsTTY) throw new UsageError('--password-stdin reads from a pipe, not a terminal');
@@ -186,7 +191,7 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
     }
     const db = ctx.db('dbaas');
     const record = await instanceRecord(db, await findCustins(db, String(created.custinsId)));
-    if (opts.output === 'json') ctx.io.out(JSON.stringify(record, null, 2) + '\n');
+    if (opts.output === 'json') ctx.io.out(jsonText(record));
     else printSections(ctx.io, opts.output, [recordSection(record)], record);
     if (failed) ctx.io.err(`rdsctl: ${created.insName}: install failed at ${failed}; fix the cause, then \`rdsctl instance step ${created.insName} resume\`\n`);
     else if (!opts.noWait) ctx.io.err(`${created.insName} is running: endpoint ${record.endpoint}\n`);

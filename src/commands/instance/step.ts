@@ -4,7 +4,7 @@ import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { ConflictError, ExitCode, NotFoundError, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat, jsonText, termSafe } from '../../core/output.js';
 import { gotoStep, resolveStep, skipStep, stepViews, type StepView } from '../../flow/control.js';
 import { firstUnfinished, type RunMode, type RunResult } from '../../flow/engine.js';
 import { flowByName } from '../../flow/flows.js';
@@ -180,8 +180,8 @@ async function runAction(ctx: Context, opts: Options, task: TaskRow, rows: Await
 
 function report(ctx: Context, output: OutputFormat, task: TaskRow, r: RunResult, insName: string): void {
   const out = { task_id: task.id, status: r.status, ran: r.ran, failed: r.failed ? { seq: r.failed.seq, step: r.failed.name, host: r.failed.host, error: r.failed.error } : null };
-  if (output === 'json') ctx.io.out(JSON.stringify(out, null, 2) + '\n');
-  if (r.failed) ctx.io.err(`rdsctl: task ${task.id} failed at step ${r.failed.seq} ${r.failed.name}${r.failed.host ? ` on ${r.failed.host}` : ''}: ${r.failed.error}\n`);
+  if (output === 'json') ctx.io.out(jsonText(out));
+  if (r.failed) ctx.io.err(`rdsctl: ${termSafe(`task ${task.id} failed at step ${r.failed.seq} ${r.failed.name}${r.failed.host ? ` on ${r.failed.host}` : ''}: ${r.failed.error}`)}\n`);
   else ctx.io.err(`task ${task.id} of ${insName}: ${r.status} (${r.ran} steps this run)\n`);
 }
 
