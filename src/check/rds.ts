@@ -1,7 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import { openInstance, type InstanceSession } from '../remote/mysql-instance.js';
 import { maintainUsers, secretOf } from '../rds/accounts.js';
-import { mapLimit } from '../slb/probe.js';
+import { mapLimit } from '../core/concurrency.js';
 import type { Check, CheckOutcome } from './types.js';
 
 // rds: every running custins replicates. For each one, log in to the master (it must answer)

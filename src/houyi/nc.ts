@@ -1,7 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 import { NotFoundError } from '../core/errors.js';
-import { isIpv4, nearByPrefix, PROBE_LIMIT } from './near.js';
+import { isIpv4, nearByPrefix, PROBE_LIMIT } from '../core/near.js';
 
 // NCs (physical hosts) in the houyi metadb. An NC is named by hostname, IP or serial number; each
 // lookup is an equality or IN on that column's unique index, in batches, so resolving a node set
@@ -114,6 +114,9 @@ export type GroupKind = 'cluster' | 'zone';
 /** Hostnames of the NCs in a cluster or zone. An unknown cluster/zone is a NotFoundError with near names. */
 export async function ncsInGroup(db: Db, kind: GroupKind, name: string): Promise<string[]> {
   const table = kind === 'cluster' ? 'cluster' : 'zone';
+  const column = kind === 'cluster' ? 'cluster_id' : 'zone_id';
+  // @cluster:* is every NC in some cluster (ClusterShell's "all nodes" of a group source).
+  if (name === '*') return (await db.query<{ hostname: string }>(`SELECT hostname FROM nc WHERE ${column} IS NOT NULL ORDER BY hostname`)).map((r) => r.hostname);
   const group = await db.query<{ id: number }>(`SELECT id FROM ${table} WHERE name = ?`, [name]);
   if (group.length === 0) {
     const near = await nearByPrefix(name, async (pattern) => {
@@ -122,7 +125,6 @@ export async function ncsInGroup(db: Db, kind: GroupKind, name: string): Promise
     });
     throw new NotFoundError(`${kind} "${name}" not found in houyi`, near.map((n) => `@${kind}:${n}`));
   }
-  const column = kind === 'cluster' ? 'cluster_id' : 'zone_id';
   const rows = await db.query<{ hostname: string }>(`SELECT hostname FROM nc WHERE ${column} = ? ORDER BY hostname`, [group[0]!.id]);
   return rows.map((r) => r.hostname);
 }

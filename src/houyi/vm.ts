@@ -1,7 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
-import { isIpv4, nearByPrefix, PROBE_LIMIT } from './near.js';
+import { isIpv4, nearByPrefix, PROBE_LIMIT } from '../core/near.js';
 import { ncTarget } from './nc.js';
 
 // VMs in the houyi metadb, named by vm name, ECS instance id (i-…) or IP, each on a unique index.
@@ -41,6 +41,13 @@ const KEY_COLUMN: Record<VmKey, string> = { name: 'v.name', instance_id: 'v.inst
 
 export async function vmsBy(db: Db, key: VmKey, value: string): Promise<Vm[]> {
   return db.query<Vm>(`${SELECT_VM} WHERE ${KEY_COLUMN[key]} = ?`, [value]);
+}
+
+/** VMs whose key is one of `values` (one query). */
+export async function vmsIn(db: Db, key: VmKey, values: string[]): Promise<Vm[]> {
+  const out: Vm[] = [];
+  for (let i = 0; i < values.length; i += 1000) out.push(...(await db.query<Vm>(`${SELECT_VM} WHERE ${KEY_COLUMN[key]} IN (?)`, [values.slice(i, i + 1000)])));
+  return out;
 }
 
 /** The VM a name means: an IP-shaped name by ip; otherwise vm name, then instance id. */

@@ -1,7 +1,8 @@
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
-import { rankNear } from '../houyi/near.js';
-import { mapLimit, tcpProbe } from './probe.js';
+import { rankNear } from '../core/near.js';
+import { mapLimit } from '../core/concurrency.js';
+import { tcpProbe } from './probe.js';
 
 // The SLB back-end checks on the Xuanyuan database. The seeds' queries are
 //   select ip_addr, status from lb_node;   -- every LVS node should be online
@@ -128,4 +129,11 @@ export function summaryLine(kind: SlbKind, s: NodeSummary): string {
   const parts = [`${s.online} online`, `${s.offline} offline`, `${s.maintain} maintain`];
   if (s.up !== undefined) parts.push(`live: ${s.up} up, ${s.down} down, ${s.mismatch} mismatch`);
   return `${s.total} ${kind === 'lb_node' ? 'lb_node' : 'proxy'}${s.total === 1 ? '' : kind === 'lb_node' ? 's' : ' nodes'}: ${parts.join(', ')}`;
+}
+
+/** The LVS nodes and proxies at one address, as go2which shows them. */
+export async function slbByAddress(db: Db, ip: string): Promise<{ nodes: Array<Record<string, unknown>>; proxies: Array<Record<string, unknown>> }> {
+  const nodes = await db.query<Record<string, unknown>>('SELECT ip_addr, status, cluster, role, vip, service_port FROM lb_node WHERE ip_addr = ?', [ip]);
+  const proxies = await db.query<Record<string, unknown>>('SELECT ip_adr, status, cluster, kind, service_port FROM proxy WHERE ip_adr = ?', [ip]);
+  return { nodes, proxies };
 }

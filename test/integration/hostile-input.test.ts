@@ -55,6 +55,11 @@ const junitPath = (v: string): string => {
 };
 
 const SLOTS: Slot[] = [
+  { name: 'backup show ID', args: (v) => ['backup', 'show', v] },
+  { name: 'backup list --instance', args: (v) => ['backup', 'list', '--instance', v], sample: true },
+  { name: 'instance backup NAME', args: (v) => ['instance', 'backup', v, dry], sample: true },
+  { name: 'backup archive NAME', args: (v) => ['backup', 'archive', v, dry], sample: true },
+  { name: 'instance clone --to-time', args: (v, f) => ['instance', 'clone', f.ins, '--to-time', v, dry], also: [9], sample: true },
   { name: 'go2nc TARGET (node set)', args: (v) => ['go2nc', v, dry, '--', 'true'] },
   { name: 'go2nc --concurrency', args: (v, f) => ['go2nc', f.nc, dry, '--concurrency', v, '--', 'true'], sample: true },
   { name: 'go2nc --connect-timeout', args: (v, f) => ['go2nc', f.nc, dry, '--connect-timeout', v, '--', 'true'], sample: true },
@@ -200,8 +205,9 @@ function verdict(slot: Slot, v: string, r: CliResult, ms: number): string | null
     const lines = r.stderr.split('\n');
     if (lines.length !== 2 || lines[1] !== '' || !lines[0]!.startsWith('rdsctl: ')) return `not one stderr line (exit ${r.code}): ${JSON.stringify(r.stderr.slice(0, 300))}`;
   }
-  // A SLEEP(5) that reached SQL shows up as time.
-  if (ms > 4000) return `took ${ms} ms`;
+  // A SLEEP(5) that reached SQL shows up as time: judged only for the SLEEP payloads (any other
+  // input is slow only because the shared machine is loaded), and runSlot re-runs a slow one once.
+  if (/SLEEP\(/i.test(v) && ms > 4000) return `took ${ms} ms`;
   return null;
 }
 
@@ -217,7 +223,11 @@ async function runSlot(slot: Slot): Promise<{ failures: string[]; codes: Record<
       const t0 = Date.now();
       const r = await lab.run(slot.args(v, f), slot.ownConfig ? { env: ownConfig } : {});
       codes[r.code] = (codes[r.code] ?? 0) + 1;
-      const bad = verdict(slot, v, r, Date.now() - t0);
+      let bad = verdict(slot, v, r, Date.now() - t0);
+      if (bad?.startsWith('took ')) {
+        const t1 = Date.now();
+        bad = verdict(slot, v, await lab.run(slot.args(v, f), slot.ownConfig ? { env: ownConfig } : {}), Date.now() - t1) && bad;
+      }
       if (bad) failures.push(`${slot.name} ${label(v)}: ${bad}`);
     }
   };

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
-import { ExitCode, UsageError } from '../../core/errors.js';
-import { addMutationOptions, parseMutationFlags } from '../../core/mutation.js';
+import { ConflictError, ExitCode } from '../../core/errors.js';
+import { listOf } from '../../core/flags.js';
+import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
 import { DISK_STATUSES, diskStatus, panguName, type DiskStatus } from '../../pangu/status.js';
-import { offlineDisk, parseDiskRef } from '../../pangu/offline.js';
+import { parseDiskRef, planOffline, type DiskRef } from '../../pangu/offline.js';
 
 // `rdsctl pangu disk status [--chunkserver CS] [--status S,…]` and
 // `rdsctl pangu disk offline CS:DEVICE`.
@@ -21,20 +22,16 @@ export function register(cmd: Command, run: Runner): void {
   cmd.helpCommand(false).addHelpText('after', examples('rdsctl pangu disk status --status error,offline', 'rdsctl pangu disk offline cs-a04:sdb --dry-run'));
   addOutputOption(cmd.command('status').description('Disks, unhealthy first (error, offline, replacing, ok)'))
     .option('--chunkserver <host>', 'only disks of this chunkserver')
-    .option('--status <list>', `only disks in these states (comma list of ${DISK_STATUSES.join(', ')})`)
+    .option('--status <list>', `only disks in these states (comma list of ${DISK_STATUSES.join(', ')})`, listOf('--status', DISK_STATUSES))
     .addHelpText('after', '\nExit status: 0 when no listed disk is in error; 4 otherwise.\n' + examples('rdsctl pangu disk status', 'rdsctl pangu disk status --chunkserver cs-b02', 'rdsctl pangu disk status --status error,offline -o json'))
-    .action(async (o: { output: string; chunkserver?: string; status?: string }) =>
-      run((ctx) =>
-        status(
-          {
-            output: parseOutput(o.output),
-            ...(o.chunkserver !== undefined ? { chunkserver: panguName(o.chunkserver, '--chunkserver') } : {}),
-            ...(o.status !== undefined ? { status: parseStatuses(o.status) } : {}),
-          },
-          ctx,
-        ),
-      ),
-    );
+    .action(async (o: { output: string; chunkserver?: string; status?: DiskStatus[] }) => {
+      const opts: StatusOptions = {
+        output: parseOutput(o.output),
+        ...(o.chunkserver !== undefined ? { chunkserver: panguName(o.chunkserver, '--chunkserver') } : {}),
+        ...(o.status !== undefined ? { status: o.status } : {}),
+      };
+      return run((ctx) => status(opts, ctx));
+    });
 
   const off = addOutputOption(cmd.command('offline').description('Mark a disk for replacement, if no chunk would lose its required replicas'));
   addMutationOptions(off, { confirm: true })
@@ -47,22 +44,13 @@ export function register(cmd: Command, run: Runner): void {
         'The checks and the update run in one transaction holding row locks on the disks involved.\n' +
         examples('rdsctl pangu disk offline cs-a04:sdb --dry-run', 'rdsctl pangu disk offline cs-a04:sdb --reason "SMART pre-fail, ticket 4411" --yes'),
     )
-    .action(async (disk: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) =>
-      run(async (ctx) => {
-        const ref = parseDiskRef(disk);
-        const flags = parseMutationFlags(o);
+    .action(async (disk: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
+      const opts = { ref: parseDiskRef(disk), flags: parseMutationFlags(o), output: parseOutput(o.output) };
+      return run(async (ctx) => {
         await requireRole(ctx, 'admin', 'rdsctl pangu disk offline');
-        await offlineDisk(ctx, { ref, flags, output: parseOutput(o.output) });
-      }),
-    );
-}
-
-function parseStatuses(s: string): DiskStatus[] {
-  return s.split(',').map((x) => {
-    const v = x.trim();
-    if (!(DISK_STATUSES as readonly string[]).includes(v)) throw new UsageError(`--status ${s}: "${v}" is not one of ${DISK_STATUSES.join(', ')}`);
-    return v as DiskStatus;
-  });
+        await offline(opts, ctx);
+      });
+    });
 }
 
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {
@@ -80,4 +68,21 @@ export async function status(opts: StatusOptions, ctx: Context): Promise<number>
   const errors = rows.filter((r) => r.status === 'error').length;
   if (opts.output !== 'json') ctx.io.err(`${rows.length} disks, ${errors} in error, ${rows.filter((r) => r.status === 'offline' || r.status === 'replacing').length} offline or replacing\n`);
   return errors ? ExitCode.UNHEALTHY : ExitCode.OK;
+}
+
+export interface OfflineOptions {
+  ref: DiskRef;
+  flags: MutationFlags;
+  output: OutputFormat;
+}
+
+export async function offline(o: OfflineOptions, ctx: Context): Promise<void> {
+  const p = await planOffline(ctx, o.ref, o.flags.reason);
+  if (o.flags.dryRun) printPlan(ctx, p.plan, o.output === 'json' ? 'json' : 'text');
+  if (p.refusal) throw new ConflictError(`refusing to take ${p.name} offline: ${p.refusal}`);
+  if (o.flags.dryRun) return;
+  await confirm(ctx, `${p.plan.action}\n  ${p.plan.notes!.slice(0, 2).join('\n  ')}`, o.flags, [p.name]);
+  const result = await applyAudited(ctx, p, o.flags.reason);
+  ctx.io.err(`disk ${p.name} is offline (was ${result.previous_status}); ${result.chunks_on_disk} chunk replicas on it, no chunk falls below ${result.replica_count} healthy replicas\n`);
+  if (o.output === 'json') ctx.io.out(JSON.stringify({ ...result, status: 'offline', offline_reason: p.reason }, null, 2) + '\n');
 }

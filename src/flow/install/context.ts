@@ -1,9 +1,9 @@
 import type { Context } from '../../core/context.js';
 import type { Profile } from '../../core/config.js';
-import { ConflictError, RdsctlError } from '../../core/errors.js';
+import { ConflictError, DataError, RemoteError } from '../../core/errors.js';
 import type { Db } from '../../remote/mysql.js';
 import type { ExecResult, SshPool } from '../../remote/ssh-types.js';
-import type { InstanceClass } from '../../rds/catalog.js';
+import { findClass, type InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
 import { positiveInt } from '../../rds/domain.js';
@@ -28,6 +28,8 @@ export interface InstallParams {
   vswitch_id: string | null;
   /** Who asked for it: recorded by do_persis_custins_param. */
   requested_by?: string;
+  /** instance create --encrypt: data at rest encrypted from the first start (backup/encryption.ts). */
+  encrypt?: boolean;
 }
 
 export interface InstallCtx {
@@ -72,6 +74,7 @@ export function parseInstallParams(task: TaskRow): InstallParams {
     accounts: strs(p.accounts),
     vswitch_id: str(p.vswitch_id),
     ...(str(p.requested_by) ? { requested_by: str(p.requested_by)! } : {}),
+    ...(p.encrypt === true ? { encrypt: true } : {}),
   };
 }
 
@@ -83,11 +86,11 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   const profile = ctx.profile();
   const m = rows.find((r) => r.role === 'master');
   const s = rows.find((r) => r.role === 'slave');
-  if (!m || !s) throw new RdsctlError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`, 1);
-  const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
-  if (!classes[0]) throw new RdsctlError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`, 1);
+  if (!m || !s) throw new DataError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
+  const cls = await findClass(db, custins.class_code);
+  if (!cls) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const clsRef = { table: 'dbaas.instance_class', key: `class_code=${JSON.stringify(custins.class_code)}` };
-  for (const col of ['cpu', 'mem_mb', 'max_connections', 'max_iops'] as const) positiveInt(clsRef, col, classes[0][col]);
+  for (const col of ['cpu', 'mem_mb', 'max_connections', 'max_iops'] as const) positiveInt(clsRef, col, cls[col]);
   const ssh = await ctx.ssh();
   const c: InstallCtx = {
     ctx,
@@ -98,7 +101,7 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     task,
     params: parseInstallParams(task),
     custins,
-    cls: classes[0],
+    cls,
     master: toNode(profile, m),
     slave: toNode(profile, s),
     async remote(node, command, sc, o = {}) {
@@ -107,7 +110,7 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     },
     async test(node, command, sc) {
       const r: ExecResult = await ssh.exec(node.target, command, { signal: sc.signal, timeoutSec: 60 });
-      if (r.category && r.category !== 'exit') throw new RdsctlError(`${node.host}: ${r.error ?? r.category}`, 5);
+      if (r.category && r.category !== 'exit') throw new RemoteError(`${node.host}: ${r.error ?? r.category}`, { host: node.host });
       return r.exitCode === 0;
     },
     async sql(node, statements, sc, o = {}) {

@@ -1,4 +1,4 @@
-import { RdsctlError, RemoteError } from '../../core/errors.js';
+import { ConflictError, RemoteError } from '../../core/errors.js';
 import { readGreeting } from '../../remote/mysql-instance.js';
 import { sh } from '../../remote/quote.js';
 import type { Node } from '../../rds/layout.js';
@@ -17,6 +17,7 @@ import {
   startScript,
   writeFileScript,
 } from '../../rds/host-ops.js';
+import { ensureInstanceKey } from '../../backup/encryption.js';
 import type { StepDef, StepScope } from '../types.js';
 import { pollUntil, type InstallCtx } from './context.js';
 
@@ -85,7 +86,7 @@ export const doMakeDirSlave = makeDir('slave');
 
 async function renderFor(c: InstallCtx, n: Node): Promise<string> {
   const params = checkParamRows(c.custins.id, await c.db.query<{ name: unknown; value: unknown }>('SELECT name, value FROM mycnf_custinstance WHERE custins_id = ? ORDER BY name', [c.custins.id]));
-  if (!params.length) throw new RdsctlError(`no mycnf_custinstance rows for ${c.custins.ins_name}: do_build_params has not run`, 9);
+  if (!params.length) throw new ConflictError(`no mycnf_custinstance rows for ${c.custins.ins_name}: do_build_params has not run`);
   return renderMyCnf({ insName: c.custins.ins_name, node: n, serverId: n.instanceId, readOnly: n.role === 'slave' || c.custins.is_guard === 1, params });
 }
 
@@ -105,8 +106,10 @@ export const doBuildMysqlParams: Step = {
     return same.every(Boolean);
   },
   async run(c, nodes, s) {
+    // --encrypt: the key must be on both NCs before my.cnf names it (mariadb-install-db reads it).
+    const key = c.params.encrypt ? `; ${await ensureInstanceKey(c, s)}` : '';
     await Promise.all(nodes.map((n) => writeMyCnf(c, n, s)));
-    return nodes.map((n) => n.layout.mycnf).join(', ');
+    return nodes.map((n) => n.layout.mycnf).join(', ') + key;
   },
 };
 

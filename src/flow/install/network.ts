@@ -1,4 +1,4 @@
-import { RdsctlError } from '../../core/errors.js';
+import { ConflictError, UnhealthyError } from '../../core/errors.js';
 import { readGreeting } from '../../remote/mysql-instance.js';
 import type { Db } from '../../remote/mysql.js';
 import { readFileScript, writeFileScript } from '../../rds/host-ops.js';
@@ -74,7 +74,7 @@ export const doFlushAdminWhitelist = flushWhitelist('do_flush_admin_whitelist', 
 export const doFlushUserWhitelist = flushWhitelist('do_flush_user_whitelist', { name: 'default', type: 'user', ips: (c) => c.params.whitelist }, 'check_init');
 
 async function vswitch(c: InstallCtx) {
-  if (!c.custins.vpc_id || !c.params.vswitch_id) throw new RdsctlError(`instance ${c.custins.ins_name} is VPC but has no vpc_id/vswitch_id`, 9);
+  if (!c.custins.vpc_id || !c.params.vswitch_id) throw new ConflictError(`instance ${c.custins.ins_name} is VPC but has no vpc_id/vswitch_id`);
   return findVswitch(c.ctx.db('vpc'), c.custins.vpc_id, c.params.vswitch_id);
 }
 
@@ -135,7 +135,7 @@ export const doSwitchNglbIfNeeded: Step = {
   async run(c) {
     await c.tx(async (tx) => {
       const r = await tx.execute("UPDATE custins_slb SET nglb = 1 WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
-      if (r.affectedRows === 0) throw new RdsctlError(`instance ${c.custins.ins_name} has no SLB record: run do_create_slb_ins_4vpc first`, 9);
+      if (r.affectedRows === 0) throw new ConflictError(`instance ${c.custins.ins_name} has no SLB record: run do_create_slb_ins_4vpc first`);
     });
     return `lb-${c.custins.ins_name} on NGLB`;
   },
@@ -163,7 +163,7 @@ export const doWaitForCreatingMaxscaleTaskFinish: Step = {
   effect: 'check',
   async run(c) {
     const rows = await c.db.query<{ status: string }>('SELECT status FROM maxscale_ins WHERE custins_id = ?', [c.custins.id]);
-    if (rows[0]?.status !== 'running') throw new RdsctlError(`maxscale of ${c.custins.ins_name} is ${rows[0]?.status ?? 'missing'}, not running`, 4);
+    if (rows[0]?.status !== 'running') throw new UnhealthyError(`maxscale of ${c.custins.ins_name} is ${rows[0]?.status ?? 'missing'}, not running`);
     return `${maxscaleName(c)} running`;
   },
 };
@@ -184,13 +184,13 @@ export const doRefreshMaxscaleLinkTopology: Step = {
   async run(c) {
     const version = await c.tx(async (tx) => {
       const r = await tx.execute('UPDATE maxscale_ins SET topology_version = topology_version + 1 WHERE custins_id = ?', [c.custins.id]);
-      if (r.affectedRows === 0) throw new RdsctlError(`no maxscale for ${c.custins.ins_name}: run do_create_single_tenant_ins_and_wait_finish first`, 9);
+      if (r.affectedRows === 0) throw new ConflictError(`no maxscale for ${c.custins.ins_name}: run do_create_single_tenant_ins_and_wait_finish first`);
       const v = (await tx.query<{ topology_version: number }>('SELECT topology_version FROM maxscale_ins WHERE custins_id = ?', [c.custins.id]))[0]!.topology_version;
       await tx.execute('DELETE FROM maxscale_link WHERE custins_id = ?', [c.custins.id]);
       const links = expectedLinks(c);
       await tx.execute(
-        `INSERT INTO maxscale_link (custins_id, instance_id, role, ip, port, read_weight, topology_version) VALUES ${links.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        links.flatMap(({ n, weight }) => [c.custins.id, n.instanceId, n.role, n.ip, n.port, weight, v]),
+        'INSERT INTO maxscale_link (custins_id, instance_id, role, ip, port, read_weight, topology_version) VALUES ?',
+        [links.map(({ n, weight }) => [c.custins.id, n.instanceId, n.role, n.ip, n.port, weight, v])],
       );
       return v;
     });
@@ -209,7 +209,7 @@ export const doWaitForRefreshingMaxscaleTaskFinish: Step = {
     const v = ins[0]?.topology_version;
     for (const { n } of expectedLinks(c)) {
       const l = links.find((x) => x.instance_id === n.instanceId);
-      if (!l || l.role !== n.role || l.ip !== n.ip || l.port !== n.port || l.topology_version !== v) throw new RdsctlError(`maxscale link of ${n.role} ${n.host} does not match topology v${v ?? '?'}`, 4);
+      if (!l || l.role !== n.role || l.ip !== n.ip || l.port !== n.port || l.topology_version !== v) throw new UnhealthyError(`maxscale link of ${n.role} ${n.host} does not match topology v${v ?? '?'}`);
     }
     return `topology v${v} in place (${links.length} links)`;
   },
@@ -223,7 +223,7 @@ export const doAddReadinsToMaxscaleConfig: Step = {
   skipRule: 'applies when the instance has read-only instances',
   skip: () => 'a new instance has no read-only instances',
   async run(c) {
-    throw new RdsctlError(`instance ${c.custins.ins_name} has no read-only instances to add to maxscale`, 9);
+    throw new ConflictError(`instance ${c.custins.ins_name} has no read-only instances to add to maxscale`);
   },
 };
 
@@ -254,8 +254,8 @@ export const doValidateRdsDataRoute: Step = {
   async run(c) {
     const rows = await c.db.query<{ conn_string: string; target_ip: string; target_port: number }>('SELECT conn_string, target_ip, target_port FROM rds_data_route WHERE custins_id = ?', [c.custins.id]);
     const r = rows[0];
-    if (!r) throw new RdsctlError(`no data route for ${c.custins.ins_name}: run do_create_rds_data_route first`, 9);
-    if (r.target_ip !== c.master.ip || r.target_port !== c.master.port) throw new RdsctlError(`data route ${r.conn_string} leads to ${r.target_ip}:${r.target_port}, not the master ${c.master.ip}:${c.master.port}`, 4);
+    if (!r) throw new ConflictError(`no data route for ${c.custins.ins_name}: run do_create_rds_data_route first`);
+    if (r.target_ip !== c.master.ip || r.target_port !== c.master.port) throw new UnhealthyError(`data route ${r.conn_string} leads to ${r.target_ip}:${r.target_port}, not the master ${c.master.ip}:${c.master.port}`);
     const g = await readGreeting({ name: c.master.host, host: r.target_ip, port: r.target_port }, 3000);
     await c.tx((tx) => tx.execute("UPDATE rds_data_route SET status = 'valid', gmt_validated = NOW() WHERE custins_id = ?", [c.custins.id]));
     return `${r.conn_string} -> ${r.target_ip}:${r.target_port} answers (${g.serverVersion ?? g.refused!.message})`;
