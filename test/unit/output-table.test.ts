@@ -123,7 +123,7 @@ describe('recordWriter', () => {
         }
       }
     }
-  });
+  }, 30_000);
 
   test('a big JSON list goes out in several writes as it comes, not as one string at the end', () => {
     const b = sink();
