@@ -136,7 +136,9 @@ export function describeError(err: unknown): { exitCode: number; message: string
   const e = err as { code?: string; message?: string } | undefined;
   // Commander reports its own parse problems with codes like 'commander.unknownOption'.
   if (e && typeof e.code === 'string' && e.code.startsWith('commander.')) {
-    return { exitCode: ExitCode.USAGE, message: oneLine(String(e.message ?? '').replace(/^error: /, '')) };
+    // commander puts its suggestion on a second line; keep it on the one error line.
+    const msg = String(e.message ?? '').replace(/^error: /, '').replace(/\s*\n\(Did you mean ([^\n]*)\)\s*$/, ' (did you mean $1)');
+    return { exitCode: ExitCode.USAGE, message: oneLine(msg) };
   }
   const msg = err instanceof Error ? err.message : String(err);
   return { exitCode: ExitCode.GENERAL, message: oneLine(msg || 'unexpected error') };
@@ -154,6 +156,8 @@ export function oneLine(s: string): string {
   const flat = s
     .replace(/\r?\n|\r/g, '\\n')
     .replace(/\0/g, '\\0')
-    .replace(/[\x01-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    .replace(/[\x01-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    // Line/paragraph separators and bidi controls (U+202E shows text reversed).
+    .replace(/[\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   return flat.length > MAX_ERROR_LENGTH ? `${flat.slice(0, MAX_ERROR_LENGTH - 15)}… (${flat.length} chars)` : flat;
 }
