@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../core/errors.js';
+import { seconds } from '../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../core/output.js';
 import { CHECKS, runChecks, selectChecks } from '../check/checks.js';
 import { checkReportTarget, renderJunit, writeFileAtomic } from '../check/junit.js';
@@ -24,7 +25,7 @@ export function register(cmd: Command, run: Runner): void {
     .argument('[checks...]', `checks to run (default: all): ${CHECKS.map((c) => c.name).join(' ')}`)
     .option('--junit <file>', 'also write a JUnit XML report to this file (written atomically)')
     .option('--warn-ok', 'exit 0 when checks only warn')
-    .option('--timeout <sec>', 'time each check may take before it counts as failed', '30')
+    .option('--timeout <sec>', 'time each check may take before it counts as failed', seconds('--timeout', 0.1, 3600), 30)
     .addHelpText(
       'after',
       '\nChecks:\n' +
@@ -33,14 +34,12 @@ export function register(cmd: Command, run: Runner): void {
         'Exit status: 0 when all are ok (warnings too, with --warn-ok); 4 otherwise.\n' +
         examples('rdsctl check', 'rdsctl check lb_node proxy --junit reports/smoke.xml', 'rdsctl check pangu tianji -o json --warn-ok'),
     )
-    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: string }) =>
-      run((ctx) => {
-        const timeoutSec = Number(o.timeout);
-        if (!/^[0-9]+(\.[0-9]+)?$/.test(o.timeout) || timeoutSec < 0.1 || timeoutSec > 3600) throw new UsageError(`--timeout ${o.timeout}: expected seconds from 0.1 to 3600`);
-        if (o.junit !== undefined && (o.junit === '' || o.junit.includes('\0'))) throw new UsageError('--junit: expected a file name');
-        return check({ names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec }, ctx);
-      }),
-    );
+    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: number }) => {
+      if (o.junit !== undefined && (o.junit === '' || o.junit.includes('\0'))) throw new UsageError('--junit: expected a file name');
+      selectChecks(names);
+      const opts: Options = { names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec: o.timeout };
+      return run((ctx) => check(opts, ctx));
+    });
 }
 
 export function overall(results: readonly CheckResult[]): CheckStatus {

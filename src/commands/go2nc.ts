@@ -3,7 +3,7 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
-import { destructiveNote, fold, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
+import { destructiveNote, forwardedStdin, fold, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
 import { addDisplayOptions, addSshOptions, commandTimeout, concurrency, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
 import { leasePool } from '../houyi/pool.js';
 import { openShell } from '../houyi/session.js';
@@ -14,6 +14,8 @@ export interface Options {
   /** Words after `--`, joined by spaces for the remote shell as ssh does; empty → interactive shell. */
   command: string[];
   display: FanoutDisplay;
+  /** Forward rdsctl's stdin to every host when it is not a terminal; the CLI sets it unless --no-stdin (absent: never). */
+  stdin?: boolean;
   ssh: SshFlags;
   mutation: MutationFlags;
 }
@@ -23,6 +25,7 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<target>', 'NC hostname, IP or SN, or a node set: nc-a[01-12], a,b, @cluster:NAME, @zone:NAME, with ! (except) and & (and)')
     .argument('[command...]', 'after --: the command to run on every host; without one, an interactive shell on one host');
   addDisplayOptions(cmd);
+  cmd.option('--no-stdin', 'do not forward rdsctl\'s stdin to the hosts (it is forwarded when not a terminal, as clush does)');
   addSshOptions(cmd, { fanout: true });
   addMutationOptions(cmd, { confirm: true })
     .addHelpText(
@@ -46,6 +49,7 @@ export function register(cmd: Command, run: Runner): void {
         target,
         command,
         display: parseDisplay(o as { gather?: boolean; output?: string }),
+        stdin: o.stdin !== false,
         ssh: parseSshFlags(o),
         mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string; yes?: boolean }),
       };
@@ -76,9 +80,11 @@ export async function go2nc(opts: Options, ctx: Context): Promise<number> {
     );
     return 0;
   }
+  const stdin = await forwardedStdin(ctx, opts.stdin === true, command);
   const lease = await leasePool(ctx, opts.ssh);
   try {
     return await runRemote(ctx, lease.pool, {
+      ...(stdin !== undefined ? { stdin } : {}),
       verb: 'go2nc',
       targets,
       command,

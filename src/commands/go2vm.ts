@@ -3,7 +3,7 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
-import { destructiveNote, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
+import { destructiveNote, forwardedStdin, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
 import { addDisplayOptions, addSshOptions, commandTimeout, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
 import { leasePool } from '../houyi/pool.js';
 import { openShell } from '../houyi/session.js';
@@ -15,6 +15,8 @@ export interface Options {
   nc: boolean;
   command: string[];
   display: FanoutDisplay;
+  /** Forward rdsctl's stdin to every host when it is not a terminal; the CLI sets it unless --no-stdin (absent: never). */
+  stdin?: boolean;
   ssh: SshFlags;
   mutation: MutationFlags;
 }
@@ -25,6 +27,7 @@ export function register(cmd: Command, run: Runner): void {
     .argument('[command...]', 'after --: the command to run on the VM; without one, an interactive shell')
     .option('--nc', 'go to the VM\'s NC instead of the VM');
   addDisplayOptions(cmd);
+  cmd.option('--no-stdin', 'do not forward rdsctl\'s stdin to the hosts (it is forwarded when not a terminal, as clush does)');
   addSshOptions(cmd);
   addMutationOptions(cmd, { confirm: true })
     .addHelpText(
@@ -40,6 +43,7 @@ export function register(cmd: Command, run: Runner): void {
         nc: Boolean(o.nc),
         command,
         display: parseDisplay(o as { gather?: boolean; output?: string }),
+        stdin: o.stdin !== false,
         ssh: parseSshFlags(o),
         mutation: parseMutationFlags(o as { dryRun?: boolean; reason?: string; yes?: boolean }),
       };
@@ -61,9 +65,11 @@ export async function go2vm(opts: Options, ctx: Context): Promise<number> {
     printPlan(ctx, { action: 'go2vm', targets: [`${target.name} (${target.address}:${target.port ?? profile.ssh.port}${route})`], remote: [{ host: target.name, command }], notes: destructiveNote(command) }, opts.display === 'json' ? 'json' : 'text');
     return 0;
   }
+  const stdin = await forwardedStdin(ctx, opts.stdin === true, command);
   const lease = await leasePool(ctx, opts.ssh);
   try {
     return await runRemote(ctx, lease.pool, {
+      ...(stdin !== undefined ? { stdin } : {}),
       verb: 'go2vm',
       targets: [target],
       command,

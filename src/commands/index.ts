@@ -15,6 +15,7 @@ export const GROUPS: Record<string, string> = {
   vpc: 'VPC route entries (the go2vpc database)',
   instance: 'RDS instances: create, the install task\'s steps, the Dukang views, delete',
   task: 'The task queue of the RDS task engine (Pengine): tasks and their steps',
+  backup: 'Backup sets in the backup store: list, show, verify, delete; the binlog archive',
 };
 
 export const COMMANDS: CommandSpec[] = [
@@ -48,9 +49,23 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'step'], summary: 'An instance\'s task: list | run [STEP] | retry | skip STEP | goto STEP | resume', role: 'read', load: () => import('./instance/step.js') },
   { path: ['instance', 'list'], summary: 'Instances with status, version, class, master and standby (--status, --nc, --zone)', role: 'read', load: () => import('./instance/list.js') },
   { path: ['instance', 'show'], summary: 'One instance: hosts, accounts, parameters, tasks; --live asks both servers', role: 'read', load: () => import('./instance/show.js') },
+  { path: ['instance', 'perf'], summary: 'What the monitor recorded for an instance: one line per metric with a sparkline; -o json the series', role: 'read', load: () => import('./instance/perf.js') },
+  { path: ['instance', 'sessions'], summary: 'The processlist of an instance, long transactions first (--standby)', role: 'read', load: () => import('./instance/sessions.js') },
+  { path: ['instance', 'kill'], summary: 'End a session (or with --query its statement) on an instance; confirmed and audited', role: 'operator', load: () => import('./instance/kill.js') },
+  { path: ['instance', 'logs'], summary: 'An instance\'s error, slow or general log from its NC over SSH; -f follows', role: 'read', load: () => import('./instance/logs.js') },
+  { path: ['instance', 'connect'], summary: 'The mariadb client on an instance as its maintenance account (or --user); audited', role: 'operator', load: () => import('./instance/connect.js') },
+  { path: ['instance', 'top'], summary: 'Live view of many instances (QPS, TPS, threads, lag, buffer pool, CPU), sortable; --once when piped', role: 'read', load: () => import('./instance/top.js') },
+  { path: ['instance', 'backup'], summary: 'Full physical backup into the backup store (from the standby when healthy), then binlog archive and retention', role: 'operator', load: () => import('./instance/backup.js') },
+  { path: ['instance', 'clone'], summary: 'Point-in-time recovery into a new instance: --to-time TIME, --backup ID or --latest', role: 'operator', load: () => import('./instance/clone.js') },
   { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'admin', load: () => import('./instance/delete.js') },
+  { path: ['backup', 'list'], summary: 'Backup sets, newest first (--instance)', role: 'read', load: () => import('./backup/list.js') },
+  { path: ['backup', 'show'], summary: 'One backup set: record, manifest (files, sha256) and verification', role: 'read', load: () => import('./backup/show.js') },
+  { path: ['backup', 'verify'], summary: 'Check every file against the manifest and prepare a scratch copy; exit 4 if bad', role: 'operator', load: () => import('./backup/verify.js') },
+  { path: ['backup', 'delete'], summary: 'Remove a backup set from the store (never the newest good full without --force)', role: 'admin', load: () => import('./backup/delete.js') },
+  { path: ['backup', 'archive'], summary: 'One log-plan pass: copy the master\'s closed binlogs to the store (--rotate closes the current one)', role: 'operator', load: () => import('./backup/archive.js') },
   { path: ['task', 'list'], summary: 'Tasks of the task queue, newest first (--status, --instance, --flow)', role: 'read', load: () => import('./task/list.js') },
   { path: ['task', 'show'], summary: 'One task: parameters, lease and every step', role: 'read', load: () => import('./task/show.js') },
   { path: ['worker'], summary: 'Run pending tasks from task_queue (several workers may share one metadb)', role: 'operator', load: () => import('./worker.js') },
+  { path: ['monitor'], summary: 'Sample every running instance into the perf tables (several monitors may share one metadb)', role: 'operator', load: () => import('./monitor.js') },
   { path: ['hyapi'], summary: 'Houyi API actions (go2hyapi): detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm', role: 'read', load: () => import('./hyapi.js') },
 ];

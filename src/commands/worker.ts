@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, UsageError } from '../core/errors.js';
+import { ExitCode } from '../core/errors.js';
+import { wholeNumber } from '../core/flags.js';
 import { printPlan } from '../core/mutation.js';
 import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
 import { claimStatement, ownerIsDeadHere } from '../flow/lease.js';
@@ -13,15 +14,17 @@ import { runWorker, type WorkerOptions } from '../flow/worker.js';
 
 interface RawOptions {
   once?: boolean;
-  maxTasks: string;
-  poll: string;
-  leaseTtl: string;
+  maxTasks: number;
+  poll: number;
+  leaseTtl: number;
   dryRun?: boolean;
+  schedule?: boolean;
   output: string;
 }
 
 interface Options extends WorkerOptions {
   dryRun: boolean;
+  schedule: boolean;
   output: OutputFormat;
 }
 
@@ -30,9 +33,10 @@ export function register(cmd: Command, run: Runner): void {
   cmd
     .option('--dry-run', 'list the tasks the worker would take now (id, instance, flow, status, next step, lease); takes and changes nothing')
     .option('--once', 'take one task, run it, exit (exit 0 also when there was none)')
-    .option('--max-tasks <n>', 'exit after this many tasks (default: run until Ctrl-C)', '0')
-    .option('--poll <ms>', 'how often to look for work when idle', '1000')
-    .option('--lease-ttl <seconds>', 'lease of each task, renewed while it runs', String(DEFAULT_LEASE_TTL_SEC))
+    .option('--schedule', 'also be the backup scheduler: before each poll, enqueue the backups due by each instance\'s backup plan and run the log plan (binlogs to the backup store)')
+    .option('--max-tasks <n>', 'exit after this many tasks (default: run until Ctrl-C)', atLeast('--max-tasks', 0), 0)
+    .option('--poll <ms>', 'how often to look for work when idle', atLeast('--poll', 50), 1000)
+    .option('--lease-ttl <seconds>', 'lease of each task, renewed while it runs', atLeast('--lease-ttl', 1), DEFAULT_LEASE_TTL_SEC)
     .addHelpText(
       'after',
       '\nSeveral workers, on one or several jump hosts, may share a metadb: each task is claimed by one\n' +
@@ -43,21 +47,24 @@ export function register(cmd: Command, run: Runner): void {
         '-o applies to --dry-run (-o json: the plan with a "tasks" array, fields in the README).\n' +
         examples('rdsctl worker', 'rdsctl worker --once', 'rdsctl worker --dry-run', 'rdsctl instance create --no-wait && rdsctl worker --once'),
     )
-    .action(async (o: RawOptions) => run((ctx) => worker(parse(o), ctx)));
+    .action(async (o: RawOptions) => {
+      const opts = parse(o);
+      return run((ctx) => worker(opts, ctx));
+    });
 }
 
-function num(v: string, flag: string, min: number): number {
-  if (!/^\d{1,9}$/.test(v) || Number(v) < min) throw new UsageError(`${flag} ${v}: a whole number of at least ${min}`);
-  return Number(v);
+function atLeast(flag: string, min: number): (v: string) => number {
+  return wholeNumber(flag, min, 999_999_999, `a whole number of at least ${min}`);
 }
 
 function parse(o: RawOptions): Options {
   return {
     once: Boolean(o.once),
-    maxTasks: num(o.maxTasks, '--max-tasks', 0),
-    pollMs: num(o.poll, '--poll', 50),
-    ttlSec: num(o.leaseTtl, '--lease-ttl', 1),
+    maxTasks: o.maxTasks,
+    pollMs: o.poll,
+    ttlSec: o.leaseTtl,
     dryRun: Boolean(o.dryRun),
+    schedule: Boolean(o.schedule),
     output: parseOutput(o.output),
   };
 }
@@ -65,6 +72,15 @@ function parse(o: RawOptions): Options {
 export async function worker(opts: Options, ctx: Context): Promise<number> {
   if (opts.dryRun) return dryRun(ctx, opts);
   if (!opts.once) ctx.io.err(`worker: polling task_queue every ${opts.pollMs} ms; Ctrl-C to stop\n`);
+  if (opts.schedule) {
+    const { schedulePass } = await import('../backup/schedule.js');
+    opts.beforePoll = async () => {
+      const r = await schedulePass(ctx, ctx.clock.now());
+      for (const e of r.enqueued) ctx.io.err(`worker: scheduled backup of ${e.ins_name}: task ${e.task_id}\n`);
+      for (const a of r.archived) ctx.io.err(`worker: archived ${a.files.length} binlogs of ${a.ins_name}: ${a.files.join(', ')}\n`);
+      for (const e of r.errors) ctx.io.err(`worker: ${e}\n`);
+    };
+  }
   const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;

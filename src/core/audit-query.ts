@@ -30,14 +30,19 @@ export interface AuditFilter {
 
 /** "30m", "2h", "7d" or an ISO time → a Date; anything else is a usage error. */
 export function parseSince(v: string, now: Date): Date {
+  return sinceResolver(v)(now);
+}
+
+/** --since checked once, when the flag is parsed; the result turns a clock's now into the time. */
+export function sinceResolver(v: string): (now: Date) => Date {
   const m = /^(\d{1,6})([smhd])$/.exec(v.trim());
   if (m) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now.getTime() - Number(m[1]) * unit);
+    const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    return (now) => new Date(now.getTime() - ms);
   }
   const d = new Date(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new UsageError(`--since ${JSON.stringify(v)}: expected a duration like 30m, 2h, 7d or an ISO time`);
-  return d;
+  return () => d;
 }
 
 export function joinRecords(records: AuditRecord[], f: AuditFilter): AuditEntry[] {

@@ -1,6 +1,6 @@
 import type { Context } from './context.js';
 import type { Role } from './command.js';
-import { PermissionError, RdsctlError, UnavailableError } from './errors.js';
+import { ConfigError, PermissionError, RdsctlError, UnavailableError } from './errors.js';
 
 // Who may do what. Roles come from where the profile says (`roles_source`): the dbaas
 // `operator` table keyed by OS user, or nowhere (a personal profile: everything allowed).
@@ -32,6 +32,8 @@ export async function requireRole(ctx: Context, needed: Role, what: string): Pro
     has = await operatorRole(ctx);
   } catch (e) {
     const why = e instanceof RdsctlError ? e.message : String(e);
+    // A profile whose dbaas login is wrong is a config error wherever it shows, here too.
+    if (e instanceof ConfigError) throw new ConfigError(`cannot check the role of ${ctx.osUser} for ${what}: ${why}`, { cause: e });
     throw new UnavailableError(`cannot check the role of ${ctx.osUser} for ${what}: ${why}`);
   }
   if (!has) {

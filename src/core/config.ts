@@ -48,7 +48,26 @@ export interface Profile {
   roles_source: 'table' | 'none';
   /** Set on profiles written by `rdsctl lab up`: the lab's directory. */
   lab_dir?: string;
+  /** The group source of a bare `@NAME` in a node set (ClusterShell's default source). */
+  group_source?: 'cluster' | 'zone';
+  /** The backup store (issue 12): where backup sets and archived binlogs live. */
+  backup?: BackupStoreSettings;
 }
+
+/**
+ * The backup store is an SSH host. rdsctl reaches it like any host (ssh.*); NCs push to it with
+ * their own key (nc_identity_file, a path on every NC, checked against nc_known_hosts there).
+ */
+export interface BackupStoreSettings {
+  store_host: string;
+  store_address: string;
+  /** Directory on the store (seed-style path, resolved under the store's host_root). */
+  store_dir: string;
+  nc_identity_file: string;
+  nc_known_hosts: string;
+}
+
+export const BACKUP_DEFAULTS = { store_dir: '/backup', nc_identity_file: '/etc/rds/backup/id_ed25519', nc_known_hosts: '/etc/rds/backup/known_hosts' } as const;
 
 export interface ConfigFile {
   current?: string;
@@ -158,6 +177,34 @@ export function normalizeProfile(raw: unknown, where: string): Profile {
   };
   if (typeof p.audit_log === 'string') out.audit_log = p.audit_log;
   if (typeof p.lab_dir === 'string') out.lab_dir = p.lab_dir;
+  if (p.group_source !== undefined) {
+    if (p.group_source !== 'cluster' && p.group_source !== 'zone') throw new ConfigError(`${where}.group_source: must be "cluster" or "zone"`);
+    out.group_source = p.group_source;
+  }
+  if (p.backup !== undefined && p.backup !== null) out.backup = normalizeBackup(p.backup, `${where}.backup`);
+  return out;
+}
+
+function normalizeBackup(v: unknown, where: string): BackupStoreSettings {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}: must be an object`);
+  const b = v as Record<string, unknown>;
+  const str = (k: keyof BackupStoreSettings, dflt?: string): string => {
+    const x = b[k] ?? dflt;
+    if (typeof x !== 'string' || !x) throw new ConfigError(`${where}.${k}: must be a non-empty string`);
+    return x;
+  };
+  const out: BackupStoreSettings = {
+    store_host: str('store_host'),
+    store_address: str('store_address'),
+    store_dir: str('store_dir', BACKUP_DEFAULTS.store_dir),
+    nc_identity_file: str('nc_identity_file', BACKUP_DEFAULTS.nc_identity_file),
+    nc_known_hosts: str('nc_known_hosts', BACKUP_DEFAULTS.nc_known_hosts),
+  };
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(out.store_host)) throw new ConfigError(`${where}.store_host: a host name`);
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(out.store_address)) throw new ConfigError(`${where}.store_address: an address`);
+  for (const k of ['store_dir', 'nc_identity_file', 'nc_known_hosts'] as const) {
+    if (!out[k].startsWith('/') || out[k].split('/').includes('..') || /[\0\n]/.test(out[k])) throw new ConfigError(`${where}.${k}: an absolute path`);
+  }
   return out;
 }
 
@@ -246,6 +293,7 @@ const TOP_KEYS: Record<string, Setter> = {
   host_root: { kind: 'string' },
   audit_log: { kind: 'string' },
   roles_source: { kind: 'enum', values: ['table', 'none'] },
+  group_source: { kind: 'enum', values: ['cluster', 'zone'] },
   'ssh.user': { kind: 'string' },
   'ssh.port': { kind: 'number' },
   'ssh.identity_file': { kind: 'string' },
@@ -254,6 +302,11 @@ const TOP_KEYS: Record<string, Setter> = {
   'ssh.connect_timeout': { kind: 'number' },
   'ssh.command_timeout': { kind: 'number' },
   'ssh.concurrency': { kind: 'number' },
+  'backup.store_host': { kind: 'string' },
+  'backup.store_address': { kind: 'string' },
+  'backup.store_dir': { kind: 'string' },
+  'backup.nc_identity_file': { kind: 'string' },
+  'backup.nc_known_hosts': { kind: 'string' },
 };
 
 export function settableKeys(): string[] {
@@ -275,6 +328,10 @@ export function setProfileKey(p: Profile, key: string, value: string): Profile {
   } else if (key.startsWith('ssh.')) {
     target = (copy.ssh ??= {}) as Record<string, unknown>;
     leaf = key.slice(4);
+  } else if (key.startsWith('backup.')) {
+    // A store is named by host and address; the paths default until set.
+    target = (copy.backup ??= { store_host: value, store_address: value }) as Record<string, unknown>;
+    leaf = key.slice(7);
   }
   if (!setter) throw new UsageError(`config set: unknown key "${key}" (valid: ${settableKeys().join(', ')})`);
   if (setter.kind === 'number') {

@@ -16,8 +16,6 @@ export const ExitCode = {
   INTERRUPTED: 130,
 } as const;
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
 /** The documented meaning of each code, shown by `rdsctl help exit-codes` and in the README. */
 export const EXIT_CODE_TABLE: ReadonlyArray<{ code: number; name: string; meaning: string }> = [
   { code: 0, name: 'ok', meaning: 'success; for checks, everything healthy' },
@@ -27,7 +25,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: number; name: string; meanin
   { code: 4, name: 'unhealthy', meaning: 'the command ran and found something not healthy (offline node, rule violation, failed check)' },
   { code: 5, name: 'remote', meaning: 'a remote command or SSH failed on one or more hosts (go2nc on one host passes the remote code through)' },
   { code: 6, name: 'permission', meaning: 'the operator lacks the role the command needs' },
-  { code: 7, name: 'config', meaning: 'config file unreadable or invalid, unknown profile, bad DSN' },
+  { code: 7, name: 'config', meaning: "config file unreadable or invalid, unknown profile, bad DSN, a metadb refusing the profile's login (wrong user, password or database name)" },
   { code: 8, name: 'unavailable', meaning: 'a dependency is unreachable or missing: metadb down, port in use, package not installed' },
   { code: 9, name: 'conflict', meaning: 'the target is busy or in the wrong state (task leased by another runner, instance not running)' },
   { code: 130, name: 'interrupted', meaning: 'stopped by Ctrl-C / SIGINT / SIGTERM; what was gathered so far is printed' },
@@ -42,6 +40,20 @@ export class RdsctlError extends Error {
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = opts.hint;
+  }
+}
+
+/** Something that must always work did not: a bug in rdsctl or in what it runs on. */
+export class InternalError extends RdsctlError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.GENERAL, opts);
+  }
+}
+
+/** A record read from a metadb or a host is malformed or inconsistent, so rdsctl cannot go on with it. */
+export class DataError extends RdsctlError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.GENERAL, opts);
   }
 }
 
@@ -62,8 +74,8 @@ export class NotFoundError extends RdsctlError {
 }
 
 export class UnhealthyError extends RdsctlError {
-  constructor(message: string) {
-    super(message, ExitCode.UNHEALTHY);
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.UNHEALTHY, opts);
   }
 }
 

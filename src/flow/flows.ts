@@ -1,6 +1,8 @@
 import { RdsctlError } from '../core/errors.js';
 import type { FlowDef } from './types.js';
 import { installFlow } from './install/index.js';
+import { backupFlow } from '../backup/backup-flow.js';
+import { cloneFlow } from '../backup/clone-flow.js';
 
 // Every flow rdsctl can run, by the name task_queue.flow records.
 
@@ -8,6 +10,8 @@ type AnyFlow = FlowDef<unknown, unknown>;
 
 const FLOWS: Record<string, AnyFlow> = {
   [installFlow.name]: installFlow as unknown as AnyFlow,
+  [backupFlow.name]: backupFlow as unknown as AnyFlow,
+  [cloneFlow.name]: cloneFlow as unknown as AnyFlow,
 };
 
 export function flowByName(name: string): AnyFlow {

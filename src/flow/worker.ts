@@ -17,6 +17,8 @@ export interface WorkerOptions {
   ttlSec: number;
   /** Stop after this many tasks (0 = no limit). */
   maxTasks: number;
+  /** Runs before each look at the queue (`--schedule`: enqueue due backups, ship binlogs). */
+  beforePoll?: () => Promise<void>;
 }
 
 export interface WorkerReport {
@@ -30,6 +32,7 @@ export async function runWorker(ctx: Context, o: WorkerOptions, onTask: (r: Work
   const db = ctx.db('dbaas');
   const done: WorkerReport[] = [];
   while (!ctx.signal.aborted) {
+    await o.beforePoll?.();
     const candidates = await claimableTasks(db, 20);
     let took = false;
     for (const cand of candidates) {

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, RdsctlError } from '../core/errors.js';
+import { ConflictError, ExitCode, NotFoundError, RdsctlError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
 import type { DataRoute, RouteTarget } from './route.js';
 
@@ -31,12 +31,12 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const HOST = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export function checkIp(what: string, ip: string | null): string {
-  if (!ip || !IPV4.test(ip)) throw new RdsctlError(`${what}: "${ip}" in the metadb is not an IPv4 address`, 1);
+  if (!ip || !IPV4.test(ip)) throw new RdsctlError(`${what}: "${ip}" in the metadb is not an IPv4 address`, ExitCode.GENERAL);
   return ip;
 }
 
 function checkPort(what: string, port: number | null): number {
-  if (port === null || !Number.isInteger(port) || port < 1 || port > 65535) throw new RdsctlError(`${what}: port ${port} in the metadb is not 1-65535`, 1);
+  if (port === null || !Number.isInteger(port) || port < 1 || port > 65535) throw new RdsctlError(`${what}: port ${port} in the metadb is not 1-65535`, ExitCode.GENERAL);
   return port;
 }
 

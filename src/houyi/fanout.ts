@@ -1,7 +1,9 @@
 import type { Context } from '../core/context.js';
 import { ExitCode, oneLine } from '../core/errors.js';
 import { audited, confirm } from '../core/mutation.js';
-import { destructiveMatch } from './destructive.js';
+import { UsageError } from '../core/errors.js';
+import { destructiveMatch, isShellReadingStdin } from './destructive.js';
+import { MAX_STDIN_BYTES, readAll, StdinFeed } from './stdin-feed.js';
 import { foldNodeSet } from '../remote/nodeset.js';
 import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
 
@@ -22,6 +24,21 @@ export interface RemoteRun {
   reason: string | null;
   /** --yes: no question for a command matching a destructive pattern. */
   yes?: boolean;
+  /** Local stdin for every host: a script read in full (checked like the command), or streamed. */
+  stdin?: Buffer | StdinFeed;
+}
+
+/**
+ * What go2nc/go2vm forward on stdin, as clush does: nothing when stdin is a terminal or with
+ * --no-stdin; a script read in full when the command is a shell reading stdin (`-- bash`), so it
+ * is checked for destructive commands before any host runs it; otherwise streamed as it comes.
+ */
+export async function forwardedStdin(ctx: Context, enabled: boolean, command: string): Promise<Buffer | StdinFeed | undefined> {
+  if (!enabled || ctx.io.stdinIsTTY) return undefined;
+  if (!isShellReadingStdin(command)) return new StdinFeed(ctx.io.stdin);
+  const script = await readAll(ctx.io.stdin);
+  if (script === null) throw new UsageError(`the script on stdin is larger than ${MAX_STDIN_BYTES / 1024 / 1024} MiB: copy it with --copy and run it from there`);
+  return script;
 }
 
 /** The JSON record per host (`-o json`): field names are a documented API. */
@@ -140,11 +157,15 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
   const io = ctx.io;
   const names = run.targets.map((t) => t.name);
   const stream = run.display === 'stream';
-  const danger = destructiveMatch(run.command);
+  const script = Buffer.isBuffer(run.stdin) ? run.stdin.toString('utf8') : null;
+  const inScript = script === null || destructiveMatch(run.command) ? null : destructiveMatch(script);
+  const danger = destructiveMatch(run.command) ?? (inScript ? { name: `${inScript.name}, in the script on stdin` } : null);
   if (danger) await confirm(ctx, destructiveQuestion(run.verb, run.command, danger.name), { yes: Boolean(run.yes) }, names);
-  const detail = { command: run.command, ...(danger ? { destructive: danger.name } : {}) };
+  const stdinNote = run.stdin === undefined ? {} : { stdin: Buffer.isBuffer(run.stdin) ? `script, ${run.stdin.length} bytes` : 'streamed' };
+  const detail = { command: run.command, ...stdinNote, ...(danger ? { destructive: danger.name } : {}) };
   const results = await audited(ctx, { command: run.verb, targets: names, reason: run.reason, detail }, async () => {
     const rs = await pool.fanout(run.targets, run.command, {
+      ...(run.stdin !== undefined ? { stdin: run.stdin } : {}),
       concurrency: run.concurrency,
       timeoutSec: run.commandTimeoutSec,
       signal: ctx.signal,
@@ -171,6 +192,10 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
     }
   }
   if (results.length > 1) io.err(summaryLine(results));
+  if (run.stdin instanceof StdinFeed) {
+    run.stdin.close();
+    if (run.stdin.overflow) throw new UsageError(`stdin was larger than ${MAX_STDIN_BYTES / 1024 / 1024} MiB: the hosts got it cut short; send big files with --copy`);
+  }
   return fanoutExitCode(results, ctx.signal.aborted);
 }
 

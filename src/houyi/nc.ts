@@ -114,6 +114,9 @@ export type GroupKind = 'cluster' | 'zone';
 /** Hostnames of the NCs in a cluster or zone. An unknown cluster/zone is a NotFoundError with near names. */
 export async function ncsInGroup(db: Db, kind: GroupKind, name: string): Promise<string[]> {
   const table = kind === 'cluster' ? 'cluster' : 'zone';
+  const column = kind === 'cluster' ? 'cluster_id' : 'zone_id';
+  // @cluster:* is every NC in some cluster (ClusterShell's "all nodes" of a group source).
+  if (name === '*') return (await db.query<{ hostname: string }>(`SELECT hostname FROM nc WHERE ${column} IS NOT NULL ORDER BY hostname`)).map((r) => r.hostname);
   const group = await db.query<{ id: number }>(`SELECT id FROM ${table} WHERE name = ?`, [name]);
   if (group.length === 0) {
     const near = await nearByPrefix(name, async (pattern) => {
@@ -122,7 +125,6 @@ export async function ncsInGroup(db: Db, kind: GroupKind, name: string): Promise
     });
     throw new NotFoundError(`${kind} "${name}" not found in houyi`, near.map((n) => `@${kind}:${n}`));
   }
-  const column = kind === 'cluster' ? 'cluster_id' : 'zone_id';
   const rows = await db.query<{ hostname: string }>(`SELECT hostname FROM nc WHERE ${column} = ? ORDER BY hostname`, [group[0]!.id]);
   return rows.map((r) => r.hostname);
 }

@@ -6,15 +6,17 @@ import { isIpv4 } from './near.js';
 import { nearNcNames, ncsInGroup, ncTarget, resolveNcNames, type Nc } from './nc.js';
 
 // go2nc's targets: a ClusterShell node set of NC hostnames, IPs or SNs, with @cluster:NAME and
-// @zone:NAME groups from houyi. An IP that houyi does not know is still a host (the jump host
+// @zone:NAME groups from houyi (@NAME: the profile's group_source, cluster by default; NAME * for
+// every NC of the source). An IP that houyi does not know is still a host (the jump host
 // reaches any address); any other unknown name is an error with near matches.
 
 export function houyiGroups(ctx: Context): GroupResolver {
   return async (kind, name) => {
-    if (kind !== 'cluster' && kind !== 'zone') {
-      throw new UsageError(`group "@${kind ? `${kind}:` : ''}${name}": use @cluster:NAME or @zone:NAME`);
+    const source = kind || ctx.profile().group_source || 'cluster';
+    if (source !== 'cluster' && source !== 'zone') {
+      throw new UsageError(`group "@${kind}:${name}": group sources are cluster and zone (@cluster:NAME, @zone:NAME, @NAME)`);
     }
-    return ncsInGroup(ctx.db('houyi'), kind, name);
+    return ncsInGroup(ctx.db('houyi'), source, name);
   };
 }
 

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
-import { NotFoundError, RdsctlError, UnavailableError, UsageError } from '../core/errors.js';
+import { InternalError, NotFoundError, UnavailableError, UsageError } from '../core/errors.js';
 import { findLabBinaries } from './binaries.js';
+import { ensureBackupStores, storeAuthorizedKeysPath } from './backup-host.js';
 import { ensureHostRoots, hostsDir, readVmState, writeVmState } from './hosts.js';
 import {
   checkMariadbPort,
@@ -61,7 +62,8 @@ export function labLayout(params: LabParams): LabLayout {
 }
 
 export function unitOf(l: LabLayout, h: LabHostSpec): SshdUnit {
-  return { id: h.name, port: l.params.sshPort, hosts: [{ name: h.name, address: h.address, root: path.join(hostsDir(l.params.dir), h.name) }] };
+  const keys = h.kind === 'backup' ? { authorizedKeys: storeAuthorizedKeysPath(l.params.dir, h.name) } : {};
+  return { id: h.name, port: l.params.sshPort, hosts: [{ name: h.name, address: h.address, root: path.join(hostsDir(l.params.dir), h.name), ...keys }] };
 }
 
 /** --dir, else the active profile's lab, else the default lab dir. */
@@ -131,6 +133,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   fs.writeFileSync(layout.knownHosts, knownHostsLines(keys.hostKey + '.pub', units), { mode: 0o644 });
   for (const u of units) writeUnitConfig(layout.sshd, u);
   ensureHostRoots(dir, layout.topology, layout.hosts, layout.sshd, bins.sshd);
+  ensureBackupStores(dir, layout.topology, { sshKeygen: bins.sshKeygen, hostKeyPub: keys.hostKey + '.pub', clientKeyPub: keys.clientKey + '.pub' });
 
   const started: number[] = [];
   try {
@@ -192,6 +195,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         knownHosts: layout.knownHosts,
         hostRoot: path.join(hostsDir(dir), '{host}'),
         auditLog: path.join(dir, 'audit.jsonl'),
+        backupStore: layout.topology.backupHosts[0]!,
       }),
     );
     return { params, profile: params.name, mariadbStarted: !mariaPid, seeded, unitsStarted, unitsRunning: wanted.length, vmsRunning: runningVms.size, ms: Date.now() - t0 };
@@ -281,7 +285,7 @@ export async function labDown(ctx: Context, dir: string, purge: boolean): Promis
     if (procs.length === 0) break;
     const left = await stopProcesses(procs.map((p) => p.pid));
     stopped += procs.length - left.length;
-    if (left.length && round === 2) throw new RdsctlError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`, 1);
+    if (left.length && round === 2) throw new InternalError(`lab down: could not stop pid ${left.join(', ')} of the lab in ${dir}`);
   }
   let profileRemoved = false;
   if (purge) {

@@ -1,5 +1,6 @@
 import { LOGICAL_DATABASES, readConfig, writeConfig, type LogicalDb, type Profile } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
+import { NC_BACKUP_KEY, NC_BACKUP_KNOWN_HOSTS } from './backup-host.js';
 import type { Secrets } from './mariadb.js';
 
 // The profile `lab up` writes: every logical database on the lab's MariaDB, SSH with the lab's key
@@ -16,6 +17,7 @@ export interface LabProfileInput {
   knownHosts: string;
   hostRoot: string;
   auditLog: string;
+  backupStore: { name: string; address: string; dir: string };
 }
 
 export function labProfile(i: LabProfileInput): Profile {
@@ -39,6 +41,13 @@ export function labProfile(i: LabProfileInput): Profile {
     audit_log: i.auditLog,
     roles_source: 'table',
     lab_dir: i.dir,
+    backup: {
+      store_host: i.backupStore.name,
+      store_address: i.backupStore.address,
+      store_dir: i.backupStore.dir,
+      nc_identity_file: NC_BACKUP_KEY,
+      nc_known_hosts: NC_BACKUP_KNOWN_HOSTS,
+    },
   };
 }
 

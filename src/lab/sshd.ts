@@ -18,6 +18,8 @@ export interface LabHost {
   address: string;
   /** The host's filesystem root on this machine. */
   root: string;
+  /** Keys this host accepts instead of the lab's authorized_keys (a backup store also accepts the NCs' backup key). */
+  authorizedKeys?: string;
 }
 
 export interface SshdUnit {
@@ -97,7 +99,11 @@ export function renderSshdConfig(paths: SshdPaths, unit: SshdUnit): string {
     'MaxStartups 1000:30:2000',
     'MaxSessions 64',
     'LogLevel ERROR',
-    ...unit.hosts.flatMap((h) => [`Match LocalAddress ${h.address}`, `  SetEnv RDS_HOST_ROOT=${h.root} RDS_HOST_NAME=${h.name} HOME=${h.root}/root PATH=${h.root}/usr/local/bin:${h.root}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`]),
+    ...unit.hosts.flatMap((h) => [
+      `Match LocalAddress ${h.address}`,
+      `  SetEnv RDS_HOST_ROOT=${h.root} RDS_HOST_NAME=${h.name} HOME=${h.root}/root PATH=${h.root}/usr/local/bin:${h.root}/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      ...(h.authorizedKeys ? [`  AuthorizedKeysFile ${h.authorizedKeys}`] : []),
+    ]),
   ];
   return lines.join('\n') + '\n';
 }

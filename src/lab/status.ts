@@ -7,7 +7,7 @@ import type { Column } from '../core/output.js';
 //           stopped  not running on purpose: a VM shut off through virsh or stopped in the metadb,
 //                    an SLB node the metadb has offline
 
-export type ComponentKind = 'mariadb' | 'nc' | 'vm' | 'lb_node' | 'proxy';
+export type ComponentKind = 'mariadb' | 'nc' | 'vm' | 'lb_node' | 'proxy' | 'backup';
 export type ComponentStatus = 'up' | 'down' | 'stopped';
 
 export interface ComponentRow {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 //   127.X.200.N          SLB lb_node (LVS) hosts        127.X.201.N  SLB proxy (Tengine / keyserver)
 //   127.X.202.N          Tianji machines (metadata only) 127.X.203.N  Pangu chunkservers (metadata only)
 //   127.X.204.N          NAT gateways (metadata only)    127.X.210.N  SLB VIPs (metadata only)
+//   127.X.206.N          backup store hosts (bak-01: backup sets and archived binlogs under /backup)
 // NCs and VMs together must fit below 127.X.200 (≤ 199 octets).
 
 export const REGION = 'cn-hangzhou';
@@ -20,7 +21,7 @@ export type NcStatus = 'online' | 'offline' | 'maintain' | 'locked';
 export type VmStatus = 'running' | 'stopped';
 export type NodeStatus = 'online' | 'offline' | 'maintain';
 /** Kinds of host the lab serves over SSH. */
-export type HostKind = 'nc' | 'vm' | 'lb_node' | 'proxy';
+export type HostKind = 'nc' | 'vm' | 'lb_node' | 'proxy' | 'backup';
 
 export interface TopologyInput {
   ncs: number;
@@ -90,6 +91,16 @@ export interface Proxy extends SlbNode {
   kind: 'tengine' | 'keyserver';
 }
 
+/** A backup store: an SSH host holding backup sets and archived binlogs (issue 12). */
+export interface BackupHost {
+  name: string;
+  address: string;
+  /** Where sets and binlogs live on it. */
+  dir: string;
+}
+
+export const BACKUP_STORE_DIR = '/backup';
+
 export interface Vpc {
   vpcId: string;
   name: string;
@@ -107,6 +118,7 @@ export interface Topology {
   vms: Vm[];
   lbNodes: LbNode[];
   proxies: Proxy[];
+  backupHosts: BackupHost[];
   vpcs: Vpc[];
 }
 
@@ -272,7 +284,9 @@ export function buildTopology(input: TopologyInput): Topology {
     kind: k % 3 === 2 ? 'keyserver' : 'tengine',
   }));
 
-  return { net, sshPort, region: REGION, zones, clusters, ncs, vms, lbNodes, proxies, vpcs };
+  const backupHosts: BackupHost[] = [{ name: 'bak-01', address: reservedAddress(net, 206, 0), dir: BACKUP_STORE_DIR }];
+
+  return { net, sshPort, region: REGION, zones, clusters, ncs, vms, lbNodes, proxies, backupHosts, vpcs };
 }
 
 /**
@@ -285,15 +299,16 @@ export function labHosts(t: Topology): LabHostSpec[] {
     ...t.vms.map((v) => ({ name: v.name, kind: 'vm' as const, address: v.address, nc: v.nc })),
     ...t.lbNodes.map((n) => ({ name: n.name, kind: 'lb_node' as const, address: n.address })),
     ...t.proxies.map((n) => ({ name: n.name, kind: 'proxy' as const, address: n.address })),
+    ...t.backupHosts.map((b) => ({ name: b.name, kind: 'backup' as const, address: b.address })),
   ];
 }
 
 /**
- * Hosts the lab keeps up on its own: every NC, and the SLB nodes the metadb says are online (so
+ * Hosts the lab keeps up on its own: every NC and backup store, and the SLB nodes the metadb says are online (so
  * `lb_node status --live` finds reality and metadb agreeing until someone stops one). VMs follow
  * their metadb status instead and are started or stopped by the virsh stand-in.
  */
 export function alwaysServed(t: Topology): LabHostSpec[] {
   const online = new Set([...t.lbNodes, ...t.proxies].filter((n) => n.status === 'online').map((n) => n.name));
-  return labHosts(t).filter((h) => h.kind === 'nc' || online.has(h.name));
+  return labHosts(t).filter((h) => h.kind === 'nc' || h.kind === 'backup' || online.has(h.name));
 }

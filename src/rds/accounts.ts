@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../remote/mysql.js';
-import { RdsctlError } from '../core/errors.js';
+import { DataError } from '../core/errors.js';
 
 // The MySQL accounts of a custins. Rows in custins_account describe them; passwords live in
 // custins_secret and are read only by code that logs in. A password is generated once and kept:
@@ -75,7 +75,7 @@ export async function ensureAccount(tx: Db, custinsId: number, a: AccountSpec, p
 
 export async function secretOf(db: Db, custinsId: number, name: string): Promise<string> {
   const rows = await db.query<{ secret: string }>('SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = ?', [custinsId, name]);
-  if (!rows[0]) throw new RdsctlError(`custins ${custinsId} has no stored password for account ${name} (was do_calculate_maintain_user_list skipped?)`, 1);
+  if (!rows[0]) throw new DataError(`custins ${custinsId} has no stored password for account ${name} (was do_calculate_maintain_user_list skipped?)`);
   return rows[0].secret;
 }
 
@@ -110,6 +110,6 @@ export function grantsFor(a: AccountSpec, account: string, ident: (s: string) =>
           `GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON ${ident(d.replace(/[_%]/g, '\\$&'))}.* TO ${account}`,
       );
     default:
-      throw new RdsctlError(`account ${a.name}: unknown privilege kind ${a.privilege}`, 1);
+      throw new DataError(`account ${a.name}: unknown privilege kind ${a.privilege}`);
   }
 }

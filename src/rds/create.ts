@@ -1,5 +1,5 @@
 import type { Context } from '../core/context.js';
-import { RdsctlError } from '../core/errors.js';
+import { InternalError, RdsctlError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
 import { insertTask } from '../flow/store.js';
 import { INSTALL_FLOW, INSTALL_FLOW_NAME } from '../flow/install/index.js';
@@ -106,5 +106,5 @@ export async function previewCreate(ctx: Context, spec: CreateSpec): Promise<Pre
     if (e instanceof Preview) return { ...e.created, sql };
     throw e;
   }
-  throw new RdsctlError('preview transaction committed unexpectedly', 1);
+  throw new InternalError('preview transaction committed unexpectedly');
 }

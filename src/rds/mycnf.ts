@@ -1,4 +1,4 @@
-import { RdsctlError } from '../core/errors.js';
+import { DataError } from '../core/errors.js';
 import type { Node } from './layout.js';
 
 // Server parameters. do_build_params resolves them (baseline < mycnf_template for the version <
@@ -44,7 +44,7 @@ const NAME = /^[a-z][a-z0-9_.-]{0,127}$/;
 /** Replace {var}, {var*N}, {var/N}, {var*N/M} with integers computed from the class. */
 export function substitute(value: string, vars: ClassVars, where: string): string {
   return value.replace(/\{([a-z_]+)((?:[*/]\d+(?:\.\d+)?)*)\}/g, (_m, name: string, ops: string) => {
-    if (!(name in vars)) throw new RdsctlError(`${where}: unknown variable {${name}} (known: ${Object.keys(vars).join(', ')})`, 1);
+    if (!(name in vars)) throw new DataError(`${where}: unknown variable {${name}} (known: ${Object.keys(vars).join(', ')})`);
     let v = vars[name as keyof ClassVars];
     for (const [, op, n] of ops.matchAll(/([*/])(\d+(?:\.\d+)?)/g)) v = op === '*' ? v * Number(n) : v / Number(n);
     return String(Math.floor(v));
@@ -63,10 +63,10 @@ export function resolveParams(layers: Array<{ source: ParamRow['source']; rows: 
   for (const layer of layers) {
     for (const r of layer.rows) {
       const name = r.name.trim().replace(/-/g, '_');
-      if (!NAME.test(name)) throw new RdsctlError(`mycnf parameter "${r.name}" (${layer.source}): not a server option name`, 1);
+      if (!NAME.test(name)) throw new DataError(`mycnf parameter "${r.name}" (${layer.source}): not a server option name`);
       if (HOST_PARAMS.includes(name)) continue;
       const value = substitute(r.value.trim(), vars, `mycnf parameter ${name}`);
-      if (/[\r\n\0]/.test(value) || value.length > 255) throw new RdsctlError(`mycnf parameter ${name}: value must be one line of at most 255 characters`, 1);
+      if (/[\r\n\0]/.test(value) || value.length > 255) throw new DataError(`mycnf parameter ${name}: value must be one line of at most 255 characters`);
       out.set(name, { name, value, source: layer.source });
     }
   }
@@ -102,7 +102,7 @@ export function hostParams(i: RenderInput): Array<[string, string]> {
 
 export function renderMyCnf(i: RenderInput): string {
   for (const [k, v] of hostParams(i)) {
-    if (/[\r\n\0]/.test(v)) throw new RdsctlError(`my.cnf ${k}: value contains a line break`, 1);
+    if (/[\r\n\0]/.test(v)) throw new DataError(`my.cnf ${k}: value contains a line break`);
   }
   const lines = [
     `# my.cnf of ${i.insName} (${i.node.role}, ${i.node.host}:${i.node.port}), rendered by rdsctl do_build_mysql_params`,

@@ -1,5 +1,5 @@
 import type { Db } from '../remote/mysql.js';
-import { RdsctlError, UsageError } from '../core/errors.js';
+import { DataError, UnavailableError, UsageError } from '../core/errors.js';
 
 // A VPC instance's network: the VPC and vswitch come from the vpc database (go2vpc); its
 // addresses (the SLB VIP, the custins mapping address) are taken from the vswitch's CIDR,
@@ -35,16 +35,16 @@ function intToIp(n: number): string {
 /** The first usable address of `cidr` not in `used` (network, .1 gateway and broadcast excluded). */
 export function firstFreeAddress(cidr: string, used: Set<string>): string {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) throw new RdsctlError(`vswitch CIDR "${cidr}" is not IPv4 a.b.c.d/n`, 1);
+  if (!m) throw new DataError(`vswitch CIDR "${cidr}" is not IPv4 a.b.c.d/n`);
   const bits = Number(m[2]);
-  if (bits > 29) throw new RdsctlError(`vswitch CIDR ${cidr} is too small for instance addresses`, 8);
+  if (bits > 29) throw new UnavailableError(`vswitch CIDR ${cidr} is too small for instance addresses`);
   const size = 2 ** (32 - bits);
   const base = ipToInt(m[1]!) - (ipToInt(m[1]!) % size);
   for (let i = 2; i < size - 1; i++) {
     const ip = intToIp(base + i);
     if (!used.has(ip)) return ip;
   }
-  throw new RdsctlError(`vswitch CIDR ${cidr} has no free address left`, 8);
+  throw new UnavailableError(`vswitch CIDR ${cidr} has no free address left`);
 }
 
 /** Addresses of the VPC already given to instances (SLB VIPs and mapping addresses), locked for the caller's transaction. */

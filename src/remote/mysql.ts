@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { dbPassword, parseDsn, type DbConnection } from '../core/config.js';
-import { UnavailableError, RdsctlError, ConflictError } from '../core/errors.js';
+import { ConfigError, ConflictError, DataError, RdsctlError, UnavailableError } from '../core/errors.js';
 
 // mysql2 pools, one per logical database, created on first use. mysql2 is imported lazily so
 // commands that never touch a metadb (--version, go2nc to an IP) do not pay for loading it.
@@ -28,13 +28,19 @@ export interface DbOptions {
   connectionLimit?: number;
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ENOENT']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ENOENT']);
+/** The server answered and refused what the profile gave it: a wrong user, password or database name. */
+const CREDENTIAL_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR']);
 
 /** Map a driver error to a typed one that names the database and where it is. */
 export function mapDbError(err: unknown, name: string, where: string): Error {
   if (err instanceof RdsctlError) return err;
   const e = err as { code?: string; message?: string; errno?: number };
   const code = e?.code ?? '';
+  if (CREDENTIAL_CODES.has(code)) {
+    const what = code === 'ER_BAD_DB_ERROR' ? 'the database name' : 'the user or password';
+    return new ConfigError(`metadb ${name} at ${where} refused the login: ${code} (check ${what} in the profile's databases.${name})`, { cause: err });
+  }
   if (CONNECT_CODES.has(code) || /connect ETIMEDOUT|ECONNREFUSED/.test(e?.message ?? '')) {
     return new UnavailableError(`metadb ${name} at ${where} is unreachable: ${code || e.message}`, { cause: err });
   }
@@ -42,7 +48,7 @@ export function mapDbError(err: unknown, name: string, where: string): Error {
     return new ConflictError(`metadb ${name}: ${code} (another operation holds the rows; retry)`, { cause: err });
   }
   const msg = (e?.message ?? String(err)).split('\n')[0];
-  return new RdsctlError(`metadb ${name} at ${where}: ${code ? code + ': ' : ''}${msg}`, 1, { cause: err });
+  return new DataError(`metadb ${name} at ${where}: ${code ? code + ': ' : ''}${msg}`, { cause: err });
 }
 
 export function createDb(name: string, conn: DbConnection, opts: DbOptions = {}): Db {

@@ -41,10 +41,16 @@ export interface ExecResult {
   truncated?: boolean;
 }
 
+/** Input streamed to each host's command as it arrives (one local stdin, many channels). */
+export interface StdinSource {
+  /** Start feeding `w` (all input so far, then the rest, then end); returns a detach function. */
+  attach(w: NodeJS.WritableStream): () => void;
+}
+
 export interface ExecOptions {
   /** Seconds; the command is killed on the remote side when it runs longer. */
   timeoutSec?: number;
-  stdin?: string | Buffer;
+  stdin?: string | Buffer | StdinSource;
   /** Per stream; what comes beyond is counted and dropped so memory stays bounded. */
   maxOutputBytes?: number;
   onStdout?: (chunk: Buffer) => void;

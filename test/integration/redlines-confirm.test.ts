@@ -78,7 +78,7 @@ const CASES: Case[] = [
   fanout('shutdown', 'false && sudo /sbin/shutdown -h now', 'reboot/shutdown'),
   fanout('poweroff', 'false && systemctl poweroff', 'systemctl reboot/poweroff'),
   fanout('mkfs', 'false && mkfs.ext4 /dev/sdz1', 'mkfs'),
-  fanout('dd', 'false && dd if=/dev/zero of=/dev/sdz bs=1M', 'dd'),
+  fanout('dd', 'false && dd if=/dev/zero of=/dev/sdz bs=1M', 'dd of=/dev/…'),
   fanout('iptables', 'false && iptables -F', 'iptables -F'),
   fanout('kill', 'false && kill -9 1', 'kill -9'),
   fanout('killall', 'false && killall mysqld', 'killall/pkill'),

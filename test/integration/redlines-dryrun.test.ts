@@ -26,6 +26,14 @@ const MUTATING: Record<string, string[]> = {
   'instance step': ['instance', 'step', '--help'],
   'instance delete': ['instance', 'delete', '--help'],
   worker: ['worker', '--help'],
+  'instance kill': ['instance', 'kill', '--help'],
+  'instance connect': ['instance', 'connect', '--help'],
+  monitor: ['monitor', '--help'],
+  'instance backup': ['instance', 'backup', '--help'],
+  'instance clone': ['instance', 'clone', '--help'],
+  'backup verify': ['backup', 'verify', '--help'],
+  'backup delete': ['backup', 'delete', '--help'],
+  'backup archive': ['backup', 'archive', '--help'],
 };
 
 /** Reported defects in files this suite's author may not edit (test.failing until fixed; then delete the entry). */
@@ -104,6 +112,8 @@ const CASES: DryCase[] = [
   { name: 'instance step skip', args: (f) => ['instance', 'step', f.ins, 'skip', '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
   { name: 'instance step goto', args: (f) => ['instance', 'step', f.ins, 'goto', '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
   { name: 'instance delete', args: (f) => ['instance', 'delete', f.ins, '--dry-run', '--yes'], shows: (f) => [f.ins, /^targets \(3\)/m] },
+  { name: 'instance backup', args: (f) => ['instance', 'backup', f.ins, '--dry-run'], shows: (f) => ['dry run: back up instance', `${f.ins} -> bak-01:`, /^remote \[<source NC>\]: mariadb-backup --backup --stream=xbstream \| ssh /m] },
+  { name: 'backup archive', args: (f) => ['backup', 'archive', f.ins, '--rotate', '--dry-run'], shows: (f) => ['dry run: archive binlogs', f.ins, 'FLUSH BINARY LOGS'] },
   { name: 'audit backfill', args: () => ['audit', 'backfill', '--dry-run'], shows: () => ['dry run: copy ', 'targets (1): dbaas.ops_audit'] },
 ];
 

@@ -126,8 +126,9 @@ test('an error about a wrong password does not show it, not even with --debug', 
   for (const args of [['go2vmlist', n.nc], ['--debug', 'go2vmlist', n.nc], ['hyapi', 'list_nc', '-o', 'json']]) {
     const r = await lab.run(args, { env: { RDSCTL_CONFIG: file } });
     keep(`wrong password: ${args.join(' ')}`, r);
-    expect(r.code).toBe(8);
-    expect(r.stderr).toMatch(/metadb houyi at 127\.0\.0\.1:\d+ is unreachable: ER_ACCESS_DENIED_ERROR/);
+    // A wrong password is a configuration error (7) that says so, not "unreachable" (8).
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/metadb houyi at 127\.0\.0\.1:\d+ refused the login: ER_ACCESS_DENIED_ERROR \(check the user or password in the profile's databases\.houyi\)/);
     expect(`${r.stdout}${r.stderr}`).not.toContain(wrong);
     expect(leaks(`${r.stdout}${r.stderr}`)).toEqual([]);
   }

@@ -1,8 +1,9 @@
 import { CommanderError } from 'commander';
 import {
-  ConfigError, ConflictError, describeError, EXIT_CODE_TABLE, ExitCode, ExitWith, InterruptedError, NotFoundError,
+  ConfigError, ConflictError, DataError, describeError, EXIT_CODE_TABLE, ExitCode, ExitWith, InternalError, InterruptedError, NotFoundError,
   PermissionError, RemoteError, UnavailableError, UnhealthyError, UsageError,
 } from '../../src/core/errors.js';
+import { mapDbError } from '../../src/remote/mysql.js';
 
 describe('error → exit code mapping', () => {
   it.each([
@@ -15,6 +16,8 @@ describe('error → exit code mapping', () => {
     [new UnavailableError('x'), ExitCode.UNAVAILABLE],
     [new ConflictError('x'), ExitCode.CONFLICT],
     [new InterruptedError(), ExitCode.INTERRUPTED],
+    [new DataError('x'), ExitCode.GENERAL],
+    [new InternalError('x'), ExitCode.GENERAL],
     [new Error('boom'), ExitCode.GENERAL],
     ['a string', ExitCode.GENERAL],
     [new ExitWith(4), 4],
@@ -59,5 +62,28 @@ describe('error → exit code mapping', () => {
 
   it('ExitWith carries a code without a message', () => {
     expect(describeError(new ExitWith(ExitCode.UNHEALTHY))).toEqual({ exitCode: 4, message: '' });
+  });
+});
+
+describe('metadb driver errors', () => {
+  const driver = (code: string, message = `${code} from the driver`): Error => Object.assign(new Error(message), { code });
+
+  it.each([
+    ['ER_ACCESS_DENIED_ERROR', ExitCode.CONFIG, /^metadb houyi at 127\.0\.0\.1:3306 refused the login: ER_ACCESS_DENIED_ERROR \(check the user or password in the profile's databases\.houyi\)$/],
+    ['ER_DBACCESS_DENIED_ERROR', ExitCode.CONFIG, /refused the login: ER_DBACCESS_DENIED_ERROR \(check the user or password/],
+    ['ER_BAD_DB_ERROR', ExitCode.CONFIG, /refused the login: ER_BAD_DB_ERROR \(check the database name/],
+    ['ECONNREFUSED', ExitCode.UNAVAILABLE, /^metadb houyi at 127\.0\.0\.1:3306 is unreachable: ECONNREFUSED$/],
+    ['PROTOCOL_CONNECTION_LOST', ExitCode.UNAVAILABLE, /is unreachable/],
+    ['ER_LOCK_DEADLOCK', ExitCode.CONFLICT, /another operation holds the rows/],
+    ['ER_NO_SUCH_TABLE', ExitCode.GENERAL, /^metadb houyi at 127\.0\.0\.1:3306: ER_NO_SUCH_TABLE: ER_NO_SUCH_TABLE from the driver$/],
+  ])('%s → exit %p', (code, exit, message) => {
+    const d = describeError(mapDbError(driver(code), 'houyi', '127.0.0.1:3306'));
+    expect(d.exitCode).toBe(exit);
+    expect(d.message).toMatch(message);
+  });
+
+  it('passes typed errors through unchanged', () => {
+    const e = new ConflictError('busy');
+    expect(mapDbError(e, 'dbaas', 'x')).toBe(e);
   });
 });

@@ -115,13 +115,14 @@ describe('lab seed generator', () => {
     for (const ip of [...lb.map((n) => n.ip_addr), ...proxy.map((n) => n.ip_adr)]) expect(ip).toMatch(/^127\.77\.20[01]\.\d+$/);
   });
 
-  test('the lab serves every NC and exactly the online SLB nodes', () => {
+  test('the lab serves every NC, the backup store and exactly the online SLB nodes', () => {
     const t = buildTopology({ ncs: 12, vms: 40, net: '127.77', sshPort: 2222 });
     const served = alwaysServed(t).map((h) => h.name);
     expect(served.filter((n) => n.startsWith('nc-'))).toHaveLength(12);
+    expect(served).toContain('bak-01');
     expect(served).not.toContain('lvs-04');
     expect(served).not.toContain('proxy-03');
-    expect(labHosts(t)).toHaveLength(12 + 40 + 8 + 6);
+    expect(labHosts(t)).toHaveLength(12 + 40 + 8 + 6 + 1);
   });
 
   test('tianji: at least one violation of each rule', () => {

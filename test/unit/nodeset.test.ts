@@ -85,7 +85,7 @@ describe('expandNodeSet', () => {
     ['   ', 'empty node set'],
     ['a,,b', 'empty name'],
     ['a,', 'empty name at the end'],
-    [',a', 'empty name'],
+    [',a', '"," needs a node set on its left'],
     ['!a', '"!" needs a node set on its left'],
     ['&a', '"&" needs a node set on its left'],
     ['a!', 'empty name at the end'],
@@ -93,12 +93,12 @@ describe('expandNodeSet', () => {
     ['nc-a01-03]', '"]" without "["'],
     ['nc[[1-2]]', 'nested "["'],
     ['nc[]', 'empty "[]"'],
-    ['nc[5-1]', 'reversed range "5-1"'],
+    ['nc[5-1]', 'reversed range in "5-1"'],
     ['nc[1-9/0]', 'step 0 in "1-9/0"'],
-    ['nc[a-b]', 'bad range "a-b"'],
-    ['nc[1-2-3]', 'bad range "1-2-3"'],
-    ['nc[-1]', 'bad range "-1"'],
-    ['nc[1,,2]', 'bad range ""'],
+    ['nc[a-b]', 'bad range (expected N, N-M or N-M/STEP) in "a-b"'],
+    ['nc[1-2-3]', 'bad range (expected N, N-M or N-M/STEP) in "1-2-3"'],
+    ['nc[-1]', 'negative numbers are not supported'],
+    ['nc[1,,2]', 'empty range'],
     ['nc[1-100001]', `more than ${MAX_NODES}`],
     ['a[1-1000]b[1-1000]', `more than ${MAX_NODES}`],
     ['nc[1-9999999999999999]', 'number too large'],
@@ -111,7 +111,15 @@ describe('expandNodeSet', () => {
     ['nc\u00e9', 'is not allowed'],
     ['@', 'bad group'],
     ['@cluster:', 'bad group'],
-    ['@clu;ster:x', 'bad group'],
+    ['@clu;ster:x', '";" is not allowed'],
+    ['n*', 'wildcards'],
+    ['@@cluster', '@@source'],
+    ['@:x', 'bad group'],
+    ['@cluster:a*', 'bad group'],
+    ['n0[1-10]', 'zero padding of different widths in "01-010"'],
+    ['n[1-010]', 'zero padding of different widths'],
+    ['n[1-2][3-4]', 'a bracket right after a bracket'],
+    ['n[1-9/2]0', 'digits after a range with a step'],
   ])('refuses %j', async (expr, part) => {
     await usage(expr, part);
   });
@@ -142,11 +150,13 @@ describe('foldNodeSet', () => {
     [['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9', 'n10', 'n11', 'n12'], 'n[1-12]'],
     [['n08', 'n09', 'n10', 'n11'], 'n[08-11]'],
     [['n098', 'n099', 'n100'], 'n[098-100]'],
-    [['n1', 'n01'], 'n1,n01'],
+    [['n1', 'n01'], 'n[1,01]'],
     [['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.10'], '127.0.0.[1-3,10]'],
-    [['127.0.0.1', '127.0.1.1'], '127.0.0.1,127.0.1.1'],
+    [['127.0.0.1', '127.0.1.1'], '127.0.[0-1].1'],
+    [Array.from({ length: 1000 }, (_, i) => `artcore${i + 1}-ib0`), 'artcore[1-1000]-ib0'],
+    [['r1-nc01', 'r1-nc02', 'r2-nc01', 'r2-nc02'], 'r[1-2]-nc[01-02]'],
     [['r1-nc01', 'r1-nc02', 'r2-nc01'], 'r1-nc[01-02],r2-nc01'],
-    [['web', 'db', 'web'], 'web,db'],
+    [['web', 'db', 'web'], 'db,web'],
     [['n1a', 'n2a', 'n3b'], 'n[1-2]a,n3b'],
     [['solo7'], 'solo7'],
     [[], ''],
@@ -176,5 +186,41 @@ describe('foldNodeSet', () => {
       const folded = foldNodeSet([...names]);
       expect(new Set(await ex(folded))).toEqual(names);
     }
+  });
+});
+
+describe('bounded time: any input up to 128 KiB expands or is refused within 1 s', () => {
+  const KIB128 = 128 * 1024;
+  const fill = (unit: string, lead = '', tail = ''): string => lead + unit.repeat(Math.floor((KIB128 - lead.length - tail.length) / unit.length)) + tail;
+  test.each<[string, string]>([
+    ['unions of one name', fill('a,', '', 'a')],
+    ['unions of ranges', fill('n[1-99999],', '', 'n1')],
+    ['intersections with a full set', fill('&n[1-99999]', 'n[1-99999]')],
+    ['differences from a full set', fill('!n[1-9]', 'n[1-99999]')],
+    ['xor chains', fill('^n[1-99999]', 'n[1-99999]')],
+    ['one long name', fill('a')],
+    ['one bracket with many values', fill('1,', 'n[', '1]')],
+    ['digits before a bracket with many runs', fill('1,3,', 'n2[', '5]')],
+    ['digits after a bracket with many runs', fill('1-2,', 'n[', '5]0')],
+    ['many brackets in one name', fill('x[1-2]', 'n')],
+    ['unclosed brackets', fill('[')],
+    ['many group references', fill(',@cluster:c1', 'n1')],
+    ['past the limit', `${'a,'.repeat(KIB128)}a`],
+  ])('%s', async (_what, expr) => {
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    const out = await ex(expr).then(
+      (names) => `expanded to ${names.length}`,
+      (e: Error) => {
+        expect(e).toBeInstanceOf(UsageError);
+        expect(e.message).not.toContain('\n');
+        expect(e.message.length).toBeLessThan(300);
+        return 'refused';
+      },
+    );
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time, not wall time: the bound is on the work, and the test machine may be loaded.
+    expect({ out, cpuMs: (cpu.user + cpu.system) / 1000 < 1000 }).toEqual({ out, cpuMs: true });
+    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 });

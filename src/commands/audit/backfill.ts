@@ -12,7 +12,10 @@ export function register(cmd: Command, run: Runner): void {
   cmd
     .option('--dry-run', 'count and show the records that would be copied; writes nothing')
     .addHelpText('after', '\nCopies records of the local audit log that dbaas.ops_audit lacks (e.g. written while the metadb was down). Safe to repeat.\n' + examples('rdsctl audit backfill --dry-run', 'rdsctl audit backfill'))
-    .action(async (o: { dryRun?: boolean }) => run((ctx) => backfill({ dryRun: Boolean(o.dryRun) }, ctx)));
+    .action(async (o: { dryRun?: boolean }) => {
+      const opts: Options = { dryRun: Boolean(o.dryRun) };
+      return run((ctx) => backfill(opts, ctx));
+    });
 }
 
 // Not itself audited: it only copies records the audit already holds, and a record of the copy

@@ -18,7 +18,10 @@ export interface ProfileRow {
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .addHelpText('after', examples('rdsctl config list', 'rdsctl config list -o json'))
-    .action(async (o: { output: string }) => run((ctx) => list({ output: parseOutput(o.output) }, ctx)));
+    .action(async (o: { output: string }) => {
+      const opts: Options = { output: parseOutput(o.output) };
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 export async function list(opts: Options, ctx: Context): Promise<void> {

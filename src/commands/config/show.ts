@@ -13,7 +13,10 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .argument('[name]', 'profile name (default: the active profile)')
     .addHelpText('after', examples('rdsctl config show', 'rdsctl config show lab -o json'))
-    .action(async (name: string | undefined, o: { output: string }) => run((ctx) => show({ name, output: parseOutput(o.output) }, ctx)));
+    .action(async (name: string | undefined, o: { output: string }) => {
+      const opts: Options = { name, output: parseOutput(o.output) };
+      return run((ctx) => show(opts, ctx));
+    });
 }
 
 export async function show(opts: Options, ctx: Context): Promise<void> {

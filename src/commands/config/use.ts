@@ -12,7 +12,10 @@ export function register(cmd: Command, run: Runner): void {
   cmd
     .argument('<name>', 'profile name')
     .addHelpText('after', examples('rdsctl config use lab', 'RDSCTL_PROFILE=prod-hz rdsctl go2ncinfo nc-a01   # one command only'))
-    .action(async (name: string) => run((ctx) => use({ name }, ctx)));
+    .action(async (name: string) => {
+      const opts: Options = { name };
+      return run((ctx) => use(opts, ctx));
+    });
 }
 
 export async function use(opts: Options, ctx: Context): Promise<void> {

@@ -18,7 +18,10 @@ export function register(cmd: Command, run: Runner): void {
         'with the most free memory.\n' +
         examples('rdsctl instance classes', 'rdsctl instance classes -o json | jq -r ".classes[].class_code"'),
     )
-    .action(async (o: { output: string }) => run((ctx) => classes({ output: parseOutput(o.output) }, ctx)));
+    .action(async (o: { output: string }) => {
+      const opts: Options = { output: parseOutput(o.output) };
+      return run((ctx) => classes(opts, ctx));
+    });
 }
 
 export async function classes(opts: Options, ctx: Context): Promise<void> {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
+import { collect, wholeNumber } from '../../core/flags.js';
 import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
@@ -31,7 +32,7 @@ interface RawOptions {
   engine?: string;
   version?: string;
   class?: string;
-  storage?: string;
+  storage?: number;
   storageType?: string;
   zone?: string;
   network?: string;
@@ -45,13 +46,11 @@ interface RawOptions {
   ecsSg?: string;
   timeZone?: string;
   wait: boolean;
-  leaseTtl: string;
+  leaseTtl: number;
   output: string;
   dryRun?: boolean;
   reason?: string;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd);
@@ -60,7 +59,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--engine <engine>', 'database engine (default mysql)')
     .option('--version <version>', 'engine version (default: the newest offered)')
     .option('--class <class>', 'instance class (default: the smallest; see `instance classes`)')
-    .option('--storage <GB>', 'storage size in GB (default 20, within the storage type\'s range)')
+    .option('--storage <GB>', 'storage size in GB (default 20, within the storage type\'s range)', positiveInt('--storage'))
     .option('--storage-type <type>', 'storage type (default local_ssd when offered)')
     .option('--zone <zone>', 'zone (default: the zone with the most free memory on RDS hosts)')
     .option('--network <type>', 'classic or vpc (default classic)')
@@ -74,7 +73,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--ecs-sg <id>', 'ECS security group whose members may connect')
     .option('--time-zone <tz>', 'server time zone: SYSTEM, +08:00 or a named zone such as Asia/Shanghai (default SYSTEM)')
     .option('--no-wait', 'write the task and return; `rdsctl worker` runs it')
-    .option('--lease-ttl <seconds>', 'lease of the foreground runner, renewed while it works', String(DEFAULT_LEASE_TTL_SEC))
+    .option('--lease-ttl <seconds>', 'lease of the foreground runner, renewed while it works', positiveInt('--lease-ttl'), DEFAULT_LEASE_TTL_SEC)
     .addHelpText(
       'after',
       '\nProgress goes to stderr as "[n/80] step  host  took  (elapsed)". On success stdout gets the\n' +
@@ -88,18 +87,17 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl instance create --no-wait && rdsctl worker --once',
         ),
     )
-    .action(async (o: RawOptions) =>
-      run(async (ctx) => {
-        const opts = await parse(o, ctx);
+    .action(async (o: RawOptions) => {
+      const { opts, needPw } = parse(o);
+      return run(async (ctx) => {
+        await readPasswords(ctx, opts.request.accounts, needPw);
         return create(opts, ctx);
-      }),
-    );
+      });
+    });
 }
 
-function positiveInt(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d{1,7}$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} ${v}: a positive whole number`);
-  return Number(v);
+function positiveInt(flag: string): (v: string) => number {
+  return wholeNumber(flag, 1, 9_999_999, 'a positive whole number');
 }
 
 async function readStdinLines(ctx: Context): Promise<string[]> {
@@ -108,7 +106,8 @@ async function readStdinLines(ctx: Context): Promise<string[]> {
   return text.split(/\r?\n/);
 }
 
-async function parse(o: RawOptions, ctx: Context): Promise<Options> {
+/** Everything but the passwords --password-stdin reads: those need the context's stdin. */
+function parse(o: RawOptions): { opts: Options; needPw: number[] } {
   const flags = parseMutationFlags(o);
   const accounts: AccountRequest[] = [];
   const needPw: number[] = [];
@@ -119,25 +118,15 @@ async function parse(o: RawOptions, ctx: Context): Promise<Options> {
     if (i < 0) needPw.push(accounts.length - 1);
   }
   if (needPw.length && !o.passwordStdin) throw new UsageError(`--account ${accounts[needPw[0]!]!.name} has no password: give NAME:PASSWORD or use --password-stdin`);
-  if (o.passwordStdin) {
-    if (!needPw.length) throw new UsageError('--password-stdin: every --account already has a password');
-    if (ctx.io.stdinIsTTY) throw new UsageError('--password-stdin reads from a pipe, not a terminal');
-    const lines = await readStdinLines(ctx);
-    needPw.forEach((idx, k) => {
-      const pw = lines[k];
-      if (pw === undefined || pw === '') throw new UsageError(`--password-stdin: no password on line ${k + 1} for account ${accounts[idx]!.name}`);
-      accounts[idx]!.password = pw;
-    });
-  }
+  if (o.passwordStdin && !needPw.length) throw new UsageError('--password-stdin: every --account already has a password');
   const whitelist = o.whitelist === undefined ? [] : o.whitelist.split(',').map((s) => s.trim()).filter(Boolean);
   if (o.whitelist !== undefined && !whitelist.length) throw new UsageError('--whitelist needs at least one address');
-  const ttl = positiveInt(o.leaseTtl, '--lease-ttl')!;
   const request: CreateRequest = {
     ...(o.name !== undefined ? { name: o.name } : {}),
     ...(o.engine !== undefined ? { engine: o.engine } : {}),
     ...(o.version !== undefined ? { version: o.version } : {}),
     ...(o.class !== undefined ? { classCode: o.class } : {}),
-    ...(o.storage !== undefined ? { storageGb: positiveInt(o.storage, '--storage')! } : {}),
+    ...(o.storage !== undefined ? { storageGb: o.storage } : {}),
     ...(o.storageType !== undefined ? { storageType: o.storageType } : {}),
     ...(o.zone !== undefined ? { zone: o.zone } : {}),
     ...(o.network !== undefined ? { network: o.network } : {}),
@@ -150,7 +139,19 @@ async function parse(o: RawOptions, ctx: Context): Promise<Options> {
     guard: Boolean(o.guard),
     whitelist,
   };
-  return { request, noWait: !o.wait, leaseTtlSec: ttl, output: parseOutput(o.output), flags };
+  return { opts: { request, noWait: !o.wait, leaseTtlSec: o.leaseTtl, output: parseOutput(o.output), flags }, needPw };
+}
+
+/** Fill in, from stdin, the passwords of the accounts at `needPw` (--password-stdin). */
+async function readPasswords(ctx: Context, accounts: AccountRequest[], needPw: number[]): Promise<void> {
+  if (!needPw.length) return;
+  if (ctx.io.stdinIsTTY) throw new UsageError('--password-stdin reads from a pipe, not a terminal');
+  const lines = await readStdinLines(ctx);
+  needPw.forEach((idx, k) => {
+    const pw = lines[k];
+    if (pw === undefined || pw === '') throw new UsageError(`--password-stdin: no password on line ${k + 1} for account ${accounts[idx]!.name}`);
+    accounts[idx]!.password = pw;
+  });
 }
 
 export async function create(opts: Options, ctx: Context): Promise<number> {

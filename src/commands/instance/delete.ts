@@ -25,9 +25,10 @@ export function register(cmd: Command, run: Runner): void {
         'command with exit 5 and leaves the instance "deleting": run the delete again later.\n' +
         examples('rdsctl instance delete rm-2ze1abcd --dry-run', 'rdsctl instance delete rm-2ze1abcd --reason "ticket 7781" --yes'),
     )
-    .action(async (instance: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) =>
-      run((ctx) => del({ instance, output: parseOutput(o.output), flags: parseMutationFlags(o) }, ctx)),
-    );
+    .action(async (instance: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
+      const opts: Options = { instance, output: parseOutput(o.output), flags: parseMutationFlags(o) };
+      return run((ctx) => del(opts, ctx));
+    });
 }
 
 export async function del(opts: Options, ctx: Context): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
-import { UsageError } from '../../core/errors.js';
+import { oneOf, wholeNumber } from '../../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { listCustins, type CustinsListRow } from '../../rds/custins.js';
 
@@ -19,18 +19,15 @@ export interface Options {
 
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
-    .option('--status <status>', `only instances in this state (${STATUSES.join(', ')}); default: all but deleted`)
+    .option('--status <status>', `only instances in this state (${STATUSES.join(', ')}); default: all but deleted`, oneOf('--status', STATUSES))
     .option('--nc <host>', 'only instances with a master or standby on this NC')
     .option('--zone <zone>', 'only instances in this zone')
-    .option('--limit <n>', 'at most this many, newest first', '500')
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber('--limit', 1, 999_999, 'a positive whole number'), 500)
     .addHelpText('after', examples('rdsctl instance list', 'rdsctl instance list --nc nc-a01 --status running', 'rdsctl instance list -o json | jq -r ".[].ins_name"'))
-    .action(async (o: { output: string; status?: string; nc?: string; zone?: string; limit: string }) =>
-      run((ctx) => {
-        if (o.status !== undefined && !STATUSES.includes(o.status)) throw new UsageError(`--status ${o.status}: valid: ${STATUSES.join(', ')}`);
-        if (!/^\d{1,6}$/.test(o.limit) || Number(o.limit) < 1) throw new UsageError(`--limit ${o.limit}: a positive whole number`);
-        return list({ output: parseOutput(o.output), ...(o.status ? { status: o.status } : {}), ...(o.nc ? { nc: o.nc } : {}), ...(o.zone ? { zone: o.zone } : {}), limit: Number(o.limit) }, ctx);
-      }),
-    );
+    .action(async (o: { output: string; status?: string; nc?: string; zone?: string; limit: number }) => {
+      const opts: Options = { output: parseOutput(o.output), ...(o.status ? { status: o.status } : {}), ...(o.nc ? { nc: o.nc } : {}), ...(o.zone ? { zone: o.zone } : {}), limit: o.limit };
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 export async function list(opts: Options, ctx: Context): Promise<void> {

@@ -24,7 +24,10 @@ export function register(cmd: Command, run: Runner): void {
         'running.\n' +
         examples('rdsctl instance show rm-2ze1abcd', 'rdsctl instance show rm-2ze1abcd --live', 'rdsctl instance show 42 -o json | jq .hosts'),
     )
-    .action(async (instance: string, o: { output: string; live?: boolean }) => run((ctx) => show({ instance, live: Boolean(o.live), output: parseOutput(o.output) }, ctx)));
+    .action(async (instance: string, o: { output: string; live?: boolean }) => {
+      const opts: Options = { instance, live: Boolean(o.live), output: parseOutput(o.output) };
+      return run((ctx) => show(opts, ctx));
+    });
 }
 
 export async function show(opts: Options, ctx: Context): Promise<number> {

@@ -3,6 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { ConflictError, ExitCode, NotFoundError, UsageError } from '../../core/errors.js';
+import { wholeNumber } from '../../core/flags.js';
 import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { gotoStep, resolveStep, skipStep, stepViews, type StepView } from '../../flow/control.js';
@@ -35,8 +36,8 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<instance>', 'instance name (rm-…) or custins id')
     .argument('<action>', ACTIONS.join('|'))
     .argument('[step]', 'a step: its number (8), its name (do_init) or name:role for names listed twice (do_make_dir:slave)')
-    .option('--task <id>', 'a task of the instance (default: its newest)')
-    .option('--lease-ttl <seconds>', 'lease of this runner, renewed while it works', String(DEFAULT_LEASE_TTL_SEC))
+    .option('--task <id>', 'a task of the instance (default: its newest)', wholeNumber('--task', 0, Number.MAX_SAFE_INTEGER, 'a task id is a number'))
+    .option('--lease-ttl <seconds>', 'lease of this runner, renewed while it works', wholeNumber('--lease-ttl', 1, 999_999, 'a positive number of seconds'), DEFAULT_LEASE_TTL_SEC)
     .addHelpText(
       'after',
       '\nActions:\n' +
@@ -57,26 +58,34 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl instance step rm-2ze1abcd resume',
         ),
     )
-    .action(async (instance: string, action: string, step: string | undefined, o: { output: string; task?: string; leaseTtl: string; dryRun?: boolean; yes?: boolean; reason?: string }) =>
-      run((ctx) => stepCommand(parse(instance, action, step, o), ctx)),
-    );
+    .action(async (instance: string, action: string, step: string | undefined, o: RawOptions) => {
+      const opts = parse(instance, action, step, o);
+      return run((ctx) => stepCommand(opts, ctx));
+    });
 }
 
-function parse(instance: string, action: string, step: string | undefined, o: { output: string; task?: string; leaseTtl: string; dryRun?: boolean; yes?: boolean; reason?: string }): Options {
+interface RawOptions {
+  output: string;
+  task?: number;
+  leaseTtl: number;
+  dryRun?: boolean;
+  yes?: boolean;
+  reason?: string;
+}
+
+function parse(instance: string, action: string, step: string | undefined, o: RawOptions): Options {
   if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown action "${action}" (valid: ${ACTIONS.join(', ')})`);
   const a = action as Action;
   if ((a === 'skip' || a === 'goto') && step === undefined) throw new UsageError(`${a} needs a STEP (number or name)`);
   if ((a === 'list' || a === 'retry' || a === 'resume') && step !== undefined) throw new UsageError(`${a} takes no STEP (got "${step}")`);
-  if (o.task !== undefined && !/^\d{1,18}$/.test(o.task)) throw new UsageError(`--task ${o.task}: a task id is a number`);
-  if (!/^\d{1,6}$/.test(o.leaseTtl) || Number(o.leaseTtl) < 1) throw new UsageError(`--lease-ttl ${o.leaseTtl}: a positive number of seconds`);
   return {
     instance,
     action: a,
     ...(step !== undefined ? { step } : {}),
-    ...(o.task !== undefined ? { taskId: Number(o.task) } : {}),
+    ...(o.task !== undefined ? { taskId: o.task } : {}),
     output: parseOutput(o.output),
     flags: parseMutationFlags(o),
-    leaseTtlSec: Number(o.leaseTtl),
+    leaseTtlSec: o.leaseTtl,
   };
 }
 

@@ -18,7 +18,10 @@ export function register(cmd: Command, run: Runner): void {
         'mysqld servers of RDS instances under the lab\'s host roots, and what runs in lab SSH sessions.\n' +
         examples('rdsctl lab down', 'rdsctl lab down --purge --dir /tmp/big'),
     )
-    .action(async (o: { dir?: string; purge: boolean }) => run((ctx) => down({ dir: o.dir, purge: Boolean(o.purge) }, ctx)));
+    .action(async (o: { dir?: string; purge: boolean }) => {
+      const opts: Options = { dir: o.dir, purge: Boolean(o.purge) };
+      return run((ctx) => down(opts, ctx));
+    });
 }
 
 export async function down(opts: Options, ctx: Context): Promise<void> {

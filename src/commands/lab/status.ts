@@ -21,7 +21,10 @@ export function register(cmd: Command, run: Runner): void {
         'port, status, pid.\n' +
         examples('rdsctl lab status', 'rdsctl lab status -o json | jq -r \'.[] | select(.status=="down") | .name\''),
     )
-    .action(async (o: { output: string; dir?: string }) => run((ctx) => status({ dir: o.dir, output: parseOutput(o.output) }, ctx)));
+    .action(async (o: { output: string; dir?: string }) => {
+      const opts: Options = { dir: o.dir, output: parseOutput(o.output) };
+      return run((ctx) => status(opts, ctx));
+    });
 }
 
 export async function status(opts: Options, ctx: Context): Promise<number> {

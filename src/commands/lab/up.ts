@@ -34,7 +34,10 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl lab up --scale fleet --dir /tmp/fleet --net 127.230 --port 23230 --ssh-port 22230 --name fleet',
         ),
     )
-    .action(async (o: LabFlags & { dir?: string }) => run((ctx) => up({ dir: o.dir, flags: parseLabFlags(o) }, ctx)));
+    .action(async (o: LabFlags & { dir?: string }) => {
+      const opts: Options = { dir: o.dir, flags: parseLabFlags(o) };
+      return run((ctx) => up(opts, ctx));
+    });
 }
 
 export async function up(opts: Options, ctx: Context): Promise<void> {

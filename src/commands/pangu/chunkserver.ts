@@ -21,9 +21,10 @@ export function register(cmd: Command, run: Runner): void {
       '\nExit status: 0 when every listed chunkserver is normal with no disk in error; 4 otherwise.\n' +
         examples('rdsctl pangu chunkserver status', 'rdsctl pangu chunkserver status --cluster pangu-hz-a -o json'),
     )
-    .action(async (o: { output: string; cluster?: string }) =>
-      run((ctx) => status({ output: parseOutput(o.output), ...(o.cluster !== undefined ? { cluster: panguName(o.cluster, '--cluster') } : {}) }, ctx)),
-    );
+    .action(async (o: { output: string; cluster?: string }) => {
+      const opts: StatusOptions = { output: parseOutput(o.output), ...(o.cluster !== undefined ? { cluster: panguName(o.cluster, '--cluster') } : {}) };
+      return run((ctx) => status(opts, ctx));
+    });
 }
 
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {

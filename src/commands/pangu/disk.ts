@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
-import { ExitCode, UsageError } from '../../core/errors.js';
+import { ExitCode } from '../../core/errors.js';
+import { listOf } from '../../core/flags.js';
 import { addMutationOptions, parseMutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
 import { DISK_STATUSES, diskStatus, panguName, type DiskStatus } from '../../pangu/status.js';
@@ -21,20 +22,16 @@ export function register(cmd: Command, run: Runner): void {
   cmd.helpCommand(false).addHelpText('after', examples('rdsctl pangu disk status --status error,offline', 'rdsctl pangu disk offline cs-a04:sdb --dry-run'));
   addOutputOption(cmd.command('status').description('Disks, unhealthy first (error, offline, replacing, ok)'))
     .option('--chunkserver <host>', 'only disks of this chunkserver')
-    .option('--status <list>', `only disks in these states (comma list of ${DISK_STATUSES.join(', ')})`)
+    .option('--status <list>', `only disks in these states (comma list of ${DISK_STATUSES.join(', ')})`, listOf('--status', DISK_STATUSES))
     .addHelpText('after', '\nExit status: 0 when no listed disk is in error; 4 otherwise.\n' + examples('rdsctl pangu disk status', 'rdsctl pangu disk status --chunkserver cs-b02', 'rdsctl pangu disk status --status error,offline -o json'))
-    .action(async (o: { output: string; chunkserver?: string; status?: string }) =>
-      run((ctx) =>
-        status(
-          {
-            output: parseOutput(o.output),
-            ...(o.chunkserver !== undefined ? { chunkserver: panguName(o.chunkserver, '--chunkserver') } : {}),
-            ...(o.status !== undefined ? { status: parseStatuses(o.status) } : {}),
-          },
-          ctx,
-        ),
-      ),
-    );
+    .action(async (o: { output: string; chunkserver?: string; status?: DiskStatus[] }) => {
+      const opts: StatusOptions = {
+        output: parseOutput(o.output),
+        ...(o.chunkserver !== undefined ? { chunkserver: panguName(o.chunkserver, '--chunkserver') } : {}),
+        ...(o.status !== undefined ? { status: o.status } : {}),
+      };
+      return run((ctx) => status(opts, ctx));
+    });
 
   const off = addOutputOption(cmd.command('offline').description('Mark a disk for replacement, if no chunk would lose its required replicas'));
   addMutationOptions(off, { confirm: true })
@@ -47,22 +44,13 @@ export function register(cmd: Command, run: Runner): void {
         'The checks and the update run in one transaction holding row locks on the disks involved.\n' +
         examples('rdsctl pangu disk offline cs-a04:sdb --dry-run', 'rdsctl pangu disk offline cs-a04:sdb --reason "SMART pre-fail, ticket 4411" --yes'),
     )
-    .action(async (disk: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) =>
-      run(async (ctx) => {
-        const ref = parseDiskRef(disk);
-        const flags = parseMutationFlags(o);
+    .action(async (disk: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
+      const opts = { ref: parseDiskRef(disk), flags: parseMutationFlags(o), output: parseOutput(o.output) };
+      return run(async (ctx) => {
         await requireRole(ctx, 'admin', 'rdsctl pangu disk offline');
-        await offlineDisk(ctx, { ref, flags, output: parseOutput(o.output) });
-      }),
-    );
-}
-
-function parseStatuses(s: string): DiskStatus[] {
-  return s.split(',').map((x) => {
-    const v = x.trim();
-    if (!(DISK_STATUSES as readonly string[]).includes(v)) throw new UsageError(`--status ${s}: "${v}" is not one of ${DISK_STATUSES.join(', ')}`);
-    return v as DiskStatus;
-  });
+        await offlineDisk(ctx, opts);
+      });
+    });
 }
 
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {

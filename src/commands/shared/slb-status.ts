@@ -18,7 +18,8 @@ export function registerSlbStatus(cmd: Command, run: Runner, kind: 'lb_node' | '
       `\nExit status: 0 when every listed ${kind} is online (and, with --live, answering); 4 otherwise.\n` +
         examples(`rdsctl ${kind} status`, `rdsctl ${kind} status --cluster slb-hza-01 --live`, `rdsctl ${kind} status --status offline,maintain -o json`),
     )
-    .action(async (o: { output: string; cluster?: string; status?: string; live?: boolean; timeout: string; concurrency: string }) =>
-      run((ctx) => nodeStatus(ctx, kind, { output: parseOutput(o.output), ...parseStatusFlags(o) })),
-    );
+    .action(async (o: { output: string; cluster?: string; status?: string; live?: boolean; timeout: string; concurrency: string }) => {
+      const opts = { output: parseOutput(o.output), ...parseStatusFlags(o) };
+      return run((ctx) => nodeStatus(ctx, kind, opts));
+    });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
-import { UsageError } from '../../core/errors.js';
+import { oneOf, wholeNumber } from '../../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { listTasks, type TaskListRow } from '../../flow/store.js';
 import { findCustins } from '../../rds/custins.js';
@@ -20,18 +20,15 @@ export interface Options {
 
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
-    .option('--status <status>', `only tasks in this state (${STATUSES.join(', ')})`)
+    .option('--status <status>', `only tasks in this state (${STATUSES.join(', ')})`, oneOf('--status', STATUSES))
     .option('--instance <name>', 'only tasks of this instance (name or custins id)')
     .option('--flow <flow>', 'only tasks of this flow (install)')
-    .option('--limit <n>', 'at most this many, newest first', '100')
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber('--limit', 1, 999_999, 'a positive whole number'), 100)
     .addHelpText('after', examples('rdsctl task list', 'rdsctl task list --status failed', 'rdsctl task list --instance rm-2ze1abcd -o json'))
-    .action(async (o: { output: string; status?: string; instance?: string; flow?: string; limit: string }) =>
-      run((ctx) => {
-        if (o.status !== undefined && !STATUSES.includes(o.status)) throw new UsageError(`--status ${o.status}: valid: ${STATUSES.join(', ')}`);
-        if (!/^\d{1,6}$/.test(o.limit) || Number(o.limit) < 1) throw new UsageError(`--limit ${o.limit}: a positive whole number`);
-        return list({ output: parseOutput(o.output), ...(o.status ? { status: o.status } : {}), ...(o.instance ? { instance: o.instance } : {}), ...(o.flow ? { flow: o.flow } : {}), limit: Number(o.limit) }, ctx);
-      }),
-    );
+    .action(async (o: { output: string; status?: string; instance?: string; flow?: string; limit: number }) => {
+      const opts: Options = { output: parseOutput(o.output), ...(o.status ? { status: o.status } : {}), ...(o.instance ? { instance: o.instance } : {}), ...(o.flow ? { flow: o.flow } : {}), limit: o.limit };
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 export async function list(opts: Options, ctx: Context): Promise<void> {

@@ -20,12 +20,11 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .argument('<task>', 'task id (see `rdsctl task list`)')
     .addHelpText('after', examples('rdsctl task show 17', 'rdsctl task show 17 -o json | jq ".steps[] | select(.status == \\"failed\\")"'))
-    .action(async (task: string, o: { output: string }) =>
-      run((ctx) => {
-        if (!/^\d{1,18}$/.test(task)) throw new UsageError(`task "${task}": a task id is a number`);
-        return show({ taskId: Number(task), output: parseOutput(o.output) }, ctx);
-      }),
-    );
+    .action(async (task: string, o: { output: string }) => {
+      if (!/^\d{1,18}$/.test(task)) throw new UsageError(`task "${task}": a task id is a number`);
+      const opts: Options = { taskId: Number(task), output: parseOutput(o.output) };
+      return run((ctx) => show(opts, ctx));
+    });
 }
 
 export async function show(opts: Options, ctx: Context): Promise<void> {

@@ -17,9 +17,10 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd.command('list').description('List clusters, optionally of one product'))
     .option('--product <name>', 'only clusters of this product')
     .addHelpText('after', examples('rdsctl tianji cluster list', 'rdsctl tianji cluster list --product oss -o json'))
-    .action(async (o: { output: string; product?: string }) =>
-      run((ctx) => list({ output: parseOutput(o.output), ...(o.product !== undefined ? { product: nameArg(o.product, '--product') } : {}) }, ctx)),
-    );
+    .action(async (o: { output: string; product?: string }) => {
+      const opts: ListOptions = { output: parseOutput(o.output), ...(o.product !== undefined ? { product: nameArg(o.product, '--product') } : {}) };
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 export async function list(opts: ListOptions, ctx: Context): Promise<void> {

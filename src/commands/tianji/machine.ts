@@ -16,7 +16,10 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .argument('<host>', 'machine hostname or IP')
     .addHelpText('after', examples('rdsctl tianji machine rds-ctl-02', 'rdsctl tianji machine pangu-ctl-03 -o json'))
-    .action(async (host: string, o: { output: string }) => run((ctx) => show({ output: parseOutput(o.output), host: nameArg(host, 'HOST') }, ctx)));
+    .action(async (host: string, o: { output: string }) => {
+      const opts: Options = { output: parseOutput(o.output), host: nameArg(host, 'HOST') };
+      return run((ctx) => show(opts, ctx));
+    });
 }
 
 export async function show(opts: Options, ctx: Context): Promise<void> {

@@ -14,7 +14,10 @@ export function register(cmd: Command, run: Runner): void {
   cmd.helpCommand(false).addHelpText('after', examples('rdsctl tianji product list'));
   addOutputOption(cmd.command('list').description('List products with their cluster, machine and service counts'))
     .addHelpText('after', examples('rdsctl tianji product list', 'rdsctl tianji product list -o json'))
-    .action(async (o: { output: string }) => run((ctx) => list({ output: parseOutput(o.output) }, ctx)));
+    .action(async (o: { output: string }) => {
+      const opts = { output: parseOutput(o.output) };
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 export async function list(opts: ListOptions, ctx: Context): Promise<void> {

@@ -29,12 +29,11 @@ export function register(cmd: Command, run: Runner): void {
         'Exit status: 0 when no rule is violated, 4 otherwise.\n' +
         examples('rdsctl tianji serverrole status --cluster houyi-ctl-hz', 'rdsctl tianji serverrole status --cluster rds-ctl-hz --service pengine -o json'),
     )
-    .action(async (o: { output: string; cluster?: string; service?: string }) =>
-      run((ctx) => {
-        if (o.cluster === undefined) throw new UsageError('tianji serverrole status: --cluster is required');
-        return status({ output: parseOutput(o.output), cluster: nameArg(o.cluster, '--cluster'), ...(o.service !== undefined ? { service: nameArg(o.service, '--service') } : {}) }, ctx);
-      }),
-    );
+    .action(async (o: { output: string; cluster?: string; service?: string }) => {
+      if (o.cluster === undefined) throw new UsageError('tianji serverrole status: --cluster is required');
+      const opts: StatusOptions = { output: parseOutput(o.output), cluster: nameArg(o.cluster, '--cluster'), ...(o.service !== undefined ? { service: nameArg(o.service, '--service') } : {}) };
+      return run((ctx) => status(opts, ctx));
+    });
 }
 
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {

@@ -18,12 +18,11 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd.command('list').description('List the services a cluster runs, with their server roles'))
     .option('--cluster <name>', 'the Tianji cluster (required)')
     .addHelpText('after', examples('rdsctl tianji service list --cluster rds-ctl-hz', 'rdsctl tianji service list --cluster pangu-ctl-hz -o json'))
-    .action(async (o: { output: string; cluster?: string }) =>
-      run((ctx) => {
-        if (o.cluster === undefined) throw new UsageError('tianji service list: --cluster is required');
-        return list({ output: parseOutput(o.output), cluster: nameArg(o.cluster, '--cluster') }, ctx);
-      }),
-    );
+    .action(async (o: { output: string; cluster?: string }) => {
+      if (o.cluster === undefined) throw new UsageError('tianji service list: --cluster is required');
+      const opts: ListOptions = { output: parseOutput(o.output), cluster: nameArg(o.cluster, '--cluster') };
+      return run((ctx) => list(opts, ctx));
+    });
 }
 
 export async function list(opts: ListOptions, ctx: Context): Promise<void> {

@@ -20,9 +20,10 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd.command('list').description('List route entries, optionally of one VPC'))
     .option('--vpc <id>', 'only routes of this VPC')
     .addHelpText('after', examples('rdsctl vpc route list', 'rdsctl vpc route list --vpc vpc-bp1… -o json'))
-    .action(async (o: { output: string; vpc?: string }) =>
-      run((ctx) => list({ output: parseOutput(o.output), ...(o.vpc !== undefined ? { vpc: idArg(o.vpc, '--vpc') } : {}) }, ctx)),
-    );
+    .action(async (o: { output: string; vpc?: string }) => {
+      const opts: ListOptions = { output: parseOutput(o.output), ...(o.vpc !== undefined ? { vpc: idArg(o.vpc, '--vpc') } : {}) };
+      return run((ctx) => list(opts, ctx));
+    });
 
   const add = addOutputOption(cmd.command('add').description('Add a custom route (validated before anything is written)'));
   addMutationOptions(add)
@@ -37,14 +38,15 @@ export function register(cmd: Command, run: Runner): void {
         'vSwitch blocks or one the VPC already routes (conflict, 9).\n' +
         examples('rdsctl vpc route add --vpc vpc-bp1… --cidr 10.200.0.0/16 --next-hop 172.16.1.20 --reason "IDC VPN, ticket 812"', 'rdsctl vpc route add --vpc vpc-bp1… --cidr 10.201.0.0/16 --next-hop 172.16.1.20 --dry-run'),
     )
-    .action(async (o: { output: string; vpc?: string; cidr?: string; nextHop?: string; description?: string; dryRun?: boolean; reason?: string }) =>
-      run(async (ctx) => {
-        const route = validateRouteInput(o);
-        const flags = parseMutationFlags(o);
+    .action(async (o: { output: string; vpc?: string; cidr?: string; nextHop?: string; description?: string; dryRun?: boolean; reason?: string }) => {
+      const route = validateRouteInput(o);
+      const flags = parseMutationFlags(o);
+      const output = parseOutput(o.output);
+      return run(async (ctx) => {
         await requireRole(ctx, 'operator', 'rdsctl vpc route add');
-        await addRoute(ctx, route, flags, parseOutput(o.output));
-      }),
-    );
+        await addRoute(ctx, route, flags, output);
+      });
+    });
 
   const del = addOutputOption(cmd.command('delete').description('Delete a custom route, by ROUTE_ID or by --vpc and --cidr (asks first)'));
   addMutationOptions(del, { confirm: true })
@@ -52,14 +54,15 @@ export function register(cmd: Command, run: Runner): void {
     .option('--vpc <id>', 'the VPC, with --cidr')
     .option('--cidr <cidr>', 'the destination block, with --vpc')
     .addHelpText('after', '\nSystem routes come with their VPC and are refused (exit 9).\n' + examples('rdsctl vpc route delete rte-bp1… --reason "VPN retired" --yes', 'rdsctl vpc route delete --vpc vpc-bp1… --cidr 10.200.0.0/16 --dry-run'))
-    .action(async (routeId: string | undefined, o: { output: string; vpc?: string; cidr?: string; dryRun?: boolean; yes?: boolean; reason?: string }) =>
-      run(async (ctx) => {
-        const ref = parseRouteRef(routeId, o);
-        const flags = parseMutationFlags(o);
+    .action(async (routeId: string | undefined, o: { output: string; vpc?: string; cidr?: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
+      const ref = parseRouteRef(routeId, o);
+      const flags = parseMutationFlags(o);
+      const output = parseOutput(o.output);
+      return run(async (ctx) => {
         await requireRole(ctx, 'admin', 'rdsctl vpc route delete');
-        await deleteRoute(ctx, ref, flags, parseOutput(o.output));
-      }),
-    );
+        await deleteRoute(ctx, ref, flags, output);
+      });
+    });
 }
 
 function parseRouteRef(routeId: string | undefined, o: { vpc?: string; cidr?: string }): RouteRef {

@@ -1,4 +1,4 @@
-import { RdsctlError, UsageError } from '../../core/errors.js';
+import { ConflictError, UsageError } from '../../core/errors.js';
 import { SUPERUSER, accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
 import { socketSqlCommand } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
@@ -53,7 +53,7 @@ export const doInitializeMysqlAccountByMaster: Step = {
   },
   async run(c, [n], s) {
     const rows = await systemAccounts(c);
-    if (!rows.length) throw new RdsctlError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first', 9);
+    if (!rows.length) throw new ConflictError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first');
     await c.sql(n!, (await createUsersSql(c, rows)).map((x) => x + ';').join('\n'), s);
     return rows.map((r) => r.account_name).join(', ');
   },
@@ -128,12 +128,12 @@ export const doCheckAccountsAndDbs: Step = {
     const dbs = await c.db.query<{ db_name: string }>("SELECT db_name FROM custins_db WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
     const dbNames = new Set(dbs.map((d) => d.db_name));
     const missing = c.params.accounts.filter((a) => !accounts.some((r) => r.account_name === a));
-    if (missing.length) throw new RdsctlError(`requested accounts missing from custins_account: ${missing.join(', ')}`, 9);
+    if (missing.length) throw new ConflictError(`requested accounts missing from custins_account: ${missing.join(', ')}`);
     for (const a of accounts) {
-      if (RESERVED_ACCOUNTS.includes(a.account_name)) throw new RdsctlError(`account ${a.account_name} is reserved`, 2);
-      for (const d of a.dbs ? a.dbs.split(',') : []) if (!dbNames.has(d)) throw new RdsctlError(`account ${a.account_name} is granted on ${d}, which is not a database of this instance`, 9);
+      if (RESERVED_ACCOUNTS.includes(a.account_name)) throw new UsageError(`account ${a.account_name} is reserved`);
+      for (const d of a.dbs ? a.dbs.split(',') : []) if (!dbNames.has(d)) throw new ConflictError(`account ${a.account_name} is granted on ${d}, which is not a database of this instance`);
     }
-    for (const d of dbNames) if (RESERVED_DBS.includes(d)) throw new RdsctlError(`database ${d} is reserved`, 2);
+    for (const d of dbNames) if (RESERVED_DBS.includes(d)) throw new UsageError(`database ${d} is reserved`);
     return `${accounts.length} accounts, ${dbNames.size} databases to create`;
   },
 };

@@ -1,6 +1,6 @@
 import type { Context } from '../../core/context.js';
 import type { Profile } from '../../core/config.js';
-import { ConflictError, RdsctlError } from '../../core/errors.js';
+import { ConflictError, DataError, RemoteError } from '../../core/errors.js';
 import type { Db } from '../../remote/mysql.js';
 import type { ExecResult, SshPool } from '../../remote/ssh-types.js';
 import type { InstanceClass } from '../../rds/catalog.js';
@@ -82,9 +82,9 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   const profile = ctx.profile();
   const m = rows.find((r) => r.role === 'master');
   const s = rows.find((r) => r.role === 'slave');
-  if (!m || !s) throw new RdsctlError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`, 1);
+  if (!m || !s) throw new DataError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
   const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
-  if (!classes[0]) throw new RdsctlError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`, 1);
+  if (!classes[0]) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const ssh = await ctx.ssh();
   const c: InstallCtx = {
     ctx,
@@ -104,7 +104,7 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     },
     async test(node, command, sc) {
       const r: ExecResult = await ssh.exec(node.target, command, { signal: sc.signal, timeoutSec: 60 });
-      if (r.category && r.category !== 'exit') throw new RdsctlError(`${node.host}: ${r.error ?? r.category}`, 5);
+      if (r.category && r.category !== 'exit') throw new RemoteError(`${node.host}: ${r.error ?? r.category}`, { host: node.host });
       return r.exitCode === 0;
     },
     async sql(node, statements, sc, o = {}) {

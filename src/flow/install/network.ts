@@ -1,4 +1,4 @@
-import { RdsctlError } from '../../core/errors.js';
+import { ConflictError, UnhealthyError } from '../../core/errors.js';
 import { readGreeting } from '../../remote/mysql-instance.js';
 import type { Db } from '../../remote/mysql.js';
 import { readFileScript, writeFileScript } from '../../rds/host-ops.js';
@@ -77,7 +77,7 @@ export const doFlushAdminWhitelist = flushWhitelist('do_flush_admin_whitelist', 
 export const doFlushUserWhitelist = flushWhitelist('do_flush_user_whitelist', { name: 'default', type: 'user', ips: (c) => c.params.whitelist }, 'check_init');
 
 async function vswitch(c: InstallCtx) {
-  if (!c.custins.vpc_id || !c.params.vswitch_id) throw new RdsctlError(`instance ${c.custins.ins_name} is VPC but has no vpc_id/vswitch_id`, 9);
+  if (!c.custins.vpc_id || !c.params.vswitch_id) throw new ConflictError(`instance ${c.custins.ins_name} is VPC but has no vpc_id/vswitch_id`);
   return findVswitch(c.ctx.db('vpc'), c.custins.vpc_id, c.params.vswitch_id);
 }
 
@@ -138,7 +138,7 @@ export const doSwitchNglbIfNeeded: Step = {
   async run(c) {
     await c.tx(async (tx) => {
       const r = await tx.execute("UPDATE custins_slb SET nglb = 1 WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
-      if (r.affectedRows === 0) throw new RdsctlError(`instance ${c.custins.ins_name} has no SLB record: run do_create_slb_ins_4vpc first`, 9);
+      if (r.affectedRows === 0) throw new ConflictError(`instance ${c.custins.ins_name} has no SLB record: run do_create_slb_ins_4vpc first`);
     });
     return `lb-${c.custins.ins_name} on NGLB`;
   },
@@ -166,7 +166,7 @@ export const doWaitForCreatingMaxscaleTaskFinish: Step = {
   effect: 'check',
   async run(c) {
     const rows = await c.db.query<{ status: string }>('SELECT status FROM maxscale_ins WHERE custins_id = ?', [c.custins.id]);
-    if (rows[0]?.status !== 'running') throw new RdsctlError(`maxscale of ${c.custins.ins_name} is ${rows[0]?.status ?? 'missing'}, not running`, 4);
+    if (rows[0]?.status !== 'running') throw new UnhealthyError(`maxscale of ${c.custins.ins_name} is ${rows[0]?.status ?? 'missing'}, not running`);
     return `${maxscaleName(c)} running`;
   },
 };
@@ -187,7 +187,7 @@ export const doRefreshMaxscaleLinkTopology: Step = {
   async run(c) {
     const version = await c.tx(async (tx) => {
       const r = await tx.execute('UPDATE maxscale_ins SET topology_version = topology_version + 1 WHERE custins_id = ?', [c.custins.id]);
-      if (r.affectedRows === 0) throw new RdsctlError(`no maxscale for ${c.custins.ins_name}: run do_create_single_tenant_ins_and_wait_finish first`, 9);
+      if (r.affectedRows === 0) throw new ConflictError(`no maxscale for ${c.custins.ins_name}: run do_create_single_tenant_ins_and_wait_finish first`);
       const v = (await tx.query<{ topology_version: number }>('SELECT topology_version FROM maxscale_ins WHERE custins_id = ?', [c.custins.id]))[0]!.topology_version;
       await tx.execute('DELETE FROM maxscale_link WHERE custins_id = ?', [c.custins.id]);
       const links = expectedLinks(c);
@@ -212,7 +212,7 @@ export const doWaitForRefreshingMaxscaleTaskFinish: Step = {
     const v = ins[0]?.topology_version;
     for (const { n } of expectedLinks(c)) {
       const l = links.find((x) => x.instance_id === n.instanceId);
-      if (!l || l.role !== n.role || l.ip !== n.ip || l.port !== n.port || l.topology_version !== v) throw new RdsctlError(`maxscale link of ${n.role} ${n.host} does not match topology v${v ?? '?'}`, 4);
+      if (!l || l.role !== n.role || l.ip !== n.ip || l.port !== n.port || l.topology_version !== v) throw new UnhealthyError(`maxscale link of ${n.role} ${n.host} does not match topology v${v ?? '?'}`);
     }
     return `topology v${v} in place (${links.length} links)`;
   },
@@ -226,7 +226,7 @@ export const doAddReadinsToMaxscaleConfig: Step = {
   skipRule: 'applies when the instance has read-only instances',
   skip: () => 'a new instance has no read-only instances',
   async run(c) {
-    throw new RdsctlError(`instance ${c.custins.ins_name} has no read-only instances to add to maxscale`, 9);
+    throw new ConflictError(`instance ${c.custins.ins_name} has no read-only instances to add to maxscale`);
   },
 };
 
@@ -273,7 +273,7 @@ export const doValidateRdsDataRoute: Step = {
     const r = await loadRoute(c.db, c.custins.id, c.custins.ins_name);
     const st = await routeDriver(c.ssh, c.profile).inspect(r.route, s.signal);
     if (!st.exists || !st.enabled || !sameTarget(st.target, routeTo(c))) {
-      throw new RdsctlError(`data route ${r.route.ip}:${r.route.port} on ${r.route.proxy.name} leads to ${st.exists ? showTarget(st.target) + (st.enabled ? '' : ' (blocked)') : 'nothing'}, not the master ${c.master.ip}:${c.master.port}`, 4);
+      throw new UnhealthyError(`data route ${r.route.ip}:${r.route.port} on ${r.route.proxy.name} leads to ${st.exists ? showTarget(st.target) + (st.enabled ? '' : ' (blocked)') : 'nothing'}, not the master ${c.master.ip}:${c.master.port}`);
     }
     // Through the proxy, not to the master directly: the handshake proves the whole path.
     const g = await readGreeting({ name: `${r.route.proxy.name} (route of ${c.custins.ins_name})`, host: r.route.ip, port: r.route.port }, 3000);

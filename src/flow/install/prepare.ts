@@ -1,4 +1,4 @@
-import { RdsctlError } from '../../core/errors.js';
+import { ConflictError, NotFoundError, UnavailableError, UnhealthyError, UsageError } from '../../core/errors.js';
 import { ensureAccount, generatePassword, maintainUsers, replicatorUser } from '../../rds/accounts.js';
 import type { Node } from '../../rds/layout.js';
 import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../../rds/mycnf.js';
@@ -17,10 +17,10 @@ export const doInit: Step = {
   timeoutSec: 30,
   effect: 'check',
   async run(c) {
-    if (c.master.hostinfoId === c.slave.hostinfoId || c.master.host === c.slave.host) throw new RdsctlError(`master and slave are both on ${c.master.host}; they must be on different hosts`, 4);
+    if (c.master.hostinfoId === c.slave.hostinfoId || c.master.host === c.slave.host) throw new UnhealthyError(`master and slave are both on ${c.master.host}; they must be on different hosts`);
     const hosts = await c.db.query<{ hostname: string; status: string }>('SELECT hostname, status FROM hostinfo WHERE id IN (?, ?)', [c.master.hostinfoId, c.slave.hostinfoId]);
     const down = hosts.filter((h) => h.status !== 'online');
-    if (down.length) throw new RdsctlError(`host ${down.map((h) => `${h.hostname} is ${h.status}`).join(', ')}: not online`, 8);
+    if (down.length) throw new UnavailableError(`host ${down.map((h) => `${h.hostname} is ${h.status}`).join(', ')}: not online`);
     return `${c.custins.network_type} network; master ${c.master.host}:${c.master.port}, slave ${c.slave.host}:${c.slave.port}; params ${Object.keys(c.task.params).sort().join(',') || '-'}`;
   },
 };
@@ -34,10 +34,10 @@ export const doEnsureMinorVersion: Step = {
     let minor = c.params.minor_version;
     if (!minor) {
       const rows = await c.db.query<{ minor_version: string }>('SELECT minor_version FROM engine_version WHERE engine = ? AND version = ?', [c.custins.engine, c.custins.version]);
-      if (!rows[0]) throw new RdsctlError(`${c.custins.engine} ${c.custins.version} is not in dbaas.engine_version`, 3);
+      if (!rows[0]) throw new NotFoundError(`${c.custins.engine} ${c.custins.version} is not in dbaas.engine_version`);
       minor = rows[0].minor_version;
     }
-    if (!/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) throw new RdsctlError(`minor version "${minor}" is not x.y.z`, 2);
+    if (!/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) throw new UsageError(`minor version "${minor}" is not x.y.z`);
     const servers = await Promise.all(
       nodes.map(async (n) => {
         const out = await c.remote(n, 'PATH="$PATH:/usr/sbin:/usr/local/sbin:/sbin"; b=$(command -v mariadbd || command -v mysqld) || { echo "no mariadbd or mysqld installed" >&2; exit 127; }; "$b" --version', s);
@@ -117,7 +117,7 @@ export const doUpdateMinorVersionInMetadb: Step = {
   effect: 'metadb',
   async run(c) {
     const minor = c.params.minor_version;
-    if (!minor) throw new RdsctlError('no minor version in the task parameters: run do_ensure_minor_version first', 9);
+    if (!minor) throw new ConflictError('no minor version in the task parameters: run do_ensure_minor_version first');
     await c.tx((tx) => tx.execute('UPDATE custins SET minor_version = ? WHERE id = ?', [minor, c.custins.id]));
     return minor;
   },

@@ -1,4 +1,4 @@
-import { RdsctlError } from '../../core/errors.js';
+import { ConflictError } from '../../core/errors.js';
 import type { Node } from '../../rds/layout.js';
 import { seedPaths } from '../../rds/layout.js';
 import type { StepDef } from '../types.js';
@@ -103,7 +103,7 @@ export const doEnableAurora: Step = {
   async run(c) {
     await c.tx(async (tx) => {
       const r = await tx.execute("UPDATE aurora_ha SET status = 'enabled' WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
-      if (r.affectedRows === 0) throw new RdsctlError(`instance ${c.custins.ins_name} is not registered with aurora: run do_add_aurora first`, 9);
+      if (r.affectedRows === 0) throw new ConflictError(`instance ${c.custins.ins_name} is not registered with aurora: run do_add_aurora first`);
     });
     return 'HA enabled';
   },

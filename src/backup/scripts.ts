@@ -1,0 +1,172 @@
+import type { Profile } from '../core/config.js';
+import { script } from '../rds/host-ops.js';
+import type { HostLayout } from '../rds/layout.js';
+import { sh, shq } from '../remote/quote.js';
+import { MANIFEST, STREAM_DONE } from './manifest.js';
+import { ncToStore, type Store } from './store.js';
+
+// The shell the backup, verify, restore and archive work runs on NCs and on the store. Built
+// with remote/quote's sh`` only. Streams run under bash for pipefail: a pipeline is good only
+// when every stage of it exited 0 (mbstream on the store can exit 0 on a truncated stream).
+// Secrets (the superuser password) arrive on stdin into a 0600 option file removed on exit.
+
+export const BACKUP_BIN = 'b=$(command -v mariadb-backup || command -v mariabackup) || { echo "mariadb-backup is not installed (Debian package mariadb-backup)" >&2; exit 127; }; ';
+
+/** The option file on stdin: [client] user and password, plus the instance's my.cnf. */
+const OPTION_FILE = 'f=$(mktemp); trap \'rm -f "$f"\' EXIT; cat > "$f"; ';
+
+function bash(body: string): string {
+  return script(`exec bash -c ${shq(`set -eo pipefail; ${body}`)}`);
+}
+
+/** Lock file of backup/restore work of one instance on an NC: a resumed step waits for an orphan of a killed runner. */
+export function workLock(l: HostLayout): string {
+  return `${l.dbsDir}/.backup.lock`;
+}
+
+/**
+ * On the source NC: stream a physical backup to the store, extracted there by mbstream. Skips
+ * when the store already has the stream-done marker (a resumed step after the orphan finished).
+ * Prints "already" or "streamed".
+ */
+export function streamBackupScript(profile: Profile, s: Store, nc: string, l: HostLayout, dir: string): string {
+  const toStore = (remote: string): string => ncToStore(profile, s, nc, remote);
+  const log = `${l.dbsDir}/backup-stream.log`;
+  return bash(
+    sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
+      OPTION_FILE +
+      `if ${toStore(sh`test -f ${dir + '/' + STREAM_DONE}`)}; then echo already; exit 0; fi; ` +
+      BACKUP_BIN +
+      `${toStore(sh`umask 077; rm -rf ${dir} && mkdir -p ${dir}`)}; ` +
+      sh`"$b" --defaults-file="$f" --backup --stream=xbstream --parallel=2 --socket=${l.socket} --tmpdir=${l.tmpDir} 2> ${log} | ` +
+      `${toStore(sh`mbstream -x -C ${dir}`)} || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      `${toStore(sh`touch ${dir + '/' + STREAM_DONE}`)}; echo streamed`,
+  );
+}
+
+/** The option file a backup or replay reads: the instance's my.cnf, then the superuser. */
+export function optionFile(l: HostLayout, user: string, password: string): string {
+  return `!include ${l.mycnf}\n[client]\nuser=${user}\npassword=${password}\n`;
+}
+
+/**
+ * On the store: the set's files with sizes and sha256 (manifest and marker excluded), then its
+ * binlog position file. Sections separated by "--".
+ */
+export function hashSetScript(dir: string): string {
+  return bash(
+    sh`cd ${dir}; test -f ${STREAM_DONE} || { echo "no ${STREAM_DONE} marker: the stream did not finish" >&2; exit 4; }; ` +
+      sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -printf '%s %P\\n' | sort; echo --; ` +
+      sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | sort -z | xargs -0 -r sha256sum; echo --; ` +
+      'cat xtrabackup_binlog_info 2>/dev/null || true',
+  );
+}
+
+/** On the store: the manifest from stdin, fsynced under a temporary name, then renamed into place. */
+export function writeManifestScript(dir: string): string {
+  const tmp = `${dir}/${MANIFEST}.tmp`;
+  return script(sh`cd ${dir}; umask 077; cat > ${tmp}; sync ${tmp}; mv -f ${tmp} ${dir + '/' + MANIFEST}; sync ${dir}`);
+}
+
+export function readManifestScript(dir: string): string {
+  return sh`cat ${dir + '/' + MANIFEST}`;
+}
+
+/** On the store: the checksum list on stdin against the files. Exit 1 and the failing lines when any differs or is missing. */
+export function checkSumsScript(dir: string): string {
+  return sh`cd ${dir} && sha256sum --quiet --strict -c - 2>&1`;
+}
+
+/**
+ * On the store: a scratch copy of the set prepared with mariadb-backup, removed afterwards.
+ * `keyFile`, for an encrypted set, is the store's copy of the instance's key.
+ */
+export function prepareScratchScript(storeDir: string, dir: string, keyFile: string | null): string {
+  const scratchRoot = `${storeDir}/.scratch`;
+  const enc = keyFile ? sh` --plugin-load-add=file_key_management --file-key-management-filename=${keyFile}` : '';
+  return bash(
+    sh`mkdir -p ${scratchRoot}; chmod 700 ${scratchRoot}; t=$(mktemp -d ${scratchRoot + '/verify.XXXXXX'}); trap 'rm -rf "$t"' EXIT; ` +
+      sh`cp -a ${dir + '/.'} "$t"/; rm -f "$t"/${MANIFEST} "$t"/${STREAM_DONE}; ` +
+      BACKUP_BIN +
+      `"$b" --prepare --target-dir="$t"${enc} > "$t.log" 2>&1 || { tail -n 5 "$t.log" >&2; rm -f "$t.log"; exit 1; }; ` +
+      'grep -q "completed OK" "$t.log" || { tail -n 3 "$t.log" >&2; rm -f "$t.log"; exit 1; }; rm -f "$t.log"; ' +
+      'grep -E "^(backup_type|to_lsn)" "$t"/xtrabackup_checkpoints | tr "\\n" " "',
+  );
+}
+
+/** On the store: remove a set (only a directory of this store's layout). */
+export function removeSetScript(dir: string): string {
+  return script(sh`if [ -d ${dir} ]; then rm -rf -- ${dir}; echo removed; else echo absent; fi`);
+}
+
+/**
+ * On the target NC of a restore: pull the set from the store into a scratch directory,
+ * prepare it and move it into the (empty) datadir, owned by the user mysqld runs as. A datadir
+ * already restored (its marker present) is left as it is.
+ */
+export function restoreScript(profile: Profile, s: Store, nc: string, l: HostLayout, dir: string, marker: string): string {
+  const scratch = `${l.backupDir}/restore`;
+  const log = `${l.backupDir}/restore.log`;
+  return bash(
+    sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup or restore of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
+      sh`if [ -f ${marker} ]; then echo already; exit 0; fi; ` +
+      sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; ` +
+      `${ncToStore(profile, s, nc, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; ` +
+      BACKUP_BIN +
+      sh`"$b" --defaults-file=${l.mycnf} --prepare --target-dir=${scratch} > ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      sh`find ${l.dataDir} -mindepth 1 -delete; ` +
+      sh`"$b" --defaults-file=${l.mycnf} --move-back --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; echo restored`,
+  );
+}
+
+/** Binlog and relay-log names as the server reports them; nothing else reaches a script. */
+export const BINLOG_NAME = /^[A-Za-z0-9_-]{1,48}\.[0-9]{6,}$/;
+
+/** mariadb-binlog's listing → "start_gtid\tlast_gtid\tfirst_time\tlast_time" (times as printed, UTC under TZ=UTC). */
+const BINLOG_META_AWK =
+  "awk 'BEGIN{gl=\"\";lg=\"\";ft=\"\";lt=\"\"} /^#[0-9][0-9][0-9][0-9][0-9][0-9] +[0-9:]+ server id/{t=\"20\" substr($1,2,2) \"-\" substr($1,4,2) \"-\" substr($1,6,2) \" \" $2; if(ft==\"\")ft=t; lt=t} " +
+  "/Gtid list \\[/{if(gl==\"\"){x=$0; sub(/.*Gtid list \\[/,\"\",x); sub(/\\].*/,\"\",x); gl=x}} /[ \\t]GTID [0-9]+-[0-9]+-[0-9]+/{x=$0; sub(/.*[ \\t]GTID /,\"\",x); sub(/ .*/,\"\",x); lg=x} END{printf \"%s\\t%s\\t%s\\t%s\", gl, lg, ft, lt}'";
+
+/**
+ * On the master NC: for each named closed binlog, its metadata (mariadb-binlog, times in UTC)
+ * and a copy on the store whose sha256 is checked on both ends. One TSV line per file:
+ * name size sha256 start_gtid last_gtid first_time last_time. An encrypted binlog is read
+ * through the server (-R, the superuser's option file on stdin) for its metadata only; the
+ * file itself is copied as it is on disk, encrypted.
+ */
+export function archiveBinlogsScript(profile: Profile, s: Store, nc: string, l: HostLayout, storeBinlogDir: string, files: string[], o: { viaServer: boolean; ip: string; port: number }): string {
+  const parts = files.map((n) => {
+    if (!BINLOG_NAME.test(n)) throw new Error(`binlog name ${n} is not a binlog name`);
+    const read = o.viaServer ? sh`TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n}` : sh`TZ=UTC mariadb-binlog ${n}`;
+    const dst = `${storeBinlogDir}/${n}`;
+    return (
+      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); ` + `meta=$(${read} 2>/dev/null | ${BINLOG_META_AWK}); ` +
+      `got=$(${ncToStore(profile, s, nc, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
+      sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +
+      sh`printf '%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta"; `
+    );
+  });
+  return bash(sh`exec 8>>${l.dbsDir + '/.archive.lock'}; flock -w 600 8; cd ${l.dbsDir}; ` + OPTION_FILE + parts.join(''));
+}
+
+/**
+ * On the clone's master NC: pull the archived binlogs from the store into a scratch dir, then
+ * apply them with mariadb-binlog | mariadb as the superuser (option file on stdin), from the
+ * set's GTID position up to the stop time (exclusive: events stamped at or after it are not
+ * applied). Per file, so that each file starts where the one before ended.
+ */
+export function replayBinlogsScript(profile: Profile, s: Store, nc: string, l: HostLayout, storeBinlogDir: string, files: Array<{ name: string; startPos: string | null }>, stopDatetimeUtc: string | null): string {
+  const scratch = `${l.backupDir}/replay`;
+  const stop = stopDatetimeUtc ? sh` --stop-datetime=${stopDatetimeUtc}` : '';
+  const pulls = files.map((f) => {
+    if (!BINLOG_NAME.test(f.name)) throw new Error(`binlog name ${f.name} is not a binlog name`);
+    return `${ncToStore(profile, s, nc, sh`cat ${storeBinlogDir + '/' + f.name}`)} > ${shq(`${scratch}/${f.name}`)}; `;
+  });
+  const applies = files.map(
+    (f) => 'TZ=UTC mariadb-binlog' + (f.startPos ? sh` --start-position=${f.startPos}` : '') + stop + sh` ${`${scratch}/${f.name}`} | mariadb --defaults-extra-file="$f" --socket=${l.socket} --binary-mode; n=$((n+1)); `,
+  );
+  return bash(
+    sh`exec 9>>${workLock(l)}; flock -w 600 9; ` + OPTION_FILE + sh`rm -rf ${scratch}; mkdir -p ${scratch}; chmod 700 ${scratch}; n=0; ` + pulls.join('') + applies.join('') + sh`rm -rf ${scratch}; echo "applied $n binlogs"`,
+  );
+}
