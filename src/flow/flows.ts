@@ -3,6 +3,7 @@ import type { FlowDef } from './types.js';
 import { installFlow } from './install/index.js';
 import { backupFlow } from '../backup/backup-flow.js';
 import { cloneFlow } from '../backup/clone-flow.js';
+import { failoverFlow, switchoverFlow } from '../ha/flows.js';
 
 // Every flow rdsctl can run, by the name task_queue.flow records.
 
@@ -12,6 +13,8 @@ const FLOWS: Record<string, AnyFlow> = {
   [installFlow.name]: installFlow as unknown as AnyFlow,
   [backupFlow.name]: backupFlow as unknown as AnyFlow,
   [cloneFlow.name]: cloneFlow as unknown as AnyFlow,
+  [switchoverFlow.name]: switchoverFlow as unknown as AnyFlow,
+  [failoverFlow.name]: failoverFlow as unknown as AnyFlow,
 };
 
 export function flowByName(name: string): AnyFlow {
