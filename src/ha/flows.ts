@@ -16,9 +16,10 @@ export const SWITCHOVER_STEPS = [
   st.doSetReadonlyOnOldMaster,
   st.doWaitStandbyCatchUp,
   st.doPromoteStandby,
+  // before the route opens: the first writes to the new master find its semi-sync standby connected
+  st.doReplicateFromNewMaster,
   st.doRepointDataRoute,
   st.doSwitchRolesInMetadb,
-  st.doReplicateFromNewMaster,
   st.doRewriteMycnfBoth,
 ];
 
@@ -26,7 +27,7 @@ export const FAILOVER_STEPS = [
   st.doBlockDataRoute,
   st.doFenceOldMaster,
   st.doCheckStandbyData,
-  st.doPromoteStandby,
+  st.doPromoteLoneStandby,
   st.doRepointDataRoute,
   st.doSwitchRolesInMetadb,
   st.doMarkOldMasterForRebuild,

@@ -9,7 +9,7 @@ import { routeDriver } from './driver.js';
 import { FAILOVER_FLOW_NAME, FAILOVER_STEPS, SWITCHOVER_FLOW_NAME, SWITCHOVER_STEPS } from './flows.js';
 import { sameTarget, showTarget } from './route.js';
 import { loadRoute, type LoadedRoute } from './route-store.js';
-import { serverState, switchoverReadiness, type ServerState } from './server.js';
+import { catchUpWithin, serverState, switchoverReadiness, type ServerState } from './server.js';
 import { MAX_SWITCHOVER_LAG_SEC } from './steps.js';
 
 // Before a switchover or failover task is written: the checks that refuse it with a reason while
@@ -67,6 +67,15 @@ export async function checkRoute(ctx: Context, p: Pair, mustLeadTo: Node | null)
   }
 }
 
+async function lagCheck(ctx: Context, p: Pair, pos: string): Promise<string | null> {
+  const su = await superuserSession(ctx.db('dbaas'), p.custins.id, p.slave, 3000);
+  try {
+    return await catchUpWithin(su, pos, MAX_SWITCHOVER_LAG_SEC);
+  } finally {
+    await su.close();
+  }
+}
+
 /** Switchover refusals: exit 4 (unhealthy) with the reason; nothing has changed. */
 export async function switchoverPrecheck(ctx: Context, p: Pair): Promise<void> {
   const busy = await unfinishedTask(ctx.db('dbaas'), p.custins.id);
@@ -74,7 +83,7 @@ export async function switchoverPrecheck(ctx: Context, p: Pair): Promise<void> {
   const [m, s] = await Promise.all([probeServer(ctx, p, p.master), probeServer(ctx, p, p.slave)]);
   if (m instanceof Error) throw new UnhealthyError(`switchover of ${p.custins.ins_name} refused: the master ${p.master.host} does not answer (${m.message}); use \`rdsctl instance failover\``);
   if (s instanceof Error) throw new UnhealthyError(`switchover of ${p.custins.ins_name} refused: the standby ${p.slave.host} does not answer (${s.message})`);
-  const why = switchoverReadiness(s, { ip: p.master.ip, port: p.master.port }, MAX_SWITCHOVER_LAG_SEC);
+  const why = switchoverReadiness(s, { ip: p.master.ip, port: p.master.port }, MAX_SWITCHOVER_LAG_SEC) ?? (await lagCheck(ctx, p, m.gtidBinlogPos));
   if (why) throw new UnhealthyError(`switchover of ${p.custins.ins_name} refused: ${why}`);
   if (m.readOnly) throw new UnhealthyError(`switchover of ${p.custins.ins_name} refused: the master ${p.master.host} is read-only (an interrupted operation? see \`rdsctl task list --instance ${p.custins.ins_name}\`)`);
   await checkRoute(ctx, p, p.master);

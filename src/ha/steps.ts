@@ -9,7 +9,7 @@ import type { HaCtx } from './context.js';
 import { swapRoles } from './records.js';
 import { sameTarget } from './route.js';
 import { recordRouteTarget } from './route-store.js';
-import { killClientSessions, replicateFrom, replicating, serverState, setReadOnly, stopReplication, switchoverReadiness, waitApplied, type ServerState } from './server.js';
+import { catchUpWithin, killClientSessions, replicateFrom, replicating, serverState, setReadOnly, stopReplication, switchoverReadiness, waitApplied, type ServerState } from './server.js';
 
 // The steps of the switchover and failover flows. 'master' steps act on the server that was
 // master when the task was written (c.from), 'slave' steps on the one that becomes master (c.to).
@@ -35,9 +35,9 @@ export const doCheckSwitchoverReady: Step = {
   effect: 'check',
   async run(c) {
     const [from, to] = await Promise.all([state(c, c.from), state(c, c.to)]);
-    const why = switchoverReadiness(to, target(c.from), MAX_SWITCHOVER_LAG_SEC);
+    const why = switchoverReadiness(to, target(c.from), MAX_SWITCHOVER_LAG_SEC) ?? (await c.session(c.to, (su) => catchUpWithin(su, from.gtidBinlogPos, MAX_SWITCHOVER_LAG_SEC)));
     if (why) throw new UnhealthyError(`switchover of ${c.base.custins.ins_name} refused: ${why}`);
-    return `${c.to.host} replicates from ${c.from.host}, ${to.replica!.secondsBehind} s behind; master at ${from.gtidBinlogPos || '-'}`;
+    return `${c.to.host} replicates from ${c.from.host} and reached the master's ${from.gtidBinlogPos || '-'} within ${MAX_SWITCHOVER_LAG_SEC} s`;
   },
 };
 
@@ -85,21 +85,31 @@ export const doWaitStandbyCatchUp: Step = {
   },
 };
 
-export const doPromoteStandby: Step = {
-  name: 'do_promote_standby',
-  role: 'slave',
-  timeoutSec: 30,
-  effect: 'remote',
-  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; SET GLOBAL read_only = OFF`],
-  probe: async (c) => !(await state(c, c.to)).readOnly,
-  async run(c) {
-    await c.session(c.to, async (su) => {
-      await stopReplication(su);
-      await setReadOnly(su, false);
-    });
-    return `${c.to.host} writable`;
-  },
-};
+/**
+ * The standby becomes writable (the route is still blocked). After a failover it has no standby
+ * of its own: semi-sync waiting is switched off live, or every commit would wait the full timeout
+ * for an ACK that cannot come (my.cnf keeps it on: a rebuilt standby restores it).
+ */
+function promote(alone: boolean): Step {
+  return {
+    name: 'do_promote_standby',
+    role: 'slave',
+    timeoutSec: 30,
+    effect: 'remote',
+    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; SET GLOBAL rpl_semi_sync_master_enabled = ${alone ? 'OFF' : 'ON'}; SET GLOBAL read_only = OFF`],
+    probe: async (c) => !(await state(c, c.to)).readOnly,
+    async run(c) {
+      await c.session(c.to, async (su) => {
+        await stopReplication(su);
+        await su.query(`SET GLOBAL rpl_semi_sync_master_enabled = ${alone ? 'OFF' : 'ON'}`);
+        await setReadOnly(su, false);
+      });
+      return `${c.to.host} writable${alone ? ' (semi-sync waiting off until a standby is rebuilt)' : ''}`;
+    },
+  };
+}
+export const doPromoteStandby = promote(false);
+export const doPromoteLoneStandby = promote(true);
 
 export const doRepointDataRoute: Step = {
   name: 'do_repoint_data_route',
@@ -136,11 +146,16 @@ export const doReplicateFromNewMaster: Step = {
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
-  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; CHANGE MASTER TO <the new master>, MASTER_USE_GTID = current_pos; START SLAVE; wait until IO and SQL run`],
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET GLOBAL rpl_semi_sync_master_enabled = OFF; STOP SLAVE; CHANGE MASTER TO <the new master>, MASTER_USE_GTID = current_pos; START SLAVE; wait until IO and SQL run`],
   probe: async (c) => replicating(await state(c, c.from), target(c.to)),
   async run(c, _n, s) {
     const pw = await c.replicatorPassword();
-    await c.session(c.from, (su) => replicateFrom(su, target(c.to), REPLICATOR, pw, 'current_pos'));
+    // A standby's applier must not wait for semi-sync ACKs of what it writes to its own binlog
+    // (it has no semi-sync standby of its own): its master side is off while it is a standby.
+    await c.session(c.from, async (su) => {
+      await su.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+      await replicateFrom(su, target(c.to), REPLICATOR, pw, 'current_pos');
+    });
     const deadline = Date.now() + 30000;
     for (;;) {
       const st = await state(c, c.from);
