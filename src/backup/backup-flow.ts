@@ -104,13 +104,20 @@ export async function streamedSet(c: BackupCtx, set: BackupSetRow, s: StepScope)
   return (await c.tryOnStore(sh`test -f ${dirOf(c, set) + '/' + STREAM_DONE}`, s)).ok;
 }
 
-/** Stream a set from node n to the store (skipped when the store has it whole already). */
+/**
+ * Stream a set from node n to the store (skipped when the store has it whole already). The
+ * store hashes the files in the same session, so the manifest is written at once from that
+ * listing (do_write_backup_manifest then only confirms it, or hashes again after a kill).
+ */
 export async function streamSet(c: BackupCtx, n: Node, set: BackupSetRow, s: StepScope): Promise<string> {
   const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
   const t0 = Date.now();
   const out = (await c.remote(n, streamBackupScript(c.profile, c.store, n.host, n.layout, dirOf(c, set)), s, { stdin: optionFile(n.layout, SUPERUSER, pw), timeoutSec: 3600 })).trim();
-  if (out.endsWith('streamed')) await c.tx((tx) => tx.execute('UPDATE baklist SET gmt_consistent = UTC_TIMESTAMP() WHERE id = ?', [set.id]));
-  return `${n.host} -> ${c.store.host}:${dirOf(c, set)} ${out.endsWith('already') ? '(already streamed)' : `in ${((Date.now() - t0) / 1000).toFixed(1)} s`}`;
+  if (out.endsWith('already')) return `${n.host} -> ${c.store.host}:${dirOf(c, set)} (already streamed)`;
+  const took = ((Date.now() - t0) / 1000).toFixed(1);
+  await c.tx((tx) => tx.execute('UPDATE baklist SET gmt_consistent = UTC_TIMESTAMP() WHERE id = ?', [set.id]));
+  const m = await writeSetManifest(c, await getSet(c.db, set.id), s, out.replace(/\n?streamed$/, ''));
+  return `${n.host} -> ${c.store.host}:${dirOf(c, set)} in ${took} s; manifest: ${m}`;
 }
 
 export const doStreamBackupToStore: Step = {
@@ -140,45 +147,51 @@ export const doWriteBackupManifest: Step = {
     const m = await manifestOnStore(c, set, s);
     return m !== null && m.backup_id === set.id;
   },
-  run: async (c, _n, s) => writeSetManifest(c, await theSet(c), s),
+  async run(c, _n, s) {
+    const set = await theSet(c);
+    const m = await manifestOnStore(c, set, s);
+    if (m && m.backup_id === set.id) return `written with the stream: ${m.files.length} files`;
+    return writeSetManifest(c, set, s);
+  },
 };
 
 /** Hash every file of a streamed set on the store and write its manifest, last. */
-export async function writeSetManifest(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<string> {
-    const dir = dirOf(c, set);
-    const [sizes = '', sums = '', info = ''] = (await c.onStore(hashSetScript(dir), s, { timeoutSec: 1800 })).split(/^--$/m).map((x) => x.replace(/^\n/, ''));
-    const files = filesFrom(sizes, sums);
-    if (!files.some((f) => f.path === 'xtrabackup_checkpoints')) throw new RemoteError(`${c.store.host}:${dir} has no xtrabackup_checkpoints: not a complete mariadb-backup set`, { host: c.store.host });
-    const bi = parseBinlogInfo(info);
-    const consistent = (await c.db.query<{ t: Date }>('SELECT COALESCE(gmt_consistent, UTC_TIMESTAMP()) AS t FROM baklist WHERE id = ?', [set.id]))[0]!.t;
-    const enc = await encryptionOf(c.db, c.custins.id);
-    const m: Manifest = {
-      format: MANIFEST_FORMAT,
-      set: set.backup_set,
-      backup_id: set.id,
-      instance: c.custins.ins_name,
-      custins_id: c.custins.id,
-      kind: 'full',
-      tool: 'mariadb-backup --backup --stream=xbstream',
-      source_host: set.host_name,
-      source_role: set.source_role ?? 'master',
-      start_gtid: set.start_gtid,
-      end_gtid: bi.gtid,
-      binlog_file: bi.file,
-      binlog_pos: bi.pos,
-      start_time: (set.gmt_started ?? set.gmt_created).toISOString(),
-      end_time: consistent.toISOString(),
-      size_bytes: files.reduce((a, f) => a + f.size, 0),
-      encrypted: enc !== null,
-      key_id: enc?.key_id ?? null,
-      files,
-    };
-    const text = renderManifest(m);
-    await c.onStore(writeManifestScript(dir), s, { stdin: text });
-    await c.tx((tx) =>
-      tx.execute('UPDATE baklist SET gmt_consistent = ?, size_bytes = ?, gtid = ?, binlog_file = ?, binlog_pos = ?, manifest_sha256 = ? WHERE id = ?', [consistent, m.size_bytes, m.end_gtid, m.binlog_file, m.binlog_pos, manifestSha256(text), set.id]),
-    );
-    return `${files.length} files, ${(m.size_bytes / 1048576).toFixed(1)} MB, gtid ${m.end_gtid ?? '-'}`;
+export async function writeSetManifest(c: BackupCtx, set: BackupSetRow, s: StepScope, listing?: string): Promise<string> {
+  const dir = dirOf(c, set);
+  const listed = listing ?? (await c.onStore(hashSetScript(dir), s, { timeoutSec: 1800 }));
+  const [sizes = '', sums = '', info = ''] = listed.split(/^--$/m).map((x) => x.replace(/^\n/, ''));
+  const files = filesFrom(sizes, sums);
+  if (!files.some((f) => f.path === 'xtrabackup_checkpoints')) throw new RemoteError(`${c.store.host}:${dir} has no xtrabackup_checkpoints: not a complete mariadb-backup set`, { host: c.store.host });
+  const bi = parseBinlogInfo(info);
+  const consistent = (await c.db.query<{ t: Date }>('SELECT COALESCE(gmt_consistent, UTC_TIMESTAMP()) AS t FROM baklist WHERE id = ?', [set.id]))[0]!.t;
+  const enc = await encryptionOf(c.db, c.custins.id);
+  const m: Manifest = {
+    format: MANIFEST_FORMAT,
+    set: set.backup_set,
+    backup_id: set.id,
+    instance: c.custins.ins_name,
+    custins_id: c.custins.id,
+    kind: 'full',
+    tool: 'mariadb-backup --backup --stream=xbstream',
+    source_host: set.host_name,
+    source_role: set.source_role ?? 'master',
+    start_gtid: set.start_gtid,
+    end_gtid: bi.gtid,
+    binlog_file: bi.file,
+    binlog_pos: bi.pos,
+    start_time: (set.gmt_started ?? set.gmt_created).toISOString(),
+    end_time: consistent.toISOString(),
+    size_bytes: files.reduce((a, f) => a + f.size, 0),
+    encrypted: enc !== null,
+    key_id: enc?.key_id ?? null,
+    files,
+  };
+  const text = renderManifest(m);
+  await c.onStore(writeManifestScript(dir), s, { stdin: text });
+  await c.tx((tx) =>
+    tx.execute('UPDATE baklist SET gmt_consistent = ?, size_bytes = ?, gtid = ?, binlog_file = ?, binlog_pos = ?, manifest_sha256 = ? WHERE id = ?', [consistent, m.size_bytes, m.end_gtid, m.binlog_file, m.binlog_pos, manifestSha256(text), set.id]),
+  );
+  return `${files.length} files, ${(m.size_bytes / 1048576).toFixed(1)} MB, gtid ${m.end_gtid ?? '-'}`;
 }
 
 export const doFinishBaklist: Step = {

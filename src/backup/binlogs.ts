@@ -71,9 +71,9 @@ export async function archivePass(c: ArchiveDeps, s: StepScope, o: { rotate: boo
   const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
   const out = await c.remote(n, archiveBinlogsScript(c.profile, c.store, n.host, n.layout, dir, todo, { viaServer: enc, ip: n.ip, port: n.port }), s, { stdin: optionFile(n.layout, SUPERUSER, pw), timeoutSec: 1800 });
   const rows = out.split('\n').filter(Boolean).map((line) => {
-    const [name, size, sha, startGtid, lastGtid, first, last] = line.split('\t');
+    const [name, size, sha, startGtid, lastGtid, first, last, encrypted] = line.split('\t');
     if (!name || !BINLOG_NAME.test(name) || !/^[0-9a-f]{64}$/.test(sha ?? '')) throw new RdsctlError(`${n.host}: unexpected archive line: ${line.slice(0, 120)}`, 5);
-    return [c.custins.id, n.instanceId, n.host, name, c.store.host, `${dir}/${name}`, Number(size), sha, startGtid || null, lastGtid || null, first || null, last || null, enc ? 1 : 0];
+    return [c.custins.id, n.instanceId, n.host, name, c.store.host, `${dir}/${name}`, Number(size), sha, startGtid || null, lastGtid || null, first || null, last || null, encrypted === '1' ? 1 : 0];
   });
   if (rows.length) {
     await c.tx((tx) =>

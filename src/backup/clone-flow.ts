@@ -1,6 +1,6 @@
 import { RdsctlError, RemoteError } from '../core/errors.js';
 import { installFlow } from '../flow/install/index.js';
-import { nodesOf, pollUntil } from '../flow/install/context.js';
+import { nodesOf, pollUntil, withSu } from '../flow/install/context.js';
 import * as a from '../flow/install/accounts.js';
 import * as f from '../flow/install/host-files.js';
 import * as h from '../flow/install/host-setup.js';
@@ -16,11 +16,12 @@ import { sqlString } from '../rds/sql-text.js';
 import { manifestOnStore } from './backup-flow.js';
 import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
-import { checkList } from './manifest.js';
-import { checkSumsScript, optionFile, replayBinlogsScript, restoreScript, workLock } from './scripts.js';
+import { encryptionOf, encryptionParams, keySha256Script, pullKeyScript, pushKeyScript, type EncryptionRow } from './encryption.js';
+import { checkList, type Manifest } from './manifest.js';
+import { optionFile, replayBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
-import { binlogDir, setDir } from './store.js';
+import { binlogDir, keyDir, setDir } from './store.js';
 
 // The clone flow (point-in-time recovery into a NEW instance): the install library's own steps,
 // with restore in place of initialisation. The master is restored from the source's set
@@ -44,7 +45,7 @@ export interface CloneParams {
   clone_set_id?: number;
 }
 
-export type CloneCtx = BackupCtx & { cp: CloneParams; source: BackupSetRow; binlogs: ArchivedBinlog[] };
+export type CloneCtx = BackupCtx & { cp: CloneParams; source: BackupSetRow; binlogs: ArchivedBinlog[]; sourceKey: EncryptionRow | null };
 
 type Step = StepDef<CloneCtx, Node>;
 
@@ -61,7 +62,7 @@ async function loadCloneCtx(env: FlowEnv): Promise<CloneCtx> {
         [ids, ids],
       )
     : [];
-  return Object.assign(c, { cp, source, binlogs });
+  return Object.assign(c, { cp, source, binlogs, sourceKey: source.encrypted ? await encryptionOf(c.db, cp.source_custins_id) : null });
 }
 
 function sourceDir(c: CloneCtx): string {
@@ -89,29 +90,73 @@ export const doCheckCloneSource: Step = {
   },
 };
 
-export const doVerifyBackupSetChecksums: Step = {
-  name: 'do_verify_backup_set_checksums',
+/**
+ * A clone of an encrypted instance carries its key: each NC pulls the source's key from the
+ * store, the master also files it under the clone's keys/ (for the clone's own backups and
+ * clones), and the server options are added before my.cnf is rendered.
+ */
+export const doCarryEncryptionKey: Step = {
+  name: 'do_carry_encryption_key',
+  role: 'both',
+  timeoutSec: 120,
+  effect: 'remote',
+  skipRule: 'applies when the source is encrypted at rest',
+  skip: (c) => (c.sourceKey ? null : `${c.cp.source_ins} is not encrypted at rest`),
+  plan: (nd) => [`on ${nd.host}: ssh <store> cat <source>/keys/<key id> > ${nd.layout.dbsDir}/keys/keyfile (0600, mysqld's user); master: then to <clone>/keys/<key id>`],
+  async probe(c, nodes, s) {
+    const k = c.sourceKey!;
+    const shas = await Promise.all(nodes.map(async (nd) => (await c.remote(nd, keySha256Script(nd.layout), s)).trim()));
+    return shas.every((x) => x === k.key_sha256) && (await encryptionOf(c.db, c.custins.id)) !== null;
+  },
+  async run(c, nodes, s) {
+    const k = c.sourceKey!;
+    const from = `${keyDir(c.store, c.cp.source_ins)}/${k.key_id}`;
+    for (const nd of nodes) {
+      const sha = (await c.remote(nd, pullKeyScript(c.profile, c.store, nd.host, nd.layout, from), s)).trim();
+      if (sha !== k.key_sha256) throw new RemoteError(`${nd.host}: key ${k.key_id} of ${c.cp.source_ins} from the store does not match its fingerprint`, { host: nd.host });
+    }
+    await c.remote(c.master, pushKeyScript(c.profile, c.store, c.master.host, c.master.layout, `${keyDir(c.store, c.custins.ins_name)}/${k.key_id}`), s);
+    const rows = encryptionParams(c.master.port);
+    await c.tx(async (tx) => {
+      await tx.execute("INSERT INTO custins_encryption (custins_id, key_id, key_sha256, status) VALUES (?, ?, ?, 'enabled') ON DUPLICATE KEY UPDATE key_id = VALUES(key_id), key_sha256 = VALUES(key_sha256)", [c.custins.id, k.key_id, k.key_sha256]);
+      await tx.execute("INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ? ON DUPLICATE KEY UPDATE value = VALUES(value), source = 'task'", [rows.map((p) => [c.custins.id, p.name, p.value, 'task'])]);
+    });
+    return `key ${k.key_id} of ${c.cp.source_ins} on ${nodes.map((nd) => nd.host).join(', ')} and ${c.store.host}:${c.custins.ins_name}/keys`;
+  },
+};
+
+/** Marks the source set failed (so no later clone picks it) and fails the step. */
+async function badSet(c: CloneCtx, why: string): Promise<never> {
+  await c.tx((tx) => tx.execute("UPDATE baklist SET verify_status = 'failed', verify_error = ?, gmt_verified = UTC_TIMESTAMP() WHERE id = ?", [why.slice(0, 1024), c.source.id]));
+  throw new RdsctlError(`backup set ${c.source.id} of ${c.cp.source_ins}: ${why}; it is marked failed and no clone uses it (clone again: an older set is chosen)`, 4);
+}
+
+async function sourceManifest(c: CloneCtx, s: StepScope): Promise<Manifest> {
+  const m = await manifestOnStore(c, c.source, s).catch((e: unknown) => {
+    if (e instanceof RdsctlError && e.exitCode === 4) return null;
+    throw e;
+  });
+  if (!m || m.backup_id !== c.source.id) return badSet(c, 'no valid manifest.json in the store');
+  return m;
+}
+
+/**
+ * The set must have its manifest (the files' sha256 are checked by each NC on what it received,
+ * in do_restore_backup_*), and every archived binlog the replay needs its recorded sha256.
+ */
+export const doCheckBackupSetManifest: Step = {
+  name: 'do_check_backup_set_manifest',
   role: 'metadb',
-  timeoutSec: 1800,
+  timeoutSec: 600,
   effect: 'check',
   async run(c, _n, s) {
-    const m = await manifestOnStore(c, c.source, s).catch((e: unknown) => {
-      if (e instanceof RdsctlError && e.exitCode === 4) return null;
-      throw e;
-    });
-    const bad = async (why: string): Promise<never> => {
-      await c.tx((tx) => tx.execute("UPDATE baklist SET verify_status = 'failed', verify_error = ?, gmt_verified = UTC_TIMESTAMP() WHERE id = ?", [why.slice(0, 1024), c.source.id]));
-      throw new RdsctlError(`backup set ${c.source.id} of ${c.cp.source_ins}: ${why}; it is marked failed and no clone uses it (clone again: an older set is chosen)`, 4);
-    };
-    if (!m || m.backup_id !== c.source.id) return bad('no valid manifest.json in the store');
-    const r = await c.tryOnStore(checkSumsScript(sourceDir(c)), s, { stdin: checkList(m), timeoutSec: 1800 });
-    if (!r.ok) return bad(`checksum mismatch: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`);
-    // The binlogs are checked the same way: sha256 recorded at archive time against the store's files.
-    for (const b of c.binlogs) {
-      const got = await c.tryOnStore(sh`sha256sum ${b.store_path} | cut -d' ' -f1`, s);
-      if (!got.ok || got.out.trim() !== b.sha256) throw new RdsctlError(`archived binlog ${b.file_name} of ${c.cp.source_ins} on ${c.store.host} does not match its sha256`, 4);
+    const m = await sourceManifest(c, s);
+    if (c.binlogs.length) {
+      const want = c.binlogs.map((b) => `${b.sha256}  ${b.store_path}\n`).join('');
+      const r = await c.tryOnStore('sha256sum --quiet --strict -c - 2>&1', s, { stdin: want, timeoutSec: 600 });
+      if (!r.ok) throw new RdsctlError(`archived binlogs of ${c.cp.source_ins} on ${c.store.host} do not match their sha256: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`, 4);
     }
-    return `${m.files.length} files and ${c.binlogs.length} binlogs match their sha256`;
+    return `manifest of set ${c.source.id}: ${m.files.length} files (checked on each NC as they arrive); ${c.binlogs.length} binlogs match their sha256`;
   },
 };
 
@@ -125,8 +170,15 @@ function restoreOn(role: 'master' | 'slave'): Step {
     plan: (nd) => [`ssh <store> tar -cf - <source set> | tar -xf - -C ${nd.layout.backupDir}/restore; mariadb-backup --prepare; mariadb-backup --move-back --datadir=${nd.layout.dataDir}  # NC pulls from the store with its own key`],
     probe: (c, [nd], s) => c.test(nd!, `test -f '${nd!.layout.installDoneMarker}'`, s),
     async run(c, [nd], s) {
-      const out = await c.remote(nd!, restoreScript(c.profile, c.store, nd!.host, nd!.layout, sourceDir(c), nd!.layout.installDoneMarker), s, { timeoutSec: 3600 });
-      return `${nd!.host}: ${out.trim()} from ${c.cp.source_ins} set ${c.source.id}`;
+      const m = await sourceManifest(c, s);
+      let out: string;
+      try {
+        out = await c.remote(nd!, restoreScript(c.profile, c.store, nd!.host, nd!.layout, sourceDir(c), nd!.layout.installDoneMarker), s, { timeoutSec: 3600, stdin: checkList(m) });
+      } catch (e) {
+        if (e instanceof RemoteError && /checksum mismatch/.test(e.message)) return badSet(c, `${nd!.host}: ${e.message.slice(e.message.indexOf('checksum mismatch'))}`);
+        throw e;
+      }
+      return `${nd!.host}: ${out.trim()} from ${c.cp.source_ins} set ${c.source.id} (every file matched the manifest)`;
     },
   };
 }
@@ -142,7 +194,7 @@ export const doSetGtidFromBackupSet: Step = {
   role: 'both',
   timeoutSec: 60,
   effect: 'remote',
-  plan: (nd) => [`SQL over TCP to ${nd.ip}:${nd.port} as ${SUPERUSER}: RESET MASTER; SET GLOBAL gtid_binlog_state = <the set's GTID>; SET GLOBAL gtid_slave_pos = <the set's GTID> (only while the new binlog holds no transaction)`],
+  plan: (nd) => [`SQL over TCP to ${nd.ip}:${nd.port} as ${SUPERUSER}: SET GLOBAL gtid_binlog_state = <the set's GTID> (RESET MASTER first if the new binlog logged anything; only while it holds no transaction)`],
   async probe(c, nodes) {
     const pos = await Promise.all(nodes.map(async (nd) => (await c.suSql(nd, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0]?.b ?? ''));
     return pos.every((b) => b !== '') || !c.source.gtid;
@@ -151,11 +203,17 @@ export const doSetGtidFromBackupSet: Step = {
     const g = c.source.gtid ?? '';
     const out = await Promise.all(
       nodes.map(async (nd) => {
-        const b = (await c.suSql(nd, ['SELECT @@GLOBAL.gtid_binlog_pos AS b']))[0]?.b ?? '';
-        if (b !== '') return `${nd.host}: binlog already at ${b}`;
-        if (!g) return `${nd.host}: the set has no GTID position; the binlog starts empty`;
-        await c.suSql(nd, ['RESET MASTER', `SET GLOBAL gtid_binlog_state = ${sqlString(g)}`, `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`]);
-        return `${nd.host}: binlog continues from ${g}`;
+        return withSu(c, nd, async (su) => {
+          const b = String((await su.query<{ b: string }>('SELECT @@GLOBAL.gtid_binlog_pos AS b'))[0]?.b ?? '');
+          if (b !== '') return `${nd.host}: binlog already at ${b}`;
+          if (!g) return `${nd.host}: the set has no GTID position; the binlog starts empty`;
+          // A fresh binlog with no transaction takes the state as it is; RESET MASTER only if something was logged.
+          await su.query('SET GLOBAL gtid_binlog_state = ?', [g]).catch(async () => {
+            await su.query('RESET MASTER');
+            await su.query('SET GLOBAL gtid_binlog_state = ?', [g]);
+          });
+          return `${nd.host}: binlog continues from ${g}`;
+        });
       }),
     );
     return out.join('; ');
@@ -260,9 +318,10 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   h.doRmInstanceDirExists,
   h.doMakeDirMaster,
   h.doMakeDirSlave,
+  doCarryEncryptionKey,
   h.doBuildMysqlParams,
   p.doUpdateMinorVersionInMetadb,
-  doVerifyBackupSetChecksums,
+  doCheckBackupSetManifest,
   restoreOn('master'),
   restoreOn('slave'),
   n.doAddRdsEcsSgRel,

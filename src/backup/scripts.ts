@@ -3,7 +3,7 @@ import { script } from '../rds/host-ops.js';
 import type { HostLayout } from '../rds/layout.js';
 import { sh, shq } from '../remote/quote.js';
 import { MANIFEST, STREAM_DONE } from './manifest.js';
-import { ncToStore, type Store } from './store.js';
+import { muxCommands, muxSocket, ncToStore, type Store } from './store.js';
 
 // The shell the backup, verify, restore and archive work runs on NCs and on the store. Built
 // with remote/quote's sh`` only. Streams run under bash for pipefail: a pipeline is good only
@@ -24,23 +24,53 @@ export function workLock(l: HostLayout): string {
   return `${l.dbsDir}/.backup.lock`;
 }
 
+/** What follows the stream on the store side: the set's file list with sizes and sha256 (see hashSetScript). */
+function hashListing(): string {
+  return (
+    sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -printf '%s %P\\n' | sort; echo --; ` +
+    // Two hashers at once: a set is many files, and the store has more than one core.
+    sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | xargs -0 -r -P 2 -n 32 sha256sum; echo --; ` +
+    'cat xtrabackup_binlog_info 2>/dev/null || true'
+  );
+}
+
 /**
- * On the source NC: stream a physical backup to the store, extracted there by mbstream. Skips
- * when the store already has the stream-done marker (a resumed step after the orphan finished).
- * Prints "already" or "streamed".
+ * On the source NC: stream a physical backup to the store, extracted there by mbstream, which
+ * then hashes every file in the same session (the listing comes back on stdout, for the
+ * manifest). Skips when the store already has the stream-done marker (a resumed step after the
+ * orphan of a killed runner finished). Prints "already" or the listing, then "streamed".
  */
 export function streamBackupScript(profile: Profile, s: Store, nc: string, l: HostLayout, dir: string): string {
-  const toStore = (remote: string): string => ncToStore(profile, s, nc, remote);
+  const sock = muxSocket(nc, l.port);
+  const mux = muxCommands(profile, s, nc, sock);
+  const toStore = (remote: string): string => ncToStore(profile, s, nc, remote, { mux: sock });
   const log = `${l.dbsDir}/backup-stream.log`;
   return bash(
     sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
-      OPTION_FILE +
-      `if ${toStore(sh`test -f ${dir + '/' + STREAM_DONE}`)}; then echo already; exit 0; fi; ` +
+      'f=$(mktemp); cat > "$f"; ' +
+      `${mux.open}; trap ${shq(`rm -f "$f"; ${mux.close}`)} EXIT; ` +
+      `if [ "$(${toStore(sh`if [ -f ${dir + '/' + STREAM_DONE} ]; then echo already; else umask 077; rm -rf ${dir} && mkdir -p ${dir} && echo ready; fi`)})" = already ]; then echo already; exit 0; fi; ` +
       BACKUP_BIN +
-      `${toStore(sh`umask 077; rm -rf ${dir} && mkdir -p ${dir}`)}; ` +
-      sh`"$b" --defaults-file="$f" --backup --stream=xbstream --parallel=2 --socket=${l.socket} --tmpdir=${l.tmpDir} 2> ${log} | ` +
-      `${toStore(sh`mbstream -x -C ${dir}`)} || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      // mariadb-backup resolves relative paths of the server's options (an encrypted instance's key file) from the datadir.
+      sh`cd ${l.dataDir}; "$b" --defaults-file="$f" --backup --stream=xbstream --parallel=2 --socket=${l.socket} --tmpdir=${l.tmpDir} 2> ${log} | ` +
+      `${toStore(sh`mbstream -x -C ${dir} && cd ${dir} && ` + hashListing())} || { tail -n 5 ${log} >&2; exit 1; }; ` +
       `${toStore(sh`touch ${dir + '/' + STREAM_DONE}`)}; echo streamed`,
+  );
+}
+
+/**
+ * Before the prepare of a scratch copy of a set: an encrypted set's backup-my.cnf names the key
+ * file as the source server saw it (relative to its datadir); point it at a private copy of
+ * `keySrc` instead ($kw, removed by the caller's trap). The prepare then runs with
+ * --defaults-file=<copy>/backup-my.cnf.
+ */
+function keyForPrepare(copy: string, keySrc: string): string {
+  return (
+    'kw=""; ' +
+    sh`if grep -q '^file_key_management_filename=' ${copy + '/backup-my.cnf'}; then ` +
+    sh`test -s ${keySrc} || { echo "the set is encrypted and no key is at "${keySrc} >&2; exit 1; }; ` +
+    sh`kw=$(mktemp -d); (umask 077; cp ${keySrc} "$kw/keyfile"); ` +
+    sh`sed -i "s|^file_key_management_filename=.*|file_key_management_filename=$kw/keyfile|" ${copy + '/backup-my.cnf'}; fi; `
   );
 }
 
@@ -54,12 +84,7 @@ export function optionFile(l: HostLayout, user: string, password: string): strin
  * binlog position file. Sections separated by "--".
  */
 export function hashSetScript(dir: string): string {
-  return bash(
-    sh`cd ${dir}; test -f ${STREAM_DONE} || { echo "no ${STREAM_DONE} marker: the stream did not finish" >&2; exit 4; }; ` +
-      sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -printf '%s %P\\n' | sort; echo --; ` +
-      sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | sort -z | xargs -0 -r sha256sum; echo --; ` +
-      'cat xtrabackup_binlog_info 2>/dev/null || true',
-  );
+  return bash(sh`cd ${dir}; test -f ${STREAM_DONE} || { echo "no ${STREAM_DONE} marker: the stream did not finish" >&2; exit 4; }; ` + hashListing());
 }
 
 /** On the store: the manifest from stdin, fsynced under a temporary name, then renamed into place. */
@@ -83,12 +108,12 @@ export function checkSumsScript(dir: string): string {
  */
 export function prepareScratchScript(storeDir: string, dir: string, keyFile: string | null): string {
   const scratchRoot = `${storeDir}/.scratch`;
-  const enc = keyFile ? sh` --plugin-load-add=file_key_management --file-key-management-filename=${keyFile}` : '';
   return bash(
     sh`mkdir -p ${scratchRoot}; chmod 700 ${scratchRoot}; t=$(mktemp -d ${scratchRoot + '/verify.XXXXXX'}); trap 'rm -rf "$t"' EXIT; ` +
       sh`cp -a ${dir + '/.'} "$t"/; rm -f "$t"/${MANIFEST} "$t"/${STREAM_DONE}; ` +
+      (keyFile ? keyForPrepare('"$t"', keyFile).replace(/'"\$t"\/backup-my\.cnf'/g, '"$t"/backup-my.cnf') + 'trap \'rm -rf "$t" "$kw"\' EXIT; ' : '') +
       BACKUP_BIN +
-      `"$b" --prepare --target-dir="$t"${enc} > "$t.log" 2>&1 || { tail -n 5 "$t.log" >&2; rm -f "$t.log"; exit 1; }; ` +
+      `"$b" --defaults-file="$t"/backup-my.cnf --prepare --target-dir="$t" > "$t.log" 2>&1 || { tail -n 5 "$t.log" >&2; rm -f "$t.log"; exit 1; }; ` +
       'grep -q "completed OK" "$t.log" || { tail -n 3 "$t.log" >&2; rm -f "$t.log"; exit 1; }; rm -f "$t.log"; ' +
       'grep -E "^(backup_type|to_lsn)" "$t"/xtrabackup_checkpoints | tr "\\n" " "',
   );
@@ -109,11 +134,16 @@ export function restoreScript(profile: Profile, s: Store, nc: string, l: HostLay
   const log = `${l.backupDir}/restore.log`;
   return bash(
     sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup or restore of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
+      'sums=$(mktemp); trap \'rm -f "$sums"\' EXIT; cat > "$sums"; ' +
       sh`if [ -f ${marker} ]; then echo already; exit 0; fi; ` +
       sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; ` +
       `${ncToStore(profile, s, nc, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; ` +
+      // What arrived is checked against the manifest (stdin) before anything uses it: end to end.
+      sh`if ! bad=$(cd ${scratch} && sha256sum --quiet --strict -c "$sums" 2>&1); then rm -rf ${scratch}; echo "checksum mismatch: $(printf '%s' "$bad" | head -n 3 | tr '\\n' ' ')" >&2; exit 4; fi; ` +
       BACKUP_BIN +
-      sh`"$b" --defaults-file=${l.mycnf} --prepare --target-dir=${scratch} > ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      // An encrypted set is prepared with this instance's key file (carried from the source).
+      keyForPrepare(scratch, `${l.dbsDir}/keys/keyfile`) +
+      sh`"$b" --defaults-file=${scratch + '/backup-my.cnf'} --prepare --target-dir=${scratch} > ${log} 2>&1 || { rm -rf "$kw"; tail -n 5 ${log} >&2; exit 1; }; rm -rf "$kw"; ` +
       sh`find ${l.dataDir} -mindepth 1 -delete; ` +
       sh`"$b" --defaults-file=${l.mycnf} --move-back --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
       sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; echo restored`,
@@ -138,13 +168,17 @@ const BINLOG_META_AWK =
 export function archiveBinlogsScript(profile: Profile, s: Store, nc: string, l: HostLayout, storeBinlogDir: string, files: string[], o: { viaServer: boolean; ip: string; port: number }): string {
   const parts = files.map((n) => {
     if (!BINLOG_NAME.test(n)) throw new Error(`binlog name ${n} is not a binlog name`);
-    const read = o.viaServer ? sh`TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n}` : sh`TZ=UTC mariadb-binlog ${n}`;
+    // A file mariadb-binlog cannot read (no event lines: encrypted) is read through the server.
+    const viaServer = o.viaServer ? sh`if [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; fi; ' : '';
     const dst = `${storeBinlogDir}/${n}`;
     return (
-      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); ` + `meta=$(${read} 2>/dev/null | ${BINLOG_META_AWK}); ` +
+      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); enc=0; ` +
+      // mariadb-binlog fails on an encrypted file: the empty listing says so (pipefail would stop here).
+      sh`meta=$(TZ=UTC mariadb-binlog ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; ' +
+      viaServer +
       `got=$(${ncToStore(profile, s, nc, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
       sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +
-      sh`printf '%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta"; `
+      sh`printf '%s\\t%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta" "$enc"; `
     );
   });
   return bash(sh`exec 8>>${l.dbsDir + '/.archive.lock'}; flock -w 600 8; cd ${l.dbsDir}; ` + OPTION_FILE + parts.join(''));

@@ -80,9 +80,36 @@ export function setName(id: number, started: Date): string {
  * A command for an NC that runs `remote` on the store, with the NC's own backup key and the
  * store's host key pinned in the NC's known_hosts. `ncRoot` resolves the NC's seed paths.
  */
-export function ncToStore(profile: Profile, s: Store, nc: string, remote: string): string {
+function sshBase(profile: Profile, s: Store, nc: string): string {
+  return sh`ssh -F /dev/null -i ${hostPath(profile, nc, s.ncIdentityFile)} -o UserKnownHostsFile=${hostPath(profile, nc, s.ncKnownHosts)} `;
+}
+
+/**
+ * The control socket an NC script's ssh calls to the store share: one handshake per script
+ * instead of one per call. Under /tmp (a unix socket path must stay under 108 bytes), named for
+ * the NC and port so that two instances' scripts never share one.
+ */
+export function muxSocket(nc: string, port: number): string {
+  return `/tmp/.rdsctl-store-${nc}-${port}-%C`;
+}
+
+/** Shell that opens the shared connection in the background, and the shell that closes it. */
+export function muxCommands(profile: Profile, s: Store, nc: string, sock: string): { open: string; close: string } {
+  const target = `${s.user}@${s.address}`;
+  return {
+    open:
+      sshBase(profile, s, nc) +
+      sh`-o ControlMaster=yes -o ControlPath=${sock} -o ControlPersist=60 -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -p ${s.port} -f -N ${target} </dev/null >/dev/null 2>&1 || true`,
+    close: sshBase(profile, s, nc) + sh`-o ControlPath=${sock} -p ${s.port} -O exit ${target} >/dev/null 2>&1 || true`,
+  };
+}
+
+export function ncToStore(profile: Profile, s: Store, nc: string, remote: string, o: { mux?: string } = {}): string {
+  // Without a master on the socket (muxOpen failed), ControlMaster=no connects on its own.
+  const mux = o.mux ? sh`-o ControlMaster=no -o ControlPath=${o.mux} ` : '';
   return (
-    sh`ssh -F /dev/null -i ${hostPath(profile, nc, s.ncIdentityFile)} -o UserKnownHostsFile=${hostPath(profile, nc, s.ncKnownHosts)} ` +
+    sshBase(profile, s, nc) +
+    mux +
     sh`-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 ` +
     sh`-p ${s.port} ${`${s.user}@${s.address}`} ${remote}`
   );

@@ -1,7 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import { openInstance, type InstanceSession } from '../remote/mysql-instance.js';
 import { maintainUsers, secretOf } from '../rds/accounts.js';
-import { mapLimit } from '../slb/probe.js';
+import { mapLimit } from '../core/concurrency.js';
 import type { Check, CheckOutcome } from './types.js';
 import { haView } from '../ha/view.js';
 

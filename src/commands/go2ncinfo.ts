@@ -3,7 +3,7 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitWith } from '../core/errors.js';
 import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../core/output.js';
-import { addSshOptions, commandTimeout, parseSshFlags, type SshFlags } from '../houyi/flags.js';
+import { addSshOptions, commandTimeout, parseSshFlags, type SshFlags } from './shared/ssh-flags.js';
 import { ncInfo, ncInfoExitCode, ncInfoSections } from '../houyi/ncinfo.js';
 import { leasePool } from '../houyi/pool.js';
 

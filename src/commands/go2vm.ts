@@ -4,7 +4,7 @@ import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { addMutationOptions, parseMutationFlags, printPlan, type MutationFlags } from '../core/mutation.js';
 import { destructiveNote, forwardedStdin, runRemote, type FanoutDisplay } from '../houyi/fanout.js';
-import { addDisplayOptions, addSshOptions, commandTimeout, parseDisplay, parseSshFlags, type SshFlags } from '../houyi/flags.js';
+import { addDisplayOptions, addSshOptions, commandTimeout, parseDisplay, parseSshFlags, type SshFlags } from './shared/ssh-flags.js';
 import { leasePool } from '../houyi/pool.js';
 import { openShell } from '../houyi/session.js';
 import { findVm, requireRunning, vmTarget } from '../houyi/vm.js';

@@ -60,6 +60,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'clone'], summary: 'Point-in-time recovery into a new instance: --to-time TIME, --backup ID or --latest', role: 'operator', load: () => import('./instance/clone.js') },
   { path: ['instance', 'switchover'], summary: 'Planned switchover to the standby: block route, old master read-only, catch up, promote, re-point route, swap roles', role: 'operator', load: () => import('./instance/switchover.js') },
   { path: ['instance', 'failover'], summary: 'Failover to the standby: route blocked, old master fenced, promote only without loss (or --accept-data-loss)', role: 'admin', load: () => import('./instance/failover.js') },
+  { path: ['instance', 'encrypt'], summary: 'Data-at-rest encryption of a running pair: key on the NCs and the store, standby first, then the master', role: 'admin', load: () => import('./instance/encrypt.js') },
   { path: ['instance', 'delete'], summary: 'Stop both servers, remove their files, free port and capacity, mark deleted', role: 'admin', load: () => import('./instance/delete.js') },
   { path: ['backup', 'list'], summary: 'Backup sets, newest first (--instance)', role: 'read', load: () => import('./backup/list.js') },
   { path: ['backup', 'show'], summary: 'One backup set: record, manifest (files, sha256) and verification', role: 'read', load: () => import('./backup/show.js') },

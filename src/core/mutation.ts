@@ -96,3 +96,24 @@ export async function audited<T>(ctx: Context, intent: AuditIntent, act: () => P
     throw err;
   }
 }
+
+/**
+ * A change a domain module checked and made ready, without doing any of the talking: the plan
+ * `--dry-run` shows, what the audit records, and apply(), which checks again where it must and
+ * writes. The command layer prints, confirms, audits and applies (applyAudited).
+ */
+export interface PlannedChange<T> {
+  plan: Plan;
+  audit: { command: string; targets: string[]; detail: Record<string, unknown> };
+  apply(): Promise<T>;
+  /** Detail of the result record, from what apply() returned. */
+  resultDetail?(value: T): Record<string, unknown>;
+}
+
+/** apply() between an audit intent and its result; `reason` is the operator's --reason. */
+export function applyAudited<T>(ctx: Context, change: PlannedChange<T>, reason: string | null | undefined): Promise<T> {
+  return audited(ctx, { ...change.audit, reason }, async () => {
+    const value = await change.apply();
+    return { value, ...(change.resultDetail ? { detail: change.resultDetail(value) } : {}) };
+  });
+}

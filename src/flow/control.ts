@@ -1,4 +1,5 @@
 import { NotFoundError, UsageError } from '../core/errors.js';
+import { editDistance } from '../core/near.js';
 import type { Lease } from './lease.js';
 import type { StepRow } from './store.js';
 import type { FlowDef, StepRole } from './types.js';
@@ -77,16 +78,6 @@ export function resolveStep(rows: StepRow[], ref: string): number {
           .sort((a, b) => a.d - b.d)
           .map((x) => x.n);
   throw new NotFoundError(`step "${trimmed.length > 80 ? trimmed.slice(0, 80) + '…' : trimmed}" is not in this task's flow`, near);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 export async function skipStep(lease: Lease, seq: number, reason: string): Promise<void> {

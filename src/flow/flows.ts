@@ -4,6 +4,7 @@ import { installFlow } from './install/index.js';
 import { backupFlow } from '../backup/backup-flow.js';
 import { cloneFlow } from '../backup/clone-flow.js';
 import { failoverFlow, switchoverFlow } from '../ha/flows.js';
+import { encryptFlow } from '../backup/encrypt-flow.js';
 
 // Every flow rdsctl can run, by the name task_queue.flow records.
 
@@ -15,6 +16,7 @@ const FLOWS: Record<string, AnyFlow> = {
   [cloneFlow.name]: cloneFlow as unknown as AnyFlow,
   [switchoverFlow.name]: switchoverFlow as unknown as AnyFlow,
   [failoverFlow.name]: failoverFlow as unknown as AnyFlow,
+  [encryptFlow.name]: encryptFlow as unknown as AnyFlow,
 };
 
 export function flowByName(name: string): AnyFlow {

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Context } from '../core/context.js';
+import { fileSafeHost } from './copy.js';
 import { ExitCode, oneLine } from '../core/errors.js';
 import { audited, confirm } from '../core/mutation.js';
 import { UsageError } from '../core/errors.js';
@@ -26,6 +29,33 @@ export interface RemoteRun {
   yes?: boolean;
   /** Local stdin for every host: a script read in full (checked like the command), or streamed. */
   stdin?: Buffer | StdinFeed;
+  /** stdin is a payload (a --copy archive), not a script: not checked, audited as `detail`. */
+  stdinIsPayload?: boolean;
+  /** More audit detail (what --copy/--rcopy moved). */
+  detail?: Record<string, unknown>;
+  /** pssh -o/-e: each host's stdout/stderr also written to DIR/HOST. */
+  outdir?: string;
+  errdir?: string;
+  /**
+   * Each host's stdout is data for the caller (--rcopy), not for the terminal: it is kept (up to
+   * this many bytes), handed to onHost and not shown.
+   */
+  captureStdoutBytes?: number;
+  /** stderr lines starting with this are rdsctl's own protocol (--rcopy's tar status): not shown. */
+  hiddenStderrPrefix?: string;
+  /** Called once per finished host before anything is shown; may turn a success into a failure. */
+  onHost?: (r: ExecResult) => void;
+}
+
+/** Write a host's output files (pssh's --outdir/--errdir layout: DIR/HOST). */
+function writeHostFiles(run: RemoteRun, r: ExecResult): void {
+  const write = (dir: string | undefined, text: string): void => {
+    if (dir === undefined) return;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, fileSafeHost(r.host)), text);
+  };
+  write(run.outdir, r.stdout);
+  write(run.errdir, r.stderr);
 }
 
 /**
@@ -112,28 +142,40 @@ function failureLine(r: ExecResult): string {
   return oneLine(`${r.host}: ${why}${r.truncated ? ' (output truncated)' : ''}`) + '\n';
 }
 
-/** clush -b: hosts with identical stdout and outcome under one folded node set. */
+/**
+ * clush -b's layout: a block per group of hosts with identical stdout and outcome, under a header
+ * of 15 dashes, the folded node set, " (N)" when N > 1, and 15 dashes; blocks ordered as clush
+ * orders them (by return code, ok first; then the bigger group; then the group's first host in
+ * ClusterShell's sorted order). rdsctl adds the outcome to the header of a group that did not
+ * succeed: "nc-a03 (exit 3)", "nc-a[04-05] (2, command-timeout)". Hosts with no output are left
+ * out, as in clush; the failure lines and the summary on stderr name them.
+ */
 export function gatherText(results: readonly ExecResult[]): string {
-  const groups = new Map<string, { hosts: string[]; stdout: string; label: string }>();
+  const groups = new Map<string, { hosts: string[]; stdout: string; label: string; rank: number }>();
   for (const r of results) {
     // Hosts where nothing ran have no output to show: the failure lines and summary cover them.
-    if (r.category !== null && r.category !== 'exit' && r.category !== 'signal' && r.category !== 'command-timeout') continue;
+    // An interrupted host's partial output is kept: -b on Ctrl-C/SIGTERM prints what was gathered.
+    if (r.category !== null && r.category !== 'exit' && r.category !== 'signal' && r.category !== 'command-timeout' && r.category !== 'interrupted') continue;
     const label = outcome(r);
-    if (label === 'ok' && r.stdout === '') continue;
+    if (r.stdout === '') continue;
     const key = `${label}\0${r.stdout}`;
     const g = groups.get(key);
     if (g) g.hosts.push(r.host);
-    else groups.set(key, { hosts: [r.host], stdout: r.stdout, label });
+    else groups.set(key, { hosts: [r.host], stdout: r.stdout, label, rank: r.category === null ? 0 : r.category === 'exit' ? (r.exitCode ?? 255) : 1000 });
   }
+  const first = (hosts: string[]): string => [...hosts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[0]!;
+  const ordered = [...groups.values()].sort((a, b) => a.rank - b.rank || a.label.localeCompare(b.label) || b.hosts.length - a.hosts.length || (first(a.hosts) < first(b.hosts) ? -1 : 1));
   const out: string[] = [];
-  for (const g of groups.values()) {
-    const head = `${fold(g.hosts)} (${g.hosts.length}${g.label === 'ok' ? '' : `, ${g.label}`})`;
-    const dashes = '-'.repeat(Math.max(15, head.length));
-    out.push(dashes, head, dashes);
-    if (g.stdout !== '') out.push(g.stdout.endsWith('\n') ? g.stdout.slice(0, -1) : g.stdout);
+  for (const g of ordered) {
+    const n = g.hosts.length;
+    const extra = [...(n > 1 ? [String(n)] : []), ...(g.label === 'ok' ? [] : [g.label])];
+    out.push(GATHER_SEP, `${fold(g.hosts)}${extra.length ? ` (${extra.join(', ')})` : ''}`, GATHER_SEP);
+    out.push(g.stdout.endsWith('\n') ? g.stdout.slice(0, -1) : g.stdout);
   }
   return out.length ? out.join('\n') + '\n' : '';
 }
+
+const GATHER_SEP = '-'.repeat(15);
 
 export function summaryLine(results: readonly ExecResult[]): string {
   const failed = results.filter((r) => r.category !== null).map((r) => r.host);
@@ -157,25 +199,41 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
   const io = ctx.io;
   const names = run.targets.map((t) => t.name);
   const stream = run.display === 'stream';
-  const script = Buffer.isBuffer(run.stdin) ? run.stdin.toString('utf8') : null;
+  const script = Buffer.isBuffer(run.stdin) && !run.stdinIsPayload ? run.stdin.toString('utf8') : null;
   const inScript = script === null || destructiveMatch(run.command) ? null : destructiveMatch(script);
   const danger = destructiveMatch(run.command) ?? (inScript ? { name: `${inScript.name}, in the script on stdin` } : null);
   if (danger) await confirm(ctx, destructiveQuestion(run.verb, run.command, danger.name), { yes: Boolean(run.yes) }, names);
-  const stdinNote = run.stdin === undefined ? {} : { stdin: Buffer.isBuffer(run.stdin) ? `script, ${run.stdin.length} bytes` : 'streamed' };
-  const detail = { command: run.command, ...stdinNote, ...(danger ? { destructive: danger.name } : {}) };
+  const stdinNote = run.stdin === undefined || run.stdinIsPayload ? {} : { stdin: Buffer.isBuffer(run.stdin) ? `script, ${run.stdin.length} bytes` : 'streamed' };
+  const detail = { command: run.command, ...stdinNote, ...(run.detail ?? {}), ...(danger ? { destructive: danger.name } : {}) };
+  const capture = run.captureStdoutBytes !== undefined;
+  const hidden = run.hiddenStderrPrefix;
+  const shownErr = (line: string): boolean => hidden === undefined || !line.startsWith(hidden);
+  const files = run.outdir !== undefined || run.errdir !== undefined;
+  // Streamed lines are already on the terminal: keep only a head of each host's output (for the
+  // failure line) unless it is wanted whole (--outdir/--errdir, --rcopy).
+  const keep = capture ? { maxOutputBytes: run.captureStdoutBytes } : stream && !files ? { maxOutputBytes: STREAM_KEEP_BYTES } : {};
   const results = await audited(ctx, { command: run.verb, targets: names, reason: run.reason, detail }, async () => {
     const rs = await pool.fanout(run.targets, run.command, {
       ...(run.stdin !== undefined ? { stdin: run.stdin } : {}),
       concurrency: run.concurrency,
       timeoutSec: run.commandTimeoutSec,
       signal: ctx.signal,
-      // Streamed lines are already on the terminal: keep only a head of each host's output
-      // (for the failure line), and pause a host while our stdout or stderr cannot take more.
-      ...(stream ? { maxOutputBytes: STREAM_KEEP_BYTES, backpressure: ioBackpressure(io) } : {}),
-      ...(stream ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => (s === 'stdout' ? io.out : io.err)(`${host}: ${line}\n`) } : {}),
+      // Pause a host while our stdout or stderr cannot take more.
+      ...keep,
+      ...(stream ? { backpressure: ioBackpressure(io) } : {}),
+      ...(stream ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => (s === 'stdout' ? !capture && io.out(`${host}: ${line}\n`) : shownErr(line) && io.err(`${host}: ${line}\n`)) } : {}),
       // Gathered output waits for the end; stderr lines are shown as they come (as clush -b does).
-      ...(run.display === 'gather' ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => void (s === 'stderr' && io.err(`${host}: ${line}\n`)) } : {}),
+      ...(run.display === 'gather' ? { onLine: (host: string, s: 'stdout' | 'stderr', line: string) => void (s === 'stderr' && shownErr(line) && io.err(`${host}: ${line}\n`)) } : {}),
       onResult: (r: ExecResult) => {
+        if (files) {
+          try {
+            writeHostFiles(run, r);
+          } catch (e) {
+            r.category ??= 'error';
+            r.error = `output file: ${(e as Error).message}`;
+          }
+        }
+        run.onHost?.(r);
         if (stream && r.category !== null) io.err(failureLine(r));
       },
     });

@@ -1,7 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 import { NotFoundError } from '../core/errors.js';
-import { isIpv4, nearByPrefix, PROBE_LIMIT } from './near.js';
+import { isIpv4, nearByPrefix, PROBE_LIMIT } from '../core/near.js';
 
 // NCs (physical hosts) in the houyi metadb. An NC is named by hostname, IP or serial number; each
 // lookup is an equality or IN on that column's unique index, in batches, so resolving a node set

@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { ConflictError, InterruptedError, RemoteError, oneLine } from '../core/errors.js';
-import { audited, printPlan, type Plan } from '../core/mutation.js';
+import type { Plan, PlannedChange } from '../core/mutation.js';
 import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
 import { findVm, recordVmStatus, vmTarget, type Vm, type VmStatus } from './vm.js';
 import { allowedFrom, confirmingState, domstateCommand, houyiStatus, parseDomstate, powerCommand, type DomainState, type PowerAction } from './virsh.js';
@@ -12,8 +12,6 @@ import { allowedFrom, confirmingState, domstateCommand, houyiStatus, parseDomsta
 export interface PowerRequest {
   action: PowerAction;
   vm: string;
-  dryRun: boolean;
-  reason: string | null;
   /** Seconds to wait for the NC to confirm the new state. */
   waitSec: number;
 }
@@ -45,8 +43,8 @@ export function powerPlan(vm: Vm, action: PowerAction, to: VmStatus): Plan {
   };
 }
 
-/** Returns the result, or undefined after printing the plan of a dry run. */
-export async function powerVm(ctx: Context, req: PowerRequest, planFormat: 'text' | 'json' = 'text'): Promise<PowerResult | undefined> {
+/** Checks the VM's state in houyi and returns the plan and the action, for the command layer to run. */
+export async function planPower(ctx: Context, req: PowerRequest): Promise<PlannedChange<PowerResult>> {
   const db = ctx.db('houyi');
   const vm = await findVm(db, req.vm);
   const allowed = allowedFrom(req.action);
@@ -55,30 +53,30 @@ export async function powerVm(ctx: Context, req: PowerRequest, planFormat: 'text
   }
   const want = confirmingState(req.action);
   const to = houyiStatus(want);
-  if (req.dryRun) {
-    printPlan(ctx, powerPlan(vm, req.action, to), planFormat);
-    return undefined;
-  }
   const nc = vmTarget(vm).via!;
-  const started = Date.now();
-  return audited(ctx, { command: `hyapi ${req.action}_vm`, targets: [vm.name], reason: req.reason, detail: { nc: nc.name, command: powerCommand(req.action, vm.name) } }, async () => {
-    const pool = await ctx.ssh();
-    const r = await pool.exec(nc, powerCommand(req.action, vm.name), { timeoutSec: VIRSH_TIMEOUT_SEC, signal: ctx.signal });
-    sshOk(r, nc);
-    if (r.category === 'exit') {
-      // virsh refuses when the domain is already there (houyi drifted from the NC); that is a confirmation too.
-      const now = await domstate(pool, nc, vm.name, ctx.signal);
-      if (now !== want) throw new RemoteError(oneLine(`${nc.name}: ${powerCommand(req.action, vm.name)} exited ${r.exitCode}: ${lastLine(r.stderr || r.stdout)}; domain is ${now}; houyi unchanged`), { host: nc.name });
-    }
-    const state = await waitForState(ctx, pool, nc, vm.name, want, req.waitSec);
-    const status = houyiStatus(state);
-    if (!(await recordVmStatus(db, vm.id, vm.status, status))) {
-      const fresh = await findVm(db, vm.name);
-      if (fresh.status !== status) throw new ConflictError(`VM ${vm.name} changed in houyi to ${fresh.status} while ${req.action}_vm ran; NC reports ${state}; houyi left as is`);
-    }
-    const result: PowerResult = { vm_name: vm.name, instance_id: vm.instance_id, nc_name: nc.name, action: req.action, previous_status: vm.status, status, domain_state: state, duration_ms: Date.now() - started };
-    return { value: result, detail: { nc: nc.name, previous_status: vm.status, status, domain_state: state } };
-  });
+  return {
+    plan: powerPlan(vm, req.action, to),
+    audit: { command: `hyapi ${req.action}_vm`, targets: [vm.name], detail: { nc: nc.name, command: powerCommand(req.action, vm.name) } },
+    resultDetail: (r) => ({ nc: nc.name, previous_status: r.previous_status, status: r.status, domain_state: r.domain_state }),
+    async apply() {
+      const started = Date.now();
+      const pool = await ctx.ssh();
+      const r = await pool.exec(nc, powerCommand(req.action, vm.name), { timeoutSec: VIRSH_TIMEOUT_SEC, signal: ctx.signal });
+      sshOk(r, nc);
+      if (r.category === 'exit') {
+        // virsh refuses when the domain is already there (houyi drifted from the NC); that is a confirmation too.
+        const now = await domstate(pool, nc, vm.name, ctx.signal);
+        if (now !== want) throw new RemoteError(oneLine(`${nc.name}: ${powerCommand(req.action, vm.name)} exited ${r.exitCode}: ${lastLine(r.stderr || r.stdout)}; domain is ${now}; houyi unchanged`), { host: nc.name });
+      }
+      const state = await waitForState(ctx, pool, nc, vm.name, want, req.waitSec);
+      const status = houyiStatus(state);
+      if (!(await recordVmStatus(db, vm.id, vm.status, status))) {
+        const fresh = await findVm(db, vm.name);
+        if (fresh.status !== status) throw new ConflictError(`VM ${vm.name} changed in houyi to ${fresh.status} while ${req.action}_vm ran; NC reports ${state}; houyi left as is`);
+      }
+      return { vm_name: vm.name, instance_id: vm.instance_id, nc_name: nc.name, action: req.action, previous_status: vm.status, status, domain_state: state, duration_ms: Date.now() - started };
+    },
+  };
 }
 
 function sshOk(r: ExecResult, nc: HostTarget): void {

@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { expandNodeSet, type GroupResolver } from '../remote/nodeset.js';
 import type { HostTarget } from '../remote/ssh-types.js';
-import { isIpv4 } from './near.js';
+import { isIpv4 } from '../core/near.js';
 import { nearNcNames, ncsInGroup, ncTarget, resolveNcNames, type Nc } from './nc.js';
 
 // go2nc's targets: a ClusterShell node set of NC hostnames, IPs or SNs, with @cluster:NAME and
@@ -20,7 +20,44 @@ export function houyiGroups(ctx: Context): GroupResolver {
   };
 }
 
+export interface NcFilter {
+  /** Keep NCs whose houyi status is one of these (--status online,maintain). */
+  status?: string[];
+  /** Drop NCs that houyi marks locked (--skip-locked). */
+  skipLocked?: boolean;
+}
+
+export interface FilteredTargets {
+  targets: HostTarget[];
+  /** Hosts left out by a filter, with why: "offline", "locked", "not in houyi". */
+  skipped: Array<{ host: string; why: string }>;
+}
+
+export const NC_STATUSES = ['online', 'offline', 'maintain', 'locked'] as const;
+
+/** go2nc's targets after the metadb-state filters; the skipped hosts are returned to be named. */
+export async function resolveFilteredNcTargets(ctx: Context, expr: string, filter: NcFilter): Promise<FilteredTargets> {
+  const all = await resolveNcEntries(ctx, expr);
+  if (!filter.status && !filter.skipLocked) return { targets: all.map((e) => e.target), skipped: [] };
+  const targets: HostTarget[] = [];
+  const skipped: FilteredTargets['skipped'] = [];
+  for (const { target, nc } of all) {
+    if (!nc) skipped.push({ host: target.name, why: 'not in houyi' });
+    else if (filter.status && !filter.status.includes(nc.status)) skipped.push({ host: target.name, why: nc.status });
+    else if (filter.skipLocked && nc.locked) skipped.push({ host: target.name, why: 'locked' });
+    else targets.push(target);
+  }
+  if (targets.length === 0) {
+    throw new UsageError(`node set "${expr}": no host left after ${filter.status ? `--status ${filter.status.join(',')}` : ''}${filter.status && filter.skipLocked ? ' and ' : ''}${filter.skipLocked ? '--skip-locked' : ''} (${skipped.length} skipped)`);
+  }
+  return { targets, skipped };
+}
+
 export async function resolveNcTargets(ctx: Context, expr: string): Promise<HostTarget[]> {
+  return (await resolveNcEntries(ctx, expr)).map((e) => e.target);
+}
+
+async function resolveNcEntries(ctx: Context, expr: string): Promise<Array<{ target: HostTarget; nc?: Nc }>> {
   const names = await expandNodeSet(expr, houyiGroups(ctx));
   // Addresses alone need no metadb: `go2nc 10.0.0.5 -- uptime` works without a houyi connection.
   const needDb = names.some((n) => !isIpv4(n)) || ctx.profile().databases.houyi !== undefined;
@@ -32,7 +69,7 @@ export async function resolveNcTargets(ctx: Context, expr: string): Promise<Host
     throw new NotFoundError(`${what} not found in houyi (by hostname, IP or SN)`, near);
   }
   const port = ctx.profile().ssh.port;
-  const targets: HostTarget[] = [];
+  const targets: Array<{ target: HostTarget; nc?: Nc }> = [];
   const seen = new Set<string>();
   for (const n of names) {
     const nc = found.get(n);
@@ -40,7 +77,7 @@ export async function resolveNcTargets(ctx: Context, expr: string): Promise<Host
     const key = `${t.address}:${t.port}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    targets.push(t);
+    targets.push(nc ? { target: t, nc } : { target: t });
   }
   if (targets.length === 0) throw new UsageError(`node set "${expr}" resolves to no hosts`);
   return targets;

@@ -1,7 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
-import { isIpv4, nearByPrefix, PROBE_LIMIT } from './near.js';
+import { isIpv4, nearByPrefix, PROBE_LIMIT } from '../core/near.js';
 import { ncTarget } from './nc.js';
 
 // VMs in the houyi metadb, named by vm name, ECS instance id (i-…) or IP, each on a unique index.

@@ -4,7 +4,7 @@ import { NotFoundError, UnavailableError, oneLine, RdsctlError } from '../core/e
 import type { Section } from '../core/output.js';
 import type { Db } from '../remote/mysql.js';
 import { findCustins, instancesOnHost, nearCustinsNames } from '../rds/lookup.js';
-import { isIpv4, nearByPrefix, PROBE_LIMIT, rankNear } from './near.js';
+import { isIpv4, nearByPrefix, PROBE_LIMIT, rankNear } from '../core/near.js';
 import { nearNcNames, ncsBy, vmCountsOnNc, type Nc, type NcKey } from './nc.js';
 import { nearVmNames, vmsBy, type VmKey } from './vm.js';
 

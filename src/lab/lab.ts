@@ -21,7 +21,8 @@ import {
   writeClientCnf,
   type Secrets,
 } from './mariadb.js';
-import { bindProbe, mapLimit, portInUseMessage, tcpProbe } from './net.js';
+import { mapLimit } from '../core/concurrency.js';
+import { bindProbe, portInUseMessage, tcpProbe } from './net.js';
 import { defaultLabDir, paramsOf, readLabFile, resolveLabParams, writeLabFile, type LabParams, type ParsedFlags } from './params.js';
 import { labProcesses, stopProcesses } from './procs.js';
 import { checkProfileSlot, installProfile, labProfile, removeProfile } from './profile.js';

@@ -90,17 +90,3 @@ export function portInUseMessage(address: string, port: number, code: string): s
   const who = whoListens(address, port);
   return `port ${port} on ${address} is already in use${who ? ` by ${who}` : ''}`;
 }
-
-/** Run fn over items with at most `limit` in flight; results in item order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

@@ -1,8 +1,7 @@
 import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
-import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
-import type { OutputFormat } from '../core/output.js';
+import type { Plan, PlannedChange } from '../core/mutation.js';
 import { chunkserverId } from './status.js';
 
 // `pangu disk offline CS:DEVICE`: mark a disk for replacement, but only when it is safe:
@@ -137,24 +136,26 @@ async function assess(db: Db, csId: number, ref: DiskRef, lock: { clusterId: num
   };
 }
 
-export interface OfflineOptions {
-  ref: DiskRef;
-  flags: MutationFlags;
-  output: OutputFormat;
+/** A checked offline, ready for the command layer to print, confirm, audit and apply. */
+export interface PlannedOffline extends PlannedChange<OfflineAssessment> {
+  name: string;
+  reason: string;
+  /** Why the checks refuse it now (they run again under lock in apply). */
+  refusal: string | null;
 }
 
-export async function offlineDisk(ctx: Context, o: OfflineOptions): Promise<void> {
+export async function planOffline(ctx: Context, ref: DiskRef, reasonGiven: string | null): Promise<PlannedOffline> {
   const db = ctx.db('pangu');
-  const csId = await chunkserverId(db, o.ref.chunkserver);
-  const name = `${o.ref.chunkserver}:${o.ref.device}`;
-  const pre = await assess(db, csId, o.ref, null);
-  const reason = o.flags.reason ?? `taken offline by ${ctx.osUser} with rdsctl`;
+  const csId = await chunkserverId(db, ref.chunkserver);
+  const name = `${ref.chunkserver}:${ref.device}`;
+  const pre = await assess(db, csId, ref, null);
+  const reason = reasonGiven ?? `taken offline by ${ctx.osUser} with rdsctl`;
   const plan: Plan = {
     action: `take disk ${name} offline for replacement (${pre.a.previous_status} -> offline)`,
     targets: [name],
     sql: [
       { db: 'pangu', statement: LOCK_CLUSTER, params: [pre.target.cluster_id] },
-      { db: 'pangu', statement: `${LOCK_TARGET} FOR UPDATE`, params: [csId, o.ref.device] },
+      { db: 'pangu', statement: `${LOCK_TARGET} FOR UPDATE`, params: [csId, ref.device] },
       { db: 'pangu', statement: `${LOCK_CS_DISKS} FOR UPDATE`, params: [csId] },
       { db: 'pangu', statement: `${LOCK_PEER_DISKS} FOR UPDATE`, params: [pre.target.id] },
       { db: 'pangu', statement: `${COUNT_REPLICAS} LOCK IN SHARE MODE`, params: [pre.target.id] },
@@ -163,27 +164,24 @@ export async function offlineDisk(ctx: Context, o: OfflineOptions): Promise<void
     ],
     notes: [
       `${pre.a.chunks_on_disk} chunk replicas on the disk; ${pre.a.chunks_at_risk} chunks would fall below ${pre.a.replica_count} healthy replicas`,
-      `chunkserver ${o.ref.chunkserver}: ${pre.a.chunkserver_disks_out.length} other disks offline/replacing (limit ${pre.a.max_offline_disks_per_cs})`,
+      `chunkserver ${ref.chunkserver}: ${pre.a.chunkserver_disks_out.length} other disks offline/replacing (limit ${pre.a.max_offline_disks_per_cs})`,
       pre.a.refusal ? `would be REFUSED: ${pre.a.refusal}` : 'checks pass; they run again under lock when applied',
     ],
   };
-  if (o.flags.dryRun) {
-    printPlan(ctx, plan, o.output === 'json' ? 'json' : 'text');
-    if (pre.a.refusal) throw new ConflictError(`refusing to take ${name} offline: ${pre.a.refusal}`);
-    return;
-  }
-  if (pre.a.refusal) throw new ConflictError(`refusing to take ${name} offline: ${pre.a.refusal}`);
-  await confirm(ctx, `${plan.action}\n  ${plan.notes!.slice(0, 2).join('\n  ')}`, o.flags, [name]);
-  const result = await audited(ctx, { command: 'pangu disk offline', targets: [name], reason: o.flags.reason, detail: { previous_status: pre.a.previous_status } }, async () => {
-    const a = await db.transaction(async (tx) => {
-      const { target, a } = await assess(tx, csId, o.ref, { clusterId: pre.target.cluster_id });
-      if (a.refusal) throw new ConflictError(`refusing to take ${name} offline: ${a.refusal}`);
-      const r = await tx.execute(UPDATE_DISK, [reason, target.id, target.status]);
-      if (r.affectedRows !== 1) throw new ConflictError(`disk ${name} changed while it was being taken offline; nothing written`);
-      return a;
-    });
-    return { value: a, detail: { chunks_on_disk: a.chunks_on_disk, chunkserver_disks_out: a.chunkserver_disks_out } };
-  });
-  ctx.io.err(`disk ${name} is offline (was ${result.previous_status}); ${result.chunks_on_disk} chunk replicas on it, no chunk falls below ${result.replica_count} healthy replicas\n`);
-  if (o.output === 'json') ctx.io.out(JSON.stringify({ ...result, status: 'offline', offline_reason: reason }, null, 2) + '\n');
+  return {
+    name,
+    plan,
+    reason,
+    refusal: pre.a.refusal,
+    audit: { command: 'pangu disk offline', targets: [name], detail: { previous_status: pre.a.previous_status } },
+    apply: () =>
+      db.transaction(async (tx) => {
+        const { target, a } = await assess(tx, csId, ref, { clusterId: pre.target.cluster_id });
+        if (a.refusal) throw new ConflictError(`refusing to take ${name} offline: ${a.refusal}`);
+        const r = await tx.execute(UPDATE_DISK, [reason, target.id, target.status]);
+        if (r.affectedRows !== 1) throw new ConflictError(`disk ${name} changed while it was being taken offline; nothing written`);
+        return a;
+      }),
+    resultDetail: (a) => ({ chunks_on_disk: a.chunks_on_disk, chunkserver_disks_out: a.chunkserver_disks_out }),
+  };
 }

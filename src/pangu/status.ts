@@ -1,6 +1,6 @@
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
-import { nearByPrefix, rankNear } from '../houyi/near.js';
+import { nearByPrefix, rankNear } from '../core/near.js';
 
 // Reads of Pangu, OSS's storage: chunkservers with their disk counts, disks with unhealthy ones
 // first, and replica health. A replica counts as healthy when its disk is `ok` and its

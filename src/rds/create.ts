@@ -38,7 +38,7 @@ export interface Created extends AllocatedInstance {
   taskId: number;
 }
 
-async function writeAll(tx: Db, spec: CreateSpec, createdBy: string): Promise<Created> {
+async function writeAll(tx: Db, spec: CreateSpec, createdBy: string, o: { encrypt?: boolean } = {}): Promise<Created> {
   const a = await allocate(tx, spec);
   for (const acc of spec.accounts) {
     await ensureAccount(tx, a.custinsId, { name: acc.name, type: 'normal', privilege: 'ReadWrite', host: '%', dbs: spec.dbs }, acc.password);
@@ -49,15 +49,15 @@ async function writeAll(tx: Db, spec: CreateSpec, createdBy: string): Promise<Cr
   const taskId = await insertTask(tx, {
     custinsId: a.custinsId,
     flow: INSTALL_FLOW_NAME,
-    params: { ...installParams(spec, createdBy) },
+    params: { ...installParams(spec, createdBy), ...(o.encrypt ? { encrypt: true } : {}) },
     createdBy,
     steps: INSTALL_FLOW.map((s) => ({ name: s.name, role: s.role })),
   });
   return { ...a, taskId };
 }
 
-export async function writeCreate(ctx: Context, spec: CreateSpec): Promise<Created> {
-  return ctx.db('dbaas').transaction((tx) => writeAll(tx, spec, ctx.osUser));
+export async function writeCreate(ctx: Context, spec: CreateSpec, o: { encrypt?: boolean } = {}): Promise<Created> {
+  return ctx.db('dbaas').transaction((tx) => writeAll(tx, spec, ctx.osUser, o));
 }
 
 export interface PreviewSql {

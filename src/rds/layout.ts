@@ -25,8 +25,6 @@ export function seedPaths(port: number) {
   };
 }
 
-export type SeedPaths = ReturnType<typeof seedPaths>;
-
 export interface HostLayout {
   port: number;
   /** The three directories do_make_dir creates (resolved). */

@@ -1,5 +1,5 @@
 import type { Db } from '../remote/mysql.js';
-import { nearByPrefix, PROBE_LIMIT } from '../houyi/near.js';
+import { nearByPrefix, PROBE_LIMIT } from '../core/near.js';
 
 // Read-only dbaas lookups for the jump-host commands (go2ncinfo, go2which): which RDS instances
 // live on a host, and what an instance name or id is with its master and standby hosts.

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Profile } from '../core/config.js';
 import type { IO } from '../core/io.js';
-import { UnavailableError, UsageError } from '../core/errors.js';
+import { RemoteError, UnavailableError, UsageError } from '../core/errors.js';
 import { shellJoin } from './quote.js';
 import { parseJumpHost, type HostTarget } from './ssh-types.js';
 
@@ -75,9 +75,14 @@ function quoteConfigValue(v: string): string {
   return /\s/.test(v) ? `"${v}"` : v;
 }
 
+/** Lines ssh prints about its own failure (never a remote program's), before a session exists. */
+const SSH_OWN_FAILURE = /^(?:ssh: |kex_exchange_identification: |Connection (?:closed|reset|timed out) by |Host key verification failed|[^\s]+@[^\s]+: Permission denied \(|Permission denied \(|No route to host|Could not resolve hostname|Bad owner or permissions|@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|@ +WARNING: REMOTE HOST IDENTIFICATION|IT IS POSSIBLE THAT SOMEONE|Someone could be|It is also possible|The fingerprint for|Please contact your|Add correct host key|Offending |(?:ED25519|ECDSA|RSA) host key for|Host key for .* has changed|No (?:ED25519|ECDSA|RSA) host key is known|Received disconnect from|Disconnected from|banner exchange: |Unable to negotiate|Load key |Warning: Identity file)/;
+
 /**
  * Run the system ssh with the terminal attached. Returns its exit code: the remote command's, or
- * 255 when ssh itself failed (that is what ssh returns); 128+N when ssh died of signal N.
+ * 128+N when ssh died of signal N. When ssh itself fails (exit 255 after printing its own error),
+ * throws a RemoteError (exit 5) with one line naming the host and ssh's reason instead of ssh's
+ * text; anything else ssh or the remote side writes to stderr passes through as it comes.
  */
 export async function interactiveSsh(profile: Profile, target: HostTarget, opts: { command?: string[]; io: IO; acceptNew?: boolean; signal?: AbortSignal }): Promise<number> {
   const args = buildSshArgs(profile, target, {
@@ -86,9 +91,39 @@ export async function interactiveSsh(profile: Profile, target: HostTarget, opts:
     noTty: !opts.command?.length && !opts.io.stdinIsTTY,
   });
   const { execa } = await import('execa');
-  const r = await execa('ssh', args, { stdio: 'inherit', reject: false, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+  const child = execa('ssh', args, { stdio: ['inherit', 'inherit', 'pipe'], reject: false, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+  // ssh's own complaints are held back; every other stderr line is passed on at once.
+  const held: string[] = [];
+  let partial = '';
+  const pass = (line: string): void => {
+    if (SSH_OWN_FAILURE.test(line)) held.push(line);
+    else opts.io.err(`${line}\n`);
+  };
+  child.stderr?.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) pass(l.replace(/\r$/, ''));
+  });
+  const r = await child;
+  if (partial) pass(partial);
   if (r.code === 'ENOENT') throw new UnavailableError('OpenSSH client (ssh) is not installed', { hint: 'apt-get install -y openssh-client' });
+  if (r.exitCode === 255 && held.length > 0) {
+    const reason = sshReason(held);
+    throw new RemoteError(`ssh to ${target.name} (${target.address}${target.port ? `:${target.port}` : ''}) failed: ${reason}`);
+  }
+  for (const l of held) opts.io.err(`${l}\n`);
   if (r.exitCode !== undefined) return r.exitCode;
   if (r.signal) return 128 + (os.constants.signals[r.signal] ?? 0);
   return 255;
+}
+
+/** The one line that says why: the most specific of ssh's lines, without its "ssh: " prefix. */
+function sshReason(lines: string[]): string {
+  const pick =
+    lines.find((l) => /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(l)) ? 'the host key has changed (see known_hosts)' :
+    lines.find((l) => /Host key verification failed|No .* host key is known/.test(l)) ? 'host key verification failed (unknown or changed key; --accept-new records an unknown one)' :
+    lines.find((l) => /Permission denied/.test(l))?.replace(/^.*?Permission denied/, 'permission denied') ??
+    lines.find((l) => /^ssh: /.test(l))?.replace(/^ssh: /, '') ??
+    lines[lines.length - 1]!;
+  return pick.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 300);
 }

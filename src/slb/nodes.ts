@@ -1,7 +1,8 @@
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
-import { rankNear } from '../houyi/near.js';
-import { mapLimit, tcpProbe } from './probe.js';
+import { rankNear } from '../core/near.js';
+import { mapLimit } from '../core/concurrency.js';
+import { tcpProbe } from './probe.js';
 
 // The SLB back-end checks on the Xuanyuan database. The seeds' queries are
 //   select ip_addr, status from lb_node;   -- every LVS node should be online

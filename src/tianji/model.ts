@@ -1,6 +1,6 @@
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
-import { nearByPrefix, rankNear } from '../houyi/near.js';
+import { nearByPrefix, rankNear } from '../core/near.js';
 import { evaluate, type ApplicationRow, type AppInstanceRow, type ClusterServiceRole, type SrInstanceRow, type SrInstanceView, type Violation } from './rules.js';
 
 // Reads of the Tianji model: product → cluster → service → server role → SR instance →

@@ -1,16 +1,13 @@
-import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
-import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
-import type { Column, OutputFormat } from '../core/output.js';
-import { requireRole } from '../core/authz.js';
-import { nearByPrefix } from '../houyi/near.js';
+import type { PlannedChange } from '../core/mutation.js';
+import { nearByPrefix } from '../core/near.js';
 import { cidrArg, descriptionArg, idArg, oneOf } from './validate.js';
 
 // The NAT gateway's ACL table (houyi.natgw_acl), which the seeds change through go2hyapi to
-// connect an ECS into a VPC. `rdsctl hyapi add_natgw_acl|list_natgw_acl|delete_natgw_acl`
-// dispatch here through NATGW_ACL_ACTIONS: every parameter is validated before anything is
-// written, and a rule that already exists is refused rather than silently kept.
+// connect an ECS into a VPC (`rdsctl hyapi add_natgw_acl|list_natgw_acl|delete_natgw_acl`, in
+// commands/hyapi.ts): every parameter is validated before anything is written, and a rule that
+// already exists is refused rather than silently kept.
 
 export const DIRECTIONS = ['ingress', 'egress'] as const;
 export const PROTOCOLS = ['tcp', 'udp', 'icmp', 'all'] as const;
@@ -149,41 +146,30 @@ function assertUsable(g: Gateway): void {
   if (g.status !== 'available') throw new ConflictError(`NAT gateway ${g.natgw_id} is ${g.status}, not available`);
 }
 
-/** Validate against the table (gateway, duplicates), then insert under audit in one transaction. */
-/** Returns the new rule, or null when --dry-run printed the plan instead. */
-export async function addAcl(ctx: Context, rule: AclRuleInput, flags: MutationFlags, output: OutputFormat): Promise<AclRule | null> {
-  const db = ctx.db('houyi');
+/** Checked against the table (gateway usable, no duplicate); apply() checks again under the gateway's row lock and inserts. */
+export async function planAddAcl(db: Db, rule: AclRuleInput): Promise<PlannedChange<AclRule>> {
   assertUsable(await gateway(db, rule.natgw_id));
   const [dup] = await db.query<AclRule>(FIND_SAME, sameKey(rule));
   if (dup) throw duplicate(rule, dup);
-  const plan: Plan = {
-    action: `add ${rule.direction} ${rule.policy} rule to NAT gateway ${rule.natgw_id}`,
-    targets: [rule.natgw_id],
-    sql: [{ db: 'houyi', statement: INSERT_RULE, params: insertParams(rule) }],
+  return {
+    plan: { action: `add ${rule.direction} ${rule.policy} rule to NAT gateway ${rule.natgw_id}`, targets: [rule.natgw_id], sql: [{ db: 'houyi', statement: INSERT_RULE, params: insertParams(rule) }] },
+    audit: { command: 'hyapi add_natgw_acl', targets: [rule.natgw_id], detail: { rule } },
+    resultDetail: (row) => ({ acl_id: row.id }),
+    apply: () =>
+      db.transaction(async (tx) => {
+        // The gateway row is the lock two operators adding the same rule queue on.
+        assertUsable(await gateway(tx, rule.natgw_id, true));
+        const [again] = await tx.query<AclRule>(FIND_SAME, sameKey(rule));
+        if (again) throw duplicate(rule, again);
+        const { insertId } = await tx.execute(INSERT_RULE, insertParams(rule));
+        const [created] = await tx.query<AclRule>(`${SELECT_RULES} WHERE a.id = ?`, [insertId]);
+        return created!;
+      }),
   };
-  if (flags.dryRun) {
-    printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
-    return null;
-  }
-  const added = await audited(ctx, { command: 'hyapi add_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
-    const row = await db.transaction(async (tx) => {
-      // The gateway row is the lock two operators adding the same rule queue on.
-      assertUsable(await gateway(tx, rule.natgw_id, true));
-      const [again] = await tx.query<AclRule>(FIND_SAME, sameKey(rule));
-      if (again) throw duplicate(rule, again);
-      const { insertId } = await tx.execute(INSERT_RULE, insertParams(rule));
-      const [created] = await tx.query<AclRule>(`${SELECT_RULES} WHERE a.id = ?`, [insertId]);
-      return created!;
-    });
-    return { value: row, detail: { acl_id: row.id } };
-  });
-  ctx.io.err(`added ACL rule ${added.id} to NAT gateway ${added.natgw_id}\n`);
-  return added;
 }
 
-/** Returns the deleted rule, or null when --dry-run printed the plan instead. */
-export async function deleteAcl(ctx: Context, id: number, natgwId: string | undefined, flags: MutationFlags, output: OutputFormat): Promise<AclRule | null> {
-  const db = ctx.db('houyi');
+/** The rule to delete (on natgwId when given) and its plan; apply() finds it again under lock and deletes it. */
+export async function planDeleteAcl(db: Db, id: number, natgwId: string | undefined): Promise<PlannedChange<AclRule> & { rule: AclRule; what: string }> {
   const find = async (d: Db, lock: boolean): Promise<AclRule> => {
     const [r] = await d.query<AclRule>(`${SELECT_RULES} WHERE a.id = ?${lock ? ' FOR UPDATE' : ''}`, [id]);
     if (!r || (natgwId !== undefined && r.natgw_id !== natgwId)) throw new NotFoundError(`ACL rule ${id} not found${natgwId ? ` on NAT gateway ${natgwId}` : ''}`);
@@ -191,129 +177,29 @@ export async function deleteAcl(ctx: Context, id: number, natgwId: string | unde
   };
   const rule = await find(db, false);
   const what = `delete ACL rule ${rule.id} of ${rule.natgw_id}: ${describeRule(rule)}`;
-  const plan: Plan = { action: what, targets: [rule.natgw_id], sql: [{ db: 'houyi', statement: 'DELETE FROM natgw_acl WHERE id = ?', params: [rule.id] }] };
-  if (flags.dryRun) {
-    printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
-    return null;
-  }
-  await confirm(ctx, what, flags, [`ACL rule ${rule.id} of ${rule.natgw_id}`]);
-  await audited(ctx, { command: 'hyapi delete_natgw_acl', targets: [rule.natgw_id], reason: flags.reason, detail: { rule } }, async () => {
-    await db.transaction(async (tx) => {
-      await find(tx, true);
-      await tx.execute('DELETE FROM natgw_acl WHERE id = ?', [rule.id]);
-    });
-    return { value: undefined, detail: { acl_id: rule.id } };
-  });
-  ctx.io.err(`deleted ACL rule ${rule.id} of NAT gateway ${rule.natgw_id}\n`);
-  return rule;
+  return {
+    rule,
+    what,
+    plan: { action: what, targets: [rule.natgw_id], sql: [{ db: 'houyi', statement: 'DELETE FROM natgw_acl WHERE id = ?', params: [rule.id] }] },
+    audit: { command: 'hyapi delete_natgw_acl', targets: [rule.natgw_id], detail: { rule } },
+    resultDetail: () => ({ acl_id: rule.id }),
+    apply: async () => {
+      await db.transaction(async (tx) => {
+        await find(tx, true);
+        await tx.execute('DELETE FROM natgw_acl WHERE id = ?', [rule.id]);
+      });
+      return rule;
+    },
+  };
+}
+
+/** acl_id=N: a rule id. */
+export function parseAclId(v: string): number {
+  const id = /^[1-9][0-9]{0,9}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(id)) throw new UsageError(`acl_id: "${v}" is not a rule id`);
+  return id;
 }
 
 export function describeRule(r: AclRuleInput): string {
   return `${r.direction} ${r.protocol} ${r.src_cidr} -> ${r.dst_cidr} ports ${r.port_range} ${r.policy} priority ${r.priority}`;
 }
-
-export const ACL_COLUMNS: Column<AclRule>[] = [
-  { header: 'ID', value: (r) => r.id, align: 'right' },
-  { header: 'NATGW', value: (r) => r.natgw_id },
-  { header: 'DIRECTION', value: (r) => r.direction },
-  { header: 'PROTOCOL', value: (r) => r.protocol },
-  { header: 'SRC', value: (r) => r.src_cidr },
-  { header: 'DST', value: (r) => r.dst_cidr },
-  { header: 'PORTS', value: (r) => r.port_range },
-  { header: 'POLICY', value: (r) => r.policy, tone: (r) => (r.policy === 'drop' ? 'warn' : undefined) },
-  { header: 'PRIORITY', value: (r) => r.priority, align: 'right' },
-  { header: 'VPC', value: (r) => r.vpc_id, wide: true },
-  { header: 'DESCRIPTION', value: (r) => r.description, wide: true },
-  { header: 'CREATED', value: (r) => r.gmt_created, wide: true },
-];
-
-// ---- the hyapi action table ----
-
-export interface ActionOptions {
-  output: OutputFormat;
-  flags: MutationFlags;
-}
-
-/**
- * One go2hyapi-style action: `rdsctl hyapi <name> key=value …`. The dispatcher parses the
- * key=value words and calls run(); run checks the names against params/required itself, and
- * mutating actions check the operator role themselves.
- */
-export interface HyapiAction {
-  name: string;
-  summary: string;
-  params: readonly string[];
-  required: readonly string[];
-  mutating: boolean;
-  run(ctx: Context, params: Readonly<Record<string, string>>, opts: ActionOptions): Promise<AclAnswer>;
-}
-
-/** What an ACL action answers; hyapi prints it in the API envelope like every other action. */
-export type AclAnswer = { kind: 'acl-rules'; data: AclRule[] } | { kind: 'acl-rule'; data: AclRule } | { kind: 'dry-run' };
-
-const ruleAnswer = (r: AclRule | null): AclAnswer => (r ? { kind: 'acl-rule', data: r } : { kind: 'dry-run' });
-
-function checkParams(a: Pick<HyapiAction, 'name' | 'params' | 'required'>, p: Readonly<Record<string, string>>): void {
-  for (const k of Object.keys(p)) {
-    if (!a.params.includes(k)) throw new UsageError(`${a.name}: unknown parameter "${k}" (valid: ${a.params.join(', ')})`);
-  }
-  for (const k of a.required) {
-    if (p[k] === undefined || p[k] === '') throw new UsageError(`${a.name}: ${k}=… is required`);
-  }
-}
-
-/** Wraps run() with the parameter-name check, so every action refuses typos the same way. */
-function action(a: HyapiAction): HyapiAction {
-  return {
-    ...a,
-    async run(ctx, p, o) {
-      checkParams(a, p);
-      return a.run(ctx, p, o);
-    },
-  };
-}
-
-const RULE_PARAMS = ['natgw_id', 'direction', 'protocol', 'src_cidr', 'dst_cidr', 'port_range', 'policy', 'priority', 'description'] as const;
-
-export const NATGW_ACL_ACTIONS: readonly HyapiAction[] = [
-  action({
-    name: 'list_natgw_acl',
-    summary: 'List the ACL rules of NAT gateways',
-    params: ['natgw_id', 'direction'],
-    required: [],
-    mutating: false,
-    async run(ctx, p) {
-      const rules = await listAcl(ctx.db('houyi'), {
-        ...(p.natgw_id !== undefined ? { natgw_id: idArg(p.natgw_id, 'natgw_id') } : {}),
-        ...(p.direction !== undefined ? { direction: oneOf(p.direction.toLowerCase(), DIRECTIONS, 'direction') } : {}),
-      });
-      return { kind: 'acl-rules', data: rules };
-    },
-  }),
-  action({
-    name: 'add_natgw_acl',
-    summary: 'Add an ACL rule to a NAT gateway (validated; duplicates refused)',
-    params: RULE_PARAMS,
-    required: ['natgw_id', 'direction', 'protocol', 'src_cidr', 'dst_cidr'],
-    mutating: true,
-    async run(ctx, p, o) {
-      const rule = validateAclRule(p);
-      await requireRole(ctx, 'operator', 'rdsctl hyapi add_natgw_acl');
-      return ruleAnswer(await addAcl(ctx, rule, o.flags, o.output));
-    },
-  }),
-  action({
-    name: 'delete_natgw_acl',
-    summary: 'Delete an ACL rule of a NAT gateway by id (asks first)',
-    params: ['acl_id', 'natgw_id'],
-    required: ['acl_id'],
-    mutating: true,
-    async run(ctx, p, o) {
-      const id = /^[1-9][0-9]{0,9}$/.test(p.acl_id!) ? Number(p.acl_id) : NaN;
-      if (!Number.isSafeInteger(id)) throw new UsageError(`acl_id: "${p.acl_id}" is not a rule id`);
-      const natgwId = p.natgw_id === undefined ? undefined : idArg(p.natgw_id, 'natgw_id');
-      await requireRole(ctx, 'admin', 'rdsctl hyapi delete_natgw_acl');
-      return ruleAnswer(await deleteAcl(ctx, id, natgwId, o.flags, o.output));
-    },
-  }),
-];

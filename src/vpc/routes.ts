@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
-import { audited, confirm, printPlan, type MutationFlags, type Plan } from '../core/mutation.js';
-import { printRecords, type Column, type OutputFormat } from '../core/output.js';
-import { nearByPrefix } from '../houyi/near.js';
+import type { PlannedChange } from '../core/mutation.js';
+import type { Column } from '../core/output.js';
+import { nearByPrefix } from '../core/near.js';
 import { cidrBounds, cidrContainsIp, parseCidr, type Cidr } from './cidr.js';
 import { cidrArg, descriptionArg, idArg, ipv4Arg } from './validate.js';
 
@@ -125,33 +125,24 @@ export function newRouteId(): string {
   return `rte-bp1${randomBytes(9).toString("hex").slice(0, 17)}`;
 }
 
-export async function addRoute(ctx: Context, r: RouteInput, flags: MutationFlags, output: OutputFormat): Promise<void> {
+export async function planAddRoute(ctx: Context, r: RouteInput): Promise<PlannedChange<Route>> {
   const db = ctx.db('vpc');
   const hops = houyiHopLookup(ctx);
   await preflight(db, r, false, hops);
   const routeId = newRouteId();
   const params = [routeId, r.vpc_id, r.dst_cidr, r.next_hop, r.description];
-  const plan: Plan = {
-    action: `add route ${r.dst_cidr} via ${r.next_hop} to VPC ${r.vpc_id}`,
-    targets: [r.vpc_id],
-    sql: [{ db: 'vpc', statement: INSERT_ROUTE, params }],
+  return {
+    plan: { action: `add route ${r.dst_cidr} via ${r.next_hop} to VPC ${r.vpc_id}`, targets: [r.vpc_id], sql: [{ db: 'vpc', statement: INSERT_ROUTE, params }] },
+    audit: { command: 'vpc route add', targets: [r.vpc_id], detail: { route_id: routeId, ...r } },
+    apply: () =>
+      db.transaction(async (tx) => {
+        // Locking the VPC row queues concurrent adds to the same VPC behind one another.
+        await preflight(tx, r, true, hops);
+        await tx.execute(INSERT_ROUTE, params);
+        const [created] = await tx.query<Route>(`${SELECT_ROUTES} WHERE route_id = ?`, [routeId]);
+        return created!;
+      }),
   };
-  if (flags.dryRun) {
-    printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
-    return;
-  }
-  const route = await audited(ctx, { command: 'vpc route add', targets: [r.vpc_id], reason: flags.reason, detail: { route_id: routeId, ...r } }, async () => {
-    const row = await db.transaction(async (tx) => {
-      // Locking the VPC row queues concurrent adds to the same VPC behind one another.
-      await preflight(tx, r, true, hops);
-      await tx.execute(INSERT_ROUTE, params);
-      const [created] = await tx.query<Route>(`${SELECT_ROUTES} WHERE route_id = ?`, [routeId]);
-      return created!;
-    });
-    return { value: row };
-  });
-  ctx.io.err(`added route ${route.route_id}: ${route.dst_cidr} via ${route.next_hop} in ${route.vpc_id}\n`);
-  printRoute(ctx, output, route);
 }
 
 /** A route named by its id, or by VPC and destination. */
@@ -169,27 +160,28 @@ async function findRoute(db: Db, ref: RouteRef, lock: boolean): Promise<Route> {
   throw new NotFoundError(`VPC ${ref.vpc_id} has no route for ${ref.dst_cidr}`);
 }
 
-export async function deleteRoute(ctx: Context, ref: RouteRef, flags: MutationFlags, output: OutputFormat): Promise<void> {
+/** The route to delete (found, and refused when a system route), and its plan. */
+export async function planDeleteRoute(ctx: Context, ref: RouteRef): Promise<PlannedChange<Route> & { route: Route; what: string }> {
   const db = ctx.db('vpc');
   const route = await findRoute(db, ref, false);
   if (route.kind === 'system') throw new ConflictError(`route ${route.route_id} (${route.dst_cidr}) is a system route of ${route.vpc_id}; it goes with the VPC`);
   const what = `delete route ${route.route_id}: ${route.dst_cidr} via ${route.next_hop} in ${route.vpc_id}`;
-  const plan: Plan = { action: what, targets: [route.vpc_id], sql: [{ db: 'vpc', statement: "DELETE FROM route_entry WHERE route_id = ? AND kind = 'custom'", params: [route.route_id] }] };
-  if (flags.dryRun) {
-    printPlan(ctx, plan, output === 'json' ? 'json' : 'text');
-    return;
-  }
-  await confirm(ctx, what, flags, [`${route.route_id} (${route.dst_cidr} in ${route.vpc_id})`]);
-  await audited(ctx, { command: 'vpc route delete', targets: [route.vpc_id], reason: flags.reason, detail: { route } }, async () => {
-    await db.transaction(async (tx) => {
-      await findRoute(tx, { route_id: route.route_id }, true);
-      await tx.execute("DELETE FROM route_entry WHERE route_id = ? AND kind = 'custom'", [route.route_id]);
-    });
-    return { value: undefined };
-  });
-  ctx.io.err(`deleted route ${route.route_id}: ${route.dst_cidr} in ${route.vpc_id}\n`);
-  printRoute(ctx, output, route);
+  return {
+    route,
+    what,
+    plan: { action: what, targets: [route.vpc_id], sql: [{ db: 'vpc', statement: DELETE_ROUTE, params: [route.route_id] }] },
+    audit: { command: 'vpc route delete', targets: [route.vpc_id], detail: { route } },
+    apply: async () => {
+      await db.transaction(async (tx) => {
+        await findRoute(tx, { route_id: route.route_id }, true);
+        await tx.execute(DELETE_ROUTE, [route.route_id]);
+      });
+      return route;
+    },
+  };
 }
+
+const DELETE_ROUTE = "DELETE FROM route_entry WHERE route_id = ? AND kind = 'custom'";
 
 export const ROUTE_COLUMNS: Column<Route>[] = [
   { header: 'ROUTE', value: (r) => r.route_id },
@@ -200,8 +192,3 @@ export const ROUTE_COLUMNS: Column<Route>[] = [
   { header: 'DESCRIPTION', value: (r) => r.description, wide: true },
   { header: 'CREATED', value: (r) => r.gmt_created, wide: true },
 ];
-
-function printRoute(ctx: Context, output: OutputFormat, r: Route): void {
-  if (output === 'json') ctx.io.out(JSON.stringify(r, null, 2) + '\n');
-  else printRecords(ctx.io, output, ROUTE_COLUMNS, [r]);
-}

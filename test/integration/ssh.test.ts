@@ -333,9 +333,13 @@ describe('system ssh (interactive sessions)', () => {
     expect(runSsh(buildSshArgs(p, vm, { command: ['true'] }))).toMatchObject({ status: 0 });
   });
 
-  test('interactiveSsh returns the remote exit code, and 255 when ssh itself fails', async () => {
+  test('interactiveSsh returns the remote exit code (255 too), and a one-line RemoteError (exit 5) when ssh itself fails', async () => {
     await expect(interactiveSsh(fx.profile(), fx.target('nc-t02'), { command: ['sh', '-c', 'exit 9'], io })).resolves.toBe(9);
+    await expect(interactiveSsh(fx.profile(), fx.target('nc-t02'), { command: ['sh', '-c', 'echo remote-err >&2; exit 255'], io })).resolves.toBe(255);
     const nobody = { name: 'nobody', address: `${fx.subnet}.202`, port: fx.port };
-    await expect(interactiveSsh(fx.profile(), nobody, { command: ['true'], io })).resolves.toBe(255);
+    const err = await interactiveSsh(fx.profile(), nobody, { command: ['true'], io }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).exitCode).toBe(5);
+    expect((err as Error).message).toMatch(new RegExp(`^ssh to nobody \\(${fx.subnet.replace(/\./g, '\\.')}\\.202:${fx.port}\\) failed: connect to host .*Connection refused$`));
   });
 });

@@ -124,3 +124,22 @@ test('the backup plan: due inside the daily window when the newest good set is o
   expect(isDue({ ...d, newest: T('02:30:00') }, T('03:00:00'))).toBe(false);
   expect(isDue({ ...d, newest: new Date(T('03:00:00').getTime() - 25 * 3600_000) }, T('03:00:00'))).toBe(true);
 });
+
+test('backup verbs reject bad ids, times and flags before any context (parse first)', async () => {
+  const { runCli } = await import('../support/run.js');
+  const env = { ...process.env, RDSCTL_CONFIG: '/nonexistent/rdsctl-config.json' };
+  for (const [args, msg] of [
+    [['backup', 'show', 'abc'], /backup id "abc": a positive whole number/],
+    [['backup', 'verify', '0'], /backup id "0"/],
+    [['backup', 'delete', '-1', '--yes'], /./],
+    [['backup', 'list', '--limit', '0'], /--limit 0: a positive whole number/],
+    [['instance', 'clone', 'rm-x', '--to-time', 'yesterday'], /--to-time yesterday: give a time/],
+    [['instance', 'clone', 'rm-x'], /exactly one of --to-time TIME, --backup ID, --latest/],
+    [['instance', 'clone', 'rm-x', '--latest', '--backup', '3'], /exactly one of/],
+    [['instance', 'backup', 'rm-x', '--lease-ttl', '0'], /--lease-ttl 0: a positive number of seconds/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await runCli(args, { env });
+    expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    expect(r.stderr).toMatch(msg);
+  }
+});

@@ -106,8 +106,22 @@ describe('gathered output (clush -b)', () => {
       res('nc-a06', { stdout: '' }),
     ]);
     expect(text).toBe(
-      ['---------------', 'nc-a[01-02] (2)', '---------------', 'up 3 days', '---------------', 'nc-a03 (1)', '---------------', 'up 1 day', '------------------', 'nc-a04 (1, exit 1)', '------------------', 'up 3 days', ''].join('\n'),
+      ['---------------', 'nc-a[01-02] (2)', '---------------', 'up 3 days', '---------------', 'nc-a03', '---------------', 'up 1 day', '---------------', 'nc-a04 (exit 1)', '---------------', 'up 3 days', ''].join('\n'),
     );
+  });
+
+  it("orders blocks as clush does: by return code, then bigger groups, then first host; one-host headers have no count", () => {
+    const text = gatherText([
+      res('n9', { stdout: 'b\n', category: 'exit', exitCode: 2 }),
+      res('n3', { stdout: 'x\n' }),
+      res('n1', { stdout: 'a\n', category: 'exit', exitCode: 1 }),
+      res('n4', { stdout: 'y\n' }),
+      res('n5', { stdout: 'y\n' }),
+      res('n2', { stdout: 'b\n', category: 'exit', exitCode: 2 }),
+      res('n6', { stdout: 'late\n', category: 'command-timeout', exitCode: null }),
+    ]);
+    const headers = text.split('\n').filter((_, i) => i % 4 === 1);
+    expect(headers).toEqual(['n[4-5] (2)', 'n3', 'n1 (exit 1)', 'n[2,9] (2, exit 2)', 'n6 (command-timeout)']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { editDistance, isIpv4, likePrefix, nearByPrefix, probeLengths, rankNear } from '../../src/houyi/near.js';
+import { editDistance, isIpv4, likePrefix, nearByPrefix, probeLengths, rankNear } from '../../src/core/near.js';
 
 describe('near matches', () => {
   it('escapes LIKE wildcards and the escape character in a prefix', () => {

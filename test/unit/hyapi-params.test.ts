@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConflictError, NotFoundError, RemoteError, UnavailableError, UsageError } from '../../src/core/errors.js';
-import { ACTIONS, actionsHelp, apiErrorCode, parseCall } from '../../src/houyi/hyapi.js';
+import { ACTIONS, actionsHelp, apiErrorCode, parseCall } from '../../src/commands/hyapi.js';
 import { runCli } from '../support/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rdsctl-hyapi-'));
@@ -54,8 +54,12 @@ describe('hyapi parameters', () => {
     }
   });
 
-  it('the NAT gateway ACL actions are delegated to vpc/', () => {
-    expect(ACTIONS.filter((a) => a.delegate).map((a) => a.name)).toEqual(['list_natgw_acl', 'add_natgw_acl', 'delete_natgw_acl']);
+  it('the NAT gateway ACL actions call vpc/natgw-acl.ts, each with its role', () => {
+    expect(ACTIONS.filter((a) => a.acl).map((a) => [a.name, a.mutating, a.role])).toEqual([
+      ['list_natgw_acl', false, 'read'],
+      ['add_natgw_acl', true, 'operator'],
+      ['delete_natgw_acl', true, 'admin'],
+    ]);
   });
 });
 

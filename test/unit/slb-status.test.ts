@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { healthy, isMismatch, summarize, summaryLine, type LbNodeRow } from '../../src/slb/nodes.js';
-import { mapLimit, tcpProbe } from '../../src/slb/probe.js';
-import { parseStatusFlags } from '../../src/slb/status.js';
+import { mapLimit } from '../../src/core/concurrency.js';
+import { tcpProbe } from '../../src/slb/probe.js';
+import { parseStatusFlags } from '../../src/commands/shared/slb-status.js';
 
 const node = (status: LbNodeRow['status'], live?: 'up' | 'down'): LbNodeRow => ({
   id: 1, ip_addr: '127.0.0.1', status, cluster: 'c', role: 'master', vip: null, service_port: 80, gmt_modified: new Date(0),

@@ -1,5 +1,6 @@
 import { cidrBounds, cidrContainsIp, formatIpv4, parseCidr, parseIpv4, type Cidr } from '../../src/vpc/cidr.js';
-import { NO_PORTS, parsePortRange, parsePriority, validateAclRule, NATGW_ACL_ACTIONS } from '../../src/vpc/natgw-acl.js';
+import { NO_PORTS, parsePortRange, parsePriority, validateAclRule } from '../../src/vpc/natgw-acl.js';
+import { ACTIONS, parseCall } from '../../src/commands/hyapi.js';
 import { checkAgainstVpc, newRouteId, validateRouteInput } from '../../src/vpc/routes.js';
 import { ConflictError, UsageError } from '../../src/core/errors.js';
 
@@ -106,24 +107,23 @@ describe('NAT gateway ACL rules', () => {
   });
 
   it('the action table: names, params and required params for the hyapi dispatcher', () => {
-    expect(NATGW_ACL_ACTIONS.map((a) => [a.name, a.mutating])).toEqual([
+    const acl = ACTIONS.filter((a) => a.acl);
+    expect(acl.map((a) => [a.name, a.mutating])).toEqual([
       ['list_natgw_acl', false],
       ['add_natgw_acl', true],
       ['delete_natgw_acl', true],
     ]);
-    const add = NATGW_ACL_ACTIONS.find((a) => a.name === 'add_natgw_acl')!;
-    expect(add.required).toEqual(['natgw_id', 'direction', 'protocol', 'src_cidr', 'dst_cidr']);
-    for (const a of NATGW_ACL_ACTIONS) for (const r of a.required) expect(a.params).toContain(r);
+    const add = acl.find((a) => a.name === 'add_natgw_acl')!;
+    expect(add.params.filter((p) => p.required).map((p) => p.name)).toEqual(['natgw_id', 'direction', 'protocol', 'src_cidr', 'dst_cidr']);
   });
 
-  it('unknown and missing parameters are usage errors before anything is touched', async () => {
-    // A context that fails on any use: validation must not need it.
-    const ctx = new Proxy({}, { get: (_t, k) => { throw new Error(`context used: ${String(k)}`); } }) as never;
-    const add = NATGW_ACL_ACTIONS.find((a) => a.name === 'add_natgw_acl')!;
-    const flags = { dryRun: false, yes: false, reason: null };
-    await expect(add.run(ctx, { ...base, prot: 'tcp' }, { output: 'json', flags })).rejects.toThrow(/unknown parameter "prot"/);
-    await expect(add.run(ctx, { natgw_id: 'ngw-1' }, { output: 'json', flags })).rejects.toThrow(/direction=… is required/);
-    await expect(add.run(ctx, { ...base, port_range: '0/1' }, { output: 'json', flags })).rejects.toThrow(UsageError);
+  it('unknown, missing and malformed parameters are usage errors while parsing, before any context exists', () => {
+    const words = (o: Record<string, string>): string[] => Object.entries(o).map(([k, v]) => `${k}=${v}`);
+    expect(() => parseCall('add_natgw_acl', words({ ...base, prot: 'tcp' }))).toThrow(/unknown parameter "prot"/);
+    expect(() => parseCall('add_natgw_acl', words({ natgw_id: 'ngw-1' }))).toThrow(/missing direction, protocol, src_cidr, dst_cidr/);
+    expect(() => parseCall('add_natgw_acl', words({ ...base, port_range: '0/1' }))).toThrow(UsageError);
+    expect(() => parseCall('delete_natgw_acl', ['acl_id=x'])).toThrow(/acl_id: "x" is not a rule id/);
+    expect(parseCall('add_natgw_acl', words(base))).toMatchObject({ kind: 'acl-add', rule: { natgw_id: base.natgw_id } });
   });
 });
 

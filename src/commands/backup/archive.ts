@@ -22,9 +22,10 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<instance>', 'instance name (rm-…) or custins id')
     .option('--rotate', 'FLUSH BINARY LOGS on the master first, so everything until now is archived')
     .addHelpText('after', '\nJSON: {host, archived[], present, active}.\n' + examples('rdsctl backup archive rm-2ze1abcd --rotate', 'rdsctl backup archive rm-2ze1abcd -o json'))
-    .action(async (instance: string, o: { output: string; rotate?: boolean; dryRun?: boolean; reason?: string }) =>
-      run((ctx) => archive({ instance, rotate: Boolean(o.rotate), output: parseOutput(o.output), flags: parseMutationFlags(o) }, ctx)),
-    );
+    .action(async (instance: string, o: { output: string; rotate?: boolean; dryRun?: boolean; reason?: string }) => {
+      const opts: Options = { instance, rotate: Boolean(o.rotate), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+      return run((ctx) => archive(opts, ctx));
+    });
 }
 
 export async function archive(opts: Options, ctx: Context): Promise<void> {

@@ -24,9 +24,10 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<id>', 'backup set id')
     .option('--force', 'also delete the newest good full set of its instance (nothing could be restored without another)')
     .addHelpText('after', '\nExit 9 for the newest good full set without --force, or a set still running.\n' + examples('rdsctl backup delete 12 --reason "ticket 8812" --yes', 'rdsctl backup delete 12 --dry-run'))
-    .action(async (id: string, o: { output: string; force?: boolean; dryRun?: boolean; yes?: boolean; reason?: string }) =>
-      run((ctx) => del({ id: parseBackupId(id), force: Boolean(o.force), output: parseOutput(o.output), flags: parseMutationFlags(o) }, ctx)),
-    );
+    .action(async (id: string, o: { output: string; force?: boolean; dryRun?: boolean; yes?: boolean; reason?: string }) => {
+      const opts: Options = { id: parseBackupId(id), force: Boolean(o.force), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+      return run((ctx) => del(opts, ctx));
+    });
 }
 
 export async function del(opts: Options, ctx: Context): Promise<number> {

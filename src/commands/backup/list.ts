@@ -22,11 +22,11 @@ export function register(cmd: Command, run: Runner): void {
     .option('--all', 'include deleted sets')
     .option('--limit <n>', 'at most this many, newest first', '100')
     .addHelpText('after', '\nJSON fields: the backup set record (see the README).\n' + examples('rdsctl backup list', 'rdsctl backup list --instance rm-2ze1abcd -o json'))
-    .action(async (o: { output: string; instance?: string; all?: boolean; limit: string }) =>
-      run((ctx) => {
-        if (!/^\d{1,6}$/.test(o.limit) || Number(o.limit) < 1) throw new UsageError(`--limit ${o.limit}: a positive whole number`);
-        return list({ output: parseOutput(o.output), ...(o.instance ? { instance: o.instance } : {}), all: Boolean(o.all), limit: Number(o.limit) }, ctx);
-      }),
+    .action(async (o: { output: string; instance?: string; all?: boolean; limit: string }) => {
+      if (!/^\d{1,6}$/.test(o.limit) || Number(o.limit) < 1) throw new UsageError(`--limit ${o.limit}: a positive whole number`);
+      const opts: Options = { output: parseOutput(o.output), ...(o.instance ? { instance: o.instance } : {}), all: Boolean(o.all), limit: Number(o.limit) };
+      return run((ctx) => list(opts, ctx));
+    },
     );
 }
 

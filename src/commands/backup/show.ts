@@ -19,7 +19,10 @@ export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .argument('<id>', 'backup set id (see `rdsctl backup list`)')
     .addHelpText('after', '\nJSON: {backup: <set record>, manifest: <manifest.json from the store> | null, manifest_error}.\n' + examples('rdsctl backup show 12', 'rdsctl backup show 12 -o json'))
-    .action(async (id: string, o: { output: string }) => run((ctx) => show({ id: parseBackupId(id), output: parseOutput(o.output) }, ctx)));
+    .action(async (id: string, o: { output: string }) => {
+      const opts: Options = { id: parseBackupId(id), output: parseOutput(o.output) };
+      return run((ctx) => show(opts, ctx));
+    });
 }
 
 export async function show(opts: Options, ctx: Context): Promise<void> {

@@ -29,9 +29,10 @@ export function register(cmd: Command, run: Runner): void {
         'manifest (ok|missing|bad), files, bad_files[], checksums, prepare, prepare_detail, verify_status, error}.\n' +
         examples('rdsctl backup verify 12', 'rdsctl backup verify 12 --no-prepare -o json'),
     )
-    .action(async (id: string, o: { output: string; prepare: boolean; dryRun?: boolean; reason?: string }) =>
-      run((ctx) => verify({ id: parseBackupId(id), prepare: o.prepare, output: parseOutput(o.output), flags: parseMutationFlags(o) }, ctx)),
-    );
+    .action(async (id: string, o: { output: string; prepare: boolean; dryRun?: boolean; reason?: string }) => {
+      const opts: Options = { id: parseBackupId(id), prepare: o.prepare, output: parseOutput(o.output), flags: parseMutationFlags(o) };
+      return run((ctx) => verify(opts, ctx));
+    });
 }
 
 export async function verify(opts: Options, ctx: Context): Promise<number> {

@@ -51,7 +51,10 @@ export function register(cmd: Command, run: Runner): void {
         'has an unfinished task. Killed half-way: `rdsctl instance step NAME resume`.\n' +
         examples('rdsctl instance backup rm-2ze1abcd', 'rdsctl instance backup rm-2ze1abcd --full -o json', 'rdsctl instance backup rm-2ze1abcd --dry-run'),
     )
-    .action(async (instance: string, o: RawOptions) => run((ctx) => backup(parse(instance, o), ctx)));
+    .action(async (instance: string, o: RawOptions) => {
+      const opts = parse(instance, o);
+      return run((ctx) => backup(opts, ctx));
+    });
 }
 
 function parse(instance: string, o: RawOptions): Options {

@@ -65,7 +65,10 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl instance clone rm-2ze1abcd --latest --dry-run',
         ),
     )
-    .action(async (source: string, o: RawOptions) => run((ctx) => clone(parse(source, o), ctx)));
+    .action(async (source: string, o: RawOptions) => {
+      const opts = parse(source, o);
+      return run((ctx) => clone(opts, ctx));
+    });
 }
 
 function parse(source: string, o: RawOptions): Options {

@@ -21,6 +21,8 @@ import { recordSection } from '../../rds/views.js';
 
 export interface Options {
   request: CreateRequest;
+  /** Data-at-rest encryption from the first start (issue 12). */
+  encrypt: boolean;
   noWait: boolean;
   leaseTtlSec: number;
   output: OutputFormat;
@@ -42,6 +44,7 @@ interface RawOptions {
   account: string[];
   passwordStdin?: boolean;
   guard?: boolean;
+  encrypt?: boolean;
   whitelist?: string;
   ecsSg?: string;
   timeZone?: string;
@@ -69,6 +72,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--account <name[:password]>', 'create this ReadWrite account on the --db databases (repeatable); without :password, read it from stdin with --password-stdin', collect, [])
     .option('--password-stdin', 'read the passwords of --account entries given without one from stdin, one line each, in order')
     .option('--guard', 'a guard (disaster-recovery) instance: read-only on both hosts')
+    .option('--encrypt', 'encrypt data at rest from the start (file_key_management; the key is made on the master\'s NC and kept in the backup store)')
     .option('--whitelist <ips>', 'comma list of IPv4 addresses/CIDRs allowed to connect (default 127.0.0.1)')
     .option('--ecs-sg <id>', 'ECS security group whose members may connect')
     .option('--time-zone <tz>', 'server time zone: SYSTEM, +08:00 or a named zone such as Asia/Shanghai (default SYSTEM)')
@@ -139,7 +143,7 @@ function parse(o: RawOptions): { opts: Options; needPw: number[] } {
     guard: Boolean(o.guard),
     whitelist,
   };
-  return { opts: { request, noWait: !o.wait, leaseTtlSec: o.leaseTtl, output: parseOutput(o.output), flags }, needPw };
+  return { opts: { request, encrypt: Boolean(o.encrypt), noWait: !o.wait, leaseTtlSec: o.leaseTtl, output: parseOutput(o.output), flags }, needPw };
 }
 
 /** Fill in, from stdin, the passwords of the accounts at `needPw` (--password-stdin). */
@@ -169,10 +173,11 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
     dbs: spec.dbs,
     accounts: spec.accounts.map((a) => a.name),
     time_zone: spec.timeZone,
+    encrypt: opts.encrypt,
   };
   if (opts.flags.dryRun) return dryRun(ctx, opts, spec);
   return audited(ctx, { command: 'instance create', targets: [spec.name ?? '(new instance)', `zone ${spec.zone}`], reason: opts.flags.reason, detail: summary }, async () => {
-    const created = await writeCreate(ctx, spec);
+    const created = await writeCreate(ctx, spec, { encrypt: opts.encrypt });
     ctx.io.err(`${created.insName}: master ${created.alloc.master.hostname}, standby ${created.alloc.slave.hostname}, port ${created.alloc.port}; task ${created.taskId}\n`);
     let exitCode: number = ExitCode.OK;
     let failed: string | null = null;

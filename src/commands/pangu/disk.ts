@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
-import { ExitCode } from '../../core/errors.js';
+import { ConflictError, ExitCode } from '../../core/errors.js';
 import { listOf } from '../../core/flags.js';
-import { addMutationOptions, parseMutationFlags } from '../../core/mutation.js';
+import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
 import { DISK_STATUSES, diskStatus, panguName, type DiskStatus } from '../../pangu/status.js';
-import { offlineDisk, parseDiskRef } from '../../pangu/offline.js';
+import { parseDiskRef, planOffline, type DiskRef } from '../../pangu/offline.js';
 
 // `rdsctl pangu disk status [--chunkserver CS] [--status S,…]` and
 // `rdsctl pangu disk offline CS:DEVICE`.
@@ -48,7 +48,7 @@ export function register(cmd: Command, run: Runner): void {
       const opts = { ref: parseDiskRef(disk), flags: parseMutationFlags(o), output: parseOutput(o.output) };
       return run(async (ctx) => {
         await requireRole(ctx, 'admin', 'rdsctl pangu disk offline');
-        await offlineDisk(ctx, opts);
+        await offline(opts, ctx);
       });
     });
 }
@@ -68,4 +68,21 @@ export async function status(opts: StatusOptions, ctx: Context): Promise<number>
   const errors = rows.filter((r) => r.status === 'error').length;
   if (opts.output !== 'json') ctx.io.err(`${rows.length} disks, ${errors} in error, ${rows.filter((r) => r.status === 'offline' || r.status === 'replacing').length} offline or replacing\n`);
   return errors ? ExitCode.UNHEALTHY : ExitCode.OK;
+}
+
+export interface OfflineOptions {
+  ref: DiskRef;
+  flags: MutationFlags;
+  output: OutputFormat;
+}
+
+export async function offline(o: OfflineOptions, ctx: Context): Promise<void> {
+  const p = await planOffline(ctx, o.ref, o.flags.reason);
+  if (o.flags.dryRun) printPlan(ctx, p.plan, o.output === 'json' ? 'json' : 'text');
+  if (p.refusal) throw new ConflictError(`refusing to take ${p.name} offline: ${p.refusal}`);
+  if (o.flags.dryRun) return;
+  await confirm(ctx, `${p.plan.action}\n  ${p.plan.notes!.slice(0, 2).join('\n  ')}`, o.flags, [p.name]);
+  const result = await applyAudited(ctx, p, o.flags.reason);
+  ctx.io.err(`disk ${p.name} is offline (was ${result.previous_status}); ${result.chunks_on_disk} chunk replicas on it, no chunk falls below ${result.replica_count} healthy replicas\n`);
+  if (o.output === 'json') ctx.io.out(JSON.stringify({ ...result, status: 'offline', offline_reason: p.reason }, null, 2) + '\n');
 }

@@ -3,9 +3,9 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { UsageError } from '../../core/errors.js';
-import { addMutationOptions, parseMutationFlags } from '../../core/mutation.js';
+import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
-import { addRoute, deleteRoute, listRoutes, ROUTE_COLUMNS, validateRouteInput, type RouteRef } from '../../vpc/routes.js';
+import { listRoutes, planAddRoute, planDeleteRoute, ROUTE_COLUMNS, validateRouteInput, type Route, type RouteRef } from '../../vpc/routes.js';
 import { cidrArg, idArg } from '../../vpc/validate.js';
 
 // `rdsctl vpc route list|add|delete`: route entries in the VPC database (the seeds' go2vpc).
@@ -44,7 +44,11 @@ export function register(cmd: Command, run: Runner): void {
       const output = parseOutput(o.output);
       return run(async (ctx) => {
         await requireRole(ctx, 'operator', 'rdsctl vpc route add');
-        await addRoute(ctx, route, flags, output);
+        const change = await planAddRoute(ctx, route);
+        if (flags.dryRun) return printPlan(ctx, change.plan, output === 'json' ? 'json' : 'text');
+        const created = await applyAudited(ctx, change, flags.reason);
+        ctx.io.err(`added route ${created.route_id}: ${created.dst_cidr} via ${created.next_hop} in ${created.vpc_id}\n`);
+        printRoute(ctx, output, created);
       });
     });
 
@@ -60,7 +64,13 @@ export function register(cmd: Command, run: Runner): void {
       const output = parseOutput(o.output);
       return run(async (ctx) => {
         await requireRole(ctx, 'admin', 'rdsctl vpc route delete');
-        await deleteRoute(ctx, ref, flags, output);
+        const change = await planDeleteRoute(ctx, ref);
+        const route = change.route;
+        if (flags.dryRun) return printPlan(ctx, change.plan, output === 'json' ? 'json' : 'text');
+        await confirm(ctx, change.what, flags, [`${route.route_id} (${route.dst_cidr} in ${route.vpc_id})`]);
+        await applyAudited(ctx, change, flags.reason);
+        ctx.io.err(`deleted route ${route.route_id}: ${route.dst_cidr} in ${route.vpc_id}\n`);
+        printRoute(ctx, output, route);
       });
     });
 }
@@ -76,4 +86,9 @@ function parseRouteRef(routeId: string | undefined, o: { vpc?: string; cidr?: st
 
 export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   printRecords(ctx.io, opts.output, ROUTE_COLUMNS, await listRoutes(ctx.db('vpc'), opts.vpc));
+}
+
+function printRoute(ctx: Context, output: OutputFormat, r: Route): void {
+  if (output === 'json') ctx.io.out(JSON.stringify(r, null, 2) + '\n');
+  else printRecords(ctx.io, output, ROUTE_COLUMNS, [r]);
 }

@@ -27,6 +27,8 @@ export interface InstallParams {
   vswitch_id: string | null;
   /** Who asked for it: recorded by do_persis_custins_param. */
   requested_by?: string;
+  /** instance create --encrypt: data at rest encrypted from the first start (backup/encryption.ts). */
+  encrypt?: boolean;
 }
 
 export interface InstallCtx {
@@ -71,6 +73,7 @@ export function parseInstallParams(task: TaskRow): InstallParams {
     accounts: strs(p.accounts),
     vswitch_id: str(p.vswitch_id),
     ...(str(p.requested_by) ? { requested_by: str(p.requested_by)! } : {}),
+    ...(p.encrypt === true ? { encrypt: true } : {}),
   };
 }
 

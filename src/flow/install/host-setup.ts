@@ -17,6 +17,7 @@ import {
   startScript,
   writeFileScript,
 } from '../../rds/host-ops.js';
+import { ensureInstanceKey } from '../../backup/encryption.js';
 import type { StepDef, StepScope } from '../types.js';
 import { pollUntil, type InstallCtx } from './context.js';
 
@@ -105,8 +106,10 @@ export const doBuildMysqlParams: Step = {
     return same.every(Boolean);
   },
   async run(c, nodes, s) {
+    // --encrypt: the key must be on both NCs before my.cnf names it (mariadb-install-db reads it).
+    const key = c.params.encrypt ? `; ${await ensureInstanceKey(c, s)}` : '';
     await Promise.all(nodes.map((n) => writeMyCnf(c, n, s)));
-    return nodes.map((n) => n.layout.mycnf).join(', ');
+    return nodes.map((n) => n.layout.mycnf).join(', ') + key;
   },
 };
 

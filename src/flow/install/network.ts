@@ -192,8 +192,8 @@ export const doRefreshMaxscaleLinkTopology: Step = {
       await tx.execute('DELETE FROM maxscale_link WHERE custins_id = ?', [c.custins.id]);
       const links = expectedLinks(c);
       await tx.execute(
-        `INSERT INTO maxscale_link (custins_id, instance_id, role, ip, port, read_weight, topology_version) VALUES ${links.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        links.flatMap(({ n, weight }) => [c.custins.id, n.instanceId, n.role, n.ip, n.port, weight, v]),
+        'INSERT INTO maxscale_link (custins_id, instance_id, role, ip, port, read_weight, topology_version) VALUES ?',
+        [links.map(({ n, weight }) => [c.custins.id, n.instanceId, n.role, n.ip, n.port, weight, v])],
       );
       return v;
     });

@@ -3,6 +3,7 @@ import { ensureAccount, generatePassword, maintainUsers, replicatorUser } from '
 import type { Node } from '../../rds/layout.js';
 import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../../rds/mycnf.js';
 import { isNamedTimeZone } from '../../rds/names.js';
+import { encryptionParams } from '../../backup/encryption.js';
 import type { StepDef } from '../types.js';
 import type { InstallCtx } from './context.js';
 
@@ -71,7 +72,7 @@ export const doBuildParams: Step = {
         { source: 'baseline', rows: BASELINE_PARAMS.map(([name, value]) => ({ name, value })) },
         { source: 'template', rows: tpl.filter((r) => r.class_code === '') },
         { source: 'class', rows: tpl.filter((r) => r.class_code !== '') },
-        { source: 'task', rows: [{ name: 'default_time_zone', value: tz }] },
+        { source: 'task', rows: [{ name: 'default_time_zone', value: tz }, ...(c.params.encrypt ? encryptionParams(c.master.port) : [])] },
       ],
       classVars(c),
     );

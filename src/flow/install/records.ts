@@ -179,8 +179,8 @@ export const doInsertDbPerf: Step = {
   async run(c) {
     await c.tx((tx) =>
       tx.execute(
-        `INSERT INTO db_perf (custins_id, db_name, collect_interval_sec, status) VALUES ${c.params.dbs.map(() => "(?, ?, 300, 'active')").join(', ')} ON DUPLICATE KEY UPDATE status = 'active'`,
-        c.params.dbs.flatMap((d) => [c.custins.id, d]),
+        "INSERT INTO db_perf (custins_id, db_name, collect_interval_sec, status) VALUES ? ON DUPLICATE KEY UPDATE status = 'active'",
+        [c.params.dbs.map((d) => [c.custins.id, d, 300, 'active'])],
       ),
     );
     return c.params.dbs.join(', ');

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import type { FanoutDisplay } from './fanout.js';
-import type { Profile } from '../core/config.js';
-import { UsageError } from '../core/errors.js';
+import type { FanoutDisplay } from '../../houyi/fanout.js';
+import type { Profile } from '../../core/config.js';
+import { UsageError } from '../../core/errors.js';
 
 // The SSH flags shared by the go2 verbs. Each overrides the profile's setting for one run.
 

@@ -1,4 +1,5 @@
-// "Did you mean": near matches for a name that matched nothing. The exact-match path never scans;
+// "Did you mean", the one implementation (NCs, VMs, instances, steps, Tianji, Pangu, VPC names):
+// near matches for a name that matched nothing. The exact-match path never scans;
 // this one runs only after a miss, and only as bounded prefix range scans (LIKE 'prefix%' on an
 // indexed column, LIMIT n), shortest prefix last, so a typo late in a name is found cheaply and a
 // garbage name costs a handful of empty index probes.

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Start-up of two builds of rdsctl side by side in the same rounds (#18's "not slower" check):
+// `--version`, `go2which VM` and `instance step INSTANCE list`, each run alternately by the
+// build in --before and by this checkout, against the active profile (a lab).
+//
+//   node bench/startup-compare.mjs --before DIR --vm NAME --instance NAME [--runs N]
+//
+// DIR is another checkout with dist/ built (e.g. `git worktree add /tmp/before <commit>`, a
+// symlink to this node_modules, `npx tsc`). Medians, and after/before as a ratio. On demand only.
+
+import path from 'node:path';
+import { median, round, sideBySide } from './lib/measure.mjs';
+import { RDSCTL } from './lib/paths.mjs';
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) {
+    if (dflt === undefined) {
+      process.stderr.write(`usage: node bench/startup-compare.mjs --before DIR --vm NAME --instance NAME [--runs N]\n`);
+      process.exit(2);
+    }
+    return dflt;
+  }
+  return process.argv[i + 1];
+}
+
+const before = path.join(path.resolve(arg('before')), 'bin', 'rdsctl');
+const runs = Number(arg('runs', '15'));
+const cases = [
+  ['--version', ['--version']],
+  ['go2which', ['go2which', arg('vm')]],
+  ['instance step list', ['instance', 'step', arg('instance'), 'list']],
+];
+const node = { key: 'node', label: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] };
+const commands = [node];
+for (const [name, args] of cases) {
+  commands.push({ key: `before ${name}`, label: `before: rdsctl ${args.join(' ')}`, cmd: before, args });
+  commands.push({ key: `after ${name}`, label: `after: rdsctl ${args.join(' ')}`, cmd: RDSCTL, args });
+}
+const r = await sideBySide(commands, runs, (l) => process.stderr.write(l + '\n'));
+const med = (k) => round(median(r[k].map((x) => x.wallMs)));
+process.stdout.write(`${runs} rounds, node -e 0: ${med('node')} ms\n`);
+process.stdout.write(`${'case'.padEnd(20)} ${'before ms'.padStart(10)} ${'after ms'.padStart(10)} ${'after/before'.padStart(13)}\n`);
+for (const [name] of cases) {
+  const b = med(`before ${name}`);
+  const a = med(`after ${name}`);
+  process.stdout.write(`${name.padEnd(20)} ${String(b).padStart(10)} ${String(a).padStart(10)} ${String(round(a / b, 3)).padStart(13)}\n`);
+}
