@@ -4,6 +4,7 @@ import { installFlow } from './install/index.js';
 import { backupFlow } from '../backup/backup-flow.js';
 import { cloneFlow } from '../backup/clone-flow.js';
 import { failoverFlow, switchoverFlow } from '../ha/flows.js';
+import { rebuildFlow } from '../ha/rebuild.js';
 import { encryptFlow } from '../backup/encrypt-flow.js';
 
 // Every flow rdsctl can run, by the name task_queue.flow records.
@@ -16,6 +17,7 @@ const FLOWS: Record<string, AnyFlow> = {
   [cloneFlow.name]: cloneFlow as unknown as AnyFlow,
   [switchoverFlow.name]: switchoverFlow as unknown as AnyFlow,
   [failoverFlow.name]: failoverFlow as unknown as AnyFlow,
+  [rebuildFlow.name]: rebuildFlow as unknown as AnyFlow,
   [encryptFlow.name]: encryptFlow as unknown as AnyFlow,
 };
 

@@ -110,3 +110,6 @@ export async function recordRouteTarget(tx: Db, custinsId: number, target: Route
 export async function markRouteValid(tx: Db, custinsId: number): Promise<void> {
   await tx.execute("UPDATE rds_data_route SET status = 'valid', gmt_validated = NOW() WHERE custins_id = ?", [custinsId]);
 }
+
+/** The proxy slot of a deleted route is free again (the unique key must not hold it). */
+export const FREE_ROUTE_SQL = "UPDATE rds_data_route SET status = 'deleted', proxy_ip = NULL, proxy_port = NULL WHERE custins_id = ?";

@@ -1,3 +1,5 @@
+import { removeDataRoute } from '../ha/remove.js';
+import { FREE_ROUTE_SQL } from '../ha/route-store.js';
 import type { Context } from '../core/context.js';
 import { ConflictError, RemoteError } from '../core/errors.js';
 import type { Plan } from '../core/mutation.js';
@@ -41,7 +43,7 @@ const METADATA_SQL: Array<[string, string]> = [
   ['vpc_custins_mapping', 'UPDATE vpc_custins_mapping SET live_key = NULL WHERE custins_id = ?'],
   ['maxscale_ins', "UPDATE maxscale_ins SET status = 'deleted' WHERE custins_id = ?"],
   ['maxscale_link', 'DELETE FROM maxscale_link WHERE custins_id = ?'],
-  ['rds_data_route', "UPDATE rds_data_route SET status = 'deleted' WHERE custins_id = ?"],
+  ['rds_data_route', FREE_ROUTE_SQL],
   ['baklist', "UPDATE baklist SET status = 'deleted' WHERE custins_id = ?"],
   ['logplan', "UPDATE logplan SET status = 'deleted' WHERE custins_id = ?"],
   ['instance_perf', "UPDATE instance_perf SET status = 'deleted' WHERE custins_id = ?"],
@@ -53,7 +55,7 @@ export function deletePlan(t: DeleteTarget): Plan {
   return {
     action: `delete instance ${t.custins.ins_name}`,
     targets: [t.custins.ins_name, ...t.nodes.map((n) => `${n.role} ${n.host}:${n.port}`)],
-    remote: t.nodes.map((n) => ({ host: n.host, command: purgeScript(n.layout) })),
+    remote: [...t.nodes.map((n) => ({ host: n.host, command: purgeScript(n.layout) })), { host: '<proxy host of the data route>', command: 'rm /etc/haproxy/rds/routes.d/<custins_id>.cfg; HAProxy reload (seamless) through the master CLI' }],
     sql: [
       { db: 'dbaas', statement: "UPDATE task_queue SET status = 'cancelled' WHERE id = ? (the unfinished install task, under its lease)" },
       { db: 'dbaas', statement: "UPDATE instance SET status = 'deleted' + hostinfo cpu/mem/disk given back", params: t.nodes.map((n) => n.instanceId) },
@@ -101,6 +103,9 @@ export async function deleteInstance(ctx: Context, t: DeleteTarget, ttlSec: numb
         return { host: n.host, result: out.trim().split('\n').join('; ') };
       }),
     );
+    // The data route leaves its proxy host too (src/ha): its port there is free again.
+    const route = await removeDataRoute(ctx, t.custins.id, t.custins.ins_name);
+    if (route) hosts.push(route);
     await db.transaction(async (tx) => {
       await releaseCapacity(tx, t.custins.id);
       for (const [, sql] of METADATA_SQL) await tx.execute(sql, [t.custins.id]);

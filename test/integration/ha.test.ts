@@ -220,3 +220,31 @@ test('watcher takeover: when the watcher holding the instance is killed, another
   const holder = (await db<{ owner: string }>('SELECT owner FROM ha_watch_lease WHERE custins_id = ?', [rec.custins_id]))[0]!.owner;
   expect(holder).toMatch(new RegExp(`:${w2.pid}:`));
 });
+
+test('rebuild-standby after the failover restores a replicating, semi-sync pair from a streamed backup of the master', async () => {
+  const before = await pair();
+  const r = await lab.run(['instance', 'rebuild-standby', NAME, '--yes', '-o', 'json']);
+  expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' });
+  const after = await pair();
+  expect(after).toEqual(before);
+  const st = (await sql<Record<string, unknown>>(after.slave.ip, after.slave.port, 'SHOW SLAVE STATUS'))[0]!;
+  expect({ io: st.Slave_IO_Running, sql: st.Slave_SQL_Running, host: st.Master_Host }).toEqual({ io: 'Yes', sql: 'Yes', host: after.master.ip });
+  // a write through the endpoint reaches the rebuilt standby, with every earlier acknowledged write
+  const w = writer('t_take');
+  w.start();
+  try {
+    await w.waitAcks(20);
+  } finally {
+    await w.stop();
+  }
+  await checkNoLoss('t_take', w);
+  const sum = async (n: { ip: string; port: number }) => String((await sql<{ Checksum: string }>(n.ip, n.port, 'CHECKSUM TABLE shop.t_kill'))[0]!.Checksum);
+  expect(await sum(after.slave)).toBe(await sum(after.master));
+  const ha = (await db<{ rebuild_instance_id: number | null }>('SELECT rebuild_instance_id FROM aurora_ha WHERE custins_id = ?', [rec.custins_id]))[0]!;
+  expect(ha.rebuild_instance_id).toBeNull();
+  const m = (await sql<{ st: string }>(after.master.ip, after.master.port, "SELECT VARIABLE_VALUE AS st FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_CLIENTS'"))[0]!;
+  expect(Number(m.st)).toBeGreaterThanOrEqual(1);
+  const chk = json<{ checks: Array<{ details: { instances: Array<{ ins_name: string; problem: string | null; ha?: { semisync: boolean; route_target: string } }> } }> }>(await lab.run(['check', 'rds', '-o', 'json']));
+  const mine = chk.checks[0]!.details.instances.find((x) => x.ins_name === NAME)!;
+  expect(mine).toMatchObject({ problem: null, ha: { semisync: true, route_target: `${after.master.ip}:${after.master.port}` } });
+});

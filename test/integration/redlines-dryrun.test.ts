@@ -34,6 +34,7 @@ const MUTATING: Record<string, string[]> = {
   'instance switchover': ['instance', 'switchover', '--help'],
   'instance failover': ['instance', 'failover', '--help'],
   'ha watch': ['ha', 'watch', '--help'],
+  'instance rebuild-standby': ['instance', 'rebuild-standby', '--help'],
   'instance encrypt': ['instance', 'encrypt', '--help'],
   'backup verify': ['backup', 'verify', '--help'],
   'backup delete': ['backup', 'delete', '--help'],
