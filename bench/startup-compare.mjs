@@ -3,9 +3,9 @@
 // `--version`, `go2which VM` and `instance step INSTANCE list`, each run alternately by the
 // build in --before and by this checkout, against the active profile (a lab).
 //
-//   node bench/startup-compare.mjs --before DIR --vm NAME --instance NAME [--runs N]
+//   node bench/startup-compare.mjs --before DIR [--after DIR] --vm NAME --instance NAME [--runs N]
 //
-// DIR is another checkout with dist/ built (e.g. `git worktree add /tmp/before <commit>`, a
+// --after defaults to this checkout. A DIR is a checkout with dist/ built (e.g. `git worktree add /tmp/before <commit>`, a
 // symlink to this node_modules, `npx tsc`). Medians, and after/before as a ratio. On demand only.
 
 import path from 'node:path';
@@ -25,6 +25,7 @@ function arg(name, dflt) {
 }
 
 const before = path.join(path.resolve(arg('before')), 'bin', 'rdsctl');
+const after = process.argv.includes('--after') ? path.join(path.resolve(arg('after')), 'bin', 'rdsctl') : RDSCTL;
 const runs = Number(arg('runs', '15'));
 const cases = [
   ['--version', ['--version']],
@@ -35,7 +36,7 @@ const node = { key: 'node', label: 'node -e 0', cmd: process.execPath, args: ['-
 const commands = [node];
 for (const [name, args] of cases) {
   commands.push({ key: `before ${name}`, label: `before: rdsctl ${args.join(' ')}`, cmd: before, args });
-  commands.push({ key: `after ${name}`, label: `after: rdsctl ${args.join(' ')}`, cmd: RDSCTL, args });
+  commands.push({ key: `after ${name}`, label: `after: rdsctl ${args.join(' ')}`, cmd: after, args });
 }
 const r = await sideBySide(commands, runs, (l) => process.stderr.write(l + '\n'));
 const med = (k) => round(median(r[k].map((x) => x.wallMs)));

@@ -186,7 +186,20 @@ export async function runCli(): Promise<void> {
   compileCacheWanted = true;
   const ac = new AbortController();
   let interrupts = 0;
+  // Ctx.holdInterrupts(): an interactive child (the mariadb client) handles Ctrl-C itself.
+  let held = 0;
+  const interruptHold = {
+    hold(): () => void {
+      held++;
+      let released = false;
+      return () => {
+        if (!released) held--;
+        released = true;
+      };
+    },
+  };
   const onSignal = (sig: NodeJS.Signals): void => {
+    if (sig === 'SIGINT' && held > 0) return;
     interrupts++;
     if (interrupts > 1) process.exit(ExitCode.INTERRUPTED);
     ac.abort(new Error(`interrupted by ${sig}`));
@@ -199,7 +212,7 @@ export async function runCli(): Promise<void> {
   });
   let code: number;
   try {
-    code = await main(process.argv.slice(2), { signal: ac.signal });
+    code = await main(process.argv.slice(2), { signal: ac.signal, interrupts: interruptHold });
   } catch (err) {
     code = report(createIO(), err, process.argv.includes('--debug'));
   }

@@ -8,7 +8,8 @@ import { addDisplayOptions, addSshOptions, commandTimeout, concurrency, parseDis
 import { leasePool } from '../houyi/pool.js';
 import { openShell } from '../houyi/session.js';
 import { NC_STATUSES, resolveFilteredNcTargets, type NcFilter } from '../houyi/targets.js';
-import { addTransferOptions, isTransfer, parseTransfer, transferRun, type TransferFlags } from '../houyi/transfer.js';
+import { isTransfer, transferRun, type TransferFlags } from '../houyi/transfer.js';
+import { addTransferOptions, parseTransfer } from './shared/transfer-flags.js';
 
 export interface Options {
   target: string;

@@ -20,6 +20,12 @@ export interface Context {
   debug: boolean;
   /** Aborted on SIGINT/SIGTERM; long operations stop, print what they have, and exit 130. */
   signal: AbortSignal;
+  /**
+   * While a child owns the terminal (`instance connect`'s mariadb client), Ctrl-C is the child's
+   * (it cancels a query there): rdsctl neither aborts nor exits on SIGINT until the returned
+   * release is called. SIGTERM still stops rdsctl.
+   */
+  holdInterrupts?(): () => void;
   /** The OS user running rdsctl: the operator identity for roles and audit. */
   osUser: string;
   configPath: string;
@@ -36,6 +42,8 @@ export interface Context {
 }
 
 export interface ContextOptions {
+  /** How the process holds back SIGINT (cli.ts); without it holdInterrupts() does nothing. */
+  interrupts?: { hold(): () => void };
   io?: IO;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
@@ -73,6 +81,7 @@ export function createContext(o: ContextOptions = {}): Context {
     clock,
     debug: Boolean(o.debug),
     signal,
+    holdInterrupts: () => (o.interrupts ? o.interrupts.hold() : () => undefined),
     osUser,
     configPath,
     config: () => (cfg ??= readConfig(configPath)),

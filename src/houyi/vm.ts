@@ -43,6 +43,13 @@ export async function vmsBy(db: Db, key: VmKey, value: string): Promise<Vm[]> {
   return db.query<Vm>(`${SELECT_VM} WHERE ${KEY_COLUMN[key]} = ?`, [value]);
 }
 
+/** VMs whose key is one of `values` (one query). */
+export async function vmsIn(db: Db, key: VmKey, values: string[]): Promise<Vm[]> {
+  const out: Vm[] = [];
+  for (let i = 0; i < values.length; i += 1000) out.push(...(await db.query<Vm>(`${SELECT_VM} WHERE ${KEY_COLUMN[key]} IN (?)`, [values.slice(i, i + 1000)])));
+  return out;
+}
+
 /** The VM a name means: an IP-shaped name by ip; otherwise vm name, then instance id. */
 export async function lookupVm(db: Db, name: string): Promise<{ vm: Vm; key: VmKey } | undefined> {
   const keys: VmKey[] = isIpv4(name) ? ['ip'] : ['name', 'instance_id'];

@@ -4,7 +4,9 @@ import { NotFoundError, UnavailableError, oneLine, RdsctlError } from '../core/e
 import type { Section } from '../core/output.js';
 import type { Db } from '../remote/mysql.js';
 import { findCustins, instancesOnHost, nearCustinsNames } from '../rds/lookup.js';
-import { isIpv4, nearByPrefix, PROBE_LIMIT, rankNear } from '../core/near.js';
+import { isIpv4, rankNear } from '../core/near.js';
+import { slbByAddress } from '../slb/nodes.js';
+import { machinesBy, nearMachineNames } from '../tianji/model.js';
 import { nearNcNames, ncsBy, vmCountsOnNc, type Nc, type NcKey } from './nc.js';
 import { nearVmNames, vmsBy, type VmKey } from './vm.js';
 
@@ -137,31 +139,20 @@ async function custinsMatches(db: Db, name: string): Promise<WhichMatch[]> {
 
 async function slbMatches(db: Db, ip: string): Promise<WhichMatch[]> {
   const out: WhichMatch[] = [];
-  const nodes = await db.query<Record<string, unknown>>('SELECT ip_addr, status, cluster, role, vip, service_port FROM lb_node WHERE ip_addr = ?', [ip]);
+  const { nodes, proxies } = await slbByAddress(db, ip);
   for (const n of nodes) out.push({ kind: 'lb_node', matched_on: 'ip_addr', name: String(n.ip_addr), record: n, related: { cluster: n.cluster } });
-  const proxies = await db.query<Record<string, unknown>>('SELECT ip_adr, status, cluster, kind, service_port FROM proxy WHERE ip_adr = ?', [ip]);
   for (const p of proxies) out.push({ kind: 'proxy', matched_on: 'ip_adr', name: String(p.ip_adr), record: p, related: { cluster: p.cluster } });
   return out;
 }
 
 async function machineMatches(db: Db, name: string, key: 'hostname' | 'ip'): Promise<WhichMatch[]> {
-  const rows = await db.query<{ id: number; hostname: string; ip: string; status: string; cluster: string; product: string }>(
-    `SELECT m.id, m.hostname, m.ip, m.status, c.name AS cluster, p.name AS product
-       FROM machine m JOIN tj_cluster c ON c.id = m.cluster_id JOIN product p ON p.id = c.product_id
-      WHERE m.${key === 'ip' ? 'ip' : 'hostname'} = ?`,
-    [name],
-  );
-  const out: WhichMatch[] = [];
-  for (const m of rows) {
-    const roles = await db.query<{ service: string; server_role: string; status: string }>(
-      `SELECT s.name AS service, r.name AS server_role, si.status
-         FROM sr_instance si JOIN server_role r ON r.id = si.server_role_id JOIN service s ON s.id = r.service_id
-        WHERE si.machine_id = ? ORDER BY s.name, r.name`,
-      [m.id],
-    );
-    out.push({ kind: 'tianji_machine', matched_on: key, name: m.hostname, record: { hostname: m.hostname, ip: m.ip, status: m.status }, related: { cluster: m.cluster, product: m.product, server_roles: roles } });
-  }
-  return out;
+  return (await machinesBy(db, key, name)).map((m) => ({
+    kind: 'tianji_machine',
+    matched_on: key,
+    name: m.hostname,
+    record: { hostname: m.hostname, ip: m.ip, status: m.status },
+    related: { cluster: m.cluster, product: m.product, server_roles: m.server_roles },
+  }));
 }
 
 /** Near names over every configured source, closest three overall. */
@@ -171,11 +162,7 @@ async function nearNames(ctx: Context, name: string): Promise<string[]> {
   const soft = (p: Promise<string[]>): Promise<string[]> => p.catch(() => []);
   if (configured.houyi) sources.push(soft(nearVmNames(ctx.db('houyi'), name)), soft(nearNcNames(ctx.db('houyi'), name)));
   if (configured.dbaas && !isIpv4(name)) sources.push(soft(nearCustinsNames(ctx.db('dbaas'), name)));
-  if (configured.tianji) {
-    const column = /^\d/.test(name) ? 'ip' : 'hostname';
-    const db = ctx.db('tianji');
-    sources.push(soft(nearByPrefix(name, async (pattern) => (await db.query<{ v: string }>(`SELECT ${column} AS v FROM machine WHERE ${column} LIKE ? ORDER BY ${column} LIMIT ${PROBE_LIMIT}`, [pattern])).map((r) => r.v))));
-  }
+  if (configured.tianji) sources.push(soft(nearMachineNames(ctx.db('tianji'), name)));
   return rankNear(name, (await Promise.all(sources)).flat());
 }
 

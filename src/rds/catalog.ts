@@ -44,10 +44,19 @@ export interface Catalog {
   zones: ZoneRoom[];
 }
 
+// instance_class has one owner, this file: the catalog lists it, the install and the instance
+// record read one class through findClass.
+const SELECT_CLASS = 'SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class';
+
+/** One class by its code, or undefined. */
+export async function findClass(db: Db, classCode: string): Promise<InstanceClass | undefined> {
+  return (await db.query<InstanceClass>(`${SELECT_CLASS} WHERE class_code = ?`, [classCode]))[0];
+}
+
 export async function readCatalog(db: Db): Promise<Catalog> {
   const [versions, classes, storageTypes, zones] = await Promise.all([
     db.query<EngineVersion>('SELECT engine, version, minor_version, is_default, status FROM engine_version ORDER BY engine, version'),
-    db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class ORDER BY engine, sort_order, class_code'),
+    db.query<InstanceClass>(`${SELECT_CLASS} ORDER BY engine, sort_order, class_code`),
     db.query<StorageType>('SELECT name, min_gb, max_gb, step_gb, description FROM storage_type ORDER BY name'),
     db.query<ZoneRoom>(
       `SELECT zone, COUNT(*) AS hosts,

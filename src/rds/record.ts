@@ -1,3 +1,4 @@
+import { findClass } from './catalog.js';
 import type { Db } from '../remote/mysql.js';
 import type { CustinsRow, InstanceRow } from './custins.js';
 import { instanceRows } from './custins.js';
@@ -70,7 +71,7 @@ export async function latestTaskSummary(db: Db, custinsId: number): Promise<Task
 export async function instanceRecord(db: Db, c: CustinsRow): Promise<InstanceRecord> {
   const [rows, cls, task] = await Promise.all([
     instanceRows(db, c.id, { includeDeleted: c.status === 'deleted' }),
-    db.query<{ cpu: number; mem_mb: number; max_connections: number }>('SELECT cpu, mem_mb, max_connections FROM instance_class WHERE class_code = ?', [c.class_code]),
+    findClass(db, c.class_code),
     latestTaskSummary(db, c.id),
   ]);
   return {
@@ -80,9 +81,9 @@ export async function instanceRecord(db: Db, c: CustinsRow): Promise<InstanceRec
     version: c.version,
     minor_version: c.minor_version,
     class_code: c.class_code,
-    cpu: cls[0]?.cpu ?? null,
-    mem_mb: cls[0]?.mem_mb ?? null,
-    max_connections: cls[0]?.max_connections ?? null,
+    cpu: cls?.cpu ?? null,
+    mem_mb: cls?.mem_mb ?? null,
+    max_connections: cls?.max_connections ?? null,
     storage_gb: c.storage_gb,
     storage_type: c.storage_type,
     zone: c.zone,

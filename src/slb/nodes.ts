@@ -130,3 +130,10 @@ export function summaryLine(kind: SlbKind, s: NodeSummary): string {
   if (s.up !== undefined) parts.push(`live: ${s.up} up, ${s.down} down, ${s.mismatch} mismatch`);
   return `${s.total} ${kind === 'lb_node' ? 'lb_node' : 'proxy'}${s.total === 1 ? '' : kind === 'lb_node' ? 's' : ' nodes'}: ${parts.join(', ')}`;
 }
+
+/** The LVS nodes and proxies at one address, as go2which shows them. */
+export async function slbByAddress(db: Db, ip: string): Promise<{ nodes: Array<Record<string, unknown>>; proxies: Array<Record<string, unknown>> }> {
+  const nodes = await db.query<Record<string, unknown>>('SELECT ip_addr, status, cluster, role, vip, service_port FROM lb_node WHERE ip_addr = ?', [ip]);
+  const proxies = await db.query<Record<string, unknown>>('SELECT ip_adr, status, cluster, kind, service_port FROM proxy WHERE ip_adr = ?', [ip]);
+  return { nodes, proxies };
+}

@@ -1,6 +1,6 @@
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
-import { nearByPrefix, rankNear } from '../core/near.js';
+import { nearByPrefix, PROBE_LIMIT, rankNear } from '../core/near.js';
 import { evaluate, type ApplicationRow, type AppInstanceRow, type ClusterServiceRole, type SrInstanceRow, type SrInstanceView, type Violation } from './rules.js';
 
 // Reads of the Tianji model: product → cluster → service → server role → SR instance →
@@ -188,4 +188,41 @@ export async function machineView(db: Db, host: string): Promise<MachineView> {
   }
   const r = await loadDeployment(db, { machineId: m.id }, false);
   return { machine: { hostname: m.hostname, ip: m.ip, status: m.status, cluster: m.cluster, product: m.product }, sr_instances: r.srInstances, violations: r.violations };
+}
+
+export interface MachineMatch {
+  id: number;
+  hostname: string;
+  ip: string;
+  status: string;
+  cluster: string;
+  product: string;
+  server_roles: Array<{ service: string; server_role: string; status: string }>;
+}
+
+/** Machines whose hostname (or IP) is exactly `value`, with their server roles (go2which). */
+export async function machinesBy(db: Db, key: 'hostname' | 'ip', value: string): Promise<MachineMatch[]> {
+  const rows = await db.query<Omit<MachineMatch, 'server_roles'>>(
+    `SELECT m.id, m.hostname, m.ip, m.status, c.name AS cluster, p.name AS product
+       FROM machine m JOIN tj_cluster c ON c.id = m.cluster_id JOIN product p ON p.id = c.product_id
+      WHERE m.${key === 'ip' ? 'ip' : 'hostname'} = ?`,
+    [value],
+  );
+  const out: MachineMatch[] = [];
+  for (const m of rows) {
+    const roles = await db.query<{ service: string; server_role: string; status: string }>(
+      `SELECT s.name AS service, r.name AS server_role, si.status
+         FROM sr_instance si JOIN server_role r ON r.id = si.server_role_id JOIN service s ON s.id = r.service_id
+        WHERE si.machine_id = ? ORDER BY s.name, r.name`,
+      [m.id],
+    );
+    out.push({ ...m, server_roles: roles });
+  }
+  return out;
+}
+
+/** Near machine hostnames, or IPs for an IP-shaped name. */
+export function nearMachineNames(db: Db, name: string): Promise<string[]> {
+  const column = /^\d/.test(name) ? 'ip' : 'hostname';
+  return nearByPrefix(name, async (pattern) => (await db.query<{ v: string }>(`SELECT ${column} AS v FROM machine WHERE ${column} LIKE ? ORDER BY ${column} LIMIT ${PROBE_LIMIT}`, [pattern])).map((r) => r.v));
 }

@@ -123,3 +123,48 @@ describe('interactive sessions (system OpenSSH, bin/rdsctl as its own process)',
     expect(r.stderr).toContain('give a command after --');
   });
 });
+
+describe('node sets of VMs (fan-out through each VM\'s NC)', () => {
+  let runningVms: VmRow[];
+  beforeAll(async () => {
+    const { ctx } = lab.context();
+    try {
+      runningVms = await ctx.db('houyi').query<VmRow>("SELECT v.name, v.instance_id, v.ip, v.status, n.hostname AS nc FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' ORDER BY v.name LIMIT 3");
+    } finally {
+      await ctx.close();
+    }
+    expect(runningVms.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('a comma list of VMs: each answers through its own NC, -b folds them', async () => {
+    const set = runningVms.map((v) => v.name).join(',');
+    const r = await lab.run(['go2vm', set, '-o', 'json', '--', 'hostname']);
+    expect(r.code).toBe(0);
+    const recs = json<Array<{ host: string; stdout: string }>>(r);
+    expect(recs.map((x) => [x.host, x.stdout])).toEqual(runningVms.map((v) => [v.name, `${v.name}\n`]));
+    const g = await lab.run(['go2vm', set, '-b', '--', 'echo same']);
+    expect(g.stdout).toContain(`(${runningVms.length})\n---------------\nsame\n`);
+  });
+
+  test('--nc with a VM set opens each NC once', async () => {
+    const r = await lab.run(['go2vm', runningVms.map((v) => v.name).join(','), '--nc', '-o', 'json', '--', 'hostname']);
+    const ncs = [...new Set(runningVms.map((v) => v.nc))];
+    expect(json<Array<{ host: string }>>(r).map((x) => x.host).sort()).toEqual(ncs.sort());
+  });
+
+  test('@nc:NAME is the VMs on that NC; a stopped VM in the set refuses the whole run (exit 9)', async () => {
+    const mixed = await lab.run(['go2vm', `${running.name},${stopped.name}`, '--', 'true']);
+    expect(mixed.code).toBe(9);
+    expect(mixed.stderr).toContain(`${stopped.name} (stopped)`);
+    const onNc = await lab.run(['go2vm', `@nc:${running.nc}&${running.name}`, '-o', 'json', '--', 'true']);
+    expect(json<Array<{ host: string }>>(onNc).map((x) => x.host)).toEqual([running.name]);
+    const unknown = await lab.run(['go2vm', '@nc:nc-zz99', '--', 'true']);
+    expect(unknown.code).toBe(3);
+  });
+
+  test('an interactive shell is for one VM', async () => {
+    const r = await lab.run(['go2vm', runningVms.map((v) => v.name).join(',')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('give a command after --');
+  });
+});

@@ -55,6 +55,11 @@ const junitPath = (v: string): string => {
 };
 
 const SLOTS: Slot[] = [
+  { name: 'backup show ID', args: (v) => ['backup', 'show', v] },
+  { name: 'backup list --instance', args: (v) => ['backup', 'list', '--instance', v], sample: true },
+  { name: 'instance backup NAME', args: (v) => ['instance', 'backup', v, dry], sample: true },
+  { name: 'backup archive NAME', args: (v) => ['backup', 'archive', v, dry], sample: true },
+  { name: 'instance clone --to-time', args: (v, f) => ['instance', 'clone', f.ins, '--to-time', v, dry], also: [9], sample: true },
   { name: 'go2nc TARGET (node set)', args: (v) => ['go2nc', v, dry, '--', 'true'] },
   { name: 'go2nc --concurrency', args: (v, f) => ['go2nc', f.nc, dry, '--concurrency', v, '--', 'true'], sample: true },
   { name: 'go2nc --connect-timeout', args: (v, f) => ['go2nc', f.nc, dry, '--connect-timeout', v, '--', 'true'], sample: true },

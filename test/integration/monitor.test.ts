@@ -407,6 +407,17 @@ describe('instance connect', () => {
       // The option file was a FIFO, removed once the client read it.
       const leftovers = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('rdsctl-connect-'));
       for (const d of leftovers) expect(fs.readdirSync(path.join(os.tmpdir(), d))).toEqual([]);
+      // Ctrl-C belongs to the client (it kills the running query); rdsctl neither aborts nor exits on it.
+      p.stdin!.write('SELECT SLEEP(30);\n');
+      await new Promise((r) => setTimeout(r, 1000));
+      p.stdin!.write('\x03');
+      await eventually('the query killed by Ctrl-C', () => /query killed|interrupted/i.test(out));
+      p.stdin!.write('SELECT SLEEP(30);\n');
+      await new Promise((r) => setTimeout(r, 1000));
+      p.stdin!.write('\x03');
+      await new Promise((r) => setTimeout(r, 1000));
+      p.stdin!.write("SELECT CONCAT('still', '-here') AS y;\n");
+      await eventually('the session alive after two Ctrl-C', () => /still-here/.test(out));
       p.stdin!.write('quit\n');
       expect(await exit).toBe(0);
     } finally {

@@ -4,6 +4,7 @@ import type { Context } from '../../core/context.js';
 import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { archiveNow } from '../../backup/ops.js';
+import { findCustins } from '../../rds/custins.js';
 
 // `rdsctl backup archive NAME [--rotate]`: one pass of the log plan now: closed binlogs of the
 // master to the store (with --rotate the master first closes its current binlog, so the
@@ -30,9 +31,11 @@ export function register(cmd: Command, run: Runner): void {
 
 export async function archive(opts: Options, ctx: Context): Promise<void> {
   if (opts.flags.dryRun) {
+    // The lookup runs as for the real thing: an unknown instance is exit 3 here too.
+    const custins = await findCustins(ctx.db('dbaas'), opts.instance);
     printPlan(ctx, {
       action: 'archive binlogs',
-      targets: [opts.instance],
+      targets: [custins.ins_name],
       remote: [{ host: '<master NC>', command: `${opts.rotate ? 'FLUSH BINARY LOGS; ' : ''}SHOW BINARY LOGS; each closed binlog not in binlog_archive: cat FILE | ssh <store> 'cat > …/binlogs/FILE.tmp && sha256sum && mv'` }],
     }, opts.output === 'json' ? 'json' : 'text');
     return;

@@ -92,10 +92,21 @@ export async function connect(opts: Options, ctx: Context): Promise<number> {
   }
   const password = c.maintenance ? await c.password() : await promptSecret(ctx, `password for ${c.user} on ${c.t.insName}: `);
   const target = `${c.t.insName} ${c.t.role} ${c.t.host}:${c.t.port}`;
-  const started = Date.now();
+  const started = ctx.clock.now().getTime();
   return audited(ctx, { command: 'instance connect', targets: [target], reason: opts.reason, detail: { account: c.user, db: opts.db ?? null, client_args: opts.clientArgs } }, async () => {
     if (ctx.io.stderrIsTTY) ctx.io.err(`connecting to ${target} as ${c.user}\n`);
-    const code = await runClient({ user: c.user, password, host: c.t.ip, port: c.t.port, ...(opts.db ? { database: opts.db } : {}), prompt: `${c.t.insName}(${c.t.role === 'master' ? 'master' : 'standby'})> ` }, opts.clientArgs, ctx.env);
-    return { value: code, ok: code === 0, exitCode: code, detail: { account: c.user, exit_code: code, duration_ms: Date.now() - started } };
+    // Ctrl-C in the client cancels its query; it must not end rdsctl (and orphan the client).
+    const release = ctx.holdInterrupts?.() ?? ((): void => undefined);
+    if (ctx.signal.aborted) {
+      release();
+      return { value: 130, ok: false, exitCode: 130, detail: { account: c.user, error: 'interrupted before the client started' } };
+    }
+    let code: number;
+    try {
+      code = await runClient({ user: c.user, password, host: c.t.ip, port: c.t.port, ...(opts.db ? { database: opts.db } : {}), prompt: `${c.t.insName}(${c.t.role === 'master' ? 'master' : 'standby'})> ` }, opts.clientArgs, ctx.env);
+    } finally {
+      release();
+    }
+    return { value: code, ok: code === 0, exitCode: code, detail: { account: c.user, exit_code: code, duration_ms: ctx.clock.now().getTime() - started } };
   });
 }

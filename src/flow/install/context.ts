@@ -3,7 +3,7 @@ import type { Profile } from '../../core/config.js';
 import { ConflictError, DataError, RemoteError } from '../../core/errors.js';
 import type { Db } from '../../remote/mysql.js';
 import type { ExecResult, SshPool } from '../../remote/ssh-types.js';
-import type { InstanceClass } from '../../rds/catalog.js';
+import { findClass, type InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
 import { socketSql, superuserSession, type SqlRow } from '../../rds/instance-sql.js';
@@ -86,8 +86,8 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   const m = rows.find((r) => r.role === 'master');
   const s = rows.find((r) => r.role === 'slave');
   if (!m || !s) throw new DataError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
-  const classes = await db.query<InstanceClass>('SELECT class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order FROM instance_class WHERE class_code = ?', [custins.class_code]);
-  if (!classes[0]) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
+  const cls = await findClass(db, custins.class_code);
+  if (!cls) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const ssh = await ctx.ssh();
   const c: InstallCtx = {
     ctx,
@@ -98,7 +98,7 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
     task,
     params: parseInstallParams(task),
     custins,
-    cls: classes[0],
+    cls,
     master: toNode(profile, m),
     slave: toNode(profile, s),
     async remote(node, command, sc, o = {}) {
