@@ -37,6 +37,9 @@ export const FAILOVER_STEPS = [
 function haFlow(name: string, steps: typeof SWITCHOVER_STEPS, kind: 'switchover' | 'failover'): FlowDef<HaCtx, Node> {
   return {
     name,
+    version: 1,
+    targetKind: 'instance',
+    roles: ['master', 'slave', 'both', 'metadb'],
     steps,
     load: loadHaCtx,
     nodesOf: haNodesOf,

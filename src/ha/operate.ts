@@ -1,12 +1,13 @@
 import type { Context } from '../core/context.js';
 import { ConflictError, UnhealthyError } from '../core/errors.js';
-import { insertTask } from '../flow/store.js';
+import { enqueue } from '../flow/enqueue.js';
+import { sqlStore } from '../flow/store-sql.js';
 import type { Db } from '../remote/mysql.js';
 import { findCustins, instanceRows, type CustinsRow } from '../rds/custins.js';
 import { superuserSession } from '../rds/instance-sql.js';
 import { toNode, type Node } from '../rds/layout.js';
 import { routeDriver } from './driver.js';
-import { FAILOVER_FLOW_NAME, FAILOVER_STEPS, SWITCHOVER_FLOW_NAME, SWITCHOVER_STEPS } from './flows.js';
+import { failoverFlow, switchoverFlow } from './flows.js';
 import { sameTarget, showTarget } from './route.js';
 import { loadRoute, type LoadedRoute } from './route-store.js';
 import { catchUpWithin, serverState, switchoverReadiness, type ServerState } from './server.js';
@@ -109,11 +110,11 @@ export async function enqueueHaTask(
     await tx.query('SELECT id FROM custins WHERE id = ? FOR UPDATE', [p.custins.id]);
     const busy = await unfinishedTask(tx, p.custins.id);
     if (busy) throw new ConflictError(`instance ${p.custins.ins_name} has an unfinished ${busy.flow} task ${busy.id} (${busy.status})`);
-    const steps = flow === 'switchover' ? SWITCHOVER_STEPS : FAILOVER_STEPS;
-    return insertTask(tx, {
-      custinsId: p.custins.id,
-      flow: flow === 'switchover' ? SWITCHOVER_FLOW_NAME : FAILOVER_FLOW_NAME,
-      params: {
+    return enqueue(
+      sqlStore(tx),
+      flow === 'switchover' ? switchoverFlow : failoverFlow,
+      { kind: 'instance', id: String(p.custins.id) },
+      {
         from_instance_id: p.master.instanceId,
         to_instance_id: p.slave.instanceId,
         requested_by: o.createdBy,
@@ -122,8 +123,7 @@ export async function enqueueHaTask(
         ...(o.cause ? { cause: o.cause } : {}),
         ...(o.quietSec !== undefined ? { quiet_sec: o.quietSec } : {}),
       },
-      createdBy: o.createdBy,
-      steps: steps.map((s) => ({ name: s.name, role: s.role })),
-    });
+      { createdBy: o.createdBy },
+    );
   });
 }

@@ -148,8 +148,8 @@ const doStartStandby: Step = {
   probe: async (c, [n], s) => c.test(n!, aliveTest(n!.layout), s),
   async run(c, [n], s) {
     await c.remote(n!, startScript(n!.layout), s);
-    await pollUntil(s, 200, async () => ((await c.test(n!, aliveTest(n!.layout), s)) ? true : undefined));
-    await pollUntil(s, 200, async () => (await withSu(c, n!, (su) => su.query('SELECT 1')).then(() => true).catch(() => undefined)));
+    await pollUntil(c, s, 200, async () => ((await c.test(n!, aliveTest(n!.layout), s)) ? true : undefined));
+    await pollUntil(c, s, 200, async () => (await withSu(c, n!, (su) => su.query('SELECT 1')).then(() => true).catch(() => undefined)));
     return `${n!.host}: mysqld up`;
   },
 };
@@ -175,7 +175,7 @@ const doConfigureStandbyReplication: Step = {
       await su.query('SET GLOBAL rpl_semi_sync_slave_enabled = ON');
       await replicateFrom(su, { ip: c.master.ip, port: c.master.port }, REPLICATOR, pw, 'slave_pos');
     });
-    await pollUntil(s, 200, async () => {
+    await pollUntil(c, s, 200, async () => {
       const st = await withSu(c, n!, serverState);
       if (replicating(st, { ip: c.master.ip, port: c.master.port })) return true;
       if (st.replica?.sqlRunning === 'No' && st.replica.lastError) throw new UnhealthyError(`${n!.host}: ${st.replica.lastError}`);
@@ -228,6 +228,9 @@ export const REBUILD_STEPS: Step[] = [
 
 export const rebuildFlow: FlowDef<InstallCtx, Node> = {
   name: REBUILD_FLOW_NAME,
+  version: 1,
+  targetKind: 'instance',
+  roles: ['master', 'slave', 'metadb'],
   steps: REBUILD_STEPS,
   load: loadInstallCtx,
   nodesOf,

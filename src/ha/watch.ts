@@ -3,7 +3,6 @@ import type { Context } from '../core/context.js';
 import { describeError } from '../core/errors.js';
 import { CLAIMABLE, claimAndRun } from '../flow/runner.js';
 import { newOwner } from '../flow/lease.js';
-import { latestTask } from '../flow/store.js';
 import type { Db } from '../remote/mysql.js';
 import { aliveTest } from '../rds/host-ops.js';
 import type { Node } from '../rds/layout.js';
@@ -170,7 +169,7 @@ export class Watcher {
     const db = this.db;
     const quiet = (await db.query<{ q: number }>('SELECT quiet_until > NOW(3) AS q FROM aurora_ha WHERE custins_id = ?', [p.custins.id]))[0]?.q;
     const reb = (await db.query<{ r: number | null }>('SELECT rebuild_instance_id AS r FROM aurora_ha WHERE custins_id = ?', [p.custins.id]))[0]?.r;
-    const last = await latestTask(db, p.custins.id);
+    const last = (await db.query<{ id: number; flow: string; status: string; error: string | null }>('SELECT id, flow, status, error FROM task_queue WHERE custins_id = ? ORDER BY id DESC LIMIT 1', [p.custins.id]))[0];
     let refuse: string | null = null;
     if (String(quiet) === '1') refuse = 'within the quiet period after the last failover';
     else if (reb) refuse = `the standby is instance ${reb}, marked for rebuild: the pair has no standby to promote`;

@@ -6,9 +6,10 @@ import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, ty
 import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
-import { getTask, insertTask } from '../../flow/store.js';
+import { enqueue } from '../../flow/enqueue.js';
+import { sqlStore } from '../../flow/store-sql.js';
 import { probeServer, unfinishedTask } from '../../ha/operate.js';
-import { REBUILD_FLOW_NAME, REBUILD_STEPS } from '../../ha/rebuild.js';
+import { REBUILD_FLOW_NAME, REBUILD_STEPS, rebuildFlow } from '../../ha/rebuild.js';
 import { findCustins, instanceRows } from '../../rds/custins.js';
 import { toNode } from '../../rds/layout.js';
 
@@ -95,7 +96,7 @@ export async function rebuildStandby(opts: Options, ctx: Context): Promise<numbe
       await tx.query('SELECT id FROM custins WHERE id = ? FOR UPDATE', [custins.id]);
       const b = await unfinishedTask(tx, custins.id);
       if (b) throw new ConflictError(`instance ${custins.ins_name} has an unfinished ${b.flow} task ${b.id} (${b.status})`);
-      return insertTask(tx, { custinsId: custins.id, flow: REBUILD_FLOW_NAME, params: { nc: opts.nc, requested_by: ctx.osUser, ...(opts.flags.reason ? { reason: opts.flags.reason } : {}) }, createdBy: ctx.osUser, steps: REBUILD_STEPS.map((x) => ({ name: x.name, role: x.role })) });
+      return enqueue(sqlStore(tx), rebuildFlow, { kind: 'instance', id: String(custins.id) }, { nc: opts.nc, requested_by: ctx.osUser, ...(opts.flags.reason ? { reason: opts.flags.reason } : {}) }, { createdBy: ctx.osUser });
     });
     ctx.io.err(`${custins.ins_name}: rebuild-standby task ${taskId}\n`);
     let exitCode: number = ExitCode.OK;
@@ -108,7 +109,7 @@ export async function rebuildStandby(opts: Options, ctx: Context): Promise<numbe
         failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
       }
     }
-    const task = await getTask(db, taskId);
+    const task = await sqlStore(db).getTask(taskId);
     const rec = { ins_name: custins.ins_name, task_id: taskId, status: task.status, master: m.host_name, standby: where, instance_id: s.id, error: failed };
     if (opts.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
     else ctx.io.out(`${rec.ins_name}\trebuild-standby\t${rec.status}\t${rec.master} -> ${rec.standby}\n`);

@@ -4,7 +4,7 @@ import { audited, confirm, printPlan, type MutationFlags } from '../../core/muta
 import type { OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, claimAndRun } from '../../flow/runner.js';
-import { getTask } from '../../flow/store.js';
+import { sqlStore } from '../../flow/store-sql.js';
 import { FAILOVER_STEPS, SWITCHOVER_STEPS } from '../../ha/flows.js';
 import { enqueueHaTask, type Pair } from '../../ha/operate.js';
 
@@ -56,7 +56,7 @@ export async function runHaTask(ctx: Context, p: Pair, o: HaTaskOptions): Promis
         failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
       }
     }
-    const task = await getTask(ctx.db('dbaas'), taskId);
+    const task = await sqlStore(ctx.db('dbaas')).getTask(taskId);
     const rec = { ins_name: p.custins.ins_name, task_id: taskId, flow: o.flow, status: task.status, old_master: p.master.host, new_master: p.slave.host, endpoint: `${p.route.route.ip}:${p.route.route.port}`, duration_ms: Date.now() - t0, error: failed };
     if (o.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
     else ctx.io.out(`${rec.ins_name}\t${rec.flow}\t${rec.status}\t${rec.old_master} -> ${rec.new_master}\t${rec.endpoint}\t${rec.duration_ms} ms\n`);
