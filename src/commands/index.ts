@@ -29,6 +29,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['lab', 'up'], summary: 'Start the local lab region (MariaDB metadbs + one sshd per host) and make its profile current', role: 'none', load: () => import('./lab/up.js') },
   { path: ['lab', 'status'], summary: 'Probe every lab component: MariaDB and each host; exit 4 if anything is down', role: 'none', load: () => import('./lab/status.js') },
   { path: ['lab', 'down'], summary: 'Stop every process of the lab by pid; --purge also removes its files and profile', role: 'none', load: () => import('./lab/down.js') },
+  { path: ['completion'], summary: 'Shell completion script for bash, zsh or fish (commands, flags, names from the metadb)', role: 'none', load: () => import('./completion.js') },
   { path: ['go2nc'], summary: 'Shell on an NC, or run a command on a node set of NCs (clush-style)', role: 'operator', load: () => import('./go2nc.js') },
   { path: ['go2ncinfo'], summary: 'Describe an NC: zone, cluster, capacity, VMs, RDS instances; --live adds uptime/load/disk', role: 'read', load: () => import('./go2ncinfo.js') },
   { path: ['go2vm'], summary: 'Shell on a VM (or run a command) through its NC as jump host', role: 'operator', load: () => import('./go2vm.js') },
