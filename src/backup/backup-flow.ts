@@ -1,4 +1,4 @@
-import { RdsctlError, RemoteError } from '../core/errors.js';
+import { ConflictError, RemoteError } from '../core/errors.js';
 import { sh } from '../remote/quote.js';
 import { nodesOf } from '../flow/install/context.js';
 import type { FlowDef, StepDef, StepScope } from '../flow/types.js';
@@ -33,13 +33,13 @@ function bp(c: BackupCtx): BackupParams {
 
 function source(c: BackupCtx): Node {
   const r = bp(c).source_role;
-  if (!r) throw new RdsctlError(`task ${c.task.id}: no backup source chosen yet (run do_choose_backup_source)`, 9);
+  if (!r) throw new ConflictError(`task ${c.task.id}: no backup source chosen yet (run do_choose_backup_source)`);
   return r === 'master' ? c.master : c.slave;
 }
 
 async function theSet(c: BackupCtx): Promise<BackupSetRow> {
   const id = bp(c).set_id;
-  if (!id) throw new RdsctlError(`task ${c.task.id}: no backup set row yet (run do_choose_backup_source)`, 9);
+  if (!id) throw new ConflictError(`task ${c.task.id}: no backup set row yet (run do_choose_backup_source)`);
   return getSet(c.db, id);
 }
 
@@ -204,7 +204,7 @@ export const doFinishBaklist: Step = {
 
 async function finishSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<string> {
   const m = await manifestOnStore(c, set, s);
-  if (!m || m.backup_id !== set.id) throw new RdsctlError(`set ${set.id} has no manifest on ${c.store.host}: its manifest step has not run`, 9);
+  if (!m || m.backup_id !== set.id) throw new ConflictError(`set ${set.id} has no manifest on ${c.store.host}: its manifest step has not run`);
   await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'success', error = NULL, gmt_finished = UTC_TIMESTAMP() WHERE id = ?", [set.id]));
   return `set ${set.id} success`;
 }
