@@ -29,6 +29,7 @@ import { labProcesses, stopProcesses } from './procs.js';
 import { checkProfileSlot, installProfile, labProfile, removeProfile } from './profile.js';
 import { FLEET, FLEET_NAME_WIDTH, loadFleet } from './fleet.js';
 import { generateSeed } from './seed.js';
+import { haproxyBinary, labProxyHosts, registerLabProxies, startLabHaproxy } from './haproxy.js';
 import { componentRow, type ComponentProbe, type ComponentRow } from './status.js';
 import { alwaysServed, buildTopology, labHosts, type LabHostSpec, type Topology } from './topology.js';
 
@@ -121,6 +122,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   ctx.config();
   checkProfileSlot(ctx.configPath, params.name, dir);
   const bins = findLabBinaries(ctx.env, isRoot());
+  const haproxy = haproxyBinary(ctx.env);
   checkIsolation(bins.unshare);
   checkMysqlUser();
   const maria = mariadbPaths(dir);
@@ -186,6 +188,10 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
       const r = await hostExec(dir, labHost(layout, nc), ['/bin/bash', '-c', 'rc=0; p=""; for vm; do virsh -q start "$vm" & p="$p $!"; done; for x in $p; do wait "$x" || rc=1; done; exit $rc', 'virsh-start', ...vms], { timeoutMs: 120_000 });
       if (r.code !== 0) throw new UnavailableError(`lab up: VMs of ${nc} did not start: ${r.stderr.trim().split('\n').join('; ')}`);
     });
+    // The RDS proxy layer: HAProxy inside the online proxy hosts, registered in dbaas.
+    const proxies = labProxyHosts(layout.topology);
+    await mapLimit(proxies, 8, (h) => startLabHaproxy(dir, haproxy, h, labHost(layout, h.name)));
+    await registerLabProxies(params.port, secrets, proxies, params.sshPort);
 
     installProfile(
       ctx.configPath,
