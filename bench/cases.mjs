@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 // The cases of `npm run bench`, one function each. A case measures rdsctl beside its comparison in
 // the same rounds (measure.mjs sideBySide) and returns table rows:
 //   { case, command, against, goal, rdsctl, baseline, ratio, met, note? }
@@ -154,6 +155,58 @@ export async function fanout(ctx) {
 }
 
 /**
+ * `go2nc --copy` of a 1 MB file to 1,000 hosts against `clush --copy` and pscp.pssh (Debian
+ * `parallel-scp`), same window, same keys, same destination directory.
+ */
+export async function fancopy(ctx) {
+  const hosts = ctx.lab.layout.topology.ncs.slice(0, 1000);
+  if (hosts.length < 1000) throw new Error(`the bench lab serves ${hosts.length} NCs; copy needs 1000`);
+  const l = ctx.lab.layout;
+  const port = ctx.lab.file.ssh_port;
+  const user = os.userInfo().username;
+  const concurrency = 64;
+  const timeout = 120;
+  const ips = hosts.map((h) => h.address);
+  // Port as -o Port= so the same options serve ssh and scp (scp's port flag is -P).
+  const sshOpts = ['-i', l.clientKey, '-o', `Port=${port}`, '-o', `UserKnownHostsFile=${l.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-F', '/dev/null'];
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rdsctl-bench-copy-'));
+  const file = path.join(work, 'payload.bin');
+  fs.writeFileSync(file, crypto.randomBytes(1024 * 1024));
+  const hostsFile = path.join(work, 'hosts');
+  fs.writeFileSync(hostsFile, ips.map((ip) => `${ip}:${port}`).join('\n') + '\n');
+  const dest = (who) => {
+    const d = path.join(work, `dest-${who}`);
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const go2nc = rdsctlCmd(ctx, 'rdsctl', ['go2nc', ips.join(','), '--concurrency', String(concurrency), '--copy', file, '--dest', dest('rdsctl')]);
+  go2nc.label = `rdsctl go2nc '<${hosts.length} addresses>' --concurrency ${concurrency} --copy <1 MB> --dest DIR`;
+  go2nc.opts = { env: ctx.env, tree: true, rss: true };
+  const clush = {
+    key: 'clush',
+    label: `clush -f ${concurrency} -w '<${hosts.length} addresses>' --copy <1 MB> --dest DIR`,
+    cmd: 'clush',
+    args: ['-f', String(concurrency), '-w', ips.join(','), '-l', user, '-o', sshOpts.join(' '), '-u', String(timeout), '--copy', file, '--dest', dest('clush')],
+    opts: { tree: true, rss: true },
+  };
+  const pscp = {
+    key: 'pscp',
+    label: `parallel-scp -p ${concurrency} -h <${hosts.length} hosts> <1 MB> DIR`,
+    cmd: 'parallel-scp',
+    args: ['-p', String(concurrency), '-h', hostsFile, '-l', user, '-x', sshOpts.join(' '), '-t', String(timeout), file, dest('pscp')],
+    opts: { tree: true, rss: true },
+  };
+  try {
+    const r = await sideBySide([go2nc, clush, pscp], ctx.runs, ctx.log);
+    const faster = summary(r.clush).median_ms <= summary(r.pscp).median_ms ? clush : pscp;
+    const others = { clush: summary(r.clush), pscp: summary(r.pscp) };
+    return [ratioRow('copy 1 MB', go2nc, faster, r, 0.8, { others }), rssRow('copy memory', go2nc, r, 150, { others })];
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
  * bench/create.mjs (the RDS flow's own benchmark) on the create lab: it alternates `instance create`
  * and create-floor.sh on the pair and port allocation would take, deleting between runs, and
  * times rdsctl to the moment the pair replicates (step 32, do_check_slave_slave) and to the end.
@@ -180,9 +233,9 @@ export async function create(ctx) {
   ];
 }
 
-export const CASES = { startup, lookup, ncinfo, biglist, steplist, fanout, create };
+export const CASES = { startup, lookup, ncinfo, biglist, steplist, fanout, fancopy, create };
 /** The lab each case runs on (bench/lib/lab.mjs LAB_KINDS); startup needs none. */
-export const LAB_OF = { lookup: 'fleet', ncinfo: 'fleet', biglist: 'fleet', steplist: 'fleet', fanout: 'fleet', create: 'create' };
+export const LAB_OF = { lookup: 'fleet', ncinfo: 'fleet', biglist: 'fleet', steplist: 'fleet', fanout: 'fleet', fancopy: 'fleet', create: 'create' };
 
 export function caseContext(paths, lab, runs, log) {
   return { paths, lab, runs, log, env: rdsctlEnv(paths) };

@@ -4,7 +4,7 @@
 //
 //   npm run bench [-- --only startup,lookup] [--runs N] [--keep-lab] [--dir DIR]
 //
-// Cases: startup lookup ncinfo steplist biglist create fanout. Every case but startup and create
+// Cases: startup lookup ncinfo steplist biglist create fanout fancopy. Every case but startup and create
 // runs on the fleet lab (src/lab/fleet.ts), create on a small lab of its own; the bench brings them
 // up in their own directories, ports and loopback nets (bench/lib/lab.mjs) and tears them down at
 // the end; --keep-lab leaves them up for the next run, which reuses them.
@@ -20,12 +20,12 @@ import { benchLabDown, benchLabUp, benchPaths } from './lib/lab.mjs';
 import { haveGnuTime, load } from './lib/measure.mjs';
 import { RESULTS, ROOT } from './lib/paths.mjs';
 
-const ORDER = ['startup', 'lookup', 'ncinfo', 'steplist', 'biglist', 'create', 'fanout'];
+const ORDER = ['startup', 'lookup', 'ncinfo', 'steplist', 'biglist', 'create', 'fanout', 'fancopy'];
 // Rounds per case unless --runs says: the sub-second cases are cheap and noisy (another process
 // on a 2-core machine moves one run by 50-100 %), so they get more; fan-out (a minute a round for
 // clush) and create the minimum. Fan-out goes last: its thousand ssh sessions lift the load average
 // for minutes.
-const DEFAULT_RUNS = { startup: 15, lookup: 15, ncinfo: 15, steplist: 15, biglist: 9, create: 5, fanout: 5 };
+const DEFAULT_RUNS = { startup: 15, lookup: 15, ncinfo: 15, steplist: 15, biglist: 9, create: 5, fanout: 5, fancopy: 3 };
 
 function usage(code) {
   (code ? process.stderr : process.stdout).write(

@@ -237,6 +237,9 @@ export const BACKUP_FLOW: ReadonlyArray<Step> = [doChooseBackupSource, doStreamB
 
 export const backupFlow: FlowDef<BackupCtx, Node> = {
   name: BACKUP_FLOW_NAME,
+  version: 1,
+  targetKind: 'instance',
+  roles: ['master', 'slave', 'both', 'metadb'],
   steps: BACKUP_FLOW,
   load: loadBackupCtx,
   nodesOf,

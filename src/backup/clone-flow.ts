@@ -298,7 +298,7 @@ export const doCloneCheckSlaveMaster: Step = {
 
 async function waitRunning(c: CloneCtx, nd: Node, s: StepScope): Promise<Record<string, string | null>> {
   const deadline = Date.now() + 100_000;
-  return pollUntil(s, 50, async () => {
+  return pollUntil(c, s, 50, async () => {
     const st = (await c.suSql(nd, ['SHOW SLAVE STATUS']))[0];
     if (st && st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes') return st;
     if (st?.Last_SQL_Errno && st.Last_SQL_Errno !== '0') throw new RemoteError(`${nd.host}: replication SQL thread stopped: ${st.Last_SQL_Errno} ${st.Last_SQL_Error ?? ''}`, { host: nd.host });
@@ -397,6 +397,9 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
 
 export const cloneFlow: FlowDef<CloneCtx, Node> = {
   name: CLONE_FLOW_NAME,
+  version: 1,
+  targetKind: 'instance',
+  roles: ['master', 'slave', 'both', 'metadb'],
   steps: CLONE_FLOW,
   load: loadCloneCtx,
   nodesOf,

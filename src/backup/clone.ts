@@ -1,13 +1,14 @@
 import type { Context } from '../core/context.js';
 import { ConflictError, UsageError } from '../core/errors.js';
-import { insertTask } from '../flow/store.js';
+import { enqueue } from '../flow/enqueue.js';
+import { sqlStore } from '../flow/store-sql.js';
 import type { Db } from '../remote/mysql.js';
 import { allocate, type AllocatedInstance } from '../rds/allocate.js';
 import { readCatalog } from '../rds/catalog.js';
 import { findCustins, type CustinsRow } from '../rds/custins.js';
 import { validateCreate, type CreateSpec } from '../rds/validate.js';
 import { archivedBinlogs } from './binlogs.js';
-import { CLONE_FLOW, CLONE_FLOW_NAME, type CloneParams } from './clone-flow.js';
+import { cloneFlow, type CloneParams } from './clone-flow.js';
 import { getSet, restorableSets } from './sets.js';
 import { iso, planFromSet, planLatest, planToTime, recoverableWindow, windowText, type RecoveryPlan, type Window } from './window.js';
 
@@ -129,7 +130,7 @@ export async function writeClone(ctx: Context, p: ClonePlan): Promise<WrittenClo
       vswitch_id: null,
       requested_by: ctx.osUser,
     };
-    const taskId = await insertTask(tx, { custinsId: a.custinsId, flow: CLONE_FLOW_NAME, params, createdBy: ctx.osUser, steps: CLONE_FLOW.map((s) => ({ name: s.name, role: s.role })) });
+    const taskId = await enqueue(sqlStore(tx), cloneFlow, { kind: 'instance', id: String(a.custinsId) }, params, { createdBy: ctx.osUser });
     return { ...a, taskId };
   });
 }

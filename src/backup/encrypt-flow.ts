@@ -134,7 +134,7 @@ function waitEncrypted(role: 'master' | 'slave'): Step {
     effect: 'check',
     async run(c, [n], s) {
       let last = '';
-      await pollUntil(s, 250, async () => {
+      await pollUntil(c, s, 250, async () => {
         const e = await encrypted(c, n!);
         last = e.detail;
         return e.done ? true : undefined;
@@ -196,6 +196,9 @@ export const ENCRYPT_FLOW: ReadonlyArray<Step> = [
 
 export const encryptFlow: FlowDef<BackupCtx, Node> = {
   name: ENCRYPT_FLOW_NAME,
+  version: 1,
+  targetKind: 'instance',
+  roles: ['master', 'slave', 'both', 'metadb'],
   steps: ENCRYPT_FLOW,
   load: loadBackupCtx,
   nodesOf,

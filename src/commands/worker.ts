@@ -5,10 +5,11 @@ import { ExitCode } from '../core/errors.js';
 import { wholeNumber } from '../core/flags.js';
 import { printPlan } from '../core/mutation.js';
 import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
-import { claimStatement, ownerIsDeadHere } from '../flow/lease.js';
-import { DEFAULT_LEASE_TTL_SEC } from '../flow/runner.js';
-import { claimableDetail, type ClaimableView } from '../flow/store.js';
-import { runWorker, type WorkerOptions } from '../flow/worker.js';
+import { ownerIsProvablyDead } from '../flow/lease.js';
+import { DEFAULT_LEASE_TTL_SEC, taskStore } from '../flow/runner.js';
+import { CLAIM_SQL } from '../flow/store-sql.js';
+import type { ClaimableView } from '../flow/store.js';
+import { readyTasks, runWorker, type WorkerOptions } from '../flow/worker.js';
 
 // `rdsctl worker`: run tasks from task_queue (pending ones, and running ones whose runner died).
 
@@ -41,7 +42,8 @@ export function register(cmd: Command, run: Runner): void {
       'after',
       '\nSeveral workers, on one or several jump hosts, may share a metadb: each task is claimed by one\n' +
         'conditional UPDATE, so exactly one worker runs it. A task whose runner died is taken again once\n' +
-        'its lease expires (at once when the dead runner was on this host) and resumes at its first\n' +
+        'its lease expires, or at once when that runner provably died on this host (same boot id and PID\n' +
+        'namespace, its pid gone), and resumes at its first\n' +
         'unfinished step. Tasks an operator paused (`instance step … run|skip|goto`) are left alone.\n' +
         'One line per finished task on stdout: "task ID STATUS (N steps)". Exit 5 if a task failed.\n' +
         '-o applies to --dry-run (-o json: the plan with a "tasks" array, fields in the README).\n' +
@@ -84,22 +86,24 @@ export async function worker(opts: Options, ctx: Context): Promise<number> {
   const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
-  return done.some((r) => r.status !== 'done') ? ExitCode.REMOTE : ExitCode.OK;
+  return done.some((r) => r.status === 'failed' || r.status === 'error') ? ExitCode.REMOTE : ExitCode.OK;
 }
 
 function leaseState(t: ClaimableView): string {
   if (!t.lease_owner) return 'free';
-  const dead = ownerIsDeadHere(t.lease_owner) ? ', runner dead on this host' : '';
+  if (t.lease_live) return `held by ${t.lease_owner}, a runner that provably died on this host: taken over at once`;
+  const dead = ownerIsProvablyDead(t.lease_owner) ? ', runner dead on this host' : '';
   return `expired${t.lease_expires_at ? ` at ${t.lease_expires_at.toISOString()}` : ''} (held by ${t.lease_owner}${dead})`;
 }
 
 /** The same selection the worker's first poll makes; the worker then takes them one at a time in this order. */
 async function dryRun(ctx: Context, opts: Options): Promise<number> {
   const limit = opts.once ? 1 : opts.maxTasks;
-  const all = await claimableDetail(ctx.db('dbaas'), 1000);
+  const all = await readyTasks(taskStore(ctx), 1000);
   const tasks = (limit > 0 ? all.slice(0, limit) : all).map((t) => ({
     task_id: t.id,
     ins_name: t.ins_name,
+    target: `${t.target_kind}:${t.target_id}`,
     flow: t.flow,
     status: t.status,
     next_step: t.next_step,
@@ -108,9 +112,9 @@ async function dryRun(ctx: Context, opts: Options): Promise<number> {
   const plan = {
     action: `worker: take ${tasks.length} task${tasks.length === 1 ? '' : 's'}${limit > 0 && all.length > limit ? ` of ${all.length} ready (--${opts.once ? 'once' : 'max-tasks'})` : ''}`,
     targets: tasks.map((t) => `task ${t.task_id}`),
-    sql: tasks.length ? [{ db: 'dbaas', statement: claimStatement(2), params: ['<this worker>', opts.ttlSec * 1e6, '<task id>', 'pending', 'running'] }] : [],
+    sql: tasks.length ? [{ db: 'dbaas', statement: CLAIM_SQL, params: ['<this worker>', opts.ttlSec * 1e6, '<task id>', ['pending', 'running']] }] : [],
     notes: tasks.length
-      ? tasks.map((t) => `task ${t.task_id} ${t.ins_name ?? '(no custins)'} ${t.flow} ${t.status}, next step ${t.next_step ?? 'none left'}, lease ${t.lease}`)
+      ? tasks.map((t) => `task ${t.task_id} ${t.ins_name ?? t.target} ${t.flow} ${t.status}, next step ${t.next_step ?? 'none left'}, lease ${t.lease}`)
       : ['no task is ready: none pending, none running under an expired lease'],
   };
   if (opts.output === 'json') printPlan(ctx, { ...plan, extra: { tasks } }, 'json');

@@ -8,18 +8,11 @@ import { ConfigError, PermissionError, RdsctlError, UnavailableError } from './e
 
 const RANK: Record<Exclude<Role, 'none'>, number> = { read: 1, operator: 2, admin: 3 };
 const TABLE_ROLE: Record<string, Exclude<Role, 'none'>> = { readonly: 'read', operator: 'operator', admin: 'admin' };
-const roleCache = new WeakMap<Context, Promise<Exclude<Role, 'none'> | null>>();
-
-async function operatorRole(ctx: Context): Promise<Exclude<Role, 'none'> | null> {
-  let p = roleCache.get(ctx);
-  if (!p) {
-    p = ctx
-      .db('dbaas')
-      .query<{ role: string }>('SELECT role FROM operator WHERE os_user = ?', [ctx.osUser])
-      .then((rows) => (rows[0] ? TABLE_ROLE[rows[0].role] ?? null : null));
-    roleCache.set(ctx, p);
-  }
-  return p;
+function operatorRole(ctx: Context): Promise<Exclude<Role, 'none'> | null> {
+  return ctx.once('operator-role', async () => {
+    const rows = await ctx.db('dbaas').query<{ role: string }>('SELECT role FROM operator WHERE os_user = ?', [ctx.osUser]);
+    return rows[0] ? TABLE_ROLE[rows[0].role] ?? null : null;
+  });
 }
 
 /** Throws PermissionError unless the OS user holds at least `needed` for `what`. */

@@ -49,17 +49,26 @@ function ownDir(dir: string): string | null {
   }
 }
 
-let installed = false;
+/** Marks the patched _compile, so a second call (help re-enters main) does not patch twice. */
+const PATCHED = Symbol.for('rdsctl.compileCache');
 
 export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
-  if (installed || env.RDSCTL_NO_COMPILE_CACHE) return;
+  if (env.RDSCTL_NO_COMPILE_CACHE) return;
+  const M = Module as unknown as ModuleStatics & { enableCompileCache?: (dir?: string) => unknown };
+  if ((M.prototype._compile as { [PATCHED]?: boolean })[PATCHED]) return;
+  // Node 22.1+ has its own cache (module.enableCompileCache); where it exists it is used instead
+  // of patching the loader. Node 20, which rdsctl supports and the AG runs, has none (checked on
+  // v20.20: undefined), so there the patch below is what makes start-up fast.
+  if (typeof M.enableCompileCache === 'function') {
+    const dir = ownDir(compileCacheDir(env));
+    if (dir) M.enableCompileCache(dir);
+    return;
+  }
   // import() inside a cached module goes to node's own loader (Node 20.12+; older: no cache).
   const importDefault = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
   if (!importDefault) return;
   const dir = ownDir(compileCacheDir(env));
   if (!dir) return;
-  installed = true;
-  const M = Module as unknown as ModuleStatics;
   const original = M.prototype._compile;
   const fresh: Array<{ file: string; script: vm.Script }> = [];
 
@@ -94,6 +103,7 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
     const fn = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
     return fn.call(mod.exports, mod.exports, req, mod, filename, path.dirname(filename));
   };
+  (M.prototype._compile as { [PATCHED]?: boolean })[PATCHED] = true;
 
   process.once('exit', () => {
     for (const { file, script } of fresh) {

@@ -37,6 +37,8 @@ export interface Context {
   /** The SSH client factory (ssh2 loaded on first call). */
   ssh(): Promise<SshPool>;
   audit(): AuditLog;
+  /** A fact looked up at most once per context (the operator's role): the first call's promise, kept. */
+  once<T>(key: string, make: () => Promise<T>): Promise<T>;
   /** Close pools and connections so the process can exit on its own. */
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export function createContext(o: ContextOptions = {}): Context {
   const dbs = new Map<LogicalDb, Db>();
   let sshP: Promise<SshPool> | undefined = o.ssh ? Promise.resolve(o.ssh) : undefined;
   let audit: AuditLog | undefined;
+  const facts = new Map<string, Promise<unknown>>();
 
   const ctx: Context = {
     io,
@@ -106,6 +109,11 @@ export function createContext(o: ContextOptions = {}): Context {
         audit = new AuditLog(p.audit_log ?? defaultAuditPath(env), { user: osUser, profile: p.name }, () => clock.now(), () => (p.databases.dbaas ? ctx.db('dbaas') : undefined));
       }
       return audit;
+    },
+    once<T>(key: string, make: () => Promise<T>): Promise<T> {
+      let p = facts.get(key) as Promise<T> | undefined;
+      if (!p) facts.set(key, (p = make()));
+      return p;
     },
     async close() {
       await Promise.all([...dbs.values()].map((d) => d.close()));

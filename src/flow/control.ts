@@ -1,8 +1,8 @@
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { editDistance } from '../core/near.js';
 import type { Lease } from './lease.js';
-import type { StepRow } from './store.js';
-import type { FlowDef, StepRole } from './types.js';
+import { FINISHED_STEP, type StepRow } from './store.js';
+import type { FlowDef, JsonValue, StepRole } from './types.js';
 import { firstUnfinished } from './engine.js';
 
 // Operator control of a task besides running it: naming a step, skip, goto. Each change is a
@@ -21,6 +21,7 @@ export interface StepView {
   error: string | null;
   skip_reason: string | null;
   detail: string | null;
+  result: JsonValue | null;
   timeout_sec: number | null;
   effect: string | null;
   skip_rule: string | null;
@@ -43,6 +44,7 @@ export function stepViews<C, N>(flow: FlowDef<C, N> | null, rows: StepRow[]): St
       error: r.error,
       skip_reason: r.skip_reason,
       detail: r.detail,
+      result: r.result,
       timeout_sec: same ? def.timeoutSec : null,
       effect: same ? def.effect : null,
       skip_rule: same ? def.skipRule ?? null : null,
@@ -61,7 +63,7 @@ export function resolveStep(rows: StepRow[], ref: string): number {
     if (seq < 1 || seq > rows.length) throw new NotFoundError(`step ${seq} does not exist (this task has steps 1-${rows.length})`);
     return seq;
   }
-  const m = /^([a-z0-9_]+)(?::(master|slave|both|metadb))?$/.exec(trimmed);
+  const m = /^([a-z0-9_]+)(?::([a-z0-9_]+))?$/.exec(trimmed);
   const hits = m ? rows.filter((r) => r.step_name === m[1] && (!m[2] || r.role === m[2])) : [];
   if (hits.length === 1) return hits[0]!.seq;
   if (hits.length > 1) {
@@ -81,12 +83,10 @@ export function resolveStep(rows: StepRow[], ref: string): number {
 }
 
 export async function skipStep(lease: Lease, seq: number, reason: string): Promise<void> {
-  await lease.write(
-    `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id
-        SET s.status = 'skipped', s.skip_reason = ?, s.error = NULL, s.gmt_finished = NOW(3), q.status = 'paused', q.error = NULL
-      WHERE s.task_id = ? AND s.seq = ? AND ${lease.fence().sql}`,
-    [reason.slice(0, 255), lease.taskId, seq, ...lease.fence().params],
-  );
+  await lease.apply({
+    task: { status: 'paused', error: null },
+    steps: [{ seqs: [seq], change: { status: 'skipped', skipReason: reason.slice(0, 255), error: null, finished: 'now' } }],
+  });
 }
 
 export interface GotoResult {
@@ -95,33 +95,33 @@ export interface GotoResult {
   changed: number[];
 }
 
-/**
- * Back: the target and every step after it become pending again (attempts are kept: a re-run
- * probes first). Forward: the unfinished steps before the target are skipped, with the reason.
- */
-export async function gotoStep(lease: Lease, rows: StepRow[], seq: number, reason: string): Promise<GotoResult> {
+/** Where goto would move the task: back (or here) resets seq.., forward skips the unfinished steps before seq. */
+export function gotoDirection(rows: ReadonlyArray<Pick<StepRow, 'status'>>, seq: number): 'back' | 'forward' | 'here' {
   const cur = firstUnfinished(rows);
   const current = cur < 0 ? rows.length + 1 : cur + 1;
-  if (seq <= current) {
+  return seq === current ? 'here' : seq < current ? 'back' : 'forward';
+}
+
+/**
+ * Back: the target and every step after it become pending again, their results forgotten
+ * (attempts are kept: a re-run probes first). Forward: the unfinished steps before the target
+ * are skipped, with the reason. Either way the task is paused until resume.
+ */
+export async function gotoStep(lease: Lease, rows: StepRow[], seq: number, reason: string): Promise<GotoResult> {
+  const direction = gotoDirection(rows, seq);
+  if (direction !== 'forward') {
     const changed = rows.filter((r) => r.seq >= seq && r.status !== 'pending').map((r) => r.seq);
-    await lease.write(
-      `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id
-          SET s.status = 'pending', s.error = NULL, s.detail = NULL, s.skip_reason = NULL, s.host = NULL, s.gmt_started = NULL, s.gmt_finished = NULL,
-              q.status = 'paused', q.error = NULL, q.gmt_finished = NULL, q.current_step = NULL
-        WHERE s.task_id = ? AND s.seq >= ? AND ${lease.fence().sql}`,
-      [lease.taskId, seq, ...lease.fence().params],
-    );
-    return { direction: seq === current ? 'here' : 'back', changed };
+    await lease.apply({
+      task: { status: 'paused', error: null, finished: null, currentStep: null },
+      steps: [{ seqs: { from: seq }, change: { status: 'pending', error: null, detail: null, skipReason: null, host: null, result: null, started: null, finished: null } }],
+    });
+    return { direction, changed };
   }
-  const changed = rows.filter((r) => r.seq >= current && r.seq < seq && r.status !== 'done' && r.status !== 'skipped').map((r) => r.seq);
-  await lease.write(`UPDATE task_queue q SET q.status = 'paused', q.error = NULL WHERE ${lease.fence().sql}`, lease.fence().params);
-  if (changed.length) {
-    await lease.write(
-      `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id
-          SET s.status = 'skipped', s.skip_reason = ?, s.error = NULL, s.gmt_finished = NOW(3)
-        WHERE s.task_id = ? AND s.seq >= ? AND s.seq < ? AND s.status NOT IN ('done', 'skipped') AND ${lease.fence().sql}`,
-      [reason.slice(0, 255), lease.taskId, current, seq, ...lease.fence().params],
-    );
-  }
-  return { direction: 'forward', changed };
+  const cur = firstUnfinished(rows);
+  const changed = rows.filter((r) => r.seq >= cur + 1 && r.seq < seq && !FINISHED_STEP.has(r.status)).map((r) => r.seq);
+  await lease.apply({
+    task: { status: 'paused', error: null },
+    steps: changed.length ? [{ seqs: changed, change: { status: 'skipped', skipReason: reason.slice(0, 255), error: null, finished: 'now' } }] : [],
+  });
+  return { direction, changed };
 }

@@ -1,24 +1,17 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../remote/mysql.js';
+import type { Clock } from '../core/clock.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import type { Db } from '../remote/mysql.js';
+import { FENCE_LOST, type Fence, type Mutation, type TaskStore } from './store.js';
 import type { TaskStatus } from './types.js';
 
-// The lease that keeps two runners off one task. Claiming is one conditional UPDATE (MariaDB's
-// row lock picks one winner); the winner's fencing token is the old token + 1. The runner renews
-// on a timer. Every write it makes afterwards carries the token and the owner and requires an
-// unexpired lease, so a runner whose lease expired or was taken over matches 0 rows on its next
-// write and stops there (LeaseLostError) instead of overwriting the new runner's state.
-
-/**
- * The claim: one UPDATE that only a free or expired lease lets through, so of two runners exactly
- * one sees affectedRows = 1. Params: owner, ttl (microseconds), task id, then `statuses` statuses.
- * `worker --dry-run` prints this same statement.
- */
-export function claimStatement(statuses: number): string {
-  return `UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1
-        WHERE id = ? AND status IN (${Array.from({ length: statuses }, () => '?').join(',')}) AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))`;
-}
+// The lease that keeps two runners off one task. Claiming is one conditional change in the store
+// (one winner); the winner's fencing token is the old token + 1. The runner renews on the clock.
+// Every change it makes afterwards carries the token and the owner and requires an unexpired
+// lease, so a runner whose lease expired or was taken over changes nothing on its next write and
+// stops there (LeaseLostError) instead of overwriting the new runner's state.
 
 export class LeaseLostError extends ConflictError {
   constructor(taskId: number, why: string) {
@@ -26,95 +19,184 @@ export class LeaseLostError extends ConflictError {
   }
 }
 
-export function newOwner(): string {
-  return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-}
-
-/** The holder is a process on this host that no longer exists: its lease can be broken at once. */
-export function ownerIsDeadHere(owner: string): boolean {
-  const m = /^(.*):(\d+):[0-9a-f]+$/.exec(owner);
-  if (!m || m[1] !== os.hostname()) return false;
-  try {
-    process.kill(Number(m[2]), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+/** Another runner holds the task's lease (a typed result for workers; exit 9 for commands). */
+export class TaskBusyError extends ConflictError {
+  constructor(
+    readonly taskId: number,
+    readonly holder: string | null,
+    readonly expiresAt: Date | null,
+  ) {
+    super(`task ${taskId} is being run by ${holder ?? 'another runner'} (lease${expiresAt ? ` until ${expiresAt.toISOString()}` : ''})`, {
+      hint: `wait for it, stop it with \`rdsctl task cancel ${taskId} --reason …\`, or wait for the lease to expire if that runner died`,
+    });
   }
 }
+
+/** The task is in a state this action does not accept. */
+export class TaskStateError extends ConflictError {
+  constructor(
+    readonly taskId: number,
+    readonly status: TaskStatus,
+    allow: readonly TaskStatus[],
+  ) {
+    super(`task ${taskId} is ${status}; this needs it ${allow.join(' or ')}`);
+  }
+}
+
+// ---- who holds a lease -------------------------------------------------------------------------
+
+/**
+ * A runner's identity: host, pid, a nonce, and what makes "this pid is gone" a proof of death:
+ * the boot id (same kernel run), the PID namespace (the pid means the same process) and the
+ * process start time (the pid was not reused). Format: host:pid:nonce:bootid:pidns:start.
+ */
+export interface OwnerId {
+  host: string;
+  pid: number;
+  nonce: string;
+  bootId: string;
+  pidNs: string;
+  start: string;
+}
+
+function readTrim(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
+export function processStart(pid: number | 'self'): string {
+  const stat = readTrim(`/proc/${pid}/stat`);
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest[19] ?? '';
+}
+
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function localIdentity(): Omit<OwnerId, 'nonce'> {
+  return { host: os.hostname(), pid: process.pid, bootId: readTrim('/proc/sys/kernel/random/boot_id'), pidNs: pidNamespace(), start: processStart('self') };
+}
+
+export function newOwner(self: Omit<OwnerId, 'nonce'> = localIdentity()): string {
+  return `${self.host}:${self.pid}:${randomBytes(3).toString('hex')}:${self.bootId || '-'}:${self.pidNs || '-'}:${self.start || '-'}`;
+}
+
+export function parseOwner(owner: string): OwnerId | null {
+  const m = /^([^:\s]+):(\d{1,10}):([0-9a-f]+):([0-9a-f-]{1,64}):(\d+|-):(\d+|-)$/.exec(owner);
+  if (!m) return null;
+  return { host: m[1]!, pid: Number(m[2]), nonce: m[3]!, bootId: m[4]!, pidNs: m[5]!, start: m[6]! };
+}
+
+/**
+ * The holder is provably dead: it ran under this kernel boot and in this PID namespace, and its
+ * pid is gone (or now belongs to a process started at another time). Anything else (another
+ * host, another namespace, an owner written by an older rdsctl, a pid we may not signal but that
+ * started when the holder did) is presumed alive: its lease is only taken once it expires.
+ */
+export function ownerIsProvablyDead(owner: string, self: Omit<OwnerId, 'nonce'> = localIdentity()): boolean {
+  const o = parseOwner(owner);
+  if (!o || o.bootId === '-' || o.pidNs === '-' || !self.bootId || !self.pidNs) return false;
+  if (o.bootId !== self.bootId || o.pidNs !== self.pidNs) return false;
+  try {
+    process.kill(o.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
+  }
+  const start = processStart(o.pid);
+  return o.start !== '-' && start !== '' && start !== o.start;
+}
+
+// ---- the lease ---------------------------------------------------------------------------------
 
 export interface ClaimOptions {
   owner: string;
   ttlSec: number;
-  /** Task statuses this claim accepts (a worker takes pending/running; `step goto` also done/failed). */
-  allow: TaskStatus[];
+  /** Task statuses this claim accepts (a worker takes pending/running; `task goto` also done/failed). */
+  allow: readonly TaskStatus[];
+  clock: Clock;
+  /** Is this holder provably dead (default: ownerIsProvablyDead on this host)? */
+  isDead?: (owner: string) => boolean;
 }
+
+export type ClaimOutcome = { lease: Lease } | { busy: TaskBusyError } | { state: TaskStateError };
 
 export class Lease {
   private lost: string | null = null;
   private lastRenewAt: number;
-  private timer: NodeJS.Timeout | undefined;
+  private renewal: AbortController | undefined;
   private readonly listeners: Array<(why: string) => void> = [];
 
   private constructor(
-    readonly db: Db,
+    readonly store: TaskStore,
     readonly taskId: number,
     readonly owner: string,
     readonly token: number,
     readonly ttlSec: number,
+    private readonly clock: Clock,
+    startedAt: number,
   ) {
-    this.lastRenewAt = Date.now();
+    this.lastRenewAt = startedAt;
   }
 
-  /** One winner; the loser gets ConflictError naming the holder. A dead holder on this host is taken over. */
-  static async claim(db: Db, taskId: number, o: ClaimOptions): Promise<Lease> {
-    const started = Date.now();
-    const r = await db.execute(claimStatement(o.allow.length), [o.owner, o.ttlSec * 1e6, taskId, ...o.allow]);
-    if (r.affectedRows === 1) return Lease.held(db, taskId, o, started);
-
-    const rows = await db.query<{ status: TaskStatus; lease_owner: string | null; lease_expires_at: Date | null; fencing_token: number }>(
-      'SELECT status, lease_owner, lease_expires_at, fencing_token FROM task_queue WHERE id = ?',
-      [taskId],
-    );
-    const t = rows[0];
-    if (!t) throw new NotFoundError(`task ${taskId} does not exist in dbaas.task_queue`);
-    if (!o.allow.includes(t.status)) throw new ConflictError(`task ${taskId} is ${t.status}; this needs it ${o.allow.join(' or ')}`);
-    if (t.lease_owner && ownerIsDeadHere(t.lease_owner)) {
-      const started2 = Date.now();
-      const s = await db.execute(
-        `UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND, fencing_token = fencing_token + 1
-          WHERE id = ? AND lease_owner = ? AND fencing_token = ?`,
-        [o.owner, o.ttlSec * 1e6, taskId, t.lease_owner, t.fencing_token],
-      );
-      if (s.affectedRows === 1) return Lease.held(db, taskId, o, started2);
+  /** One winner; a loser learns who holds it. A provably dead holder's lease is taken over at once. */
+  static async tryClaim(store: TaskStore, taskId: number, o: ClaimOptions): Promise<ClaimOutcome> {
+    const ttlMs = o.ttlSec * 1000;
+    const started = o.clock.now().getTime();
+    const r = await store.claim(taskId, o.owner, ttlMs, o.allow);
+    if (r.ok) return { lease: new Lease(store, taskId, o.owner, r.token, o.ttlSec, o.clock, started) };
+    if (r.why === 'missing') throw new NotFoundError(`task ${taskId} does not exist`);
+    if (r.why === 'status') return { state: new TaskStateError(taskId, r.status, o.allow) };
+    if (r.owner && (o.isDead ?? ownerIsProvablyDead)(r.owner)) {
+      const started2 = o.clock.now().getTime();
+      const token = await store.takeOver(taskId, o.owner, ttlMs, { owner: r.owner, token: r.token });
+      if (token !== null) return { lease: new Lease(store, taskId, o.owner, token, o.ttlSec, o.clock, started2) };
     }
-    const until = t.lease_expires_at ? ` until ${t.lease_expires_at.toISOString()}` : '';
-    throw new ConflictError(`task ${taskId} is being run by ${t.lease_owner ?? 'another runner'} (lease${until})`, { hint: 'wait for it, or for the lease to expire if that runner died' });
+    return { busy: new TaskBusyError(taskId, r.owner, r.expiresAt) };
   }
 
-  private static async held(db: Db, taskId: number, o: ClaimOptions, started: number): Promise<Lease> {
-    const rows = await db.query<{ fencing_token: number }>('SELECT fencing_token FROM task_queue WHERE id = ? AND lease_owner = ?', [taskId, o.owner]);
-    if (!rows[0]) throw new LeaseLostError(taskId, 'taken over right after the claim');
-    const lease = new Lease(db, taskId, o.owner, Number(rows[0].fencing_token), o.ttlSec);
-    lease.lastRenewAt = started;
-    return lease;
+  /** tryClaim for commands: a busy task or a wrong state is a ConflictError (exit 9). */
+  static async claim(store: TaskStore, taskId: number, o: ClaimOptions): Promise<Lease> {
+    const r = await Lease.tryClaim(store, taskId, o);
+    if ('lease' in r) return r.lease;
+    throw 'busy' in r ? r.busy : r.state;
   }
 
-  /** Renew every third of the TTL. Timer is unref'd: it never keeps the process alive. */
+  fence(): Fence {
+    return { taskId: this.taskId, owner: this.owner, token: this.token };
+  }
+
+  /** Renew every third of the TTL on the clock, until released or lost. */
   startRenewal(): void {
+    if (this.renewal) return;
+    const ac = new AbortController();
+    this.renewal = ac;
     const every = Math.max(200, (this.ttlSec * 1000) / 3);
-    this.timer = setInterval(() => void this.renew(), every);
-    this.timer.unref();
+    void (async () => {
+      while (!ac.signal.aborted && !this.lost) {
+        try {
+          await this.clock.sleep(every, ac.signal);
+        } catch {
+          return;
+        }
+        await this.renew();
+      }
+    })();
   }
 
   async renew(): Promise<void> {
     if (this.lost) return;
-    const started = Date.now();
+    const started = this.clock.now().getTime();
     try {
-      const r = await this.db.execute(
-        'UPDATE task_queue SET lease_expires_at = NOW(3) + INTERVAL ? MICROSECOND WHERE id = ? AND lease_owner = ? AND fencing_token = ? AND lease_expires_at > NOW(3)',
-        [this.ttlSec * 1e6, this.taskId, this.owner, this.token],
-      );
-      if (r.affectedRows === 1) this.lastRenewAt = started;
+      if (await this.store.renew(this.fence(), this.ttlSec * 1000)) this.lastRenewAt = started;
       else this.markLost('taken over or expired');
     } catch {
       // metadb unreachable: keep trying; assertHeld() gives up once the TTL has run out locally.
@@ -128,51 +210,43 @@ export class Lease {
   private markLost(why: string): void {
     if (this.lost) return;
     this.lost = why;
+    this.renewal?.abort();
     for (const fn of this.listeners) fn(why);
   }
 
   /** Before a remote effect: the lease must still be ours by the local clock (with a margin). */
   assertHeld(): void {
-    if (!this.lost && Date.now() - this.lastRenewAt > this.ttlSec * 1000 * 0.9) this.markLost('not renewed within its TTL');
+    if (!this.lost && this.clock.now().getTime() - this.lastRenewAt > this.ttlSec * 1000 * 0.9) this.markLost('not renewed within its TTL');
     if (this.lost) throw new LeaseLostError(this.taskId, this.lost);
   }
 
-  /** SQL condition on task_queue alias q that holds only while this lease is current. */
-  fence(): { sql: string; params: unknown[] } {
-    return { sql: 'q.id = ? AND q.lease_owner = ? AND q.fencing_token = ? AND q.lease_expires_at > NOW(3)', params: [this.taskId, this.owner, this.token] };
-  }
-
-  /** A write whose statement includes fence(); 0 rows matched means the lease is gone. */
-  async write(sql: string, params: unknown[], db: Db = this.db): Promise<void> {
+  /** A fenced change of the task's own rows (and the hook's writes, in the same transaction). */
+  async apply(m: Mutation, hook?: (tx: Db) => Promise<void>): Promise<void> {
     this.assertHeld();
-    const r = await db.execute(sql, params);
-    if (r.affectedRows === 0) {
+    if (!(await this.store.fenced(this.fence(), m, hook))) {
       this.markLost('fencing token no longer current');
       throw new LeaseLostError(this.taskId, this.lost!);
     }
   }
 
-  /** A transaction that first locks the task row and checks the fence: metadb writes of a step. */
+  /** A metadb transaction that first checks the fence: the metadb writes of a step. */
   async tx<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     this.assertHeld();
-    return this.db.transaction(async (tx) => {
-      const ok = await tx.query(`SELECT q.id FROM task_queue q WHERE ${this.fence().sql} FOR UPDATE`, this.fence().params);
-      if (!ok.length) {
-        this.markLost('fencing token no longer current');
-        throw new LeaseLostError(this.taskId, this.lost!);
-      }
-      return fn(tx);
-    });
+    const r = await this.store.fencedTx(this.fence(), fn);
+    if (r === FENCE_LOST) {
+      this.markLost('fencing token no longer current');
+      throw new LeaseLostError(this.taskId, this.lost!);
+    }
+    return r;
   }
 
   /** Give the task back: owner cleared, token kept (it only ever grows). */
   async release(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.renewal?.abort();
     if (this.lost) return;
     // From here on a straggling step (one that ignored its abort) must not write anything.
     this.lost = 'released';
-    await this.db.execute('UPDATE task_queue SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND fencing_token = ?', [this.taskId, this.owner, this.token]).catch(() => undefined);
+    await this.store.release(this.fence()).catch(() => undefined);
   }
 
   isLost(): boolean {

@@ -1,10 +1,11 @@
 import type { Db } from '../remote/mysql.js';
-import { NotFoundError, RdsctlError } from '../core/errors.js';
-import type { StepRole, StepStatus, TaskStatus } from './types.js';
+import type { JsonValue, StepRole, StepStatus, Target, TaskStatus } from './types.js';
 
-// task_queue and task_step: the persisted state of every flow run. Reads are plain; every write
-// a runner makes while it works goes through Lease (fenced by the lease's token), except the
-// inserts that create a task, which happen in the caller's allocation transaction.
+// The persisted state of every flow run, behind one interface. MariaDbStore (store-sql.ts) keeps
+// it in dbaas.task_queue / task_step; MemoryStore (store-memory.ts) keeps it in process with the
+// same rules, so the engine's rules are unit-tested without a database (TaskFlow's memory
+// backend beside its SQL one). Every change a runner makes while it works is fenced: it applies
+// only while the runner's (owner, token) is the task's current, unexpired lease.
 
 export interface TaskParams {
   [key: string]: unknown;
@@ -12,8 +13,12 @@ export interface TaskParams {
 
 export interface TaskRow {
   id: number;
-  custins_id: number;
+  /** The instance the task concerns (for instance targets, and for others tied to one), else null. */
+  custins_id: number | null;
+  target_kind: string;
+  target_id: string;
   flow: string;
+  flow_version: number;
   status: TaskStatus;
   params: TaskParams;
   lease_owner: string | null;
@@ -21,6 +26,8 @@ export interface TaskRow {
   fencing_token: number;
   current_step: string | null;
   error: string | null;
+  /** Who asked for a cancel the runner has not acted on yet (it stops at its next step boundary). */
+  cancel_requested: string | null;
   created_by: string | null;
   gmt_created: Date;
   gmt_started: Date | null;
@@ -38,121 +45,155 @@ export interface StepRow {
   skip_reason: string | null;
   error: string | null;
   detail: string | null;
+  /** The step's JSON result, read by later steps (base.result()). */
+  result: JsonValue | null;
   gmt_started: Date | null;
   gmt_finished: Date | null;
 }
 
-const TASK_COLS = 'id, custins_id, flow, status, params, lease_owner, lease_expires_at, fencing_token, current_step, error, created_by, gmt_created, gmt_started, gmt_finished';
-const STEP_COLS = 'task_id, seq, step_name, role, status, attempts, host, skip_reason, error, detail, gmt_started, gmt_finished';
-
-function parseTask(r: Omit<TaskRow, 'params'> & { params: string }): TaskRow {
-  let params: TaskParams;
-  try {
-    params = JSON.parse(r.params) as TaskParams;
-  } catch {
-    throw new RdsctlError(`task_queue ${r.id}: params is not JSON`, 1);
-  }
-  return { ...r, params };
-}
-
-/** A new task and its steps, all pending, in the caller's transaction. */
-export async function insertTask(tx: Db, t: { custinsId: number; flow: string; params: TaskParams; createdBy: string; steps: Array<{ name: string; role: StepRole }> }): Promise<number> {
-  const r = await tx.execute('INSERT INTO task_queue (custins_id, flow, status, params, created_by) VALUES (?, ?, ?, ?, ?)', [t.custinsId, t.flow, 'pending', JSON.stringify(t.params), t.createdBy]);
-  const rows = t.steps.map((s, i) => [r.insertId, i + 1, s.name, s.role]);
-  // One multi-row insert: 80 single inserts would be most of the cost of a create's metadb work.
-  await tx.execute('INSERT INTO task_step (task_id, seq, step_name, role) VALUES ?', [rows]);
-  return r.insertId;
-}
-
-export async function getTask(db: Db, id: number): Promise<TaskRow> {
-  const rows = await db.query<Omit<TaskRow, 'params'> & { params: string }>(`SELECT ${TASK_COLS} FROM task_queue WHERE id = ?`, [id]);
-  if (!rows[0]) throw new NotFoundError(`task ${id} does not exist in dbaas.task_queue`);
-  return parseTask(rows[0]);
-}
-
-/** The newest task of an instance (of one flow when given). */
-export async function latestTask(db: Db, custinsId: number, flow?: string): Promise<TaskRow | null> {
-  const rows = await db.query<Omit<TaskRow, 'params'> & { params: string }>(
-    `SELECT ${TASK_COLS} FROM task_queue WHERE custins_id = ? ${flow ? 'AND flow = ?' : ''} ORDER BY id DESC LIMIT 1`,
-    flow ? [custinsId, flow] : [custinsId],
-  );
-  return rows[0] ? parseTask(rows[0]) : null;
-}
-
-export async function loadSteps(db: Db, taskId: number): Promise<StepRow[]> {
-  return db.query<StepRow>(`SELECT ${STEP_COLS} FROM task_step WHERE task_id = ? ORDER BY seq`, [taskId]);
+export interface NewTask {
+  target: Target;
+  custinsId: number | null;
+  flow: string;
+  flowVersion: number;
+  params: TaskParams;
+  createdBy: string;
+  steps: ReadonlyArray<{ name: string; role: StepRole }>;
 }
 
 export interface TaskListRow extends Omit<TaskRow, 'params'> {
   ins_name: string | null;
   steps_total: number;
   steps_finished: number;
+  /** "seq name" of the failed step, the one name used everywhere a failure is shown. */
+  failed_step: string | null;
 }
 
 export interface TaskFilter {
-  status?: string;
+  status?: TaskStatus;
   custinsId?: number;
   flow?: string;
+  kind?: string;
+  target?: Target;
   limit: number;
 }
 
-export async function listTasks(db: Db, f: TaskFilter): Promise<TaskListRow[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (f.status) {
-    where.push('q.status = ?');
-    params.push(f.status);
-  }
-  if (f.custinsId !== undefined) {
-    where.push('q.custins_id = ?');
-    params.push(f.custinsId);
-  }
-  if (f.flow) {
-    where.push('q.flow = ?');
-    params.push(f.flow);
-  }
-  params.push(f.limit);
-  return db.query<TaskListRow>(
-    `SELECT ${TASK_COLS.split(', ').filter((c) => c !== 'params').map((c) => 'q.' + c).join(', ')}, c.ins_name,
-            (SELECT COUNT(*) FROM task_step s WHERE s.task_id = q.id) AS steps_total,
-            (SELECT COUNT(*) FROM task_step s WHERE s.task_id = q.id AND s.status IN ('done', 'skipped')) AS steps_finished
-       FROM task_queue q LEFT JOIN custins c ON c.id = q.custins_id
-      ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY q.id DESC LIMIT ?`,
-    params,
-  );
-}
-
-/** Tasks a worker may take: never started, or running under a lease that has expired (same rule as claimableDetail). */
-export async function claimableTasks(db: Db, limit: number): Promise<Array<{ id: number }>> {
-  return db.query<{ id: number }>(
-    `SELECT id FROM task_queue
-      WHERE status IN ('pending', 'running') AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < NOW(3))
-      ORDER BY id LIMIT ?`,
-    [limit],
-  );
-}
-
+/** A task a worker could take, with what `worker --dry-run` shows. */
 export interface ClaimableView {
   id: number;
   ins_name: string | null;
   flow: string;
+  target_kind: string;
+  target_id: string;
   status: TaskStatus;
   /** "seq name:role" of the first step neither done nor skipped, null when none is left. */
   next_step: string | null;
   lease_owner: string | null;
   lease_expires_at: Date | null;
+  /** The lease is unexpired (only offered when its holder may be provably dead). */
+  lease_live: boolean;
 }
 
-/** What `worker --dry-run` shows: the tasks claimableTasks() would offer, with their next step and lease. */
-export async function claimableDetail(db: Db, limit: number): Promise<ClaimableView[]> {
-  return db.query<ClaimableView>(
-    `SELECT q.id, c.ins_name, q.flow, q.status, q.lease_owner, q.lease_expires_at,
-            (SELECT CONCAT(s.seq, ' ', s.step_name, ':', s.role) FROM task_step s
-              WHERE s.task_id = q.id AND s.status NOT IN ('done', 'skipped') ORDER BY s.seq LIMIT 1) AS next_step
-       FROM task_queue q LEFT JOIN custins c ON c.id = q.custins_id
-      WHERE q.status IN ('pending', 'running') AND (q.lease_owner IS NULL OR q.lease_expires_at IS NULL OR q.lease_expires_at < NOW(3))
-      ORDER BY q.id LIMIT ?`,
-    [limit],
-  );
+/** The lease a fenced change requires: this owner, this token, not expired. */
+export interface Fence {
+  taskId: number;
+  owner: string;
+  token: number;
+}
+
+export type ClaimResult =
+  | { ok: true; token: number }
+  | { ok: false; why: 'missing' }
+  | { ok: false; why: 'status'; status: TaskStatus }
+  | { ok: false; why: 'held'; status: TaskStatus; owner: string | null; expiresAt: Date | null; token: number };
+
+/** 'now' stamps the store's clock; null clears; 'keep' (for started) stamps only when unset. */
+export interface TaskChange {
+  status?: TaskStatus;
+  error?: string | null;
+  currentStep?: string | null;
+  started?: 'now' | 'keep';
+  finished?: 'now' | null;
+  /** Forget a cancel request (it has been acted on). */
+  clearCancel?: boolean;
+}
+
+export interface StepChange {
+  status: StepStatus;
+  /** Count one more start. */
+  attempt?: boolean;
+  host?: string | null;
+  error?: string | null;
+  detail?: string | null;
+  skipReason?: string | null;
+  /** undefined keeps the result. */
+  result?: JsonValue | null;
+  started?: 'now' | null;
+  finished?: 'now' | null;
+  /** Only steps whose status is not one of these change (goto forward skips the unfinished ones only). */
+  unlessStatus?: StepStatus[];
+}
+
+/** One atomic change under a fence: the task row, some steps, and the flow's own metadb writes. */
+export interface Mutation {
+  task?: TaskChange;
+  steps?: Array<{ seqs: number[] | { from: number; to?: number }; change: StepChange }>;
+}
+
+export interface TaskStore {
+  /** The flow hooks' transaction handle (the MariaDB transaction, or the memory store's double). */
+  readonly kind: 'mariadb' | 'memory';
+  insertTask(t: NewTask): Promise<number>;
+  getTask(id: number): Promise<TaskRow>;
+  loadSteps(taskId: number): Promise<StepRow[]>;
+  listTasks(f: TaskFilter): Promise<TaskListRow[]>;
+  /** The newest task of a target (of one flow when given). */
+  latestTask(target: Target, flow?: string): Promise<TaskRow | null>;
+  /** The newest task concerning an instance, whatever its target (of one flow when given). */
+  latestTaskOfCustins(custinsId: number, flow?: string): Promise<TaskRow | null>;
+  /** Unfinished tasks (pending, running, paused) concerning an instance or a target. */
+  openTasks(q: { custinsId?: number; target?: Target }): Promise<TaskRow[]>;
+  /** pending/running tasks whose lease is free or expired; with leased: also those under a live lease. */
+  claimable(limit: number, o?: { leased?: boolean }): Promise<ClaimableView[]>;
+
+  /** One conditional change: exactly one of several concurrent claimers gets ok. */
+  claim(taskId: number, owner: string, ttlMs: number, allow: readonly TaskStatus[]): Promise<ClaimResult>;
+  /** Take the lease from a holder proven dead: only if it still is that holder with that token. */
+  takeOver(taskId: number, owner: string, ttlMs: number, from: { owner: string; token: number }): Promise<number | null>;
+  /** Extend an unexpired lease; false when it is gone. */
+  renew(f: Fence, ttlMs: number): Promise<boolean>;
+  /** Owner cleared, token kept (it only ever grows). */
+  release(f: Fence): Promise<void>;
+
+  /** Apply m (and then hook, in the same transaction) only under the fence; false when the fence failed. */
+  fenced(f: Fence, m: Mutation, hook?: (tx: Db) => Promise<void>): Promise<boolean>;
+  /** The flow's metadb writes in a transaction that first checks the fence; FENCE_LOST when it failed. */
+  fencedTx<T>(f: Fence, fn: (tx: Db) => Promise<T>): Promise<T | typeof FENCE_LOST>;
+  /** Record a cancel request (no lease needed: the runner acts on it at its next step boundary). */
+  requestCancel(taskId: number, by: string): Promise<void>;
+  /** The pending cancel request of a task, or null. */
+  cancelRequested(taskId: number): Promise<string | null>;
+  /** The time the store judges leases by. */
+  now(): Promise<Date>;
+}
+
+export const FENCE_LOST: unique symbol = Symbol('fence lost');
+
+export const FINISHED_STEP: ReadonlySet<StepStatus> = new Set(['done', 'skipped']);
+export const OPEN_TASK: readonly TaskStatus[] = ['pending', 'running', 'paused'];
+
+/** Longest JSON a step may record (a result is for small facts, not data). */
+export const RESULT_MAX = 64 * 1024;
+
+export function checkTarget(t: Target): Target {
+  // A bad target is a bug in the flow that built it (exit 1), not an operator's input.
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(t.kind)) throw new Error(`target kind "${t.kind}" is not [a-z][a-z0-9_]{0,31}`);
+  if (!t.id || t.id.length > 128 || /[\x00-\x1f\x7f]/.test(t.id)) throw new Error(`target id "${t.id.slice(0, 40)}" is empty, longer than 128 or has control characters`);
+  return t;
+}
+
+/** "seq name" of a failed step: how every command names the step a task failed at. */
+export function failedStepName(rows: ReadonlyArray<Pick<StepRow, 'seq' | 'step_name' | 'status'>>): string | null {
+  const f = rows.find((r) => r.status === 'failed');
+  return f ? `${f.seq} ${f.step_name}` : null;
 }

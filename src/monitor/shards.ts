@@ -1,5 +1,5 @@
 import type { Db } from '../remote/mysql.js';
-import { ownerIsDeadHere } from '../flow/lease.js';
+import { ownerIsProvablyDead } from '../flow/lease.js';
 import { SHARDS } from './targets.js';
 
 // How several monitors share the fleet. Instances fall into SHARDS shards (instance_id % SHARDS);
@@ -48,7 +48,7 @@ export class ShardLeases {
     this.heldSet = new Set(mine.map((r) => Number(r.shard)));
 
     const monitors = await this.db.query<{ owner: string }>('SELECT owner FROM perf_monitor WHERE expires_at > NOW(3)');
-    const live = Math.max(1, monitors.filter((m) => m.owner === this.owner || !ownerIsDeadHere(m.owner)).length);
+    const live = Math.max(1, monitors.filter((m) => m.owner === this.owner || !ownerIsProvablyDead(m.owner)).length);
     const target = o.all ? SHARDS : Math.ceil(SHARDS / live);
     const released: number[] = [];
     const claimed: number[] = [];
@@ -64,7 +64,7 @@ export class ShardLeases {
         'SELECT shard, owner, fencing_token FROM perf_shard WHERE owner IS NOT NULL AND owner <> ? AND expires_at > NOW(3)',
         [this.owner],
       );
-      for (const s of stale.filter((x) => ownerIsDeadHere(x.owner))) {
+      for (const s of stale.filter((x) => ownerIsProvablyDead(x.owner))) {
         await this.db.execute('UPDATE perf_shard SET owner = NULL, expires_at = NULL WHERE shard = ? AND owner = ? AND fencing_token = ?', [s.shard, s.owner, s.fencing_token]);
       }
       const want = target - this.heldSet.size;

@@ -1,8 +1,9 @@
 import type { Context } from '../core/context.js';
 import { InternalError, RdsctlError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
-import { insertTask } from '../flow/store.js';
-import { INSTALL_FLOW, INSTALL_FLOW_NAME } from '../flow/install/index.js';
+import { enqueue, validateParams } from '../flow/enqueue.js';
+import { installFlow } from '../flow/install/index.js';
+import { sqlStore } from '../flow/store-sql.js';
 import type { InstallParams } from '../flow/install/context.js';
 import { ensureAccount } from './accounts.js';
 import { allocate, type AllocatedInstance } from './allocate.js';
@@ -17,6 +18,7 @@ import { validateCreate, type CreateRequest, type CreateSpec } from './validate.
 export async function validateRequest(ctx: Context, req: CreateRequest): Promise<CreateSpec> {
   const db = ctx.db('dbaas');
   const spec = validateCreate(req, await readCatalog(db));
+  validateParams(installFlow, { ...installParams(spec, ctx.osUser) });
   if (spec.network === 'vpc') await findVswitch(ctx.db('vpc'), spec.vpcId!, spec.vswitchId!, spec.zone);
   return spec;
 }
@@ -46,13 +48,7 @@ async function writeAll(tx: Db, spec: CreateSpec, createdBy: string, o: { encryp
   if (spec.dbs.length) {
     await tx.execute(`INSERT INTO custins_db (custins_id, db_name, charset, status) VALUES ${spec.dbs.map(() => "(?, ?, 'utf8mb4', 'creating')").join(', ')}`, spec.dbs.flatMap((d) => [a.custinsId, d]));
   }
-  const taskId = await insertTask(tx, {
-    custinsId: a.custinsId,
-    flow: INSTALL_FLOW_NAME,
-    params: { ...installParams(spec, createdBy), ...(o.encrypt ? { encrypt: true } : {}) },
-    createdBy,
-    steps: INSTALL_FLOW.map((s) => ({ name: s.name, role: s.role })),
-  });
+  const taskId = await enqueue(sqlStore(tx), installFlow, { kind: 'instance', id: String(a.custinsId) }, { ...installParams(spec, createdBy), ...(o.encrypt ? { encrypt: true } : {}) }, { createdBy });
   return { ...a, taskId };
 }
 

@@ -1,20 +1,22 @@
 import type { Context } from '../core/context.js';
-import { ConflictError, RemoteError } from '../core/errors.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Plan } from '../core/mutation.js';
-import type { Db } from '../remote/mysql.js';
-import { CLAIMABLE, claim } from '../flow/runner.js';
-import { latestTask } from '../flow/store.js';
-import type { Lease } from '../flow/lease.js';
-import { releaseCapacity } from './allocate.js';
+import { ownerIsProvablyDead } from '../flow/lease.js';
+import { sqlStore } from '../flow/store-sql.js';
+import type { TaskRow } from '../flow/store.js';
 import { findCustins, instanceRows, type CustinsRow } from './custins.js';
-import { leftoversScript, purgeScript } from './host-ops.js';
+import { purgeScript } from './host-ops.js';
 import { toNode, type Node } from './layout.js';
 
-// `instance delete`: stop mysqld on both NCs, remove everything the install left there (dirs,
-// backups, init script, limits, whitelist file, this port's lines in instance.conf, insinfo and
-// /etc/rds_resource_config.conf), check nothing is left, then give back port and capacity and
-// mark the metadata deleted. A host that cannot be reached leaves the instance 'deleting' and
-// the command can be run again.
+/** The delete flow's name (src/flow/delete/): kept here so this module does not import the flow. */
+export const DELETE_FLOW_NAME = 'delete';
+
+// `instance delete`: what it acts on, what it would do, and what stands in its way. The delete
+// itself is the `delete` flow (src/flow/delete/): stop mysqld on both NCs, remove everything the
+// install left there (dirs, backups, init script, limits, whitelist file, this port's lines in
+// instance.conf, insinfo and /etc/rds_resource_config.conf), check nothing is left, then give
+// back port and capacity and mark the metadata deleted. A host that cannot be reached fails its
+// step and leaves the instance 'deleting'; the delete resumes from there.
 
 export interface DeleteTarget {
   custins: CustinsRow;
@@ -23,14 +25,18 @@ export interface DeleteTarget {
 
 export async function deleteTarget(ctx: Context, ref: string): Promise<DeleteTarget> {
   const db = ctx.db('dbaas');
-  const custins = await findCustins(db, ref);
+  const custins = await findCustins(db, ref, { includeDeleted: true });
+  // Marked deleted by a delete that was killed before it recorded its own end: let it finish.
+  if (custins.status === 'deleted' && !(await sqlStore(db).openTasks({ custinsId: custins.id })).some((t) => t.flow === DELETE_FLOW_NAME)) {
+    throw new NotFoundError(`instance ${ref} was deleted at ${custins.gmt_deleted?.toISOString() ?? 'an unknown time'}`);
+  }
   const profile = ctx.profile();
   const nodes = (await instanceRows(db, custins.id)).map((r) => toNode(profile, r));
   return { custins, nodes };
 }
 
 /** Metadata statements of a delete, for --dry-run and for the transaction itself. */
-const METADATA_SQL: Array<[string, string]> = [
+export const METADATA_SQL: Array<[string, string]> = [
   ['custins', "UPDATE custins SET status = 'deleted', gmt_deleted = NOW() WHERE id = ?"],
   ['custins_account', "UPDATE custins_account SET status = 'deleted' WHERE custins_id = ?"],
   ['custins_secret', 'DELETE FROM custins_secret WHERE custins_id = ?'],
@@ -55,7 +61,8 @@ export function deletePlan(t: DeleteTarget): Plan {
     targets: [t.custins.ins_name, ...t.nodes.map((n) => `${n.role} ${n.host}:${n.port}`)],
     remote: t.nodes.map((n) => ({ host: n.host, command: purgeScript(n.layout) })),
     sql: [
-      { db: 'dbaas', statement: "UPDATE task_queue SET status = 'cancelled' WHERE id = ? (the unfinished install task, under its lease)" },
+      { db: 'dbaas', statement: "INSERT INTO task_queue (…, flow = 'delete', …) + 6 task_step rows (the delete flow; or the unfinished delete task is resumed)" },
+      { db: 'dbaas', statement: "UPDATE task_queue SET status = 'cancelled' WHERE id = ? (each open or failed task of the instance, under its lease)" },
       { db: 'dbaas', statement: "UPDATE instance SET status = 'deleted' + hostinfo cpu/mem/disk given back", params: t.nodes.map((n) => n.instanceId) },
       ...METADATA_SQL.map(([, statement]) => ({ db: 'dbaas', statement, params: [t.custins.id] })),
     ],
@@ -63,50 +70,25 @@ export function deletePlan(t: DeleteTarget): Plan {
   };
 }
 
-export interface DeleteResult {
-  ins_name: string;
-  custins_id: number;
-  hosts: Array<{ host: string; result: string }>;
-  cancelled_task: number | null;
-  status: 'deleted';
-}
-
-/** Fence off the install task: a runner must not start mysqld again while we remove it. */
-async function stopTask(db: Db, custinsId: number, ttlSec: number): Promise<{ lease: Lease | null; taskId: number | null }> {
-  const task = await latestTask(db, custinsId);
-  if (!task || task.status === 'cancelled') return { lease: null, taskId: null };
-  let lease: Lease;
-  try {
-    lease = await claim(db, task, CLAIMABLE.control, ttlSec);
-  } catch (e) {
-    if (e instanceof ConflictError) throw new ConflictError(`instance ${custinsId}: ${e.message}; stop that runner first`, { hint: e.hint });
-    throw e;
+/**
+ * What stands in the way of a delete, checked before anything changes: a task of the instance
+ * that a live runner is running (it would start what the delete removes). An unfinished delete
+ * task is returned to be resumed rather than written again.
+ */
+export async function deleteBlockers(ctx: Context, t: DeleteTarget): Promise<{ resume: TaskRow | null }> {
+  const store = sqlStore(ctx.db('dbaas'));
+  const open = await store.openTasks({ custinsId: t.custins.id });
+  const now = (await store.now()).getTime();
+  for (const task of open) {
+    const live = task.lease_owner !== null && task.lease_expires_at !== null && task.lease_expires_at.getTime() > now && !ownerIsProvablyDead(task.lease_owner);
+    if (live && task.flow !== DELETE_FLOW_NAME) {
+      throw new ConflictError(`instance ${t.custins.ins_name} has task ${task.id} (${task.flow}) running on ${task.lease_owner}; cancel it before the delete`, {
+        hint: `rdsctl task cancel ${task.id} --reason "…" (it stops at its next step boundary), then delete again`,
+      });
+    }
+    if (live) throw new ConflictError(`instance ${t.custins.ins_name} is already being deleted by task ${task.id} (runner ${task.lease_owner})`, { hint: `follow it with \`rdsctl task show ${task.id}\`` });
   }
-  if (task.status === 'done') return { lease, taskId: null };
-  await lease.write(`UPDATE task_queue q SET q.status = 'cancelled', q.error = 'cancelled by instance delete', q.gmt_finished = NOW() WHERE ${lease.fence().sql}`, lease.fence().params);
-  return { lease, taskId: task.id };
-}
-
-export async function deleteInstance(ctx: Context, t: DeleteTarget, ttlSec: number): Promise<DeleteResult> {
-  const db = ctx.db('dbaas');
-  const { lease, taskId } = await stopTask(db, t.custins.id, ttlSec);
-  try {
-    await db.execute("UPDATE custins SET status = 'deleting' WHERE id = ? AND status <> 'deleted'", [t.custins.id]);
-    const ssh = await ctx.ssh();
-    const hosts = await Promise.all(
-      t.nodes.map(async (n) => {
-        const out = await ssh.run(n.target, purgeScript(n.layout), { timeoutSec: 120, signal: ctx.signal });
-        const left = (await ssh.run(n.target, leftoversScript(n.layout), { timeoutSec: 60, signal: ctx.signal })).trim();
-        if (left) throw new RemoteError(`${n.host}: still there after the purge: ${left.split('\n').join(', ')}`, { host: n.host });
-        return { host: n.host, result: out.trim().split('\n').join('; ') };
-      }),
-    );
-    await db.transaction(async (tx) => {
-      await releaseCapacity(tx, t.custins.id);
-      for (const [, sql] of METADATA_SQL) await tx.execute(sql, [t.custins.id]);
-    });
-    return { ins_name: t.custins.ins_name, custins_id: t.custins.id, hosts, cancelled_task: taskId, status: 'deleted' };
-  } finally {
-    await lease?.release();
-  }
+  const failedDelete = (await store.listTasks({ custinsId: t.custins.id, flow: DELETE_FLOW_NAME, limit: 1 }))[0];
+  const resume = open.find((x) => x.flow === DELETE_FLOW_NAME) ?? (failedDelete?.status === 'failed' ? await store.getTask(failedDelete.id) : null);
+  return { resume };
 }

@@ -56,8 +56,23 @@ export function checkSecurityGroup(id: string): string {
 
 /** SYSTEM, an offset (+08:00) or a named zone (Asia/Shanghai) from the zoneinfo database. */
 export function checkTimeZone(tz: string): string {
-  if (tz === 'SYSTEM' || /^[+-](0\d|1[0-4]):[0-5]\d$/.test(tz) || /^[A-Za-z]+(?:\/[A-Za-z0-9_+-]+){1,2}$/.test(tz) || tz === 'UTC') return tz;
+  if (tz === 'SYSTEM' || /^[+-](0\d|1[0-4]):[0-5]\d$/.test(tz) || tz === 'UTC') return tz;
+  if (/^[A-Za-z]+(?:\/[A-Za-z0-9_+-]+){1,2}$/.test(tz)) {
+    // A well-formed name is not enough: do_reset_named_timezone_config (step 45) fails on a zone
+    // the tz database does not have, after half the pair is built. ICU carries the IANA names.
+    if (knownZone(tz)) return tz;
+    throw new UsageError(`--time-zone "${tz}": not a zone of the tz database (e.g. Asia/Shanghai, Europe/Berlin, UTC)`);
+  }
   throw new UsageError(`--time-zone "${tz}": SYSTEM, an offset like +08:00, or a named zone like Asia/Shanghai`);
+}
+
+function knownZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A named zone needs the time zone tables; SYSTEM and offsets work from the first start. */

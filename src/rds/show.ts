@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import { describeError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
 import { readGreeting } from '../remote/mysql-instance.js';
-import { listTasks } from '../flow/store.js';
+import { sqlStore } from '../flow/store-sql.js';
 import { accountsOf } from './accounts.js';
 import { findCustins, instanceRows } from './custins.js';
 import { superuserSession } from './instance-sql.js';
@@ -48,7 +48,7 @@ export interface InstanceView {
   databases: Array<{ name: string; charset: string; status: string }>;
   network: { conn_string: string | null; data_route_status: string | null; whitelist: Array<{ group: string; type: string; ips: string[] }> };
   backups: Array<{ backup_set: string; host: string; status: string; size_bytes: number | null; finished: Date | null }>;
-  tasks: Array<{ task_id: number; flow: string; status: string; current_step: string | null; steps: string; created: Date; finished: Date | null }>;
+  tasks: Array<{ task_id: number; flow: string; status: string; current_step: string | null; failed_step: string | null; steps: string; created: Date; finished: Date | null }>;
   live?: LiveView[];
 }
 
@@ -64,7 +64,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     db.query<{ conn_string: string; status: string }>('SELECT conn_string, status FROM rds_data_route WHERE custins_id = ?', [c.id]),
     db.query<{ group_name: string; group_type: string; ips: string }>('SELECT group_name, group_type, ips FROM custins_whitelist WHERE custins_id = ? ORDER BY group_type, group_name', [c.id]),
     db.query<{ backup_set: string; host_name: string; status: string; size_bytes: number | null; gmt_finished: Date | null }>('SELECT backup_set, host_name, status, size_bytes, gmt_finished FROM baklist WHERE custins_id = ? ORDER BY id', [c.id]),
-    listTasks(db, { custinsId: c.id, limit: 20 }),
+    sqlStore(db).listTasks({ custinsId: c.id, limit: 20 }),
   ]);
   const view: InstanceView = {
     instance: record,
@@ -74,7 +74,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     databases: dbs.map((d) => ({ name: d.db_name, charset: d.charset, status: d.status })),
     network: { conn_string: route[0]?.conn_string ?? null, data_route_status: route[0]?.status ?? null, whitelist: wl.map((w) => ({ group: w.group_name, type: w.group_type, ips: w.ips.split(',').filter(Boolean) })) },
     backups: backups.map((b) => ({ backup_set: b.backup_set, host: b.host_name, status: b.status, size_bytes: b.size_bytes, finished: b.gmt_finished })),
-    tasks: tasks.map((t) => ({ task_id: t.id, flow: t.flow, status: t.status, current_step: t.current_step, steps: `${t.steps_finished}/${t.steps_total}`, created: t.gmt_created, finished: t.gmt_finished })),
+    tasks: tasks.map((t) => ({ task_id: t.id, flow: t.flow, status: t.status, current_step: t.current_step, failed_step: t.failed_step, steps: `${t.steps_finished}/${t.steps_total}`, created: t.gmt_created, finished: t.gmt_finished })),
   };
   if (o.live && c.status !== 'deleted') {
     const profile = ctx.profile();

@@ -1,13 +1,14 @@
-import os from 'node:os';
 import { jest } from '@jest/globals';
 import type { Context } from '../../src/core/context.js';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Db } from '../../src/remote/mysql.js';
 import { gotoStep, skipStep } from '../../src/flow/control.js';
 import { runTask, type StepEvent } from '../../src/flow/engine.js';
-import { Lease, LeaseLostError, newOwner } from '../../src/flow/lease.js';
-import { claimableTasks, getTask, insertTask, loadSteps } from '../../src/flow/store.js';
+import { enqueue } from '../../src/flow/enqueue.js';
+import { Lease, LeaseLostError, TaskBusyError, localIdentity, newOwner } from '../../src/flow/lease.js';
+import { sqlStore, type MariaDbStore } from '../../src/flow/store-sql.js';
 import type { FlowDef, StepDef, TaskStatus } from '../../src/flow/types.js';
+import { readyTasks } from '../../src/flow/worker.js';
 import { sharedLab } from '../support/lab.js';
 
 // The task engine against the lab's real MariaDB, with a small flow of metadb steps: one winner
@@ -24,6 +25,7 @@ interface Ctx {
 
 let ctx: Context;
 let db: Db;
+let store: MariaDbStore;
 let close: () => Promise<void>;
 const ALL: TaskStatus[] = ['pending', 'running', 'failed', 'paused', 'done'];
 // Test tasks hang off custins ids no real instance uses.
@@ -34,6 +36,7 @@ beforeAll(() => {
   const c = lab.context();
   ctx = c.ctx;
   db = ctx.db('dbaas');
+  store = sqlStore(db);
   close = () => ctx.close();
 });
 
@@ -43,13 +46,16 @@ afterAll(async () => {
   await close();
 });
 
-function step(name: string, run: (c: Ctx) => Promise<string | void>, o: Partial<StepDef<Ctx, never>> = {}): StepDef<Ctx, never> {
+function step(name: string, run: (c: Ctx) => Promise<string | void>, o: Partial<StepDef<Ctx, string>> = {}): StepDef<Ctx, string> {
   return { name, role: 'metadb', timeoutSec: 20, effect: 'metadb', run: (c) => run(c), ...o };
 }
 
-function flowOf(steps: StepDef<Ctx, never>[], calls: string[]): FlowDef<Ctx, never> {
+function flowOf(steps: StepDef<Ctx, string>[], calls: string[]): FlowDef<Ctx, string> {
   return {
     name: 'test',
+    version: 1,
+    targetKind: 'instance',
+    roles: ['metadb'],
     steps,
     load: async (env) => ({ calls, db: env.db, lease: env.lease }),
     nodesOf: () => [],
@@ -59,12 +65,15 @@ function flowOf(steps: StepDef<Ctx, never>[], calls: string[]): FlowDef<Ctx, nev
   };
 }
 
-async function newTask(steps: StepDef<Ctx, never>[]): Promise<number> {
+async function newTask(steps: StepDef<Ctx, string>[]): Promise<number> {
   const custinsId = nextCustins++;
-  return db.transaction((tx) => insertTask(tx, { custinsId, flow: 'test', params: {}, createdBy: 'jest', steps: steps.map((s) => ({ name: s.name, role: s.role })) }));
+  return db.transaction((tx) => enqueue(sqlStore(tx), flowOf(steps, []), { kind: 'instance', id: String(custinsId) }, {}, { createdBy: 'jest' }));
 }
 
-const claim = (taskId: number, ttlSec = 30, allow = ALL): Promise<Lease> => Lease.claim(db, taskId, { owner: newOwner(), ttlSec, allow });
+const claim = (taskId: number, ttlSec = 30, allow = ALL): Promise<Lease> => Lease.claim(store, taskId, { owner: newOwner(), ttlSec, allow, clock: ctx.clock });
+const getTask = (_db: Db, id: number) => store.getTask(id);
+const loadSteps = (_db: Db, id: number) => store.loadSteps(id);
+const env = async (id: number) => ({ ctx, db, store, task: await store.getTask(id), lease: await claim(id) });
 
 test('of five concurrent claims exactly one wins; the others get a conflict naming the holder', async () => {
   const steps = [step('s1', async () => undefined)];
@@ -75,8 +84,9 @@ test('of five concurrent claims exactly one wins; the others get a conflict nami
   expect(won).toHaveLength(1);
   expect(lost).toHaveLength(4);
   for (const l of lost) {
+    expect(l.reason).toBeInstanceOf(TaskBusyError);
     expect(l.reason).toBeInstanceOf(ConflictError);
-    expect((l.reason as Error).message).toMatch(new RegExp(`task ${id} is being run by ${os.hostname()}:${process.pid}:`));
+    expect((l.reason as Error).message).toMatch(new RegExp(`task ${id} is being run by ${localIdentity().host}:${process.pid}:`));
   }
   await (won[0] as PromiseFulfilledResult<Lease>).value.release();
 });
@@ -88,23 +98,29 @@ test('a runner whose lease expired and was taken over stops before its next writ
   await new Promise((r) => setTimeout(r, 1300));
   const b = await claim(id, 30);
   expect(b.token).toBe(a.token + 1);
-  const write = `UPDATE task_step s JOIN task_queue q ON q.id = s.task_id SET s.detail = ? WHERE s.task_id = ? AND s.seq = 1 AND `;
-  await expect(a.write(write + a.fence().sql, ['from A', id, ...a.fence().params])).rejects.toBeInstanceOf(LeaseLostError);
+  await expect(a.apply({ steps: [{ seqs: [1], change: { status: 'pending', detail: 'from A' } }] })).rejects.toBeInstanceOf(LeaseLostError);
   await expect(a.tx(async (tx) => tx.execute('UPDATE task_queue SET error = ? WHERE id = ?', ['from A', id]))).rejects.toBeInstanceOf(LeaseLostError);
-  await b.write(write + b.fence().sql, ['from B', id, ...b.fence().params]);
+  await b.apply({ steps: [{ seqs: [1], change: { status: 'pending', detail: 'from B', result: { pos: 4 } } }] });
+  expect((await loadSteps(db, id))[0]!.result).toEqual({ pos: 4 });
   expect((await loadSteps(db, id))[0]!.detail).toBe('from B');
   expect((await getTask(db, id)).error).toBeNull();
   await b.release();
 });
 
-test('a lease held by a process of this host that no longer exists is taken over at once', async () => {
+test('a lease held by a process of this host that provably no longer exists is taken over at once; others are not', async () => {
   const id = await newTask([step('s1', async () => undefined)]);
-  await db.execute('UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL 1 HOUR, fencing_token = 41 WHERE id = ?', [`${os.hostname()}:999999999:dead00`, id]);
+  const dead = newOwner({ ...localIdentity(), pid: 999999999 });
+  await db.execute('UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL 1 HOUR, fencing_token = 41 WHERE id = ?', [dead, id]);
+  expect((await readyTasks(store, 100000)).map((t) => t.id)).toContain(id);
   const l = await claim(id);
   expect(l.token).toBe(42);
   await l.release();
-  await db.execute("UPDATE task_queue SET lease_owner = 'elsewhere:1:abc', lease_expires_at = NOW(3) + INTERVAL 1 HOUR WHERE id = ?", [id]);
-  await expect(claim(id)).rejects.toThrow(/is being run by elsewhere:1:abc/);
+  // Same hostname, pid gone, but an owner that does not prove it (older format, or another PID namespace).
+  for (const owner of [`${localIdentity().host}:999999999:abcdef`, newOwner({ ...localIdentity(), pid: 999999999, pidNs: '1' })]) {
+    await db.execute('UPDATE task_queue SET lease_owner = ?, lease_expires_at = NOW(3) + INTERVAL 1 HOUR WHERE id = ?', [owner, id]);
+    await expect(claim(id)).rejects.toThrow(new RegExp(`is being run by ${owner}`));
+    expect((await readyTasks(store, 100000)).map((t) => t.id)).not.toContain(id);
+  }
 });
 
 test('a failed step fails the task and stops the flow; resume reruns only from there', async () => {
@@ -127,9 +143,10 @@ test('a failed step fails the task and stops the flow; resume reruns only from t
   const flow = flowOf(steps, calls);
   const id = await newTask(steps);
   const events: StepEvent[] = [];
-  const r1 = await runTask(flow, { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'resume' }, { step: (e) => events.push(e) });
+  const r1 = await runTask(flow, await env(id), { kind: 'resume' }, { step: (e) => events.push(e) });
   expect(r1.status).toBe('failed');
   expect(r1.failed).toMatchObject({ seq: 3, name: 's3', error: 'disk full on the NC', exitCode: 9 });
+  expect((await getTask(db, id)).current_step).toBe('3 s3');
   expect(calls).toEqual(['s1', 's2', 's3', 'onFail']);
   let t = await getTask(db, id);
   expect(t.status).toBe('failed');
@@ -140,7 +157,7 @@ test('a failed step fails the task and stops the flow; resume reruns only from t
 
   broken = false;
   calls.length = 0;
-  const r2 = await runTask(flow, { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'resume' });
+  const r2 = await runTask(flow, await env(id), { kind: 'resume' });
   expect(r2).toEqual({ status: 'done', ran: 3 });
   expect(calls).toEqual(['s3', 's5', 'onDone']);
   const st = await loadSteps(db, id);
@@ -164,7 +181,7 @@ test('a step that outlives its lease: its result is not written and the run stop
     step('s2', async (c) => void c.calls.push('s2')),
   ];
   const id = await newTask(steps);
-  await expect(runTask(flowOf(steps, calls), { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'resume' })).rejects.toBeInstanceOf(LeaseLostError);
+  await expect(runTask(flowOf(steps, calls), await env(id), { kind: 'resume' })).rejects.toBeInstanceOf(LeaseLostError);
   expect(stolen).toBe(true);
   expect(calls).toEqual(['s1']);
   const st = await loadSteps(db, id);
@@ -175,7 +192,7 @@ test('a step that outlives its lease: its result is not written and the run stop
 test('a step over its timeout fails with the timeout, and the flow stops', async () => {
   const steps = [step('slow', () => new Promise((r) => setTimeout(r, 5000)), { timeoutSec: 1 }), step('after', async () => undefined)];
   const id = await newTask(steps);
-  const r = await runTask(flowOf(steps, []), { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'resume' });
+  const r = await runTask(flowOf(steps, []), await env(id), { kind: 'resume' });
   expect(r.failed).toMatchObject({ name: 'slow', error: 'slow timed out after 1s' });
   expect((await loadSteps(db, id)).map((s) => s.status)).toEqual(['failed', 'pending']);
 });
@@ -188,16 +205,16 @@ test('run one step, skip, goto back and forward: the task is paused, workers lea
   );
   const flow = flowOf(steps, calls);
   const id = await newTask(steps);
-  expect((await claimableTasks(db, 1000)).map((t) => t.id)).toContain(id);
+  expect((await store.claimable(100000)).map((t) => t.id)).toContain(id);
 
-  let r = await runTask(flow, { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'next' });
+  let r = await runTask(flow, await env(id), { kind: 'next' });
   expect(r).toEqual({ status: 'paused', ran: 1 });
-  expect((await claimableTasks(db, 1000)).map((t) => t.id)).not.toContain(id);
+  expect((await store.claimable(100000)).map((t) => t.id)).not.toContain(id);
 
   let l = await claim(id);
   await skipStep(l, 3, 'skipped by jest: known bad');
   await l.release();
-  r = await runTask(flow, { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'resume' });
+  r = await runTask(flow, await env(id), { kind: 'resume' });
   expect(r.status).toBe('done');
   expect(calls).toEqual(['a', 'b', 'd', 'e', 'onDone']);
   expect(probes).toEqual([]);
@@ -209,7 +226,7 @@ test('run one step, skip, goto back and forward: the task is paused, workers lea
   expect(g).toEqual({ direction: 'back', changed: [2, 3, 4, 5] });
   expect((await getTask(db, id)).status).toBe('paused');
   calls.length = 0;
-  r = await runTask(flow, { ctx, db, task: await getTask(db, id), lease: await claim(id) }, { kind: 'resume' });
+  r = await runTask(flow, await env(id), { kind: 'resume' });
   expect(r).toEqual({ status: 'done', ran: 4 });
   expect(probes).toEqual(['b', 'd', 'e']);
   expect(calls).toEqual(['c', 'd', 'e', 'onDone']);

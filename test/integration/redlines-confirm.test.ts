@@ -16,6 +16,7 @@ jest.setTimeout(120_000);
 
 interface Fixture extends LabNames {
   ins: string;
+  taskId: number;
   customRoute: string;
 }
 
@@ -37,8 +38,9 @@ beforeAll(async () => {
   const ins = `rm-rc${randomBytes(3).toString('hex')}`;
   const c = await lab.run(['instance', 'create', '--name', ins, '--no-wait', '--reason', 'redlines confirm']);
   if (c.code !== 0) throw new Error(`instance create --no-wait: ${c.stderr}`);
+  const [task] = await ctx.db('dbaas').query<{ id: number }>('SELECT t.id FROM task_queue t JOIN custins c ON c.id = t.custins_id WHERE c.ins_name = ?', [ins]);
   const [route] = await ctx.db('vpc').query<{ route_id: string }>("SELECT route_id FROM route_entry WHERE kind = 'custom' ORDER BY id LIMIT 1");
-  f = { ...(await labNames(ctx)), ins, customRoute: route!.route_id };
+  f = { ...(await labNames(ctx)), ins, taskId: task!.id, customRoute: route!.route_id };
   plantCanaries();
 });
 
@@ -70,6 +72,9 @@ const fanout = (name: string, command: string, pattern: string): Case => ({
 const CASES: Case[] = [
   { name: 'instance delete', args: (f) => ['instance', 'delete', f.ins, '--reason', 'redlines'], names: (f) => [`Delete ${f.ins} (`] },
   { name: 'instance step goto', args: (f) => ['instance', 'step', f.ins, 'goto', '3', '--reason', 'redlines'], names: (f) => [`of ${f.ins} to step 3 `] },
+  { name: 'instance step cancel', args: (f) => ['instance', 'step', f.ins, 'cancel', '--reason', 'redlines'], names: (f) => [`(install) of ${f.ins}?`] },
+  { name: 'task goto', args: (f) => ['task', 'goto', String(f.taskId), '3', '--reason', 'redlines'], names: (f) => [`Move task ${f.taskId} of ${f.ins} to step 3 `] },
+  { name: 'task cancel', args: (f) => ['task', 'cancel', String(f.taskId), '--reason', 'redlines'], names: (f) => [`Cancel task ${f.taskId} (install) of ${f.ins}?`] },
   { name: 'pangu disk offline', args: (f) => ['pangu', 'disk', 'offline', f.freeDisk, '--reason', 'redlines'], names: (f) => [`1 target: ${f.freeDisk}`] },
   { name: 'vpc route delete', args: (f) => ['vpc', 'route', 'delete', f.customRoute, '--reason', 'redlines'], names: (f) => [`1 target: ${f.customRoute} (`] },
   { name: 'hyapi delete_natgw_acl', args: (f) => ['hyapi', 'delete_natgw_acl', `acl_id=${f.aclId}`, '-o', 'table'], names: (f) => [`1 target: ACL rule ${f.aclId} of ${f.natgw}`] },

@@ -27,6 +27,12 @@ const MUTATING: Record<string, string[]> = {
   'instance create': ['instance', 'create', '--help'],
   'instance step': ['instance', 'step', '--help'],
   'instance delete': ['instance', 'delete', '--help'],
+  'task run': ['task', 'run', '--help'],
+  'task retry': ['task', 'retry', '--help'],
+  'task skip': ['task', 'skip', '--help'],
+  'task goto': ['task', 'goto', '--help'],
+  'task resume': ['task', 'resume', '--help'],
+  'task cancel': ['task', 'cancel', '--help'],
   worker: ['worker', '--help'],
   'instance kill': ['instance', 'kill', '--help'],
   'instance connect': ['instance', 'connect', '--help'],
@@ -44,6 +50,7 @@ const KNOWN_DEFECTS: Record<string, string> = {};
 
 interface Fixture extends LabNames {
   ins: string;
+  taskId: number;
   customRoute: string;
   /** The seed's locked NC (what `nc unlock` acts on). */
   lockedNc: string;
@@ -118,6 +125,11 @@ const CASES: DryCase[] = [
   { name: 'instance step run STEP', args: (f) => ['instance', 'step', f.ins, 'run', '3', '--dry-run'], shows: () => ['note: would run step 3 only'] },
   { name: 'instance step skip', args: (f) => ['instance', 'step', f.ins, 'skip', '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
   { name: 'instance step goto', args: (f) => ['instance', 'step', f.ins, 'goto', '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
+  { name: 'instance step cancel', args: (f) => ['instance', 'step', f.ins, 'cancel', '--dry-run', '--yes'], shows: (f) => ['dry run: instance step cancel', f.ins, /^note: would mark task \d+ cancelled now \(no runner holds it\)$/m] },
+  ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `task ${a}`, args: (f) => ['task', a, String(f.taskId), '--dry-run'], shows: (f) => [`dry run: task ${a} (task ${f.taskId}, install v1 on instance `, f.ins, /^note: would /m] })),
+  { name: 'task skip', args: (f) => ['task', 'skip', String(f.taskId), '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
+  { name: 'task goto', args: (f) => ['task', 'goto', String(f.taskId), '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
+  { name: 'task cancel', args: (f) => ['task', 'cancel', String(f.taskId), '--dry-run', '--yes'], shows: (f) => [`dry run: task cancel (task ${f.taskId}`, /^note: would mark task \d+ cancelled now/m] },
   { name: 'instance delete', args: (f) => ['instance', 'delete', f.ins, '--dry-run', '--yes'], shows: (f) => [f.ins, /^targets \(3\)/m] },
   { name: 'instance backup', args: (f) => ['instance', 'backup', f.ins, '--dry-run'], shows: (f) => ['dry run: back up instance', `${f.ins} -> bak-01:`, /^remote \[<source NC>\]: mariadb-backup --backup --stream=xbstream \| ssh /m] },
   { name: 'backup archive', args: (f) => ['backup', 'archive', f.ins, '--rotate', '--dry-run'], shows: (f) => ['dry run: archive binlogs', f.ins, 'FLUSH BINARY LOGS'] },
@@ -134,9 +146,10 @@ beforeAll(async () => {
   const ins = `rm-rd${randomBytes(3).toString('hex')}`;
   const c = await lab.run(['instance', 'create', '--name', ins, '--no-wait', '--reason', 'redlines dry-run']);
   if (c.code !== 0) throw new Error(`instance create --no-wait: ${c.stderr}`);
+  const [task] = await ctx.db('dbaas').query<{ id: number }>('SELECT t.id FROM task_queue t JOIN custins c ON c.id = t.custins_id WHERE c.ins_name = ?', [ins]);
   const [route] = await ctx.db('vpc').query<{ route_id: string }>("SELECT route_id FROM route_entry WHERE kind = 'custom' ORDER BY id LIMIT 1");
   const [locked] = await ctx.db('houyi').query<{ hostname: string }>('SELECT hostname FROM nc WHERE locked = 1 ORDER BY hostname LIMIT 1');
-  f = { ...(await labNames(ctx)), ins, customRoute: route!.route_id, lockedNc: locked!.hostname };
+  f = { ...(await labNames(ctx)), ins, taskId: task!.id, customRoute: route!.route_id, lockedNc: locked!.hostname };
 });
 
 afterAll(async () => {

@@ -61,6 +61,12 @@ const REGISTRY_ROLE: Record<string, Role> = {
   'backup archive': 'operator',
   'task list': 'read',
   'task show': 'read',
+  'task run': 'operator',
+  'task retry': 'operator',
+  'task skip': 'operator',
+  'task goto': 'admin',
+  'task resume': 'operator',
+  'task cancel': 'operator',
   worker: 'operator',
   monitor: 'operator',
   'instance perf': 'read',
@@ -156,6 +162,13 @@ const CASES: Case[] = [
   change('instance step', 'instance step retry', 'operator', (f) => ['instance', 'step', f.ins, 'retry']),
   change('instance step', 'instance step resume', 'operator', (f) => ['instance', 'step', f.ins, 'resume']),
   change('instance step', 'instance step skip', 'operator', (f) => ['instance', 'step', f.ins, 'skip', '5', '--reason', 'denied']),
+  change('instance step', 'instance step cancel', 'operator', (f) => ['instance', 'step', f.ins, 'cancel', '--yes', '--reason', 'denied']),
+  change('task run', 'task run', 'operator', (f) => ['task', 'run', String(f.taskId)]),
+  change('task retry', 'task retry', 'operator', (f) => ['task', 'retry', String(f.taskId)]),
+  change('task resume', 'task resume', 'operator', (f) => ['task', 'resume', String(f.taskId)]),
+  change('task skip', 'task skip', 'operator', (f) => ['task', 'skip', String(f.taskId), '5', '--reason', 'denied']),
+  change('task cancel', 'task cancel', 'operator', (f) => ['task', 'cancel', String(f.taskId), '--yes', '--reason', 'denied']),
+  change('task goto', 'task goto', 'admin', (f) => ['task', 'goto', String(f.taskId), '3', '--yes']),
   // A worker runs every pending task (this file's among them), so its holder is not tried here.
   change('worker', 'worker', 'operator', () => ['worker', '--once'], null),
   // A monitor samples every running instance and writes perf rows, so its holder is not tried here.
@@ -211,7 +224,7 @@ test('every command that needs a role has a case, and instance step one per acti
   const needing = COMMANDS.filter((c) => c.role !== 'none').map((c) => c.path.join(' '));
   expect(needing.filter((p) => !CASES.some((c) => c.cmd === p))).toEqual([]);
   expect(CASES.filter((c) => c.cmd !== c.what && !needing.includes(c.cmd))).toEqual([]);
-  expect([...new Set(CASES.filter((c) => c.cmd === 'instance step').map((c) => c.what))].sort()).toEqual(['instance step', 'instance step goto', 'instance step resume', 'instance step retry', 'instance step run', 'instance step skip']);
+  expect([...new Set(CASES.filter((c) => c.cmd === 'instance step').map((c) => c.what))].sort()).toEqual(['instance step', 'instance step cancel', 'instance step goto', 'instance step resume', 'instance step retry', 'instance step run', 'instance step skip']);
 });
 
 const below = (needs: Case['needs']): Array<keyof typeof USERS> => (['none', 'read', 'operator'] as const).filter((u) => u === 'none' || RANK[u] < RANK[needs]);

@@ -203,6 +203,7 @@ export function fakeContext(o: FakeContextOptions = {}): FakeContext {
   };
   const profile = { ...PROFILE, ...o.profile } as Profile;
   let audit: AuditLog | undefined;
+  const facts = new Map<string, Promise<unknown>>();
   const ctx: Context = {
     io,
     env,
@@ -216,6 +217,10 @@ export function fakeContext(o: FakeContextOptions = {}): FakeContext {
     db: (name) => o.dbs?.[name] ?? surprise(`db("${name}")`),
     ssh: async () => o.ssh ?? surprise('ssh()'),
     audit: () => (o.auditFile ? (audit ??= new AuditLog(o.auditFile, { user: o.osUser ?? 'tester', profile: profile.name }, () => ctx.clock.now(), () => undefined)) : surprise('audit()')),
+    once: (key, make) => {
+      if (!facts.has(key)) facts.set(key, make());
+      return facts.get(key) as never;
+    },
     close: async () => undefined,
   };
   return {

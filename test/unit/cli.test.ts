@@ -37,7 +37,8 @@ describe('program contract', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');
     }
-  });
+    // Every verb's --help in turn (70 of them, each loading its module): seconds on a loaded 2-core machine.
+  }, 60_000);
 
   it('help exit-codes prints the table', async () => {
     const r = await runCli(['help', 'exit-codes'], { env });

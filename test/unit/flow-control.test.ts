@@ -3,12 +3,12 @@ import { resolveStep, stepViews } from '../../src/flow/control.js';
 import { INSTALL_FLOW, installFlow } from '../../src/flow/install/index.js';
 import { parseInstallParams } from '../../src/flow/install/context.js';
 import { formatStep } from '../../src/flow/progress.js';
-import { ownerIsDeadHere, newOwner } from '../../src/flow/lease.js';
+import { localIdentity, newOwner, ownerIsProvablyDead, parseOwner } from '../../src/flow/lease.js';
 import type { StepRow, TaskRow } from '../../src/flow/store.js';
 
 // Naming steps for `instance step`, the step list view, progress lines and lease owners.
 
-const rows: StepRow[] = INSTALL_FLOW.map((s, i) => ({ task_id: 7, seq: i + 1, step_name: s.name, role: s.role, status: 'pending', attempts: 0, host: null, skip_reason: null, error: null, detail: null, gmt_started: null, gmt_finished: null }));
+const rows: StepRow[] = INSTALL_FLOW.map((s, i) => ({ task_id: 7, seq: i + 1, step_name: s.name, role: s.role, status: 'pending', attempts: 0, host: null, skip_reason: null, error: null, detail: null, result: null, gmt_started: null, gmt_finished: null }));
 
 describe('resolveStep', () => {
   test('by number, by name, by name:role', () => {
@@ -52,12 +52,23 @@ test('progress lines: [n/80] step host took (elapsed)', () => {
   expect(formatStep({ seq: 21, total: 80, name: 'x', host: 'nc-a01', status: 'failed', ms: 9, elapsedMs: 60000, detail: 'boom' })).toBe('[21/80] x  FAILED on nc-a01: boom  (60.0s)');
 });
 
-test('a lease owner on this host whose process is gone is dead; others are not', () => {
-  expect(ownerIsDeadHere(newOwner())).toBe(false);
-  const dead = newOwner().replace(/:(\d+):/, ':999999999:');
-  expect(ownerIsDeadHere(dead)).toBe(true);
-  expect(ownerIsDeadHere('other-host:1:abcdef')).toBe(false);
-  expect(ownerIsDeadHere('garbage')).toBe(false);
+test('a lease owner is presumed dead only when provably so: same boot, same PID namespace, pid gone or reused', () => {
+  const self = localIdentity();
+  const mine = newOwner();
+  expect(parseOwner(mine)).toMatchObject({ host: self.host, pid: process.pid, bootId: self.bootId, pidNs: self.pidNs, start: self.start });
+  expect(ownerIsProvablyDead(mine)).toBe(false);
+  const gone = mine.replace(/^([^:]+):(\d+):/, '$1:999999999:');
+  expect(ownerIsProvablyDead(gone)).toBe(true);
+  // pid 1 exists, but started at another time than the owner says: the pid was reused.
+  const reused = newOwner({ ...self, pid: 1, start: '123456789012' });
+  expect(ownerIsProvablyDead(reused)).toBe(true);
+  // another PID namespace: its pid 999999999 means nothing here.
+  expect(ownerIsProvablyDead(newOwner({ ...self, pid: 999999999, pidNs: '1' }))).toBe(false);
+  // another boot (another machine, or before a reboot we cannot tell apart): not provable.
+  expect(ownerIsProvablyDead(newOwner({ ...self, pid: 999999999, bootId: '00000000-0000-0000-0000-000000000000' }))).toBe(false);
+  // same hostname, older owner format without boot id and namespace: never presumed dead.
+  expect(ownerIsProvablyDead(`${self.host}:999999999:abcdef`)).toBe(false);
+  expect(ownerIsProvablyDead('garbage')).toBe(false);
 });
 
 test('task params: missing or ill-typed fields get safe defaults', () => {

@@ -155,7 +155,7 @@ describe('INSTALL_FLOW', () => {
 });
 
 describe('engine order helpers', () => {
-  const row = (seq: number, status: StepRow['status']): StepRow => ({ task_id: 1, seq, step_name: INSTALL_FLOW[seq - 1]!.name, role: INSTALL_FLOW[seq - 1]!.role, status, attempts: 0, host: null, skip_reason: null, error: null, detail: null, gmt_started: null, gmt_finished: null });
+  const row = (seq: number, status: StepRow['status']): StepRow => ({ task_id: 1, seq, step_name: INSTALL_FLOW[seq - 1]!.name, role: INSTALL_FLOW[seq - 1]!.role, status, attempts: 0, host: null, skip_reason: null, error: null, detail: null, result: null, gmt_started: null, gmt_finished: null });
 
   test('resume starts at the first step neither done nor skipped (running = cut off, runs again)', () => {
     const rows = INSTALL_FLOW.map((_, i) => row(i + 1, i < 10 ? 'done' : i === 10 ? 'running' : 'pending'));

@@ -123,7 +123,8 @@ describe('recordWriter', () => {
         }
       }
     }
-  });
+    // 32 renderings of up to 150 wide rows: ~1 s alone, over jest's 5 s default at load 15+.
+  }, 60_000);
 
   test('a big JSON list goes out in several writes as it comes, not as one string at the end', () => {
     const b = sink();

@@ -129,10 +129,10 @@ describe('vpc route list', () => {
 
 describe('task show', () => {
   it('joins the task, its instance and its steps; JSON keeps the step fields', async () => {
-    const task = { id: 17, custins_id: 12, flow: 'install', status: 'failed', params: '{}', lease_owner: null, lease_expires_at: null, fencing_token: 3, current_step: 'do_init', error: 'boom', created_by: 'alice', gmt_created: T0, gmt_started: T0, gmt_finished: null };
-    const step = { task_id: 17, seq: 1, step_name: 'do_check_host_status', role: 'both', status: 'failed', attempts: 2, host: 'nc-a01', skip_reason: null, error: 'host offline', detail: null, gmt_started: T0, gmt_finished: T0 };
+    const task = { id: 17, custins_id: 12, target_kind: 'instance', target_id: '12', flow: 'install', flow_version: 1, cancel_requested: null, status: 'failed', params: '{}', lease_owner: null, lease_expires_at: null, fencing_token: 3, current_step: 'do_init', error: 'boom', created_by: 'alice', gmt_created: T0, gmt_started: T0, gmt_finished: null };
+    const step = { task_id: 17, seq: 1, step_name: 'do_check_host_status', role: 'both', status: 'failed', attempts: 2, host: 'nc-a01', skip_reason: null, error: 'host offline', detail: null, result: '{"pos":4}', gmt_started: T0, gmt_finished: T0 };
     const dbaas = new DbStub('dbaas')
-      .onQuery(/FROM task_queue WHERE id = \?/, [task], { params: [17] })
+      .onQuery(/FROM task_queue q WHERE q\.id = \?/, [task], { params: [17] })
       .onQuery(/FROM custins WHERE id = \?/, [{ id: 12, ins_name: 'rm-abc', status: 'failed' }], { params: [12] })
       .onQuery(/FROM task_step WHERE task_id = \?/, [step], { params: [17] });
     const f = fakeContext({ dbs: { dbaas } });
@@ -140,7 +140,8 @@ describe('task show', () => {
     f.verify();
     const out = JSON.parse(f.stdout()) as { task_id: number; ins_name: string; status: string; steps: Array<Record<string, unknown>> };
     expect(out).toMatchObject({ task_id: 17, ins_name: 'rm-abc', status: 'failed' });
-    expect(out.steps[0]).toMatchObject({ seq: 1, step: 'do_check_host_status', status: 'failed', attempts: 2, host: 'nc-a01', error: 'host offline' });
+    expect(out.steps[0]).toMatchObject({ seq: 1, step: 'do_check_host_status', status: 'failed', attempts: 2, host: 'nc-a01', error: 'host offline', result: { pos: 4 } });
+    expect(out).toMatchObject({ target_kind: 'instance', target_id: '12', flow: 'install', flow_version: 1, flow_known: true, failed_step: '1 do_check_host_status' });
   });
 });
 

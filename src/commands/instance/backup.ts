@@ -10,8 +10,7 @@ import { setByTask } from '../../backup/sets.js';
 import { storeOf } from '../../backup/store.js';
 import { BACKUP_COLUMNS, backupRecord } from '../../backup/view.js';
 import { stderrProgress } from '../../flow/progress.js';
-import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
-import { getTask } from '../../flow/store.js';
+import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun, taskStore } from '../../flow/runner.js';
 import { findCustins } from '../../rds/custins.js';
 
 // `rdsctl instance backup NAME [--full]`: a full physical backup into the backup store, as a
@@ -104,7 +103,7 @@ export async function backup(opts: Options, ctx: Context): Promise<number> {
         failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
       }
     }
-    const task = await getTask(db, q.taskId);
+    const task = await taskStore(ctx).getTask(q.taskId);
     const set = await setByTask(db, q.taskId);
     if (typeof task.params.source_reason === 'string') ctx.io.err(`${custins.ins_name}: backup ${task.params.source_reason}\n`);
     if (set && opts.output === 'json') ctx.io.out(JSON.stringify(backupRecord(set), null, 2) + '\n');

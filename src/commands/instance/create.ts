@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { failureText } from '../../flow/engine.js';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
@@ -187,14 +188,18 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
       const { result } = await claimAndRun(ctx, created.taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: opts.leaseTtlSec, progress: stderrProgress(ctx.io) });
       if (result.failed) {
         exitCode = result.failed.exitCode;
-        failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
+        failed = failureText(result.failed);
+      } else if (result.status === 'cancelled') {
+        exitCode = ExitCode.CONFLICT;
+        failed = `a step boundary: cancelled by ${result.cancelledBy ?? 'an operator'}`;
       }
     }
     const db = ctx.db('dbaas');
     const record = await instanceRecord(db, await findCustins(db, String(created.custinsId)));
     if (opts.output === 'json') ctx.io.out(JSON.stringify(record, null, 2) + '\n');
     else printSections(ctx.io, opts.output, [recordSection(record)], record);
-    if (failed) ctx.io.err(`rdsctl: ${created.insName}: install failed at ${failed}; fix the cause, then \`rdsctl instance step ${created.insName} resume\`\n`);
+    if (exitCode === ExitCode.CONFLICT && failed) ctx.io.err(`rdsctl: ${created.insName}: install stopped at ${failed}; \`rdsctl instance delete ${created.insName}\` removes what it built\n`);
+    else if (failed) ctx.io.err(`rdsctl: ${created.insName}: install failed at ${failed}; fix the cause, then \`rdsctl instance step ${created.insName} resume\`\n`);
     else if (!opts.noWait) ctx.io.err(`${created.insName} is running: endpoint ${record.endpoint}\n`);
     return { value: exitCode, ok: failed === null, exitCode, detail: { ins_name: created.insName, custins_id: created.custinsId, task_id: created.taskId, status: record.status, ...(failed ? { failed } : {}) } };
   });

@@ -8,8 +8,7 @@ import { ENCRYPT_FLOW, encryptFlow } from '../../backup/encrypt-flow.js';
 import { encryptionOf, encryptionParams } from '../../backup/encryption.js';
 import { enqueueFlow } from '../../backup/enqueue.js';
 import { stderrProgress } from '../../flow/progress.js';
-import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
-import { loadSteps } from '../../flow/store.js';
+import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun, taskStore } from '../../flow/runner.js';
 import { findCustins } from '../../rds/custins.js';
 
 // `rdsctl instance encrypt NAME`: MariaDB data-at-rest encryption of a running pair, as a task of
@@ -68,7 +67,7 @@ export async function encrypt(opts: Options, ctx: Context): Promise<number> {
     const taskId = await db.transaction((tx) => enqueueFlow(tx, custins, encryptFlow, { createdBy: ctx.osUser, params: { requested_by: ctx.osUser, ...(opts.flags.reason ? { reason: opts.flags.reason } : {}) } }));
     ctx.io.err(`${custins.ins_name}: encrypt task ${taskId}\n`);
     const { result } = await claimAndRun(ctx, taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: opts.leaseTtlSec, progress: stderrProgress(ctx.io) });
-    const steps = await loadSteps(db, taskId);
+    const steps = await taskStore(ctx).loadSteps(taskId);
     const after = await encryptionOf(db, custins.id);
     const out = { ins_name: custins.ins_name, task_id: taskId, status: result.status, key_id: after?.key_id ?? null, encryption: after?.status ?? null, steps: steps.map((s) => ({ step: s.step_name, role: s.role, status: s.status, detail: s.detail })) };
     if (opts.output === 'json') ctx.io.out(JSON.stringify(out, null, 2) + '\n');

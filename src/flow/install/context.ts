@@ -1,8 +1,9 @@
 import type { Context } from '../../core/context.js';
 import type { Profile } from '../../core/config.js';
-import { ConflictError, DataError, RemoteError } from '../../core/errors.js';
+import { ConflictError, DataError, UsageError, describeError } from '../../core/errors.js';
+import { sqlIdent } from '../../rds/sql-text.js';
 import type { Db } from '../../remote/mysql.js';
-import type { ExecResult, SshPool } from '../../remote/ssh-types.js';
+import type { SshPool } from '../../remote/ssh-types.js';
 import { findClass, type InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
@@ -11,6 +12,8 @@ import type { InstanceSession } from '../../remote/mysql-instance.js';
 import type { Lease } from '../lease.js';
 import type { TaskRow } from '../store.js';
 import type { FlowEnv, StepScope } from '../types.js';
+import { pollUntil as basePoll, type FlowBase } from '../base.js';
+import { checkAccountName, checkDbName, checkSecurityGroup, checkTimeZone, checkWhitelistEntry } from '../../rds/names.js';
 
 // What every install step sees: the custins, its two nodes, the class, the task's parameters,
 // and the only doors to the outside: remote() for the NCs (lease checked before each command),
@@ -32,6 +35,8 @@ export interface InstallParams {
 }
 
 export interface InstallCtx {
+  /** What the engine gives every flow: fenced tx, lease-checked remote command, polling, results. */
+  base: FlowBase;
   ctx: Context;
   db: Db;
   lease: Lease;
@@ -47,7 +52,10 @@ export interface InstallCtx {
   remote(node: Node, command: string, s: StepScope, o?: { stdin?: string; timeoutSec?: number }): Promise<string>;
   /** A command whose exit code is the answer (probes); never throws for a non-zero exit. */
   test(node: Node, command: string, s: StepScope): Promise<boolean>;
-  /** SQL as root over the instance's socket (before root is dropped). */
+  /**
+   * SQL as the administrative login that exists at this point of the instance's life: root over
+   * the socket until do_drop_root_account, then the superuser over TCP (after the accounts exist).
+   */
   sql(node: Node, statements: string, s: StepScope, o?: { database?: string; timeoutSec?: number }): Promise<SqlRow[]>;
   /** A TCP session as the control plane's superuser (after the accounts exist). */
   su(node: Node): Promise<InstanceSession>;
@@ -77,8 +85,41 @@ export function parseInstallParams(task: TaskRow): InstallParams {
   };
 }
 
+/**
+ * Every parameter that could make a later step fail, checked before anything is written (the
+ * flow's validateParams): a bad time zone used to pass, build half a pair and fail at step 45.
+ */
+export function checkInstallParams(raw: Record<string, unknown>): void {
+  const bad = (what: string): never => {
+    throw new UsageError(`install parameter ${what}`);
+  };
+  const optStr = (k: string): string | null => {
+    const v = raw[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') bad(`${k}: a string, not ${typeof v}`);
+    return v as string;
+  };
+  const strList = (k: string): string[] => {
+    const v = raw[k];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${k}: a list of strings`);
+    return v as string[];
+  };
+  const minor = optStr('minor_version');
+  if (minor !== null && !/^\d+\.\d+\.\d+[A-Za-z0-9._-]*$/.test(minor)) bad(`minor_version "${minor}": not x.y.z`);
+  const sg = optStr('ecs_sg');
+  if (sg) checkSecurityGroup(sg);
+  checkTimeZone(optStr('time_zone') ?? 'SYSTEM');
+  for (const w of strList('whitelist')) checkWhitelistEntry(w);
+  for (const d of strList('dbs')) checkDbName(d);
+  for (const a of strList('accounts')) checkAccountName(a);
+  const vsw = optStr('vswitch_id');
+  if (vsw !== null && !/^vsw-[a-z0-9]{1,64}$/.test(vsw)) bad(`vswitch_id "${vsw.slice(0, 80)}": not vsw-…`);
+}
+
 export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
-  const { ctx, db, task, lease } = env;
+  const { ctx, db, task, lease, base } = env;
+  if (task.custins_id === null) throw new DataError(`task ${task.id}: an install task without a custins_id`);
   const custins = await findCustins(db, String(task.custins_id), { includeDeleted: true });
   if (custins.status === 'deleted' || custins.status === 'deleting') throw new ConflictError(`instance ${custins.ins_name} is ${custins.status}; its install task cannot run`);
   const rows = await instanceRows(db, custins.id);
@@ -89,30 +130,35 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   const cls = await findClass(db, custins.class_code);
   if (!cls) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
   const ssh = await ctx.ssh();
+  const params = parseInstallParams(task);
+  // do_ensure_minor_version records the version it chose as its result; a resume reads it back.
+  const chosen = base.result<{ minor_version?: string }>('do_ensure_minor_version')?.minor_version;
+  if (chosen) params.minor_version = chosen;
   const c: InstallCtx = {
+    base,
     ctx,
     db,
     lease,
     profile,
     ssh,
     task,
-    params: parseInstallParams(task),
+    params,
     custins,
     cls,
     master: toNode(profile, m),
     slave: toNode(profile, s),
-    async remote(node, command, sc, o = {}) {
-      lease.assertHeld();
-      return ssh.run(node.target, command, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 120, ...(o.stdin === undefined ? {} : { stdin: o.stdin }) });
-    },
-    async test(node, command, sc) {
-      const r: ExecResult = await ssh.exec(node.target, command, { signal: sc.signal, timeoutSec: 60 });
-      if (r.category && r.category !== 'exit') throw new RemoteError(`${node.host}: ${r.error ?? r.category}`, { host: node.host });
-      return r.exitCode === 0;
-    },
+    remote: (node, command, sc, o = {}) => base.remote(node.target, node.host, command, sc, o),
+    test: (node, command, sc) => base.test(node.target, node.host, command, sc),
     async sql(node, statements, sc, o = {}) {
       lease.assertHeld();
-      return socketSql(ssh, node, statements, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 60, ...(o.database ? { database: o.database } : {}) });
+      try {
+        return await socketSql(ssh, node, statements, { signal: sc.signal, timeoutSec: o.timeoutSec ?? 60, ...(o.database ? { database: o.database } : {}) });
+      } catch (e) {
+        // Root is dropped at steps 56/58: from then on (a repair that went back to an earlier
+        // step of a finished instance) the control plane's superuser is the administrative login.
+        if (!ROOT_GONE.test(describeError(e).message)) throw e;
+        return c.suSql(node, [...(o.database ? [`USE ${sqlIdent(o.database)}`] : []), ...splitStatements(statements)]);
+      }
     },
     su(node) {
       lease.assertHeld();
@@ -125,9 +171,24 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
         return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Buffer ? v.toString('utf8') : String(v)])));
       });
     },
-    tx: (fn) => lease.tx(fn),
+    tx: (fn) => base.tx(fn),
   };
   return c;
+}
+
+/** What the client says once root@localhost no longer exists (or no longer authenticates over the socket). */
+const ROOT_GONE = /Access denied for user 'root'@'localhost'/;
+
+/**
+ * The statements of a socket SQL text, one per line ending in ';' as the steps write them: SQL
+ * text built with sqlString never holds a raw newline inside a literal, so ';' + newline ends a
+ * statement.
+ */
+export function splitStatements(text: string): string[] {
+  return text
+    .split(/;[ \t]*(?:\r?\n|$)/)
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 /** Run fn with a superuser session and close it whatever happens. */
@@ -140,24 +201,9 @@ export async function withSu<T>(c: InstallCtx, node: Node, fn: (s: InstanceSessi
   }
 }
 
-/** Poll `check` every `everyMs` until it returns a value (not undefined) or the step's signal aborts. */
-export async function pollUntil<T>(s: StepScope, everyMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise<void>((resolve, reject) => {
-      if (s.signal.aborted) return reject(s.signal.reason);
-      const t = setTimeout(() => {
-        s.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, everyMs);
-      const onAbort = (): void => {
-        clearTimeout(t);
-        reject(s.signal.reason);
-      };
-      s.signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
+/** Poll `check` every `everyMs` (on the context's clock) until it returns a value or the step's signal aborts. */
+export function pollUntil<T>(c: InstallCtx, s: StepScope, everyMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  return basePoll(c.base.clock, s, everyMs, check);
 }
 
 export function nodesOf(c: InstallCtx, role: 'master' | 'slave' | 'both' | 'metadb'): Node[] {

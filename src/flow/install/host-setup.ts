@@ -172,7 +172,7 @@ export const doStartInstanceNoblockBySlave = startNoblock('slave');
  */
 export async function waitAnswering(c: InstallCtx, n: Node, s: StepScope): Promise<string> {
   let polls = 0;
-  return pollUntil(s, 25, async () => {
+  return pollUntil(c, s, 25, async () => {
     try {
       const g = await readGreeting({ name: n.host, host: n.ip, port: n.port }, 1000);
       return g.serverVersion ?? `error ${g.refused!.errno} for this client: ${g.refused!.message}`;

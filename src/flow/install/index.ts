@@ -1,6 +1,6 @@
 import type { Node } from '../../rds/layout.js';
 import type { FlowDef, StepDef } from '../types.js';
-import { loadInstallCtx, nodesOf, type InstallCtx } from './context.js';
+import { checkInstallParams, loadInstallCtx, nodesOf, type InstallCtx } from './context.js';
 import * as a from './accounts.js';
 import * as h from './host-setup.js';
 import * as f from './host-files.js';
@@ -101,7 +101,13 @@ export const INSTALL_FLOW: ReadonlyArray<StepDef<InstallCtx, Node>> = [
 
 export const installFlow: FlowDef<InstallCtx, Node> = {
   name: INSTALL_FLOW_NAME,
+  // 1: the seed's 80 entries as listed above. Bump it (and keep this list under `previous`)
+  // whenever the list changes, so tasks written by an older rdsctl still run their own list.
+  version: 1,
+  targetKind: 'instance',
+  roles: ['master', 'slave', 'both', 'metadb'],
   steps: INSTALL_FLOW,
+  validateParams: checkInstallParams,
   load: loadInstallCtx,
   nodesOf,
   hostName: (node) => node.host,

@@ -46,10 +46,10 @@ export const doEnsureMinorVersion: Step = {
         return `${n.host} ${m ? m[1] : out.trim().slice(0, 60)}`;
       }),
     );
-    const chosen = minor;
-    await c.tx((tx) => tx.execute("UPDATE task_queue SET params = JSON_SET(params, '$.minor_version', ?) WHERE id = ?", [chosen, c.task.id]));
-    c.params.minor_version = chosen;
-    return `minor ${chosen}; server binaries: ${servers.join(', ')}`;
+    // The choice is the step's result (do_update_minor_version_in_metadb and a resume read it), not
+    // a rewrite of the task's parameters from inside a step.
+    c.params.minor_version = minor;
+    return { detail: `minor ${minor}; server binaries: ${servers.join(', ')}`, result: { minor_version: minor } };
   },
 };
 
@@ -118,7 +118,7 @@ export const doUpdateMinorVersionInMetadb: Step = {
   effect: 'metadb',
   async run(c) {
     const minor = c.params.minor_version;
-    if (!minor) throw new ConflictError('no minor version in the task parameters: run do_ensure_minor_version first');
+    if (!minor) throw new ConflictError('no minor version chosen yet: run do_ensure_minor_version first');
     await c.tx((tx) => tx.execute('UPDATE custins SET minor_version = ? WHERE id = ?', [minor, c.custins.id]));
     return minor;
   },

@@ -72,16 +72,16 @@ export const doInstallDuallmasterSlave: Step = {
 
 /** Both threads running, polled every 50 ms; an SQL-thread error fails at once, with the server's message. */
 export async function waitReplicating(c: InstallCtx, n: Node, s: StepScope, withinMs: number): Promise<SqlRow> {
-  const deadline = Date.now() + withinMs;
+  const deadline = c.base.now().getTime() + withinMs;
   let last: SqlRow | null = null;
-  return pollUntil(s, 50, async () => {
+  return pollUntil(c, s, 50, async () => {
     last = await slaveStatus(c, n, s, 'su');
     if (!last) throw new RemoteError(`${n.host}: replication is not configured (SHOW SLAVE STATUS is empty)`, { host: n.host });
     if (last.Slave_IO_Running === 'Yes' && last.Slave_SQL_Running === 'Yes') return last;
     if (last.Slave_SQL_Running === 'No' && last.Last_SQL_Errno && last.Last_SQL_Errno !== '0') {
       throw new RemoteError(`${n.host}: replication SQL thread stopped: ${last.Last_SQL_Errno} ${last.Last_SQL_Error ?? ''}`, { host: n.host });
     }
-    if (Date.now() > deadline) {
+    if (c.base.now().getTime() > deadline) {
       throw new RemoteError(`${n.host}: replication from ${last.Master_Host}:${last.Master_Port} not running: IO ${last.Slave_IO_Running}, SQL ${last.Slave_SQL_Running}; ${last.Last_IO_Error || last.Last_SQL_Error || 'no error reported'}`, { host: n.host });
     }
     return undefined;
