@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import type { Db } from '../remote/mysql.js';
-import { describeError, ExitCode, InterruptedError, RemoteError, oneLine } from '../core/errors.js';
+import { describeError, ExitCode, InternalError, InterruptedError, RemoteError, oneLine } from '../core/errors.js';
 import { flowBase } from './base.js';
 import { LeaseLostError, type Lease } from './lease.js';
 import type { AnyFlow } from './registry.js';
@@ -95,7 +95,7 @@ function outcomeOf(o: StepOutcome): { detail: string | null; result: JsonValue |
   if (o.result !== undefined) {
     const size = JSON.stringify(o.result).length;
     // A result is for small facts; a bigger one is a bug in the flow (exit 1), not a remote failure.
-    if (size > RESULT_MAX) throw new Error(`step result is ${size} bytes of JSON; at most ${RESULT_MAX}`);
+    if (size > RESULT_MAX) throw new InternalError(`step result is ${size} bytes of JSON; at most ${RESULT_MAX}`);
   }
   return { detail: o.detail ?? null, result: o.result };
 }

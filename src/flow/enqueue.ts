@@ -1,3 +1,4 @@
+import { InternalError } from '../core/errors.js';
 import type { AnyFlow } from './registry.js';
 import { checkTarget, type TaskParams, type TaskStore } from './store.js';
 import type { Target } from './types.js';
@@ -18,10 +19,10 @@ export function validateParams(flow: AnyFlow, params: TaskParams): void {
 export async function enqueue(store: TaskStore, flow: AnyFlow, target: Target, params: TaskParams, o: { createdBy: string; custinsId?: number }): Promise<number> {
   checkTarget(target);
   // A flow enqueued on the wrong kind of target is a bug in its caller (exit 1).
-  if (target.kind !== flow.targetKind) throw new Error(`flow ${flow.name} acts on ${flow.targetKind} targets, not ${target.kind}`);
+  if (target.kind !== flow.targetKind) throw new InternalError(`flow ${flow.name} acts on ${flow.targetKind} targets, not ${target.kind}`);
   validateParams(flow, params);
   const custinsId = o.custinsId ?? (target.kind === 'instance' ? Number(target.id) : null);
-  if (custinsId !== null && !Number.isSafeInteger(custinsId)) throw new Error(`instance target id "${target.id}" is not a custins id`);
+  if (custinsId !== null && !Number.isSafeInteger(custinsId)) throw new InternalError(`instance target id "${target.id}" is not a custins id`);
   return store.insertTask({
     target,
     custinsId,

@@ -1,4 +1,4 @@
-import { ConflictError } from '../core/errors.js';
+import { ConflictError, InternalError } from '../core/errors.js';
 import type { TaskRow } from './store.js';
 import type { FlowDef, StepDef } from './types.js';
 
@@ -25,26 +25,26 @@ export class FlowRegistry {
 
   /** Registration checks what the engine relies on; a broken flow is a program error (exit 1) at start-up of its first use. */
   private add(f: AnyFlow): void {
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(f.name)) throw new Error(`flow name "${f.name}" is not [a-z][a-z0-9_]{0,63}`);
-    if (this.byName.has(f.name)) throw new Error(`flow ${f.name} is registered twice`);
-    if (!Number.isInteger(f.version) || f.version < 1) throw new Error(`flow ${f.name}: version ${f.version} is not a positive integer`);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(f.name)) throw new InternalError(`flow name "${f.name}" is not [a-z][a-z0-9_]{0,63}`);
+    if (this.byName.has(f.name)) throw new InternalError(`flow ${f.name} is registered twice`);
+    if (!Number.isInteger(f.version) || f.version < 1) throw new InternalError(`flow ${f.name}: version ${f.version} is not a positive integer`);
     for (const [v, steps] of this.versions(f)) {
       const seen = new Set<string>();
       for (const s of steps) {
         const key = `${s.name}:${s.role}`;
-        if (seen.has(key)) throw new Error(`flow ${f.name} v${v}: step ${key} is listed twice`);
+        if (seen.has(key)) throw new InternalError(`flow ${f.name} v${v}: step ${key} is listed twice`);
         seen.add(key);
-        if (!f.roles.includes(s.role)) throw new Error(`flow ${f.name} v${v}: step ${key} has a role the flow does not declare (${f.roles.join(', ')})`);
-        if (!/^[a-z0-9_]{1,64}$/.test(s.name) || !/^[a-z0-9_]{1,32}$/.test(s.role)) throw new Error(`flow ${f.name} v${v}: step ${key}: names and roles are [a-z0-9_]`);
+        if (!f.roles.includes(s.role)) throw new InternalError(`flow ${f.name} v${v}: step ${key} has a role the flow does not declare (${f.roles.join(', ')})`);
+        if (!/^[a-z0-9_]{1,64}$/.test(s.name) || !/^[a-z0-9_]{1,32}$/.test(s.role)) throw new InternalError(`flow ${f.name} v${v}: step ${key}: names and roles are [a-z0-9_]`);
       }
-      if (!steps.length) throw new Error(`flow ${f.name} v${v} has no steps`);
+      if (!steps.length) throw new InternalError(`flow ${f.name} v${v} has no steps`);
     }
     this.byName.set(f.name, f);
   }
 
   private versions(f: AnyFlow): Array<[number, ReadonlyArray<StepDef<unknown, unknown>>]> {
     const old = Object.entries(f.previous ?? {}).map(([v, s]) => [Number(v), s] as [number, ReadonlyArray<StepDef<unknown, unknown>>]);
-    if (old.some(([v]) => v >= f.version)) throw new Error(`flow ${f.name}: an older version is not below the current ${f.version}`);
+    if (old.some(([v]) => v >= f.version)) throw new InternalError(`flow ${f.name}: an older version is not below the current ${f.version}`);
     return [[f.version, f.steps], ...old];
   }
 

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../core/errors.js';
+import { InternalError, NotFoundError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../remote/mysql.js';
 import {
@@ -27,7 +27,7 @@ import type { Target, TaskStatus } from './types.js';
 /** A Db for flow hooks in memory-store tests: every call is a surprise unless the test gives one. */
 export function refusingDb(): Db {
   const no = (what: string) => (): never => {
-    throw new Error(`MemoryStore: the flow called db.${what}() but this test gave the store no Db`);
+    throw new InternalError(`MemoryStore: the flow called db.${what}() but this test gave the store no Db`);
   };
   return { name: 'memory', where: 'memory', query: no('query'), execute: no('execute'), transaction: no('transaction'), stream: no('stream'), close: async () => undefined } as Db;
 }

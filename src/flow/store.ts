@@ -1,3 +1,4 @@
+import { InternalError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
 import type { JsonValue, StepRole, StepStatus, Target, TaskStatus } from './types.js';
 
@@ -187,8 +188,8 @@ export const RESULT_MAX = 64 * 1024;
 
 export function checkTarget(t: Target): Target {
   // A bad target is a bug in the flow that built it (exit 1), not an operator's input.
-  if (!/^[a-z][a-z0-9_]{0,31}$/.test(t.kind)) throw new Error(`target kind "${t.kind}" is not [a-z][a-z0-9_]{0,31}`);
-  if (!t.id || t.id.length > 128 || /[\x00-\x1f\x7f]/.test(t.id)) throw new Error(`target id "${t.id.slice(0, 40)}" is empty, longer than 128 or has control characters`);
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(t.kind)) throw new InternalError(`target kind "${t.kind}" is not [a-z][a-z0-9_]{0,31}`);
+  if (!t.id || t.id.length > 128 || /[\x00-\x1f\x7f]/.test(t.id)) throw new InternalError(`target id "${t.id.slice(0, 40)}" is empty, longer than 128 or has control characters`);
   return t;
 }
 
