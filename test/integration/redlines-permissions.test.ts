@@ -19,6 +19,7 @@ jest.setTimeout(120_000);
 const REGISTRY_ROLE: Record<string, Role> = {
   'audit list': 'read',
   'audit backfill': 'operator',
+  completion: 'none',
   'config list': 'none',
   'config show': 'none',
   'config use': 'none',
