@@ -136,7 +136,9 @@ export function describeError(err: unknown): { exitCode: number; message: string
   const e = err as { code?: string; message?: string } | undefined;
   // Commander reports its own parse problems with codes like 'commander.unknownOption'.
   if (e && typeof e.code === 'string' && e.code.startsWith('commander.')) {
-    return { exitCode: ExitCode.USAGE, message: oneLine(String(e.message ?? '').replace(/^error: /, '')) };
+    // commander puts its suggestion on a second line; keep it on the one error line.
+    const msg = String(e.message ?? '').replace(/^error: /, '').replace(/\s*\n\(Did you mean ([^\n]*)\)\s*$/, ' (did you mean $1)');
+    return { exitCode: ExitCode.USAGE, message: oneLine(msg) };
   }
   const msg = err instanceof Error ? err.message : String(err);
   return { exitCode: ExitCode.GENERAL, message: oneLine(msg || 'unexpected error') };

@@ -87,3 +87,10 @@ describe('metadb driver errors', () => {
     expect(mapDbError(e, 'dbaas', 'x')).toBe(e);
   });
 });
+
+test("commander's typo suggestion stays on the one error line", () => {
+  const e = Object.assign(new Error("error: unknown command 'go2cn'\n(Did you mean go2nc?)"), { code: 'commander.unknownCommand' });
+  expect(describeError(e).message).toBe("unknown command 'go2cn' (did you mean go2nc?)");
+  const o = Object.assign(new Error("error: unknown option '--stauts'\n(Did you mean --status?)"), { code: 'commander.unknownOption' });
+  expect(describeError(o).message).toBe("unknown option '--stauts' (did you mean --status?)");
+});
