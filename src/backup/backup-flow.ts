@@ -1,4 +1,4 @@
-import { RdsctlError, RemoteError } from '../core/errors.js';
+import { ConflictError, RemoteError } from '../core/errors.js';
 import { sh } from '../remote/quote.js';
 import { nodesOf } from '../flow/install/context.js';
 import type { FlowDef, StepDef, StepScope } from '../flow/types.js';
@@ -33,13 +33,13 @@ function bp(c: BackupCtx): BackupParams {
 
 function source(c: BackupCtx): Node {
   const r = bp(c).source_role;
-  if (!r) throw new RdsctlError(`task ${c.task.id}: no backup source chosen yet (run do_choose_backup_source)`, 9);
+  if (!r) throw new ConflictError(`task ${c.task.id}: no backup source chosen yet (run do_choose_backup_source)`);
   return r === 'master' ? c.master : c.slave;
 }
 
 async function theSet(c: BackupCtx): Promise<BackupSetRow> {
   const id = bp(c).set_id;
-  if (!id) throw new RdsctlError(`task ${c.task.id}: no backup set row yet (run do_choose_backup_source)`, 9);
+  if (!id) throw new ConflictError(`task ${c.task.id}: no backup set row yet (run do_choose_backup_source)`);
   return getSet(c.db, id);
 }
 
@@ -100,7 +100,7 @@ export const doChooseBackupSource: Step = {
   },
 };
 
-export async function streamedSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<boolean> {
+async function streamedSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<boolean> {
   return (await c.tryOnStore(sh`test -f ${dirOf(c, set) + '/' + STREAM_DONE}`, s)).ok;
 }
 
@@ -109,7 +109,7 @@ export async function streamedSet(c: BackupCtx, set: BackupSetRow, s: StepScope)
  * store hashes the files in the same session, so the manifest is written at once from that
  * listing (do_write_backup_manifest then only confirms it, or hashes again after a kill).
  */
-export async function streamSet(c: BackupCtx, n: Node, set: BackupSetRow, s: StepScope): Promise<string> {
+async function streamSet(c: BackupCtx, n: Node, set: BackupSetRow, s: StepScope): Promise<string> {
   const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
   const t0 = Date.now();
   const out = (await c.remote(n, streamBackupScript(c.profile, c.store, n.host, n.layout, dirOf(c, set)), s, { stdin: optionFile(n.layout, SUPERUSER, pw), timeoutSec: 3600 })).trim();
@@ -156,7 +156,7 @@ export const doWriteBackupManifest: Step = {
 };
 
 /** Hash every file of a streamed set on the store and write its manifest, last. */
-export async function writeSetManifest(c: BackupCtx, set: BackupSetRow, s: StepScope, listing?: string): Promise<string> {
+async function writeSetManifest(c: BackupCtx, set: BackupSetRow, s: StepScope, listing?: string): Promise<string> {
   const dir = dirOf(c, set);
   const listed = listing ?? (await c.onStore(hashSetScript(dir), s, { timeoutSec: 1800 }));
   const [sizes = '', sums = '', info = ''] = listed.split(/^--$/m).map((x) => x.replace(/^\n/, ''));
@@ -202,9 +202,9 @@ export const doFinishBaklist: Step = {
   run: async (c, _n, s) => finishSet(c, await theSet(c), s),
 };
 
-export async function finishSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<string> {
+async function finishSet(c: BackupCtx, set: BackupSetRow, s: StepScope): Promise<string> {
   const m = await manifestOnStore(c, set, s);
-  if (!m || m.backup_id !== set.id) throw new RdsctlError(`set ${set.id} has no manifest on ${c.store.host}: its manifest step has not run`, 9);
+  if (!m || m.backup_id !== set.id) throw new ConflictError(`set ${set.id} has no manifest on ${c.store.host}: its manifest step has not run`);
   await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'success', error = NULL, gmt_finished = UTC_TIMESTAMP() WHERE id = ?", [set.id]));
   return `set ${set.id} success`;
 }

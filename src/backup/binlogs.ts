@@ -1,4 +1,4 @@
-import { RdsctlError } from '../core/errors.js';
+import { RemoteError } from '../core/errors.js';
 import type { InstallCtx } from '../flow/install/context.js';
 import type { StepScope } from '../flow/types.js';
 import { SUPERUSER, secretOf } from '../rds/accounts.js';
@@ -72,7 +72,7 @@ export async function archivePass(c: ArchiveDeps, s: StepScope, o: { rotate: boo
   const out = await c.remote(n, archiveBinlogsScript(c.profile, c.store, n.host, n.layout, dir, todo, { viaServer: enc, ip: n.ip, port: n.port }), s, { stdin: optionFile(n.layout, SUPERUSER, pw), timeoutSec: 1800 });
   const rows = out.split('\n').filter(Boolean).map((line) => {
     const [name, size, sha, startGtid, lastGtid, first, last, encrypted] = line.split('\t');
-    if (!name || !BINLOG_NAME.test(name) || !/^[0-9a-f]{64}$/.test(sha ?? '')) throw new RdsctlError(`${n.host}: unexpected archive line: ${line.slice(0, 120)}`, 5);
+    if (!name || !BINLOG_NAME.test(name) || !/^[0-9a-f]{64}$/.test(sha ?? '')) throw new RemoteError(`${n.host}: unexpected archive line: ${line.slice(0, 120)}`);
     return [c.custins.id, n.instanceId, n.host, name, c.store.host, `${dir}/${name}`, Number(size), sha, startGtid || null, lastGtid || null, first || null, last || null, encrypted === '1' ? 1 : 0];
   });
   if (rows.length) {

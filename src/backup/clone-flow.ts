@@ -1,4 +1,4 @@
-import { RdsctlError, RemoteError } from '../core/errors.js';
+import { ConflictError, RdsctlError, RemoteError, UnhealthyError } from '../core/errors.js';
 import { installFlow } from '../flow/install/index.js';
 import { nodesOf, pollUntil, withSu } from '../flow/install/context.js';
 import * as a from '../flow/install/accounts.js';
@@ -52,7 +52,7 @@ type Step = StepDef<CloneCtx, Node>;
 async function loadCloneCtx(env: FlowEnv): Promise<CloneCtx> {
   const c = await loadBackupCtx(env);
   const cp = c.task.params as unknown as CloneParams;
-  if (!Number.isInteger(cp.set_id) || !Number.isInteger(cp.source_custins_id)) throw new RdsctlError(`task ${c.task.id}: clone parameters lack the source set`, 9);
+  if (!Number.isInteger(cp.set_id) || !Number.isInteger(cp.source_custins_id)) throw new ConflictError(`task ${c.task.id}: clone parameters lack the source set`);
   const source = await getSet(c.db, cp.set_id);
   const ids = Array.isArray(cp.binlog_ids) ? cp.binlog_ids.filter((x) => Number.isInteger(x)) : [];
   const binlogs = ids.length
@@ -83,9 +83,9 @@ export const doCheckCloneSource: Step = {
   effect: 'check',
   async run(c) {
     const s = c.source;
-    if (s.custins_id !== c.cp.source_custins_id) throw new RdsctlError(`backup set ${s.id} belongs to custins ${s.custins_id}, not the source ${c.cp.source_ins}`, 9);
-    if (s.status !== 'success' || s.verify_status === 'failed' || !s.store_host) throw new RdsctlError(`backup set ${s.id} of ${c.cp.source_ins} is ${s.status}${s.verify_status === 'failed' ? ', failed verification' : ''}: not restorable`, 9);
-    if (c.binlogs.length !== c.cp.binlog_ids.length) throw new RdsctlError(`some archived binlogs of ${c.cp.source_ins} this clone needs are gone from binlog_archive`, 9);
+    if (s.custins_id !== c.cp.source_custins_id) throw new ConflictError(`backup set ${s.id} belongs to custins ${s.custins_id}, not the source ${c.cp.source_ins}`);
+    if (s.status !== 'success' || s.verify_status === 'failed' || !s.store_host) throw new ConflictError(`backup set ${s.id} of ${c.cp.source_ins} is ${s.status}${s.verify_status === 'failed' ? ', failed verification' : ''}: not restorable`);
+    if (c.binlogs.length !== c.cp.binlog_ids.length) throw new ConflictError(`some archived binlogs of ${c.cp.source_ins} this clone needs are gone from binlog_archive`);
     return `from ${c.cp.source_ins} set ${s.id} (${s.backup_set}, gtid ${s.gtid ?? '-'})${c.cp.time ? ` + ${c.binlogs.length} binlogs to ${c.cp.time}` : ', no binlogs'}`;
   },
 };
@@ -128,7 +128,7 @@ export const doCarryEncryptionKey: Step = {
 /** Marks the source set failed (so no later clone picks it) and fails the step. */
 async function badSet(c: CloneCtx, why: string): Promise<never> {
   await c.tx((tx) => tx.execute("UPDATE baklist SET verify_status = 'failed', verify_error = ?, gmt_verified = UTC_TIMESTAMP() WHERE id = ?", [why.slice(0, 1024), c.source.id]));
-  throw new RdsctlError(`backup set ${c.source.id} of ${c.cp.source_ins}: ${why}; it is marked failed and no clone uses it (clone again: an older set is chosen)`, 4);
+  throw new UnhealthyError(`backup set ${c.source.id} of ${c.cp.source_ins}: ${why}; it is marked failed and no clone uses it (clone again: an older set is chosen)`);
 }
 
 async function sourceManifest(c: CloneCtx, s: StepScope): Promise<Manifest> {
@@ -154,7 +154,7 @@ export const doCheckBackupSetManifest: Step = {
     if (c.binlogs.length) {
       const want = c.binlogs.map((b) => `${b.sha256}  ${b.store_path}\n`).join('');
       const r = await c.tryOnStore('sha256sum --quiet --strict -c - 2>&1', s, { stdin: want, timeoutSec: 600 });
-      if (!r.ok) throw new RdsctlError(`archived binlogs of ${c.cp.source_ins} on ${c.store.host} do not match their sha256: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`, 4);
+      if (!r.ok) throw new UnhealthyError(`archived binlogs of ${c.cp.source_ins} on ${c.store.host} do not match their sha256: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`);
     }
     return `manifest of set ${c.source.id}: ${m.files.length} files (checked on each NC as they arrive); ${c.binlogs.length} binlogs match their sha256`;
   },

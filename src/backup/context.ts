@@ -1,4 +1,4 @@
-import { RdsctlError, RemoteError } from '../core/errors.js';
+import { RemoteError } from '../core/errors.js';
 import { loadInstallCtx, type InstallCtx } from '../flow/install/context.js';
 import type { FlowEnv, StepScope } from '../flow/types.js';
 import { storeOf, type Store } from './store.js';
@@ -36,8 +36,4 @@ export function withStore<C extends InstallCtx>(c: C): C & StoreScope {
       return { ok: r.exitCode === 0, out: r.stdout, err: r.stderr };
     },
   });
-}
-
-export function needStoreSet(c: { custins: { ins_name: string } }, what: string): never {
-  throw new RdsctlError(`${c.custins.ins_name}: ${what}`, 9);
 }

@@ -1,4 +1,4 @@
-import { ConflictError, RdsctlError, RemoteError } from '../core/errors.js';
+import { ConflictError, RemoteError } from '../core/errors.js';
 import { nodesOf, pollUntil } from '../flow/install/context.js';
 import { waitAnswering, writeMyCnf } from '../flow/install/host-setup.js';
 import { waitReplicating } from '../flow/install/replication.js';
@@ -24,7 +24,7 @@ type Step = StepDef<BackupCtx, Node>;
 
 async function keyRow(c: BackupCtx): Promise<{ key_id: string; key_sha256: string }> {
   const r = await encryptionOf(c.db, c.custins.id);
-  if (!r) throw new RdsctlError(`${c.custins.ins_name}: no key yet (run do_create_encryption_key)`, 9);
+  if (!r) throw new ConflictError(`${c.custins.ins_name}: no key yet (run do_create_encryption_key)`);
   return r;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RdsctlError } from '../core/errors.js';
+import { RemoteError, UnhealthyError } from '../core/errors.js';
 
 // A backup set's manifest: what the set is and the sha256 of every file in it. It is written
 // last (after the stream finished and every file was hashed), to a temporary name and renamed,
@@ -57,10 +57,10 @@ export function parseManifest(text: string, where: string): Manifest {
   try {
     m = JSON.parse(text) as Manifest;
   } catch {
-    throw new RdsctlError(`${where}: manifest.json is not JSON`, 4);
+    throw new UnhealthyError(`${where}: manifest.json is not JSON`);
   }
   const bad = (what: string): never => {
-    throw new RdsctlError(`${where}: manifest.json ${what}`, 4);
+    throw new UnhealthyError(`${where}: manifest.json ${what}`);
   };
   if (m.format !== MANIFEST_FORMAT) bad(`has format ${String(m.format)}, this rdsctl reads ${MANIFEST_FORMAT}`);
   if (typeof m.set !== 'string' || typeof m.instance !== 'string' || !Number.isInteger(m.backup_id)) bad('lacks set, instance or backup_id');
@@ -84,7 +84,7 @@ export function filesFrom(sizes: string, sums: string): ManifestFile[] {
   const out: ManifestFile[] = [];
   for (const line of sums.split('\n').filter(Boolean)) {
     const m = /^([0-9a-f]{64}) [ *](?:\.\/)?(.+)$/.exec(line);
-    if (!m) throw new RdsctlError(`unexpected sha256sum line: ${line.slice(0, 100)}`, 5);
+    if (!m) throw new RemoteError(`unexpected sha256sum line: ${line.slice(0, 100)}`);
     const p = m[2]!;
     out.push({ path: p, size: size.get(p) ?? 0, sha256: m[1]! });
   }

@@ -127,7 +127,7 @@ export async function archiveDeps(ctx: Context, custins: CustinsRow): Promise<Ar
   const ssh = await ctx.ssh();
   const rows = await instanceRows(db, custins.id);
   const m = rows.find((r) => r.role === 'master');
-  if (!m) throw new RdsctlError(`instance ${custins.ins_name} has no master row`, 9);
+  if (!m) throw new ConflictError(`instance ${custins.ins_name} has no master row`);
   const master: Node = toNode(profile, m);
   return {
     custins,

@@ -1,4 +1,4 @@
-import { RdsctlError, UsageError } from '../core/errors.js';
+import { ConflictError, UsageError } from '../core/errors.js';
 import type { ArchivedBinlog } from './binlogs.js';
 import { binlogSeq } from './binlogs.js';
 import type { BackupSetRow } from './sets.js';
@@ -100,7 +100,7 @@ export function planToTime(sets: BackupSetRow[], binlogs: ArchivedBinlog[], time
       return { set: s, time: t, files, stopDatetime: sqlDatetime(new Date(t.getTime() + 1000)) };
     }
   }
-  throw new RdsctlError(`--to-time ${iso(t)} is outside the recoverable window ${windowText(w)}`, 2);
+  throw new UsageError(`--to-time ${iso(t)} is outside the recoverable window ${windowText(w)}`);
 }
 
 /** --latest: the furthest moment the archive reaches. */
@@ -110,7 +110,7 @@ export function planLatest(sets: BackupSetRow[], binlogs: ArchivedBinlog[]): Rec
     const c = coverageOf(s, binlogs);
     if (!best || c.to > best.to || (c.to.getTime() === best.to.getTime() && s.gmt_consistent! > best.set.gmt_consistent!)) best = c;
   }
-  if (!best) throw new RdsctlError('no full backup set in the store to clone from (take one with `rdsctl instance backup`)', 9);
+  if (!best) throw new ConflictError('no full backup set in the store to clone from (take one with `rdsctl instance backup`)');
   return { set: best.set, time: best.to, files: best.files, stopDatetime: sqlDatetime(new Date(best.to.getTime() + 1000)) };
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, ExitWith } from '../core/errors.js';
-import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../core/output.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat, termSafe } from '../core/output.js';
 import { which, whichSections } from '../houyi/which.js';
 
 export interface Options {
@@ -24,7 +24,7 @@ export async function go2which(opts: Options, ctx: Context): Promise<void> {
   const r = await which(ctx, opts.name);
   printSections(ctx.io, opts.output, whichSections(r), r);
   if (r.errors.length) {
-    for (const e of r.errors) ctx.io.err(`rdsctl: ${e}\n`);
+    for (const e of r.errors) ctx.io.err(`rdsctl: ${termSafe(e)}\n`);
     throw new ExitWith(ExitCode.UNAVAILABLE);
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from './errors.js';
 import type { Db } from '../remote/mysql.js';
+import { redactWords } from './redact-words.js';
 
 // The audit trail. Every mutating command writes an *intent* before it acts and a *result*
 // after, so a command killed mid-way leaves an intent with no result. The local JSONL file is
@@ -36,8 +37,13 @@ export interface AuditIntent {
 // What the audit must never hold: a password an operator typed into a fan-out command
 // (`mysql -pS3cret`, `MYSQL_PWD=…`, `IDENTIFIED BY '…'`), or a detail field named like a secret.
 // The record keeps the rest of the command, so it still says what ran.
+// Programs' options are read from the command's words (redact-words.ts); SQL and JSON inside a
+// word are matched as text below.
 const SECRET_TEXT: ReadonlyArray<[RegExp, string]> = [
   [/(IDENTIFIED\s+(?:BY|WITH\s+\w+\s+(?:BY|AS)|VIA\s+\w+\s+(?:USING|AS))\s+(?:PASSWORD\s*\(\s*)?)'(?:[^'\\]|\\.|'')*'/gi, "$1'***'"],
+  [/(IDENTIFIED\s+(?:BY|WITH\s+\w+\s+(?:BY|AS)|VIA\s+\w+\s+(?:USING|AS))\s+(?:PASSWORD\s*\(\s*)?)"(?:[^"\\]|\\.|"")*"/gi, '$1"***"'],
+  [/(\bSET\s+PASSWORD\b[^=;]*=\s*(?:(?:OLD_)?PASSWORD\s*\(\s*)?)(?:'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")/gi, "$1'***'"],
+  [/((?:\\?")[\w-]*(?:password|passwd|pwd|secret|token|api_?key)(?:\\?")\s*:\s*)(\\?")(?:[^"\\]|\\[^"]|\\(?="))*?\2/gi, '$1$2***$2'],
   [/(PASSWORD\s*\(\s*)'(?:[^'\\]|\\.|'')*'/gi, "$1'***'"],
   [/((?:MASTER_PASSWORD|PASSWORD)\s*=\s*)'(?:[^'\\]|\\.|'')*'/gi, "$1'***'"],
   [/(--password(?:=|\s+))(?:'[^']*'|"[^"]*"|\S+)/gi, '$1***'],
@@ -50,7 +56,8 @@ const SECRET_TEXT: ReadonlyArray<[RegExp, string]> = [
 const SECRET_KEY = /^(?:\w*_)?(?:password|passwd|pwd|secret|credentials?|api_?key|secret_?key)$/i;
 
 export function redactText(text: string): string {
-  return SECRET_TEXT.reduce((t, [re, to]) => t.replace(re, to), text);
+  const byText = (t: string): string => SECRET_TEXT.reduce((x, [re, to]) => x.replace(re, to), t);
+  return redactWords(byText(text), byText);
 }
 
 /** A deep copy with secret-looking strings masked and secret-named fields replaced by "***". */

@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js';
 import { AuditLog } from './audit.js';
 import { createDb, type Db } from '../remote/mysql.js';
 import type { SshPool } from '../remote/ssh-types.js';
+import { osIdentity } from './identity.js';
 
 /**
  * Everything a command may touch, injected. Commands never import process globals or
@@ -70,7 +71,7 @@ export function createContext(o: ContextOptions = {}): Context {
   const clock = o.clock ?? systemClock;
   const configPath = resolveConfigPath(o.configFlag, env);
   const signal = o.signal ?? new AbortController().signal;
-  const osUser = o.osUser ?? safeUser(env);
+  const osUser = o.osUser ?? osIdentity();
   let cfg: ConfigFile | undefined;
   let prof: Profile | undefined;
   const dbs = new Map<LogicalDb, Db>();
@@ -123,10 +124,4 @@ export function createContext(o: ContextOptions = {}): Context {
   return ctx;
 }
 
-function safeUser(env: NodeJS.ProcessEnv): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return env.USER || env.LOGNAME || 'unknown';
-  }
-}
+

@@ -156,6 +156,8 @@ export function oneLine(s: string): string {
   const flat = s
     .replace(/\r?\n|\r/g, '\\n')
     .replace(/\0/g, '\\0')
-    .replace(/[\x01-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    .replace(/[\x01-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    // Line/paragraph separators and bidi controls (U+202E shows text reversed).
+    .replace(/[\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   return flat.length > MAX_ERROR_LENGTH ? `${flat.slice(0, MAX_ERROR_LENGTH - 15)}… (${flat.length} chars)` : flat;
 }

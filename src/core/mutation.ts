@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Context } from './context.js';
 import type { AuditIntent } from './audit.js';
 import { describeError, ExitCode, UsageError } from './errors.js';
+import { jsonText, termSafe, termSafeLines } from './output.js';
 
 // How every state-changing command behaves (design convention 8): --dry-run prints exactly what
 // would be done and changes nothing; destructive actions ask first (or need --yes without a
@@ -43,14 +44,14 @@ export interface Plan {
 export function printPlan(ctx: Context, plan: Plan, format: 'text' | 'json' = 'text'): void {
   if (format === 'json') {
     const { extra, ...rest } = plan;
-    ctx.io.out(JSON.stringify({ dry_run: true, ...rest, ...extra }, null, 2) + '\n');
+    ctx.io.out(jsonText({ dry_run: true, ...rest, ...extra }));
     return;
   }
   const lines = [`dry run: ${plan.action}`, `targets (${plan.targets.length}): ${plan.targets.join(', ') || '-'}`];
   for (const s of plan.sql ?? []) lines.push(`sql [${s.db}]: ${s.statement.replace(/\s+/g, ' ').trim()}${s.params?.length ? `  -- params ${JSON.stringify(s.params)}` : ''}`);
   for (const r of plan.remote ?? []) lines.push(`remote [${r.host}]: ${r.command}`);
   for (const n of plan.notes ?? []) lines.push(`note: ${n}`);
-  ctx.io.out(lines.join('\n') + '\n');
+  ctx.io.out(lines.map(termSafe).join('\n') + '\n');
 }
 
 /** "3 targets: a, b, c" with at most `max` names, so a thousand-host fan-out stays one screen. */
@@ -72,7 +73,7 @@ export async function confirm(ctx: Context, question: string, flags: Pick<Mutati
   }
   const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stderr, terminal: true });
   try {
-    const answer = await rl.question(`${question}\n${targets ? `  ${targetSummary(targets)}\n` : ''}Proceed? [y/N] `);
+    const answer = await rl.question(`${termSafeLines(question)}\n${targets ? `  ${termSafe(targetSummary(targets))}\n` : ''}Proceed? [y/N] `);
     if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('aborted: not confirmed');
   } finally {
     rl.close();

@@ -73,9 +73,51 @@ export function bold(text: string, color: boolean): string {
   return color && styles ? styles.bold(text) : text;
 }
 
-/** tsv fields must not contain the separators; escape them the way `mysql -B` does. */
+// Every printer escapes what a terminal would act on: C0 and C1 control characters (ESC starts
+// CSI/OSC sequences that clear the screen, set the title or write the clipboard; CR and LF forge
+// rows), DEL, Unicode line and paragraph separators and the bidi controls that reorder what is
+// shown. Metadb values come from many other systems and remote output from any host, so the
+// escaping is in the printers, not in each caller.
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+    case '\0':
+      return '\\0';
+    default: {
+      const n = c.charCodeAt(0);
+      return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+    }
+  }
+}
+
+/** Text for a terminal: one line, control characters shown as escapes (\n, \x1b, \u202e). */
+export function termSafe(s: string): string {
+  return s.replace(TERMINAL_UNSAFE, escapeChar);
+}
+
+/** A multi-line message of ours whose parts may hold outside text: each line made safe, line breaks kept. */
+export function termSafeLines(s: string): string {
+  return s.split('\n').map(termSafe).join('\n');
+}
+
+/**
+ * JSON for stdout. JSON.stringify escapes U+0000-U+001F but leaves DEL, the C1 controls (0x9b is
+ * a one-byte CSI on some terminals), U+2028/2029 and the bidi controls as they are.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
+/** tsv fields must not contain the separators; escape them the way `mysql -B` does, and every other control character. */
 function tsvField(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  return s.replace(/\\/g, '\\\\').replace(TERMINAL_UNSAFE, escapeChar);
 }
 
 // Borderless, two spaces between columns (like kubectl / gh): the same text on a TTY and in a
@@ -152,7 +194,7 @@ export function printRecords<T>(io: IO, format: OutputFormat, columns: Column<T>
     return;
   }
   const tones = io.color ? rows.map((r) => cols.map((c) => c.tone?.(r))) : undefined;
-  io.out(renderTable(cols.map((c) => c.header), cells, { color: io.color, tones, align: cols.map((c) => c.align ?? 'left') }));
+  io.out(renderTable(cols.map((c) => c.header), cells.map((r) => r.map(termSafe)), { color: io.color, tones, align: cols.map((c) => c.align ?? 'left') }));
 }
 
 /** Writes records as they come: see recordWriter. */
@@ -192,7 +234,7 @@ export function recordWriter<T>(io: IO, format: OutputFormat, columns: Column<T>
       write(row) {
         // JSON.stringify(array, null, 2) is "[\n  " + elements indented one level, joined by ",\n  ",
         // + "\n]". A one-element array gives an element with that indentation, without a regex pass.
-        put((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify([json ? json(row) : row], null, 2).slice(4, -2));
+        put((n++ === 0 ? '[\n  ' : ',\n  ') + jsonText([json ? json(row) : row]).slice(4, -3));
       },
       end() {
         io.out(buf + (n === 0 ? '[]\n' : '\n]\n'));
@@ -224,7 +266,7 @@ export interface Section {
 
 export function printSections(io: IO, format: OutputFormat, sections: Section[], json: unknown): void {
   if (format === 'json') {
-    io.out(JSON.stringify(json, null, 2) + '\n');
+    io.out(jsonText(json));
     return;
   }
   if (format === 'tsv') {
@@ -239,16 +281,16 @@ export function printSections(io: IO, format: OutputFormat, sections: Section[],
   }
   const out: string[] = [];
   for (const s of sections) {
-    out.push(bold(s.title + ':', io.color));
+    out.push(bold(termSafe(s.title) + ':', io.color));
     if (s.fields?.length) {
       const w = Math.max(...s.fields.map(([k]) => k.length));
-      for (const [k, v] of s.fields) out.push(`  ${(k + ':').padEnd(w + 1)} ${cellText(v)}`);
+      for (const [k, v] of s.fields) out.push(`  ${(termSafe(k) + ':').padEnd(w + 1)} ${termSafe(cellText(v))}`);
     }
     if (s.table) {
-      if (s.table.rows.length === 0) out.push(`  ${s.empty ?? '(none)'}`);
-      else out.push(renderTable(s.table.headers, s.table.rows.map((r) => r.map(cellText)), { color: io.color }).trimEnd().split('\n').map((l) => '  ' + l).join('\n'));
+      if (s.table.rows.length === 0) out.push(`  ${termSafe(s.empty ?? '(none)')}`);
+      else out.push(renderTable(s.table.headers, s.table.rows.map((r) => r.map((c) => termSafe(cellText(c)))), { color: io.color }).trimEnd().split('\n').map((l) => '  ' + l).join('\n'));
     } else if (!s.fields?.length) {
-      out.push(`  ${s.empty ?? '(none)'}`);
+      out.push(`  ${termSafe(s.empty ?? '(none)')}`);
     }
     out.push('');
   }

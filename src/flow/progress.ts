@@ -1,5 +1,5 @@
 import type { IO } from '../core/io.js';
-import { paint } from '../core/output.js';
+import { paint, termSafe } from '../core/output.js';
 import type { Progress, StepEvent } from './engine.js';
 
 // Progress of a running task on stderr: one line per step, "[n/80] step_name  host  took (elapsed)".
@@ -20,7 +20,7 @@ export function stderrProgress(io: IO, prefix = ''): Progress {
   return {
     step(e) {
       const tone = e.status === 'failed' ? 'bad' : e.status === 'skipped' ? 'dim' : undefined;
-      io.err(prefix + paint(formatStep(e), tone, io.colorErr) + '\n');
+      io.err(prefix + paint(termSafe(formatStep(e)), tone, io.colorErr) + '\n');
     },
   };
 }

@@ -9,6 +9,7 @@ import { destructiveMatch, isShellReadingStdin } from './destructive.js';
 import { MAX_STDIN_BYTES, readAll, StdinFeed } from './stdin-feed.js';
 import { foldNodeSet } from '../remote/nodeset.js';
 import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
+import { jsonText } from '../core/output.js';
 
 // One operator command on one or many hosts, shown the way clush shows it: lines streamed as
 // `host: line`, or (-b) identical output folded under one node set, or JSON records; a summary
@@ -240,7 +241,7 @@ export async function runRemote(ctx: Context, pool: SshPool, run: RemoteRun): Pr
     const code = fanoutExitCode(rs, ctx.signal.aborted);
     return { value: rs, ok: code === ExitCode.OK, exitCode: code, detail: { ...detail, outcomes: outcomeSummary(rs) } };
   });
-  if (run.display === 'json') io.out(JSON.stringify(results.map(hostRecord), null, 2) + '\n');
+  if (run.display === 'json') io.out(jsonText(results.map(hostRecord)));
   if (run.display === 'gather') {
     io.out(gatherText(results));
     // A gathered host's output is held in memory up to a cap; say so when a host went past it.

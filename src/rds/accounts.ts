@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../remote/mysql.js';
 import { DataError } from '../core/errors.js';
+import { accountHost, accountName, dbList, oneOf, optional, type RowRef } from './domain.js';
 
 // The MySQL accounts of a custins. Rows in custins_account describe them; passwords live in
 // custins_secret and are read only by code that logs in. A password is generated once and kept:
@@ -87,7 +88,19 @@ export async function accountsOf(db: Db, custinsId: number, o: { types?: Account
     where.push(`account_type IN (${o.types.map(() => '?').join(',')})`);
     params.push(...o.types);
   }
-  return db.query<AccountRow>(`SELECT custins_id, account_name, account_type, host, privilege, dbs, status FROM custins_account WHERE ${where.join(' AND ')} ORDER BY FIELD(account_type, 'root', 'maintain', 'replicator', 'normal'), account_name`, params);
+  const rows = await db.query<AccountRow>(`SELECT custins_id, account_name, account_type, host, privilege, dbs, status FROM custins_account WHERE ${where.join(' AND ')} ORDER BY FIELD(account_type, 'root', 'maintain', 'replicator', 'normal'), account_name`, params);
+  return rows.map(checkAccountRow);
+}
+
+/** A custins_account row as loaded: name, host, privilege kind and databases checked (domain.ts). */
+export function checkAccountRow(r: AccountRow): AccountRow {
+  const ref: RowRef = { table: 'dbaas.custins_account', key: `custins_id=${r.custins_id} account_name=${JSON.stringify(r.account_name)}` };
+  accountName(ref, 'account_name', r.account_name);
+  oneOf(ref, 'account_type', r.account_type, ['root', 'replicator', 'maintain', 'normal']);
+  accountHost(ref, 'host', r.host);
+  oneOf(ref, 'privilege', r.privilege, ['ALL', 'HA', 'REPLICATION', 'ReadWrite']);
+  optional(ref, 'dbs', r.dbs, dbList);
+  return r;
 }
 
 export function accountSpecOf(r: AccountRow): AccountSpec {

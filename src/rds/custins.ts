@@ -1,6 +1,7 @@
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
 import type { InstanceRowLike } from './layout.js';
+import { hostName, insName, ipAddress, matches, oneOf, optional, positiveInt, tcpPort, word, VPC_ID_RE, type RowRef } from './domain.js';
 
 // The custins and its physical instances in dbaas: the lookups every instance command and the
 // install flow share.
@@ -36,6 +37,40 @@ export interface InstanceRow extends InstanceRowLike {
   status: 'creating' | 'running' | 'stopped' | 'failed' | 'deleted';
 }
 
+const CUSTINS_STATUS: readonly CustinsStatus[] = ['creating', 'running', 'failed', 'deleting', 'deleted', 'locked'];
+const INSTANCE_STATUS: readonly InstanceRow['status'][] = ['creating', 'running', 'stopped', 'failed', 'deleted'];
+
+/** A custins row as loaded: every name, address and port checked (domain.ts); a bad row throws BadRowError. */
+export function checkCustinsRow<T extends CustinsRow>(r: T): T {
+  const ref: RowRef = { table: 'dbaas.custins', key: `id=${r.id}` };
+  insName(ref, 'ins_name', r.ins_name);
+  word(ref, 'engine', r.engine);
+  word(ref, 'version', r.version);
+  optional(ref, 'minor_version', r.minor_version, word);
+  word(ref, 'class_code', r.class_code);
+  word(ref, 'storage_type', r.storage_type);
+  word(ref, 'zone', r.zone);
+  oneOf(ref, 'network_type', r.network_type, ['classic', 'vpc']);
+  optional(ref, 'vpc_id', r.vpc_id, (rf, c, v) => matches(rf, c, v, VPC_ID_RE, 'a VPC id'));
+  oneOf(ref, 'status', r.status, CUSTINS_STATUS);
+  optional(ref, 'conn_ip', r.conn_ip, ipAddress);
+  optional(ref, 'conn_port', r.conn_port, tcpPort);
+  positiveInt(ref, 'storage_gb', r.storage_gb);
+  return r;
+}
+
+/** An instance row (joined with its hostinfo's ssh_port) as loaded: host, address and ports checked. */
+export function checkInstanceRow<T extends InstanceRow>(r: T): T {
+  const ref: RowRef = { table: 'dbaas.instance', key: `id=${r.id}` };
+  oneOf(ref, 'role', r.role, ['master', 'slave']);
+  hostName(ref, 'host_name', r.host_name);
+  ipAddress(ref, 'ip', r.ip);
+  tcpPort(ref, 'port', r.port);
+  oneOf(ref, 'status', r.status, INSTANCE_STATUS);
+  tcpPort({ table: 'dbaas.hostinfo', key: `id=${r.hostinfo_id}` }, 'ssh_port', r.ssh_port);
+  return r;
+}
+
 const CUSTINS_COLS = 'id, ins_name, engine, version, minor_version, class_code, storage_gb, storage_type, zone, network_type, vpc_id, is_guard, status, conn_ip, conn_port, gmt_created, gmt_modified, gmt_deleted';
 
 /**
@@ -45,7 +80,7 @@ const CUSTINS_COLS = 'id, ins_name, engine, version, minor_version, class_code, 
 export async function findCustins(db: Db, ref: string, o: { includeDeleted?: boolean } = {}): Promise<CustinsRow> {
   const byId = /^\d{1,10}$/.test(ref);
   const rows = await db.query<CustinsRow>(`SELECT ${CUSTINS_COLS} FROM custins WHERE ${byId ? 'id = ?' : 'ins_name = ?'}`, [byId ? Number(ref) : ref]);
-  const row = rows[0];
+  const row = rows[0] ? checkCustinsRow(rows[0]) : undefined;
   if (row && (o.includeDeleted || row.status !== 'deleted')) return row;
   if (row) throw new NotFoundError(`instance ${ref} was deleted at ${row.gmt_deleted?.toISOString() ?? 'an unknown time'}`);
   const near = byId || ref.length > 64 ? [] : await nearNames(db, ref);
@@ -60,13 +95,14 @@ async function nearNames(db: Db, ref: string): Promise<string[]> {
 
 /** The master and the slave of a custins, with their NC's SSH port. */
 export async function instanceRows(db: Db, custinsId: number, o: { includeDeleted?: boolean } = {}): Promise<InstanceRow[]> {
-  return db.query<InstanceRow>(
+  const rows = await db.query<InstanceRow>(
     `SELECT i.id, i.custins_id, i.role, i.hostinfo_id, i.host_name, i.ip, i.port, i.cpu, i.mem_mb, i.disk_gb, i.status, h.ssh_port
        FROM instance i JOIN hostinfo h ON h.id = i.hostinfo_id
       WHERE i.custins_id = ? ${o.includeDeleted ? '' : "AND i.status <> 'deleted'"}
       ORDER BY FIELD(i.role, 'master', 'slave')`,
     [custinsId],
   );
+  return rows.map(checkInstanceRow);
 }
 
 export interface ListFilter {
@@ -100,7 +136,7 @@ export async function listCustins(db: Db, f: ListFilter): Promise<CustinsListRow
     params.push(f.nc);
   }
   params.push(f.limit);
-  return db.query<CustinsListRow>(
+  const rows = await db.query<CustinsListRow>(
     `SELECT ${CUSTINS_COLS.split(', ').map((c) => 'c.' + c).join(', ')},
             m.host_name AS master_host, s.host_name AS slave_host, m.port AS port
        FROM custins c
@@ -111,4 +147,12 @@ export async function listCustins(db: Db, f: ListFilter): Promise<CustinsListRow
       LIMIT ?`,
     params,
   );
+  return rows.map((r) => {
+    checkCustinsRow(r);
+    const ref: RowRef = { table: 'dbaas.instance', key: `custins_id=${r.id}` };
+    optional(ref, 'host_name', r.master_host, hostName);
+    optional(ref, 'host_name', r.slave_host, hostName);
+    optional(ref, 'port', r.port, tcpPort);
+    return r;
+  });
 }

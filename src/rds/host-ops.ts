@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { sh } from '../remote/quote.js';
 import type { HostLayout } from './layout.js';
+import { PIN_SQL_MODE } from './sql-text.js';
 
 // The shell an install step (or `instance delete`) runs on an NC, built only with remote/quote's
 // sh`` so that every path and value is quoted. The scripts are POSIX sh and idempotent: each one
@@ -77,7 +78,15 @@ export function installDbScript(l: HostLayout): string {
       sh`find ${l.dataDir} -mindepth 1 -delete; ` +
       runAs(l) +
       'inst=$(command -v mariadb-install-db || command -v mysql_install_db) || { echo "neither mariadb-install-db nor mysql_install_db is installed" >&2; exit 127; }; ' +
+      // An option file mysqld cannot parse makes mariadb-install-db fall back to the compiled-in
+      // datadir and still exit 0: read the file back as the server will, and refuse unless it
+      // names this instance's datadir and port.
+      'pd=$(command -v my_print_defaults || command -v mariadb-print-defaults) || { echo "my_print_defaults is not installed" >&2; exit 127; }; ' +
+      sh`got=$("$pd" --defaults-file=${l.mycnf} mysqld) || { echo ${l.mycnf}" is not a readable option file" >&2; exit 1; }; ` +
+      // The last occurrence wins in mysqld, so that is the one compared.
+      sh`[ "$(printf '%s\\n' "$got" | sed -n 's/^--datadir=//p' | tail -n 1)" = ${l.dataDir} ] && [ "$(printf '%s\\n' "$got" | sed -n 's/^--port=//p' | tail -n 1)" = ${String(l.port)} ] || { echo ${l.mycnf}" does not set datadir "${l.dataDir}" and port "${String(l.port)}" for mysqld; not initialising" >&2; exit 1; }; ` +
       sh`"$inst" --defaults-file=${l.mycnf} --user="$u" --skip-test-db --auth-root-authentication-method=socket > ${l.installLog} 2>&1 || { tail -n 5 ${l.installLog} >&2; exit 1; }; ` +
+      sh`[ -f ${l.dataDir + '/mysql/global_priv.frm'} ] || { echo "mariadb-install-db exited 0 but "${l.dataDir}" has no system tables (see "${l.installLog}")" >&2; exit 1; }; ` +
       sh`touch ${l.installDoneMarker}; echo "initialised as $u"`,
   );
 }
@@ -144,7 +153,7 @@ export function errorLogTail(l: HostLayout, lines = 5): string {
 export function socketSqlCommand(l: HostLayout, o: { database?: string } = {}): string {
   return script(
     'c=$(command -v mariadb || command -v mysql) || { echo "no mariadb or mysql client on PATH" >&2; exit 127; }; ' +
-      sh`"$c" --no-defaults --socket=${l.socket} --user=root --batch${o.database ? sh` --database=${o.database}` : ''}`,
+      sh`"$c" --no-defaults --socket=${l.socket} --user=root --batch ${'--init-command=' + PIN_SQL_MODE}${o.database ? sh` --database=${o.database}` : ''}`,
   );
 }
 
@@ -153,7 +162,7 @@ export function loadTimeZonesScript(l: HostLayout): string {
   return script(
     'g=$(command -v mariadb-tzinfo-to-sql || command -v mysql_tzinfo_to_sql) || { echo "mariadb-tzinfo-to-sql is not installed" >&2; exit 127; }; ' +
       'c=$(command -v mariadb || command -v mysql); ' +
-      sh`"$g" --skip-write-binlog /usr/share/zoneinfo 2>/dev/null | "$c" --no-defaults --socket=${l.socket} --user=root --database=mysql`,
+      sh`"$g" --skip-write-binlog /usr/share/zoneinfo 2>/dev/null | "$c" --no-defaults --socket=${l.socket} --user=root ${'--init-command=' + PIN_SQL_MODE} --database=mysql`,
   );
 }
 

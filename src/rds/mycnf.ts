@@ -1,5 +1,6 @@
 import { DataError } from '../core/errors.js';
 import type { Node } from './layout.js';
+import { bad, PARAM_NAME_RE, paramName, paramValue, type RowRef } from './domain.js';
 
 // Server parameters. do_build_params resolves them (baseline < mycnf_template for the version <
 // the class's own template rows < create parameters) into mycnf_custinstance;
@@ -73,6 +74,38 @@ export function resolveParams(layers: Array<{ source: ParamRow['source']; rows: 
   return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The mycnf_custinstance rows of one custins, checked as loaded (they are re-read each time my.cnf
+ * is rendered, long after do_build_params checked what it wrote, and anything may have written
+ * them since): an option name, not one of the per-host options (a datadir row would move the data
+ * out of the instance), a one-line printable value.
+ */
+export function checkParamRows(custinsId: number, rows: Array<{ name: unknown; value: unknown }>): Array<{ name: string; value: string }> {
+  return rows.map((r) => {
+    const ref: RowRef = { table: 'dbaas.mycnf_custinstance', key: `custins_id=${custinsId} name=${JSON.stringify(r.name)}` };
+    const name = paramName(ref, 'name', r.name);
+    if (HOST_PARAMS.includes(name.replace(/-/g, '_'))) bad(ref, 'name', r.name, `an option rdsctl leaves to the metadb (${HOST_PARAMS.join(', ')} are written per host)`);
+    return { name, value: paramValue(ref, 'value', r.value) };
+  });
+}
+
+/**
+ * A value as an option file reads it back unchanged. Plain words go as they are; anything else is
+ * double-quoted (mysqld strips the quotes, and a "#" inside them is not a comment) with the
+ * backslash escaped, the only escape character option files know. A value cannot hold a line break
+ * (checked when loaded, and again here).
+ */
+export function cnfValue(v: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new DataError(`my.cnf value ${JSON.stringify(v)}: control characters cannot be written to an option file`);
+  if (/^[A-Za-z0-9_.,:/+@=*-]*$/.test(v) && v !== '') return v;
+  return `"${v.replace(/\\/g, '\\\\')}"`;
+}
+
+/** Text for a "#" comment line: one line, printable. */
+export function commentText(v: string): string {
+  return v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+}
+
 export interface RenderInput {
   insName: string;
   node: Node;
@@ -105,11 +138,14 @@ export function renderMyCnf(i: RenderInput): string {
     if (/[\r\n\0]/.test(v)) throw new DataError(`my.cnf ${k}: value contains a line break`);
   }
   const lines = [
-    `# my.cnf of ${i.insName} (${i.node.role}, ${i.node.host}:${i.node.port}), rendered by rdsctl do_build_mysql_params`,
+    commentText(`# my.cnf of ${i.insName} (${i.node.role}, ${i.node.host}:${i.node.port}), rendered by rdsctl do_build_mysql_params`),
     '# from dbaas.mycnf_custinstance. Edits here are lost when the step runs again.',
     '[mysqld]',
-    ...hostParams(i).map(([k, v]) => `${k} = ${v}`),
-    ...i.params.map((p) => `${p.name} = ${p.value}`),
+    ...hostParams(i).map(([k, v]) => `${k} = ${cnfValue(v)}`),
+    ...i.params.map((p) => {
+      if (!PARAM_NAME_RE.test(p.name) || HOST_PARAMS.includes(p.name.replace(/-/g, '_'))) throw new DataError(`my.cnf: ${JSON.stringify(p.name)} is not an option rdsctl renders from the metadb`);
+      return `${p.name} = ${cnfValue(p.value)}`;
+    }),
     '',
   ];
   return lines.join('\n');
@@ -119,7 +155,10 @@ export function renderMyCnf(i: RenderInput): string {
 export function myCnfValue(text: string, name: string): string | undefined {
   for (const line of text.split('\n')) {
     const m = /^\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m && m[1]!.replace(/-/g, '_') === name) return m[2];
+    if (m && m[1]!.replace(/-/g, '_') === name) {
+      const q = /^"(.*)"$/.exec(m[2]!);
+      return q ? q[1]!.replace(/\\\\/g, '\\') : m[2];
+    }
   }
   return undefined;
 }

@@ -6,7 +6,9 @@ import { UsageError } from '../core/errors.js';
 // MASTER) where the protocol has none. Names are validated before they get here; these
 // functions still escape every character that matters, so a bad name can never end a literal.
 
-/** A string literal, escaped for the default sql_mode (backslash escapes on). */
+export { PINNED_SQL_MODE, PIN_SQL_MODE } from '../remote/sql-mode.js';
+
+/** A string literal, escaped for the pinned sql_mode (backslash escapes on). */
 export function sqlString(s: string): string {
   if (s.includes('\0')) throw new UsageError('SQL value contains a NUL byte');
   return (

@@ -1,4 +1,5 @@
-import { DataError } from '../core/errors.js';
+import { bad } from './domain.js';
+import { commentText } from './mycnf.js';
 
 // Instance whitelists: rows in custins_whitelist, "flushed" to the NC as an iptables-restore
 // file with one chain per instance port. Loading that file into netfilter is the NC agent's job;
@@ -16,11 +17,14 @@ export function toCidr(entry: string): string {
 
 export function renderRules(insName: string, port: number, groups: WhitelistGroup[]): string {
   const chain = `RDS-${port}`;
-  const lines = [`# whitelist of ${insName} (port ${port}), rendered by rdsctl from dbaas.custins_whitelist`, '*filter', `:${chain} - [0:0]`];
+  const lines = [commentText(`# whitelist of ${insName} (port ${port}), rendered by rdsctl from dbaas.custins_whitelist`), '*filter', `:${chain} - [0:0]`];
   for (const g of [...groups].sort((a, b) => a.group_type.localeCompare(b.group_type) || a.group_name.localeCompare(b.group_name))) {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(g.group_name)) throw new DataError(`whitelist group name "${g.group_name}" is not plain`);
+    const ref = { table: 'dbaas.custins_whitelist', key: `group_name=${JSON.stringify(g.group_name)}` };
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(g.group_name)) bad(ref, 'group_name', g.group_name, 'a plain group name');
+    if (!['admin', 'user', 'ecs_sg'].includes(g.group_type)) bad(ref, 'group_type', g.group_type, 'admin, user or ecs_sg');
     for (const ip of g.ips.split(',').filter(Boolean)) {
-      if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(ip)) throw new DataError(`whitelist group ${g.group_name}: "${ip}" is not an IPv4 address or CIDR`);
+      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(ip);
+      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) bad(ref, 'ips', g.ips, 'a comma list of IPv4 addresses or CIDRs');
       lines.push(`-A ${chain} -s ${toCidr(ip)} -p tcp --dport ${port} -m comment --comment ${g.group_type}:${g.group_name} -j ACCEPT`);
     }
   }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { RemoteError } from '../core/errors.js';
+import { PIN_SQL_MODE } from './sql-mode.js';
 
 // Direct connections to an RDS instance (not a metadb): the install steps that run after root is
 // dropped, and `instance show --live`. Also a bare protocol probe that needs no account: a MySQL
@@ -81,6 +82,8 @@ export async function openInstance(login: InstanceLogin): Promise<InstanceSessio
       supportBigNumbers: true,
       dateStrings: true,
     });
+    // See PINNED_SQL_MODE (sql-mode.ts): placeholders and literals assume backslash escapes.
+    await conn.query(PIN_SQL_MODE);
   } catch (e) {
     throw new RemoteError(`${where}: cannot log in as ${login.user}: ${describe(e)}`, { host: login.name, cause: e });
   }

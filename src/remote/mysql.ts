@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { dbPassword, parseDsn, type DbConnection } from '../core/config.js';
+import { PIN_SQL_MODE } from './sql-mode.js';
 import { ConfigError, ConflictError, DataError, RdsctlError, UnavailableError } from '../core/errors.js';
 
 // mysql2 pools, one per logical database, created on first use. mysql2 is imported lazily so
@@ -75,7 +76,14 @@ export function createDb(name: string, conn: DbConnection, opts: DbOptions = {})
         multipleStatements: false,
         namedPlaceholders: false,
       }),
-    ));
+    ).then((p) => {
+      // mysql2 substitutes placeholders client-side with backslash escapes: pin the session's
+      // sql_mode (sql-mode.ts) before any statement of ours runs on a new connection.
+      // A connection whose pin failed is destroyed, so the statement waiting for it fails too.
+      type Core = { query(sql: string, cb: (err: unknown) => void): void; destroy(): void };
+      (p as unknown as { pool: NodeJS.EventEmitter }).pool.on('connection', (c: Core) => c.query(PIN_SQL_MODE, (err) => err && c.destroy()));
+      return p;
+    }));
 
   const wrap = (getConn: () => Promise<Pool | PoolConnection>): Db => ({
     name,

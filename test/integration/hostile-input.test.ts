@@ -123,8 +123,8 @@ const SLOTS: Slot[] = [
   { name: 'instance list --limit', args: (v) => ['instance', 'list', '--limit', v], sample: true },
   { name: 'instance create --name', args: create('--name') },
   { name: 'instance create --db', args: create('--db'), sample: true },
-  { name: 'instance create --account', args: (v) => ['instance', 'create', dry, '--account', `${v}:S3cure-pass`], sample: true },
-  { name: 'instance create --account NAME:PASSWORD', args: (v) => ['instance', 'create', dry, '--account', `app:${v}`], sample: true },
+  { name: 'instance create --account', args: (v) => ['instance', 'create', dry, '--account', `${v}:S3cure-pass`, '--insecure-password-arg'], sample: true },
+  { name: 'instance create --account NAME:PASSWORD', args: (v) => ['instance', 'create', dry, '--account', `app:${v}`, '--insecure-password-arg'], sample: true },
   { name: 'instance create --whitelist', args: create('--whitelist'), sample: true },
   ...['--engine', '--version', '--class', '--storage', '--storage-type', '--zone', '--network', '--vpc-id', '--vswitch-id', '--ecs-sg', '--time-zone', '--lease-ttl'].map((flag): Slot => ({ name: `instance create ${flag}`, args: create(flag), sample: true })),
   { name: 'task show TASK', args: (v) => ['task', 'show', v] },
@@ -205,8 +205,9 @@ function verdict(slot: Slot, v: string, r: CliResult, ms: number): string | null
     const lines = r.stderr.split('\n');
     if (lines.length !== 2 || lines[1] !== '' || !lines[0]!.startsWith('rdsctl: ')) return `not one stderr line (exit ${r.code}): ${JSON.stringify(r.stderr.slice(0, 300))}`;
   }
-  // A SLEEP(5) that reached SQL shows up as time.
-  if (ms > 4000) return `took ${ms} ms`;
+  // A SLEEP(5) that reached SQL shows up as time: judged only for the SLEEP payloads (any other
+  // input is slow only because the shared machine is loaded), and runSlot re-runs a slow one once.
+  if (/SLEEP\(/i.test(v) && ms > 4000) return `took ${ms} ms`;
   return null;
 }
 
@@ -222,7 +223,11 @@ async function runSlot(slot: Slot): Promise<{ failures: string[]; codes: Record<
       const t0 = Date.now();
       const r = await lab.run(slot.args(v, f), slot.ownConfig ? { env: ownConfig } : {});
       codes[r.code] = (codes[r.code] ?? 0) + 1;
-      const bad = verdict(slot, v, r, Date.now() - t0);
+      let bad = verdict(slot, v, r, Date.now() - t0);
+      if (bad?.startsWith('took ')) {
+        const t1 = Date.now();
+        bad = verdict(slot, v, await lab.run(slot.args(v, f), slot.ownConfig ? { env: ownConfig } : {}), Date.now() - t1) && bad;
+      }
       if (bad) failures.push(`${slot.name} ${label(v)}: ${bad}`);
     }
   };

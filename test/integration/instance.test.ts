@@ -70,7 +70,7 @@ beforeAll(async () => {
   const cfg = readConfig(lab.configPath);
   hostRoot = cfg.profiles.find((p) => p.name === cfg.current)!.host_root;
   capacityBefore = await capacity();
-  const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', `app:${APP_PW}`, '--time-zone', 'Asia/Shanghai', '--whitelist', '10.0.0.0/8,127.0.0.1', '--reason', 'integration test', '-o', 'json']);
+  const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', 'app', '--password-stdin', '--time-zone', 'Asia/Shanghai', '--whitelist', '10.0.0.0/8,127.0.0.1', '--reason', 'integration test', '-o', 'json'], { stdin: `${APP_PW}\n` });
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
   expect(r.stderr).toMatch(/\[80\/80\] do_add_readins_to_maxscale_config/);
   expect(r.stderr).toMatch(/\[21\/80\] do_check_start_instnace_success_master/);
@@ -301,7 +301,7 @@ describe('bad input', () => {
   test('hostile names never reach SQL or a shell', async () => {
     for (const bad of ["x'; DROP TABLE custins; --", '$(touch /tmp/rdsctl-pwned)', 'a`b`', 'db\nname']) {
       expect((await lab.run(['instance', 'create', '--db', bad])).code).toBe(2);
-      expect((await lab.run(['instance', 'create', '--account', `${bad}:S3cure-pass`])).code).toBe(2);
+      expect((await lab.run(['instance', 'create', '--account', `${bad}:S3cure-pass`, '--insecure-password-arg'])).code).toBe(2);
       expect((await lab.run(['instance', 'show', bad])).code).toBe(3);
     }
     expect(fs.existsSync('/tmp/rdsctl-pwned')).toBe(false);

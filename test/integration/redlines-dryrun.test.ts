@@ -100,7 +100,7 @@ const CASES: DryCase[] = [
   { name: 'pangu disk offline', args: (f) => ['pangu', 'disk', 'offline', f.freeDisk, '--dry-run', '--yes'], shows: (f) => [`targets (1): ${f.freeDisk}`, /^sql \[pangu\]: UPDATE disk SET status = 'offline'/m] },
   {
     name: 'instance create',
-    args: () => ['instance', 'create', '--dry-run', '--db', 'shop', '--account', 'app:Dry-Run-pw1'],
+    args: () => ['instance', 'create', '--dry-run', '--db', 'shop', '--account', 'app:Dry-Run-pw1', '--insecure-password-arg'],
     shows: () => [
       /^targets \(1\): rm-\S+: master \S+ \(\S+\), standby \S+ \(\S+\), port \d+$/m,
       /^sql \[dbaas\]: INSERT INTO custins \(/m,
@@ -191,7 +191,7 @@ describe('--dry-run prints what would run and changes nothing', () => {
 });
 
 test('instance create --dry-run -o json: the allocation SQL and all 80 flow entries, remote steps with their commands, no password', async () => {
-  const r = await lab.run(['instance', 'create', '--dry-run', '-o', 'json', '--db', 'shop', '--account', 'app:Dry-Run-pw1']);
+  const r = await lab.run(['instance', 'create', '--dry-run', '-o', 'json', '--db', 'shop', '--account', 'app:Dry-Run-pw1', '--insecure-password-arg']);
   expect(r.code).toBe(0);
   expect(r.stdout).not.toContain('Dry-Run-pw1');
   const plan = JSON.parse(r.stdout) as { sql: Array<{ statement: string }>; remote: Array<{ host: string; command: string }>; steps: Array<{ seq: number; name: string; role: string; hosts: string[]; effect: string; remote: Array<{ host: string; command: string }> }> };

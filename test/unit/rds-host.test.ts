@@ -186,6 +186,6 @@ describe('whitelist rules file', () => {
       '-A RDS-3007 -s 192.168.1.5/32 -p tcp --dport 3007 -m comment --comment user:default -j ACCEPT',
       '-A RDS-3007 -p tcp --dport 3007 -j DROP',
     ]);
-    expect(() => renderRules('rm-x', 3007, [{ group_name: 'x', group_type: 'user', ips: '1.2.3.4; rm -rf /' }])).toThrow(/not an IPv4/);
+    expect(() => renderRules('rm-x', 3007, [{ group_name: 'x', group_type: 'user', ips: '1.2.3.4; rm -rf /' }])).toThrow(/column ips holds .* not a comma list of IPv4/);
   });
 });

@@ -133,7 +133,7 @@ describe('task show', () => {
     const step = { task_id: 17, seq: 1, step_name: 'do_check_host_status', role: 'both', status: 'failed', attempts: 2, host: 'nc-a01', skip_reason: null, error: 'host offline', detail: null, result: '{"pos":4}', gmt_started: T0, gmt_finished: T0 };
     const dbaas = new DbStub('dbaas')
       .onQuery(/FROM task_queue q WHERE q\.id = \?/, [task], { params: [17] })
-      .onQuery(/FROM custins WHERE id = \?/, [{ id: 12, ins_name: 'rm-abc', status: 'failed' }], { params: [12] })
+      .onQuery(/FROM custins WHERE id = \?/, [{ id: 12, ins_name: 'rm-abc', engine: 'mysql', version: '8.0', minor_version: null, class_code: 'rds.mysql.s2.large', storage_gb: 50, storage_type: 'local_ssd', zone: 'cn-hangzhou-a', network_type: 'classic', vpc_id: null, is_guard: 0, status: 'failed', conn_ip: null, conn_port: null, gmt_created: T0, gmt_modified: T0, gmt_deleted: null }], { params: [12] })
       .onQuery(/FROM task_step WHERE task_id = \?/, [step], { params: [17] });
     const f = fakeContext({ dbs: { dbaas } });
     await taskShow({ taskId: 17, output: 'json' }, f.ctx);

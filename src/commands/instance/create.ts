@@ -5,7 +5,7 @@ import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { collect, wholeNumber } from '../../core/flags.js';
 import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, parseOutput, printSections, type OutputFormat, jsonText } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { INSTALL_FLOW } from '../../flow/install/index.js';
@@ -44,6 +44,7 @@ interface RawOptions {
   db: string[];
   account: string[];
   passwordStdin?: boolean;
+  insecurePasswordArg?: boolean;
   guard?: boolean;
   encrypt?: boolean;
   whitelist?: string;
@@ -70,8 +71,9 @@ export function register(cmd: Command, run: Runner): void {
     .option('--vpc-id <id>', 'VPC of a vpc-network instance')
     .option('--vswitch-id <id>', 'vswitch (in --zone) of a vpc-network instance')
     .option('--db <name>', 'create this database (repeatable)', collect, [])
-    .option('--account <name[:password]>', 'create this ReadWrite account on the --db databases (repeatable); without :password, read it from stdin with --password-stdin', collect, [])
+    .option('--account <name>', 'create this ReadWrite account on the --db databases (repeatable); its password comes from stdin with --password-stdin', collect, [])
     .option('--password-stdin', 'read the passwords of --account entries given without one from stdin, one line each, in order')
+    .option('--insecure-password-arg', 'accept --account NAME:PASSWORD: the password is then visible to every local user in ps and /proc/PID/cmdline, and stays in shell history')
     .option('--guard', 'a guard (disaster-recovery) instance: read-only on both hosts')
     .option('--encrypt', 'encrypt data at rest from the start (file_key_management; the key is made on the master\'s NC and kept in the backup store)')
     .option('--whitelist <ips>', 'comma list of IPv4 addresses/CIDRs allowed to connect (default 127.0.0.1)')
@@ -87,7 +89,7 @@ export function register(cmd: Command, run: Runner): void {
         '`rdsctl instance step NAME resume`.\n' +
         examples(
           'rdsctl instance create',
-          'rdsctl instance create --class rds.mysql.s2.large --zone cn-hangzhou-b --db shop --account app:S3cure-pass -o json',
+          'printf "%s\\n" "$APP_PW" | rdsctl instance create --class rds.mysql.s2.large --zone cn-hangzhou-b --db shop --account app --password-stdin -o json',
           'printf "%s\\n" "$APP_PW" | rdsctl instance create --db shop --account app --password-stdin',
           'rdsctl instance create --no-wait && rdsctl worker --once',
         ),
@@ -119,10 +121,13 @@ function parse(o: RawOptions): { opts: Options; needPw: number[] } {
   for (const spec of o.account) {
     const i = spec.indexOf(':');
     if (i === 0) throw new UsageError(`--account ${spec.slice(0, 1)}…: the name comes before the ":"`);
+    // A password in argv is readable by every local user (ps, /proc/PID/cmdline) for as long as
+    // the command runs, and stays in shell history: refused unless the operator says so.
+    if (i > 0 && !o.insecurePasswordArg) throw new UsageError(`--account ${spec.slice(0, i)}:…: a password on the command line is visible in ps and shell history; pipe it with --password-stdin (or add --insecure-password-arg)`);
     accounts.push(i < 0 ? { name: spec, password: '' } : { name: spec.slice(0, i), password: spec.slice(i + 1) });
     if (i < 0) needPw.push(accounts.length - 1);
   }
-  if (needPw.length && !o.passwordStdin) throw new UsageError(`--account ${accounts[needPw[0]!]!.name} has no password: give NAME:PASSWORD or use --password-stdin`);
+  if (needPw.length && !o.passwordStdin) throw new UsageError(`--account ${accounts[needPw[0]!]!.name} has no password: pipe it with --password-stdin`);
   if (o.passwordStdin && !needPw.length) throw new UsageError('--password-stdin: every --account already has a password');
   const whitelist = o.whitelist === undefined ? [] : o.whitelist.split(',').map((s) => s.trim()).filter(Boolean);
   if (o.whitelist !== undefined && !whitelist.length) throw new UsageError('--whitelist needs at least one address');
@@ -196,7 +201,7 @@ export async function create(opts: Options, ctx: Context): Promise<number> {
     }
     const db = ctx.db('dbaas');
     const record = await instanceRecord(db, await findCustins(db, String(created.custinsId)));
-    if (opts.output === 'json') ctx.io.out(JSON.stringify(record, null, 2) + '\n');
+    if (opts.output === 'json') ctx.io.out(jsonText(record));
     else printSections(ctx.io, opts.output, [recordSection(record)], record);
     if (exitCode === ExitCode.CONFLICT && failed) ctx.io.err(`rdsctl: ${created.insName}: install stopped at ${failed}; \`rdsctl instance delete ${created.insName}\` removes what it built\n`);
     else if (failed) ctx.io.err(`rdsctl: ${created.insName}: install failed at ${failed}; fix the cause, then \`rdsctl instance step ${created.insName} resume\`\n`);

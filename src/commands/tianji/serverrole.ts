@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
-import { addOutputOption, paint, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, paint, parseOutput, printRecords, type OutputFormat, jsonText } from '../../core/output.js';
 import { serverRoleStatus } from '../../tianji/model.js';
 import { nameArg } from '../../tianji/names.js';
 import { SR_COLUMNS, violationLine } from '../../tianji/view.js';
@@ -39,7 +39,7 @@ export function register(cmd: Command, run: Runner): void {
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {
   const r = await serverRoleStatus(ctx.db('tianji'), opts.cluster, opts.service);
   if (opts.output === 'json') {
-    ctx.io.out(JSON.stringify(r, null, 2) + '\n');
+    ctx.io.out(jsonText(r));
   } else {
     printRecords(ctx.io, opts.output, SR_COLUMNS, r.sr_instances);
     for (const v of r.violations) ctx.io.err(paint(violationLine(v), 'bad', ctx.io.colorErr) + '\n');

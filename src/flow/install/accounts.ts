@@ -2,6 +2,7 @@ import { ConflictError, UsageError } from '../../core/errors.js';
 import { SUPERUSER, accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
 import { socketSqlCommand } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
+import { dbName, word } from '../../rds/domain.js';
 import { RESERVED_ACCOUNTS, RESERVED_DBS } from '../../rds/names.js';
 import { sqlAccount, sqlIdent, sqlString } from '../../rds/sql-text.js';
 import type { SqlRow } from '../../rds/instance-sql.js';
@@ -114,6 +115,15 @@ export const doInstallPluginFor55Slave = for55('do_install_plugin_for55', 'slave
 export const doAddFlashbackPrivilegeFor55Master = for55('do_add_flashback_privilege_for55', 'master');
 export const doAddFlashbackPrivilegeFor55Slave = for55('do_add_flashback_privilege_for55', 'slave');
 
+/** custins_db rows, checked as loaded (rds/domain.ts). */
+async function customerDbs(c: InstallCtx): Promise<Array<{ db_name: string; charset: string }>> {
+  const rows = await c.db.query<{ db_name: unknown; charset: unknown }>("SELECT db_name, charset FROM custins_db WHERE custins_id = ? AND status <> 'deleted' ORDER BY db_name", [c.custins.id]);
+  return rows.map((r) => {
+    const ref = { table: 'dbaas.custins_db', key: `custins_id=${c.custins.id} db_name=${JSON.stringify(r.db_name)}` };
+    return { db_name: dbName(ref, 'db_name', r.db_name), charset: word(ref, 'charset', r.charset) };
+  });
+}
+
 async function normalAccounts(c: InstallCtx): Promise<AccountRow[]> {
   return accountsOf(c.db, c.custins.id, { types: ['normal'] });
 }
@@ -125,7 +135,7 @@ export const doCheckAccountsAndDbs: Step = {
   effect: 'check',
   async run(c) {
     const accounts = await normalAccounts(c);
-    const dbs = await c.db.query<{ db_name: string }>("SELECT db_name FROM custins_db WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
+    const dbs = await customerDbs(c);
     const dbNames = new Set(dbs.map((d) => d.db_name));
     const missing = c.params.accounts.filter((a) => !accounts.some((r) => r.account_name === a));
     if (missing.length) throw new ConflictError(`requested accounts missing from custins_account: ${missing.join(', ')}`);
@@ -170,7 +180,7 @@ export const doCreateDbs: Step = {
     return rows.length === c.params.dbs.length;
   },
   async run(c, [n]) {
-    const dbs = await c.db.query<{ db_name: string; charset: string }>("SELECT db_name, charset FROM custins_db WHERE custins_id = ? AND status <> 'deleted' ORDER BY db_name", [c.custins.id]);
+    const dbs = await customerDbs(c);
     await c.suSql(n!, dbs.map((d) => `CREATE DATABASE IF NOT EXISTS ${sqlIdent(d.db_name)} CHARACTER SET ${sqlIdent(d.charset)}`));
     return dbs.map((d) => d.db_name).join(', ');
   },

@@ -7,6 +7,7 @@ import type { SshPool } from '../../remote/ssh-types.js';
 import { findClass, type InstanceClass } from '../../rds/catalog.js';
 import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
 import { toNode, type Node } from '../../rds/layout.js';
+import { positiveInt } from '../../rds/domain.js';
 import { socketSql, superuserSession, type SqlRow } from '../../rds/instance-sql.js';
 import type { InstanceSession } from '../../remote/mysql-instance.js';
 import type { Lease } from '../lease.js';
@@ -129,6 +130,8 @@ export async function loadInstallCtx(env: FlowEnv): Promise<InstallCtx> {
   if (!m || !s) throw new DataError(`instance ${custins.ins_name} has ${rows.length} live instance rows; an install needs a master and a slave`);
   const cls = await findClass(db, custins.class_code);
   if (!cls) throw new DataError(`instance ${custins.ins_name}: class ${custins.class_code} is not in dbaas.instance_class`);
+  const clsRef = { table: 'dbaas.instance_class', key: `class_code=${JSON.stringify(custins.class_code)}` };
+  for (const col of ['cpu', 'mem_mb', 'max_connections', 'max_iops'] as const) positiveInt(clsRef, col, cls[col]);
   const ssh = await ctx.ssh();
   const params = parseInstallParams(task);
   // do_ensure_minor_version records the version it chose as its result; a resume reads it back.

@@ -11,6 +11,8 @@ import {
   writeResourceSection,
 } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
+import { commentText } from '../../rds/mycnf.js';
+import { RdsctlError } from '../../core/errors.js';
 import type { StepDef } from '../types.js';
 import { peerOf, type InstallCtx } from './context.js';
 
@@ -19,6 +21,24 @@ import { peerOf, type InstallCtx } from './context.js';
 // insinfo file.
 
 type Step = StepDef<InstallCtx, Node>;
+
+// Each file is rendered in its own format: comments go through commentText (one printable line),
+// values of the sourced limits file are integers, and the fields of insinfo.conf and the ini-style
+// resource config are single words. The names were checked when loaded (rds/domain.ts); these
+// checks keep a renderer from ever writing a second line whatever it is given.
+
+/** A field of a whitespace-separated or key = value file: one word of plain characters. */
+export function plainField(v: string | number, what: string): string {
+  const s = String(v);
+  if (!/^[A-Za-z0-9_.:%@/-]{1,128}$/.test(s)) throw new RdsctlError(`${what} ${JSON.stringify(s).slice(0, 80)} cannot be written to an NC file: not a plain word`, 1);
+  return s;
+}
+
+/** A number for the shell-sourced limits file. */
+function shInt(v: number, what: string): string {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RdsctlError(`${what} ${v}: not a non-negative integer`, 1);
+  return String(v);
+}
 
 // do_rebuild_initd … do_write_insname_to_file (64-71) each write their own file on their own host:
 // they run as one group.
@@ -52,7 +72,7 @@ export function initScript(c: InstallCtx, n: Node): string {
     '# Required-Stop:     $local_fs $network $remote_fs',
     '# Default-Start:     2 3 4 5',
     '# Default-Stop:      0 1 6',
-    `# Short-Description: RDS instance ${c.custins.ins_name} (${n.role}, port ${n.port})`,
+    commentText(`# Short-Description: RDS instance ${c.custins.ins_name} (${n.role}, port ${n.port})`),
     '### END INIT INFO',
     '# Written by rdsctl do_rebuild_initd; rewritten whenever the step runs.',
     'set -e',
@@ -94,14 +114,14 @@ async function openFiles(c: InstallCtx): Promise<number> {
 
 export async function limitsFile(c: InstallCtx, n: Node): Promise<string> {
   return [
-    `# resource limits of ${c.custins.ins_name} (${n.role}, port ${n.port}), written by rdsctl do_config_resource.`,
+    commentText(`# resource limits of ${c.custins.ins_name} (${n.role}, port ${n.port}), written by rdsctl do_config_resource.`),
     `# Sourced by ${n.layout.initScript} at start. NOFILE is enforced (ulimit at start, prlimit on the`,
     '# running server); CPU and memory need cgroups, which this NC setup does not give rdsctl: they are',
     '# recorded here and in /etc/rds_resource_config.conf, and memory is bounded by innodb_buffer_pool_size.',
-    `NOFILE=${await openFiles(c)}`,
-    `CPU_CORES=${c.cls.cpu}`,
-    `MEM_MB=${c.cls.mem_mb}`,
-    `MAX_IOPS=${c.cls.max_iops}`,
+    `NOFILE=${shInt(await openFiles(c), 'open_files_limit')}`,
+    `CPU_CORES=${shInt(c.cls.cpu, 'instance_class.cpu')}`,
+    `MEM_MB=${shInt(c.cls.mem_mb, 'instance_class.mem_mb')}`,
+    `MAX_IOPS=${shInt(c.cls.max_iops, 'instance_class.max_iops')}`,
     '',
   ].join('\n');
 }
@@ -124,7 +144,8 @@ function configResource(role: 'master' | 'slave'): Step {
 }
 
 export function resourceSection(c: InstallCtx, n: Node): string {
-  return [`[${n.port}]`, `ins_name = ${c.custins.ins_name}`, `role = ${n.role}`, `cpu_cores = ${c.cls.cpu}`, `mem_mb = ${c.cls.mem_mb}`, `disk_gb = ${c.custins.storage_gb}`, `max_iops = ${c.cls.max_iops}`, `max_connections = ${c.cls.max_connections}`, ''].join('\n');
+  const f = plainField;
+  return [`[${f(n.port, 'port')}]`, `ins_name = ${f(c.custins.ins_name, 'ins_name')}`, `role = ${f(n.role, 'role')}`, `cpu_cores = ${f(c.cls.cpu, 'cpu')}`, `mem_mb = ${f(c.cls.mem_mb, 'mem_mb')}`, `disk_gb = ${f(c.custins.storage_gb, 'disk_gb')}`, `max_iops = ${f(c.cls.max_iops, 'max_iops')}`, `max_connections = ${f(c.cls.max_connections, 'max_connections')}`, ''].join('\n');
 }
 
 function persistResourceConfig(role: 'master' | 'slave'): Step {
@@ -169,9 +190,9 @@ function writeInsname(role: 'master' | 'slave'): Step {
     effect: 'remote',
     group: HOST_FILES,
     plan: (n, v) => [`${writeFileScript(n.layout.insnameFile, '0644')}  # stdin: ${v.insName}`],
-    probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.insnameFile), s)) === c.custins.ins_name + '\n',
+    probe: async (c, [n], s) => (await c.remote(n!, readFileScript(n!.layout.insnameFile), s)) === plainField(c.custins.ins_name, 'ins_name') + '\n',
     async run(c, [n], s) {
-      await c.remote(n!, writeFileScript(n!.layout.insnameFile, '0644'), s, { stdin: c.custins.ins_name + '\n' });
+      await c.remote(n!, writeFileScript(n!.layout.insnameFile, '0644'), s, { stdin: plainField(c.custins.ins_name, 'ins_name') + '\n' });
       return `${n!.host}: ${n!.layout.insnameFile}`;
     },
   };
@@ -181,7 +202,8 @@ export const doWriteInsnameToFileSlave = writeInsname('slave');
 
 export function insinfoLine(c: InstallCtx, n: Node): string {
   const p = peerOf(c, n);
-  return `${n.port} ${c.custins.ins_name} ${n.role} ${c.custins.id} ${p.ip}:${p.port}\n`;
+  const f = plainField;
+  return `${f(n.port, 'port')} ${f(c.custins.ins_name, 'ins_name')} ${f(n.role, 'role')} ${f(c.custins.id, 'custins id')} ${f(p.ip, 'peer ip')}:${f(p.port, 'peer port')}\n`;
 }
 
 export const doFlushInsinfoFile: Step = {
