@@ -3,6 +3,7 @@ import { openInstance, type InstanceSession } from '../remote/mysql-instance.js'
 import { maintainUsers, secretOf } from '../rds/accounts.js';
 import { mapLimit } from '../core/concurrency.js';
 import type { Check, CheckOutcome } from './types.js';
+import { haView } from '../ha/view.js';
 
 // rds: every running custins replicates. For each one, log in to the master (it must answer)
 // and to the standby, where SHOW SLAVE STATUS must show Slave_IO_Running and Slave_SQL_Running
@@ -49,6 +50,8 @@ export interface ReplicationState {
   slave_io_running: string | null;
   slave_sql_running: string | null;
   seconds_behind_master: number | null;
+  /** HA state (issue 11): semi-sync configured, where the data route leads, last failover, a watcher holding it. */
+  ha?: { semisync: boolean; route_target: string | null; last_failover_at: string | null; watcher_alive: boolean; rebuild_instance_id: number | null };
   /** Why this instance fails, or null. */
   problem: string | null;
 }
@@ -76,6 +79,21 @@ async function inspect(dbaas: Db, name: string, rows: InstanceRow[], timeoutMs: 
   };
   if (!master || !slave) {
     st.problem = `no ${master ? 'standby' : 'master'} instance in dbaas`;
+    return st;
+  }
+  try {
+    const h = await haView(dbaas, master.custins_id);
+    st.ha = { semisync: h.semisync, route_target: h.route.target, last_failover_at: h.last_failover_at, watcher_alive: h.watcher !== null, rebuild_instance_id: h.rebuild_instance_id };
+    if (h.route.target && h.route.target !== st.master) {
+      st.problem = `the data route ${h.route.address} leads to ${h.route.target}, not the master ${st.master}`;
+      return st;
+    }
+    if (h.rebuild_instance_id !== null) {
+      st.problem = `failed over at ${h.last_failover_at}: no standby until \`rdsctl instance rebuild-standby ${name}\``;
+      return st;
+    }
+  } catch (e) {
+    st.problem = `HA state: ${(e as Error).message}`;
     return st;
   }
   const user = haUser();

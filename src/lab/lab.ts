@@ -28,6 +28,7 @@ import { labProcesses, stopProcesses } from './procs.js';
 import { checkProfileSlot, installProfile, labProfile, removeProfile } from './profile.js';
 import { FLEET, FLEET_NAME_WIDTH, loadFleet } from './fleet.js';
 import { generateSeed } from './seed.js';
+import { haproxyBinary, labProxyHosts, registerLabProxies, startLabHaproxy } from './haproxy.js';
 import { ensureKeys, knownHostsLines, startUnitAsync, unitPid, writeUnitConfig, type SshdPaths, type SshdUnit } from './sshd.js';
 import { componentRow, type ComponentProbe, type ComponentRow } from './status.js';
 import { alwaysServed, buildTopology, labHosts, type LabHostSpec, type Topology } from './topology.js';
@@ -119,6 +120,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   ctx.config();
   checkProfileSlot(ctx.configPath, params.name, dir);
   const bins = findLabBinaries(ctx.env, isRoot());
+  const haproxy = haproxyBinary(ctx.env);
   const maria = mariadbPaths(dir);
 
   const mariaPid = runningPid(maria);
@@ -173,6 +175,13 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
       started.push(await startUnitAsync(layout.sshd, u, bins.sshd));
       unitsStarted++;
     });
+    // The RDS proxy layer: HAProxy on the online proxy hosts, registered in dbaas.
+    const proxies = labProxyHosts(dir, layout.topology);
+    for (const h of proxies) {
+      const r = await startLabHaproxy(haproxy, h);
+      if (r.started) started.push(r.pid);
+    }
+    await registerLabProxies(params.port, secrets, proxies, params.sshPort);
 
     installProfile(
       ctx.configPath,

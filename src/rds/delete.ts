@@ -1,3 +1,4 @@
+import { FREE_ROUTE_SQL } from '../ha/route-store.js';
 import type { Context } from '../core/context.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Plan } from '../core/mutation.js';
@@ -47,7 +48,7 @@ export const METADATA_SQL: Array<[string, string]> = [
   ['vpc_custins_mapping', 'UPDATE vpc_custins_mapping SET live_key = NULL WHERE custins_id = ?'],
   ['maxscale_ins', "UPDATE maxscale_ins SET status = 'deleted' WHERE custins_id = ?"],
   ['maxscale_link', 'DELETE FROM maxscale_link WHERE custins_id = ?'],
-  ['rds_data_route', "UPDATE rds_data_route SET status = 'deleted' WHERE custins_id = ?"],
+  ['rds_data_route', FREE_ROUTE_SQL],
   ['baklist', "UPDATE baklist SET status = 'deleted' WHERE custins_id = ?"],
   ['logplan', "UPDATE logplan SET status = 'deleted' WHERE custins_id = ?"],
   ['instance_perf', "UPDATE instance_perf SET status = 'deleted' WHERE custins_id = ?"],
@@ -59,7 +60,7 @@ export function deletePlan(t: DeleteTarget): Plan {
   return {
     action: `delete instance ${t.custins.ins_name}`,
     targets: [t.custins.ins_name, ...t.nodes.map((n) => `${n.role} ${n.host}:${n.port}`)],
-    remote: t.nodes.map((n) => ({ host: n.host, command: purgeScript(n.layout) })),
+    remote: [...t.nodes.map((n) => ({ host: n.host, command: purgeScript(n.layout) })), { host: '<proxy host of the data route>', command: 'rm /etc/haproxy/rds/routes.d/<custins_id>.cfg; HAProxy reload (seamless) through the master CLI' }],
     sql: [
       { db: 'dbaas', statement: "INSERT INTO task_queue (…, flow = 'delete', …) + 6 task_step rows (the delete flow; or the unfinished delete task is resumed)" },
       { db: 'dbaas', statement: "UPDATE task_queue SET status = 'cancelled' WHERE id = ? (each open or failed task of the instance, under its lease)" },

@@ -1,3 +1,4 @@
+import { haView, type HaView } from '../ha/view.js';
 import type { Context } from '../core/context.js';
 import { describeError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
@@ -49,6 +50,8 @@ export interface InstanceView {
   network: { conn_string: string | null; data_route_status: string | null; whitelist: Array<{ group: string; type: string; ips: string[] }> };
   backups: Array<{ backup_set: string; host: string; status: string; size_bytes: number | null; finished: Date | null }>;
   tasks: Array<{ task_id: number; flow: string; status: string; current_step: string | null; failed_step: string | null; steps: string; created: Date; finished: Date | null }>;
+  /** High availability (issue 11): semi-sync, the data route's target, last failover, watcher. */
+  ha: HaView;
   live?: LiveView[];
 }
 
@@ -66,6 +69,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     db.query<{ backup_set: string; host_name: string; status: string; size_bytes: number | null; gmt_finished: Date | null }>('SELECT backup_set, host_name, status, size_bytes, gmt_finished FROM baklist WHERE custins_id = ? ORDER BY id', [c.id]),
     sqlStore(db).listTasks({ custinsId: c.id, limit: 20 }),
   ]);
+  const ha = await haView(db, c.id);
   const view: InstanceView = {
     instance: record,
     hosts: rows.map((r) => ({ role: r.role, instance_id: r.id, host: r.host_name, ip: r.ip, port: r.port, status: r.status, cpu: r.cpu, mem_mb: r.mem_mb, disk_gb: r.disk_gb })),
@@ -75,6 +79,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     network: { conn_string: route[0]?.conn_string ?? null, data_route_status: route[0]?.status ?? null, whitelist: wl.map((w) => ({ group: w.group_name, type: w.group_type, ips: w.ips.split(',').filter(Boolean) })) },
     backups: backups.map((b) => ({ backup_set: b.backup_set, host: b.host_name, status: b.status, size_bytes: b.size_bytes, finished: b.gmt_finished })),
     tasks: tasks.map((t) => ({ task_id: t.id, flow: t.flow, status: t.status, current_step: t.current_step, failed_step: t.failed_step, steps: `${t.steps_finished}/${t.steps_total}`, created: t.gmt_created, finished: t.gmt_finished })),
+    ha,
   };
   if (o.live && c.status !== 'deleted') {
     const profile = ctx.profile();

@@ -45,6 +45,18 @@ export async function show(opts: Options, ctx: Context): Promise<number> {
         ...v.network.whitelist.map((w): [string, unknown] => [`whitelist ${w.group} (${w.type})`, w.ips]),
       ],
     },
+    {
+      title: 'HA',
+      fields: [
+        ['semi-sync', v.ha.semisync ? 'on (AFTER_SYNC)' : 'off'],
+        ['route', v.ha.route.address ? `${v.ha.route.address} on ${v.ha.route.proxy} -> ${v.ha.route.target} (${v.ha.route.status})` : null],
+        ['last failover', v.ha.last_failover_at],
+        ['quiet until', v.ha.quiet_until],
+        ['to rebuild', v.ha.rebuild_instance_id === null ? null : `instance ${v.ha.rebuild_instance_id} (rdsctl instance rebuild-standby)`],
+        ['watcher', v.ha.watcher ? `${v.ha.watcher} (alive)` : `none holds it (${v.ha.watchers_alive} watchers alive)`],
+        ['last HA event', v.ha.last_event ? `${v.ha.last_event.kind} at ${v.ha.last_event.at}: ${v.ha.last_event.detail ?? ''}` : null],
+      ],
+    },
     { title: 'Backups', table: { headers: ['SET', 'HOST', 'STATUS', 'BYTES', 'FINISHED'], rows: v.backups.map((b) => [b.backup_set, b.host, b.status, b.size_bytes, timeText(b.finished, now, ctx.io.stdoutIsTTY)]) } },
     { title: 'Parameters', fields: Object.entries(v.parameters), empty: '(not built yet)' },
     { title: 'Tasks', table: { headers: ['TASK', 'FLOW', 'STATUS', 'STEPS', 'CURRENT', 'CREATED'], rows: v.tasks.map((t) => [t.task_id, t.flow, t.status, t.steps, t.current_step, timeText(t.created, now, ctx.io.stdoutIsTTY)]) } },

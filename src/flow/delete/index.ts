@@ -9,6 +9,7 @@ import type { FlowBase } from '../base.js';
 import { cancelUnderLease } from '../engine.js';
 import { Lease, newOwner } from '../lease.js';
 import type { FlowDef, StepDef } from '../types.js';
+import { removeDataRoute } from '../../ha/remove.js';
 
 // `instance delete` as a flow: stop both servers, remove what the install left on the NCs, check
 // nothing is left, give back port and capacity, mark the metadata deleted. Every step is
@@ -127,10 +128,13 @@ export const doMarkMetadataDeleted: Step = {
   timeoutSec: 60,
   effect: 'metadb',
   async run(c) {
+    // The data route leaves its proxy host first (src/ha); the statements below free its port
+    // there, so a re-run finds nothing to remove.
+    const route = await removeDataRoute(c.ctx, c.custins.id, c.custins.ins_name);
     await c.base.tx(async (tx) => {
       for (const [, sql] of METADATA_SQL) await tx.execute(sql, [c.custins.id]);
     });
-    return `${c.custins.ins_name} deleted (${METADATA_SQL.map(([t]) => t).join(', ')})`;
+    return `${c.custins.ins_name} deleted (${METADATA_SQL.map(([t]) => t).join(', ')})${route ? `; ${route.host}: ${route.result}` : ''}`;
   },
 };
 

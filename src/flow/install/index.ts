@@ -1,3 +1,4 @@
+import { loadRoute } from '../../ha/route-store.js';
 import type { Node } from '../../rds/layout.js';
 import type { FlowDef, StepDef } from '../types.js';
 import { checkInstallParams, loadInstallCtx, nodesOf, type InstallCtx } from './context.js';
@@ -114,9 +115,10 @@ export const installFlow: FlowDef<InstallCtx, Node> = {
   async onRun(c, tx) {
     await tx.execute("UPDATE custins SET status = 'creating' WHERE id = ? AND status = 'failed'", [c.custins.id]);
   },
-  // "Notify Yaochi": the instance is running and its endpoint is the master's address and port.
+  // "Notify Yaochi": the instance is running and its endpoint is its data route on the proxy layer.
   async onDone(c, tx) {
-    await tx.execute("UPDATE custins SET status = 'running', conn_ip = ?, conn_port = ? WHERE id = ? AND status IN ('creating', 'failed', 'running')", [c.master.ip, c.master.port, c.custins.id]);
+    const route = await loadRoute(tx, c.custins.id, c.custins.ins_name);
+    await tx.execute("UPDATE custins SET status = 'running', conn_ip = ?, conn_port = ? WHERE id = ? AND status IN ('creating', 'failed', 'running')", [route.route.ip, route.route.port, c.custins.id]);
     await tx.execute("UPDATE instance SET status = 'running' WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
   },
   async onFail(c, tx) {

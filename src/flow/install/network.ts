@@ -7,11 +7,14 @@ import { findVswitch, firstFreeAddress, usedVpcAddresses } from '../../rds/vpc.j
 import { renderRules, type WhitelistGroup } from '../../rds/whitelist.js';
 import type { StepDef } from '../types.js';
 import type { InstallCtx } from './context.js';
+import { routeDriver } from '../../ha/driver.js';
+import { sameTarget, showTarget } from '../../ha/route.js';
+import { allocateRoute, loadRoute, markRouteValid, recordRouteTarget } from '../../ha/route-store.js';
 
 // How clients reach the instance: whitelists and the ECS security-group relation, the SLB and
-// VPC address of a VPC instance, the maxscale proxy's topology and the data route. Apart from
-// the whitelist rules file on each NC, these steps only record metadata that later commands
-// read; the lab has no SLB or maxscale processes to drive.
+// VPC address of a VPC instance, the maxscale proxy's topology and the data route. The whitelist
+// rules file on each NC and the data route on the proxy layer are real; the SLB, VPC and
+// maxscale steps record metadata that later commands read (the lab has no SLB or maxscale).
 
 type Step = StepDef<InstallCtx, Node>;
 
@@ -227,22 +230,37 @@ export const doAddReadinsToMaxscaleConfig: Step = {
   },
 };
 
-const connString = (c: InstallCtx): string => `${c.custins.ins_name}.mysql.rds.aliyuncs.com`;
+// The data route: a TCP frontend on a proxy host of the RDS proxy layer, leading to the master
+// (src/ha: HAProxy in the lab). Its address is the instance's endpoint (custins.conn_ip:conn_port).
+
+function routeTo(c: InstallCtx): { ip: string; port: number } {
+  return { ip: c.master.ip, port: c.master.port };
+}
+
+async function allocated(c: InstallCtx) {
+  return c.tx((tx) => allocateRoute(tx, { custinsId: c.custins.id, insName: c.custins.ins_name, preferPort: c.master.port, target: routeTo(c) }));
+}
 
 export const doCreateRdsDataRoute: Step = {
   name: 'do_create_rds_data_route',
-  role: 'metadb',
-  timeoutSec: 30,
-  effect: 'metadb',
-  async run(c) {
-    await c.tx((tx) =>
-      tx.execute(
-        `INSERT INTO rds_data_route (custins_id, conn_string, target_ip, target_port, status) VALUES (?, ?, ?, ?, 'creating')
-         ON DUPLICATE KEY UPDATE conn_string = VALUES(conn_string), target_ip = VALUES(target_ip), target_port = VALUES(target_port), status = 'creating', gmt_validated = NULL`,
-        [c.custins.id, connString(c), c.master.ip, c.master.port],
-      ),
-    );
-    return `${connString(c)} -> ${c.master.ip}:${c.master.port}`;
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  plan: (n, v) => [
+    `metadb: rds_data_route of ${v.insName} on the online proxy host with the fewest routes (dbaas.rds_proxy_node), port ${n.port} when free there`,
+    `on that proxy host: write /etc/haproxy/rds/routes.d/<custins_id>.cfg (listen rds_<custins_id>, bind <proxy ip>:<port>, server master ${n.ip}:${n.port}), haproxy -c, reload through the master CLI (seamless)`,
+  ],
+  async probe(c, _nodes, s) {
+    const r = await loadRoute(c.db, c.custins.id, c.custins.ins_name).catch(() => null);
+    if (!r) return false;
+    const st = await routeDriver(c.ssh, c.profile).inspect(r.route, s.signal);
+    return st.exists && st.enabled && st.persisted && sameTarget(st.target, routeTo(c));
+  },
+  async run(c, _nodes, s) {
+    const r = await allocated(c);
+    await routeDriver(c.ssh, c.profile).ensure(r.route, routeTo(c), s.signal);
+    await c.tx((tx) => recordRouteTarget(tx, c.custins.id, routeTo(c)));
+    return `${r.row.conn_string} = ${r.route.ip}:${r.route.port} on ${r.route.proxy.name} -> ${c.master.ip}:${c.master.port}`;
   },
 };
 
@@ -251,13 +269,15 @@ export const doValidateRdsDataRoute: Step = {
   role: 'metadb',
   timeoutSec: 30,
   effect: 'metadb',
-  async run(c) {
-    const rows = await c.db.query<{ conn_string: string; target_ip: string; target_port: number }>('SELECT conn_string, target_ip, target_port FROM rds_data_route WHERE custins_id = ?', [c.custins.id]);
-    const r = rows[0];
-    if (!r) throw new ConflictError(`no data route for ${c.custins.ins_name}: run do_create_rds_data_route first`);
-    if (r.target_ip !== c.master.ip || r.target_port !== c.master.port) throw new UnhealthyError(`data route ${r.conn_string} leads to ${r.target_ip}:${r.target_port}, not the master ${c.master.ip}:${c.master.port}`);
-    const g = await readGreeting({ name: c.master.host, host: r.target_ip, port: r.target_port }, 3000);
-    await c.tx((tx) => tx.execute("UPDATE rds_data_route SET status = 'valid', gmt_validated = NOW() WHERE custins_id = ?", [c.custins.id]));
-    return `${r.conn_string} -> ${r.target_ip}:${r.target_port} answers (${g.serverVersion ?? g.refused!.message})`;
+  async run(c, _nodes, s) {
+    const r = await loadRoute(c.db, c.custins.id, c.custins.ins_name);
+    const st = await routeDriver(c.ssh, c.profile).inspect(r.route, s.signal);
+    if (!st.exists || !st.enabled || !sameTarget(st.target, routeTo(c))) {
+      throw new UnhealthyError(`data route ${r.route.ip}:${r.route.port} on ${r.route.proxy.name} leads to ${st.exists ? showTarget(st.target) + (st.enabled ? '' : ' (blocked)') : 'nothing'}, not the master ${c.master.ip}:${c.master.port}`);
+    }
+    // Through the proxy, not to the master directly: the handshake proves the whole path.
+    const g = await readGreeting({ name: `${r.route.proxy.name} (route of ${c.custins.ins_name})`, host: r.route.ip, port: r.route.port }, 3000);
+    await c.tx((tx) => markRouteValid(tx, c.custins.id));
+    return `${r.row.conn_string} ${r.route.ip}:${r.route.port} -> ${c.master.ip}:${c.master.port} answers through ${r.route.proxy.name} (${g.serverVersion ?? g.refused!.message})`;
   },
 };

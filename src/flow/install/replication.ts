@@ -5,7 +5,9 @@ import type { SqlRow } from '../../rds/instance-sql.js';
 import type { Node } from '../../rds/layout.js';
 import { sqlString } from '../../rds/sql-text.js';
 import type { StepDef, StepScope } from '../types.js';
-import { peerOf, pollUntil, type InstallCtx } from './context.js';
+import { peerOf, pollUntil, withSu, type InstallCtx } from './context.js';
+import { writeMyCnf } from './host-setup.js';
+import { DEFAULT_SEMISYNC_TIMEOUT_MS, applySemisync, haParams, persistHaParams, semisyncConfigured, semisyncState, semisyncTimeoutMs } from '../../ha/semisync.js';
 
 // Dual-master replication between the two NCs, GTID based (MASTER_USE_GTID=slave_pos), the
 // standby read-only through its my.cnf. Order matters for speed, not only correctness: the
@@ -96,6 +98,25 @@ function describeRunning(n: Node, st: SqlRow): string {
   return `${n.host}: IO Yes, SQL Yes from ${st.Master_Host}:${st.Master_Port}, gtid ${st.Gtid_IO_Pos || '-'}`;
 }
 
+/**
+ * Lossless semi-synchronous replication on both servers (src/ha/semisync.ts): in mycnf_custinstance
+ * and both my.cnf files for restarts, and live. Turned on only once both replicate, so the
+ * install's own writes never wait on a standby that is not there yet.
+ */
+async function enableSemisync(c: InstallCtx, s: StepScope): Promise<number> {
+  const ms = await semisyncTimeoutMs(c.db, c.custins.class_code);
+  await c.tx((tx) => persistHaParams(tx, c.custins.id, ms));
+  await Promise.all([c.master, c.slave].map((n) => writeMyCnf(c, n, s)));
+  await Promise.all([c.master, c.slave].map((n) => withSu(c, n, (su) => applySemisync(su, ms))));
+  return ms;
+}
+
+async function semisyncOnBoth(c: InstallCtx): Promise<boolean> {
+  const ms = await semisyncTimeoutMs(c.db, c.custins.class_code);
+  const st = await Promise.all([c.master, c.slave].map((n) => withSu(c, n, (su) => semisyncState(su))));
+  return st.every((x) => semisyncConfigured(x, ms));
+}
+
 export const doCheckSlaveMaster: Step = {
   name: 'do_check_slave_master',
   role: 'master',
@@ -105,8 +126,10 @@ export const doCheckSlaveMaster: Step = {
     `SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SELECT @@GLOBAL.gtid_binlog_pos`,
     `on ${v.peer.host}: ${socketSqlCommand(v.peer.layout)}  # stdin: SELECT MASTER_GTID_WAIT(<that position>, 60)`,
     `SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: START SLAVE, then SHOW SLAVE STATUS every 50 ms until IO and SQL run`,
+    `metadb: mycnf_custinstance += ${haParams(DEFAULT_SEMISYNC_TIMEOUT_MS).map(([k, x]) => `${k}=${x}`).join(', ')} (timeout from instance_class.semisync_timeout_ms); my.cnf rewritten on ${n.host} and ${v.peer.host}`,
+    `SQL over TCP to ${n.ip}:${n.port} and ${v.peer.ip}:${v.peer.port} as ${SUPERUSER}: SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC, rpl_semi_sync_master_timeout, binlog_expire_logs_seconds, rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON; STOP/START SLAVE IO_THREAD`,
   ],
-  probe: async (c, [n], s) => running(await slaveStatus(c, n!, s, 'su')),
+  probe: async (c, [n], s) => running(await slaveStatus(c, n!, s, 'su')) && (await semisyncOnBoth(c)),
   async run(c, [n], s) {
     const peer = peerOf(c, n!);
     const pos = (await c.suSql(n!, ['SELECT @@GLOBAL.gtid_binlog_pos AS pos']))[0]?.pos ?? '';
@@ -115,7 +138,9 @@ export const doCheckSlaveMaster: Step = {
       if (waited !== '0') throw new RemoteError(`${peer.host} did not apply the master's binlog up to ${pos} within 60s`, { host: peer.host });
     }
     await c.suSql(n!, ['START SLAVE']);
-    return describeRunning(n!, await waitReplicating(c, n!, s, 100_000));
+    const st = await waitReplicating(c, n!, s, 100_000);
+    const ms = await enableSemisync(c, s);
+    return `${describeRunning(n!, st)}; semi-sync AFTER_SYNC on both (timeout ${ms} ms)`;
   },
 };
 
