@@ -16,6 +16,7 @@ export const GROUPS: Record<string, string> = {
   instance: 'RDS instances: create, the install task\'s steps, the Dukang views, delete',
   ha: 'High availability: the watcher (aurora) that fails instances over',
   task: 'The task queue of the RDS task engine (Pengine): tasks and their steps',
+  nc: 'NC holds in houyi: lock and unlock with a reason',
   backup: 'Backup sets in the backup store: list, show, verify, delete; the binlog archive',
 };
 
@@ -33,6 +34,8 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['go2nc'], summary: 'Shell on an NC, or run a command on a node set of NCs (clush-style)', role: 'operator', load: () => import('./go2nc.js') },
   { path: ['go2ncinfo'], summary: 'Describe an NC: zone, cluster, capacity, VMs, RDS instances; --live adds uptime/load/disk', role: 'read', load: () => import('./go2ncinfo.js') },
   { path: ['go2vm'], summary: 'Shell on a VM (or run a command) through its NC as jump host', role: 'operator', load: () => import('./go2vm.js') },
+  { path: ['nc', 'lock'], summary: 'Lock an NC in houyi with --reason (an online NC becomes status locked); audited', role: 'operator', load: () => import('./nc/lock.js') },
+  { path: ['nc', 'unlock'], summary: 'Unlock an NC in houyi (status locked goes back to online); audited', role: 'operator', load: () => import('./nc/unlock.js') },
   { path: ['go2vmlist'], summary: 'List the VMs on an NC', role: 'read', load: () => import('./go2vmlist.js') },
   { path: ['go2which'], summary: 'What a name is and where it lives: VM, NC, RDS instance, SLB node, Tianji machine', role: 'read', load: () => import('./go2which.js') },
   { path: ['lb_node', 'status'], summary: 'LVS nodes with a summary by status; --live TCP-checks each; exit 4 if any is not online', role: 'read', load: () => import('./lb_node/status.js') },

@@ -65,6 +65,16 @@ describe('intent before, result after, locally and in ops_audit', () => {
     { name: 'go2vm', user: 'operator', args: (r) => ['go2vm', n.runningVm, '--reason', r, '--', 'true'], command: 'go2vm', ok: true },
     { name: 'hyapi stop_vm', user: 'operator', args: (r) => ['hyapi', 'stop_vm', `vm_name=${n.runningVm}`, '--reason', r], command: 'hyapi stop_vm', ok: true },
     { name: 'hyapi start_vm', user: 'operator', args: (r) => ['hyapi', 'start_vm', `vm_name=${n.runningVm}`, '--reason', r], command: 'hyapi start_vm', ok: true },
+    { name: 'nc lock', user: 'operator', args: (r) => ['nc', 'lock', n.nc, '--reason', r], command: 'nc lock', ok: true },
+    {
+      name: 'nc unlock',
+      user: 'operator',
+      args: (r) => ['nc', 'unlock', n.nc, '--reason', r],
+      command: 'nc unlock',
+      ok: true,
+      // n.nc was online and unlocked before 'nc lock' above; put it back whatever happened.
+      undo: async () => void (await ctx.db('houyi').execute("UPDATE nc SET locked = 0, lock_reason = NULL, status = 'online' WHERE hostname = ?", [n.nc])),
+    },
     { name: 'vpc route add', user: 'operator', args: (r) => ['vpc', 'route', 'add', '--vpc', n.vpc, '--cidr', n.routeCidr, '--next-hop', n.nextHop, '--reason', r], command: 'vpc route add', ok: true },
     { name: 'vpc route delete', user: 'admin', args: (r) => ['vpc', 'route', 'delete', '--vpc', n.vpc, '--cidr', n.routeCidr, '--yes', '--reason', r], command: 'vpc route delete', ok: true },
     {
@@ -194,6 +204,7 @@ describe('an audit log that cannot be written: the command refuses before it act
     ['go2vm', () => ['go2vm', n.runningVm, '--', `touch "$RDS_HOST_ROOT/tmp/redlines-unaudited-${tag}"`]],
     ['hyapi stop_vm', () => ['hyapi', 'stop_vm', `vm_name=${n.runningVm}`, '-o', 'table']],
     ['hyapi add_natgw_acl', () => ['hyapi', 'add_natgw_acl', `natgw_id=${n.natgw}`, 'direction=ingress', 'protocol=tcp', 'src_cidr=198.51.100.0/24', 'dst_cidr=172.16.1.0/24', 'port_range=22/22', '-o', 'table']],
+    ['nc lock', () => ['nc', 'lock', n.nc, '--reason', 'unaudited']],
     ['vpc route add', () => ['vpc', 'route', 'add', '--vpc', n.vpc, '--cidr', n.routeCidr, '--next-hop', n.nextHop]],
     ['pangu disk offline', () => ['pangu', 'disk', 'offline', n.freeDisk, '--yes']],
     ['instance create', () => ['instance', 'create', '--no-wait']],

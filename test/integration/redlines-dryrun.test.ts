@@ -19,6 +19,8 @@ const MUTATING: Record<string, string[]> = {
   go2nc: ['go2nc', '--help'],
   go2vm: ['go2vm', '--help'],
   hyapi: ['hyapi', '--help'],
+  'nc lock': ['nc', 'lock', '--help'],
+  'nc unlock': ['nc', 'unlock', '--help'],
   'vpc route add': ['vpc', 'route', 'add', '--help'],
   'vpc route delete': ['vpc', 'route', 'delete', '--help'],
   'pangu disk offline': ['pangu', 'disk', 'offline', '--help'],
@@ -54,6 +56,8 @@ interface Fixture extends LabNames {
   ins: string;
   taskId: number;
   customRoute: string;
+  /** The seed's locked NC (what `nc unlock` acts on). */
+  lockedNc: string;
 }
 
 interface DryCase {
@@ -89,6 +93,8 @@ const CASES: DryCase[] = [
     shows: (f) => ['"dry_run": true', f.natgw, 'INSERT INTO natgw_acl'],
   },
   { name: 'hyapi delete_natgw_acl', args: (f) => ['hyapi', 'delete_natgw_acl', `acl_id=${f.aclId}`, '--dry-run', '--yes'], shows: () => ['"dry_run": true', 'DELETE FROM natgw_acl'] },
+  { name: 'nc lock', args: (f) => ['nc', 'lock', f.nc, '--reason', 'drill', '--dry-run'], shows: (f) => [`dry run: lock NC ${f.nc} (reason: drill)`, `targets (1): ${f.nc} (`, /^sql \[houyi\]: UPDATE nc SET locked = 1/m] },
+  { name: 'nc unlock', args: (f) => ['nc', 'unlock', f.lockedNc, '--reason', 'drill', '--dry-run', '-o', 'json'], shows: (f) => ['"dry_run": true', `"action": "unlock NC ${f.lockedNc}"`, 'UPDATE nc SET locked = 0'] },
   {
     name: 'vpc route add',
     args: (f) => ['vpc', 'route', 'add', '--vpc', f.vpc, '--cidr', f.routeCidr, '--next-hop', f.nextHop, '--dry-run'],
@@ -146,7 +152,8 @@ beforeAll(async () => {
   if (c.code !== 0) throw new Error(`instance create --no-wait: ${c.stderr}`);
   const [task] = await ctx.db('dbaas').query<{ id: number }>('SELECT t.id FROM task_queue t JOIN custins c ON c.id = t.custins_id WHERE c.ins_name = ?', [ins]);
   const [route] = await ctx.db('vpc').query<{ route_id: string }>("SELECT route_id FROM route_entry WHERE kind = 'custom' ORDER BY id LIMIT 1");
-  f = { ...(await labNames(ctx)), ins, taskId: task!.id, customRoute: route!.route_id };
+  const [locked] = await ctx.db('houyi').query<{ hostname: string }>('SELECT hostname FROM nc WHERE locked = 1 ORDER BY hostname LIMIT 1');
+  f = { ...(await labNames(ctx)), ins, taskId: task!.id, customRoute: route!.route_id, lockedNc: locked!.hostname };
 });
 
 afterAll(async () => {

@@ -19,6 +19,7 @@ jest.setTimeout(120_000);
 const REGISTRY_ROLE: Record<string, Role> = {
   'audit list': 'read',
   'audit backfill': 'operator',
+  completion: 'none',
   'config list': 'none',
   'config show': 'none',
   'config use': 'none',
@@ -28,6 +29,8 @@ const REGISTRY_ROLE: Record<string, Role> = {
   'lab down': 'none',
   go2nc: 'operator',
   go2ncinfo: 'read',
+  'nc lock': 'operator',
+  'nc unlock': 'operator',
   go2vm: 'operator',
   go2vmlist: 'read',
   go2which: 'read',
@@ -85,6 +88,8 @@ interface Fixture extends LabNames {
   ins: string;
   taskId: number;
   customRoute: string;
+  /** The seed's locked NC (what `nc unlock` acts on). */
+  lockedNc: string;
 }
 
 interface Case {
@@ -153,6 +158,8 @@ const CASES: Case[] = [
   change('hyapi', 'hyapi stop_vm', 'operator', (f) => ['hyapi', 'stop_vm', `vm_name=${f.runningVm}`, '--yes']),
   change('hyapi', 'hyapi reboot_vm', 'operator', (f) => ['hyapi', 'reboot_vm', `vm_name=${f.runningVm}`, '--yes']),
   change('hyapi', 'hyapi add_natgw_acl', 'operator', (f) => ['hyapi', 'add_natgw_acl', ...acl(f)]),
+  change('nc lock', 'nc lock', 'operator', (f) => ['nc', 'lock', f.nc, '--reason', 'denied']),
+  change('nc unlock', 'nc unlock', 'operator', (f) => ['nc', 'unlock', f.lockedNc, '--reason', 'denied']),
   change('vpc route', 'vpc route add', 'operator', (f) => ['vpc', 'route', 'add', '--vpc', f.vpc, '--cidr', f.routeCidr, '--next-hop', f.nextHop]),
   change('instance create', 'instance create', 'operator', (f) => ['instance', 'create', '--no-wait', '--name', `${f.ins}x`]),
   change('instance step', 'instance step run', 'operator', (f) => ['instance', 'step', f.ins, 'run']),
@@ -203,7 +210,8 @@ beforeAll(async () => {
   if (c.code !== 0) throw new Error(`instance create --no-wait: ${c.stderr}`);
   const [task] = await ctx.db('dbaas').query<{ id: number }>('SELECT t.id FROM task_queue t JOIN custins c ON c.id = t.custins_id WHERE c.ins_name = ?', [ins]);
   const [route] = await ctx.db('vpc').query<{ route_id: string }>("SELECT route_id FROM route_entry WHERE kind = 'custom' ORDER BY id LIMIT 1");
-  f = { ...(await labNames(ctx)), ins, taskId: task!.id, customRoute: route!.route_id };
+  const [locked] = await ctx.db('houyi').query<{ hostname: string }>('SELECT hostname FROM nc WHERE locked = 1 ORDER BY hostname LIMIT 1');
+  f = { ...(await labNames(ctx)), ins, taskId: task!.id, customRoute: route!.route_id, lockedNc: locked!.hostname };
 });
 
 afterAll(async () => {
@@ -230,7 +238,7 @@ test('every command that needs a role has a case, and instance step one per acti
 });
 
 const below = (needs: Case['needs']): Array<keyof typeof USERS> => (['none', 'read', 'operator'] as const).filter((u) => u === 'none' || RANK[u] < RANK[needs]);
-const label = (c: Case): string => `${c.what} (${c.args({ ins: 'INS', taskId: 0, customRoute: 'RTE', nc: 'NC', ncSet: 'NCS', ncs: [], runningVm: 'VM', stoppedVm: 'VM', tianjiCluster: 'C', tianjiMachine: 'M', panguCluster: 'P', freeDisk: 'CS:DEV', vpc: 'VPC', routeCidr: 'CIDR', nextHop: 'IP', natgw: 'NGW', aclId: 0 }).join(' ')})`;
+const label = (c: Case): string => `${c.what} (${c.args({ ins: 'INS', taskId: 0, customRoute: 'RTE', lockedNc: 'LNC', nc: 'NC', ncSet: 'NCS', ncs: [], runningVm: 'VM', stoppedVm: 'VM', tianjiCluster: 'C', tianjiMachine: 'M', panguCluster: 'P', freeDisk: 'CS:DEV', vpc: 'VPC', routeCidr: 'CIDR', nextHop: 'IP', natgw: 'NGW', aclId: 0 }).join(' ')})`;
 
 describe('below the role: exit 6 naming the role, nothing written', () => {
   test.each(CASES.map((c) => [label(c), c] as const))('%s', async (_, c) => {
