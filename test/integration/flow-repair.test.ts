@@ -119,7 +119,7 @@ test('on a finished pair, goto back to any install step then resume converges to
   const name = `rm-rep${tag}`;
   created.push(name);
   // A named time zone, so steps 45/46 run instead of being skipped.
-  const c = await lab.run(['instance', 'create', '--name', name, '--db', 'app1', '--account', 'app:S3cure-pass-1', '--time-zone', 'Asia/Shanghai']);
+  const c = await lab.run(['instance', 'create', '--name', name, '--db', 'app1', '--account', 'app', '--password-stdin', '--time-zone', 'Asia/Shanghai'], { stdin: 'S3cure-pass-1\n' });
   expect(c.code).toBe(0);
   await healthy(name);
   const taskId = (await tasksOf(name))[0]!.task_id;

@@ -71,7 +71,7 @@ function child(args: string[]): { p: ChildProcess; out: () => string; err: () =>
 
 beforeAll(async () => {
   lab = sharedLab();
-  const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', `app:${APP_PW}`, '--reason', 'monitor test', '-o', 'json']);
+  const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', 'app', '--password-stdin', '--reason', 'monitor test', '-o', 'json'], { stdin: `${APP_PW}\n` });
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
   rec = json<InstanceRecord>(r);
   superPw = (await dbaas<{ secret: string }>("SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = 'aliyun_root'", [rec.custins_id]))[0]!.secret;
