@@ -20,9 +20,9 @@ test('addresses that are not IPv4 and ports out of range are refused before anyt
 
 test('the base config has an admin stats socket that hands its listeners over on reload, and no hard stop', () => {
   const l = haproxyLayout();
-  expect(l.statsSocket).toBe('/lab/hosts/proxy-01/run/haproxy/rds.sock');
+  expect(l.statsSocket).toBe('/run/haproxy/rds.sock');
   const cfg = renderBaseConfig(l, 'proxy-01');
-  expect(cfg).toContain('stats socket /lab/hosts/proxy-01/run/haproxy/rds.sock mode 600 level admin expose-fd listeners');
+  expect(cfg).toContain('stats socket /run/haproxy/rds.sock mode 600 level admin expose-fd listeners');
   expect(cfg).not.toContain('hard-stop-after');
 });
 
@@ -39,10 +39,10 @@ test('parseInspect reads the running target, the admin state and whether the fil
   expect(parseInspect("Can't find backend.\n\n@@file\n", 7)).toEqual({ exists: false, target: null, enabled: false, persisted: false });
 });
 
-test('every command to the proxy quotes its paths; re-pointing changes one server through the runtime API, never by reload', () => {
+test('commands reach the proxy host\'s runtime API at its production socket; re-pointing changes one server through the runtime API, never by reload', () => {
   const d = new HaproxyRouteDriver({} as SshPool);
   const [point] = d.describe(route, 'point', { ip: '127.9.1.2', port: 3001 });
-  expect(point).toContain("'/lab dir/it'\\''s/proxy-01/run/haproxy/rds.sock'");
+  expect(point).toContain('UNIX-CONNECT:/run/haproxy/rds.sock');
   expect(point).toContain(`disable server ${backendName(7)}/master; shutdown sessions server rds_7/master; set server rds_7/master addr 127.9.1.2 port 3001; enable server rds_7/master`);
   expect(point).not.toContain('reload');
   const [create] = d.describe(route, 'ensure', { ip: '127.9.1.2', port: 3001 });
