@@ -91,9 +91,12 @@ export async function readMetadbRecords(db: Db, f: AuditFilter, limit: number): 
   params.push(limit);
   const rows = await db.query<AuditRow>(
     `SELECT record_id, phase, ts, os_user, profile, command, targets, reason, dry_run, ok, exit_code, detail
-       FROM ops_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts, id LIMIT ?`,
+       FROM ops_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts DESC, id DESC LIMIT ?`,
     params,
   );
+  // Newest first in SQL so that --limit keeps the newest records (as the local source does), then
+  // back to time order for joinRecords.
+  rows.reverse();
   return rows.map((r) => ({
     id: r.record_id, phase: r.phase, ts: r.ts.toISOString(), user: r.os_user, profile: r.profile, command: r.command,
     targets: safeJson<string[]>(r.targets, []), reason: r.reason, dry_run: Boolean(r.dry_run),

