@@ -83,7 +83,7 @@ export function switchoverReadiness(standby: ServerState, master: { ip: string; 
 }
 
 export async function setReadOnly(su: InstanceSession, on: boolean): Promise<void> {
-  await su.query(`SET GLOBAL read_only = ${on ? 'ON' : 'OFF'}`);
+  await su.query(on ? 'SET GLOBAL read_only = ON' : 'SET GLOBAL read_only = OFF');
 }
 
 /** End every client session but the replication threads and this one: writers reconnect through the route. */
@@ -115,7 +115,11 @@ export async function waitApplied(su: InstanceSession, host: string, pos: string
 /** Replicate from `master` from this server's own current position (an old master becoming a standby). */
 export async function replicateFrom(su: InstanceSession, master: { ip: string; port: number }, user: string, password: string, usePos: 'current_pos' | 'slave_pos'): Promise<void> {
   await su.query('STOP SLAVE');
-  await su.query(`CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = ${usePos}, MASTER_CONNECT_RETRY = 1`, [master.ip, master.port, user, password]);
+  // MASTER_USE_GTID takes a keyword, not a value: one fixed statement per choice.
+  const changeMaster = usePos === 'current_pos'
+    ? 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1'
+    : 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1';
+  await su.query(changeMaster, [master.ip, master.port, user, password]);
   await su.query('START SLAVE');
 }
 

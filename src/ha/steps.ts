@@ -101,7 +101,7 @@ function promote(alone: boolean): Step {
     async run(c) {
       await c.session(c.to, async (su) => {
         await stopReplication(su);
-        await su.query(`SET GLOBAL rpl_semi_sync_master_enabled = ${alone ? 'OFF' : 'ON'}`);
+        await su.query(alone ? 'SET GLOBAL rpl_semi_sync_master_enabled = OFF' : 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
         await setReadOnly(su, false);
       });
       return `${c.to.host} writable${alone ? ' (semi-sync waiting off until a standby is rebuilt)' : ''}`;
