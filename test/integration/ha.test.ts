@@ -136,6 +136,47 @@ test('the endpoint is a route through HAProxy on a proxy host to the master; sem
   expect({ ...m, e: String(m.e), x: String(m.x) }).toEqual({ e: '1', wp: 'AFTER_SYNC', x: '604800', st: 'ON' });
 });
 
+/** rpl_semi_sync_master_enabled in the my.cnf of a server (its NC's disk on this machine). */
+function cnfSemisyncMaster(host: string, port: number): string | undefined {
+  const text = fs.readFileSync(path.join(lab.hostDisk(host), hostLayout(port).mycnf), 'utf8');
+  return /^rpl_semi_sync_master_enabled\s*=\s*(\S+)/m.exec(text)?.[1];
+}
+
+test('instance ha enable: a pair without semi-sync gets it through a flow (dry run first changes nothing); my.cnf is role-correct', async () => {
+  const p = await pair();
+  // A pair from before HA: no HA parameters in the metadb, semi-sync off on both servers.
+  await db('DELETE FROM mycnf_custinstance WHERE custins_id = ? AND source = ?', [rec.custins_id, 'ha']);
+  await db('UPDATE aurora_ha SET semisync = 0 WHERE custins_id = ?', [rec.custins_id]);
+  for (const n of [p.master, p.slave]) await sql(n.ip, n.port, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+  await sql(p.slave.ip, p.slave.port, 'SET GLOBAL rpl_semi_sync_slave_enabled = OFF');
+  await sql(p.slave.ip, p.slave.port, 'STOP SLAVE IO_THREAD');
+  await sql(p.slave.ip, p.slave.port, 'START SLAVE IO_THREAD');
+  const tasks = async () => (await db<{ n: number }>('SELECT COUNT(*) AS n FROM task_queue WHERE custins_id = ?', [rec.custins_id]))[0]!.n;
+  const n0 = await tasks();
+  const dry = await lab.run(['instance', 'ha', 'enable', NAME, '--dry-run']);
+  expect({ code: dry.code, err: dry.stderr }).toEqual({ code: 0, err: '' });
+  expect(dry.stdout).toMatch(/do_enable_semisync_standby/);
+  expect(await tasks()).toBe(n0);
+  const bad = await lab.run(['instance', 'ha', 'frobnicate', NAME]);
+  expect(bad.code).toBe(2);
+  const r = await lab.run(['instance', 'ha', 'enable', NAME, '--reason', 'ha test', '-o', 'json']);
+  expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' });
+  expect(json<{ status: string }>(r).status).toBe('done');
+  const st = async (n: { ip: string; port: number }) =>
+    Object.fromEntries(
+      (await sql<{ n: string; v: string }>(n.ip, n.port, "SELECT LOWER(VARIABLE_NAME) AS n, VARIABLE_VALUE AS v FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_ENABLED','RPL_SEMI_SYNC_SLAVE_ENABLED') UNION ALL SELECT LOWER(VARIABLE_NAME), VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_STATUS','RPL_SEMI_SYNC_SLAVE_STATUS','RPL_SEMI_SYNC_MASTER_CLIENTS')")).map((x) => [x.n, x.v]),
+    );
+  expect(await st(p.master)).toMatchObject({ rpl_semi_sync_master_enabled: 'ON', rpl_semi_sync_master_status: 'ON', rpl_semi_sync_master_clients: '1' });
+  expect(await st(p.slave)).toMatchObject({ rpl_semi_sync_master_enabled: 'OFF', rpl_semi_sync_slave_enabled: 'ON', rpl_semi_sync_slave_status: 'ON' });
+  expect({ m: cnfSemisyncMaster(p.master.host, p.master.port), s: cnfSemisyncMaster(p.slave.host, p.slave.port) }).toEqual({ m: 'ON', s: 'OFF' });
+  const ha = (await db<{ semisync: number }>('SELECT semisync FROM aurora_ha WHERE custins_id = ?', [rec.custins_id]))[0]!;
+  expect(Number(ha.semisync)).toBe(1);
+  expect((await db<{ kind: string }>("SELECT kind FROM ha_event WHERE custins_id = ? AND kind = 'enable'", [rec.custins_id])).length).toBe(1);
+  // again: every step finds its work done
+  const again = await lab.run(['instance', 'ha', 'enable', NAME]);
+  expect({ code: again.code, err: again.code ? again.stderr : '' }).toEqual({ code: 0, err: '' });
+});
+
 test('a standby with broken replication is refused (exit 4) before anything changes', async () => {
   const p = await pair();
   await sql(p.slave.ip, p.slave.port, 'STOP SLAVE SQL_THREAD');
@@ -162,6 +203,8 @@ test('switchover and back under a write load: every acknowledged write kept, one
     await w.waitAcks(50);
     expect((await pair()).master).toEqual(before.slave);
     await checkOneWritable();
+    // my.cnf follows the roles: the semi-sync master side on for the new master only
+    expect({ m: cnfSemisyncMaster(before.slave.host, before.slave.port), s: cnfSemisyncMaster(before.master.host, before.master.port) }).toEqual({ m: 'ON', s: 'OFF' });
     const r2 = await lab.run(['instance', 'switchover', NAME, '--yes', '-o', 'json']);
     expect({ code: r2.code, err: r2.code ? r2.stderr : '' }).toEqual({ code: 0, err: '' });
     await w.waitAcks(50);
