@@ -289,3 +289,67 @@ test('rebuild-standby after the failover restores a replicating, semi-sync pair 
   const mine = chk.checks[0]!.details.instances.find((x) => x.ins_name === NAME)!;
   expect(mine).toMatchObject({ problem: null, ha: { semisync: true, route_target: `${after.master.ip}:${after.master.port}` } });
 });
+
+test("the master's NC made unreachable (every process of it frozen): ha watch fails over with no acknowledged write lost; the thawed old master is fenced", async () => {
+  const w2 = watchers[1]!;
+  // the rebuilt pair: the quiet period of the earlier failover is over for this test
+  await db('UPDATE aurora_ha SET quiet_until = NULL WHERE custins_id = ?', [rec.custins_id]);
+  await eventually('a semi-sync sample', async () => (await db<{ s: number | null }>('SELECT last_semisync_on AS s FROM aurora_ha WHERE custins_id = ?', [rec.custins_id]))[0]!.s === 1);
+  const before = await pair();
+  await sql(before.master.ip, before.master.port, 'CREATE TABLE IF NOT EXISTS shop.t_nc (id INT PRIMARY KEY)');
+  const w = writer('t_nc');
+  w.start();
+  const seen = events(w2).length;
+  let frozen = false;
+  try {
+    await w.waitAcks(50);
+    lab.freezeHost(before.master.host);
+    frozen = true;
+    await eventually('the failover', () => events(w2).slice(seen).some((e) => e.kind === 'failover'), 90_000);
+    await w.waitAcks(50, 30_000);
+  } finally {
+    await w.stop();
+    if (frozen) lab.thawHost(before.master.host);
+  }
+  const dead = events(w2).slice(seen).find((e) => e.kind === 'dead')!;
+  expect(dead.detail).toMatch(/does not answer over SSH either/);
+  expect((await pair()).master).toEqual(before.slave);
+  await checkNoLoss('t_nc', w, false);
+  // thawed, the old master would be writable: the watcher fences it (read-only), one writable server
+  await eventually('the old master fenced', async () => String((await sql<{ r: number }>(before.master.ip, before.master.port, 'SELECT @@GLOBAL.read_only AS r').catch(() => [{ r: 0 }]))[0]!.r) === '1', 30_000);
+  await checkOneWritable();
+});
+
+test('rebuild-standby --nc NC: the lost standby rebuilt on another NC, streamed through the jump host, replicating with every row', async () => {
+  const before = await pair();
+  const other = (await db<{ hostname: string }>("SELECT hostname FROM hostinfo WHERE status = 'online' AND hostname NOT IN (?, ?) ORDER BY hostname LIMIT 1", [before.master.host, before.slave.host]))[0]!.hostname;
+  const dry = await lab.run(['instance', 'rebuild-standby', NAME, '--nc', other, '--dry-run']);
+  expect({ code: dry.code, err: dry.stderr }).toEqual({ code: 0, err: '' });
+  expect(dry.stdout).toContain(`${before.master.host} -> ${other}`);
+  const same = await lab.run(['instance', 'rebuild-standby', NAME, '--nc', before.master.host, '--yes']);
+  expect(same.code).toBe(2);
+  const r = await lab.run(['instance', 'rebuild-standby', NAME, '--nc', other, '--yes', '--reason', 'ha test: standby NC lost', '-o', 'json']);
+  expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' });
+  const after = await pair();
+  expect(after.master).toEqual(before.master);
+  expect(after.slave.host).toBe(other);
+  const st = (await sql<Record<string, unknown>>(after.slave.ip, after.slave.port, 'SHOW SLAVE STATUS'))[0]!;
+  expect({ io: st.Slave_IO_Running, sql: st.Slave_SQL_Running, host: st.Master_Host }).toEqual({ io: 'Yes', sql: 'Yes', host: after.master.ip });
+  // the old standby's mysqld is stopped on its NC (no second server of this instance there)
+  const old = await sql(before.slave.ip, before.slave.port, 'SELECT 1').then(() => 'answers', () => 'down');
+  expect(old).toBe('down');
+  await sql(after.master.ip, after.master.port, 'CREATE TABLE shop.t_nc2 (id INT PRIMARY KEY)');
+  const w = writer('t_nc2');
+  w.start();
+  try {
+    await w.waitAcks(20);
+  } finally {
+    await w.stop();
+  }
+  await checkNoLoss('t_nc2', w);
+  const sum = async (n: { ip: string; port: number }) => String((await sql<{ Checksum: string }>(n.ip, n.port, 'CHECKSUM TABLE shop.t_nc'))[0]!.Checksum);
+  expect(await sum(after.slave)).toBe(await sum(after.master));
+  await checkOneWritable();
+  const m = (await sql<{ st: string }>(after.master.ip, after.master.port, "SELECT VARIABLE_VALUE AS st FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_CLIENTS'"))[0]!;
+  expect(Number(m.st)).toBeGreaterThanOrEqual(1);
+});
