@@ -3,7 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, jsonText, parseOutput, termSafe, type OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { sqlStore } from '../../flow/store-sql.js';
@@ -150,9 +150,9 @@ export async function runPower(opts: PowerOptions, ctx: Context): Promise<number
       duration_ms: Date.now() - t0,
       error: failed,
     };
-    if (opts.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
-    else ctx.io.out(`${rec.ins_name}\t${rec.flow}\t${rec.role}\t${rec.status}\tmaster ${rec.master}\tstandby ${rec.standby}\t${rec.duration_ms} ms\n`);
-    if (failed) ctx.io.err(`rdsctl: ${p.custins.ins_name}: ${opts.verb} failed at ${failed}; fix the cause, then \`rdsctl instance step ${p.custins.ins_name} resume\`\n`);
+    if (opts.output === 'json') ctx.io.out(jsonText(rec));
+    else ctx.io.out([rec.ins_name, rec.flow, rec.role, rec.status, `master ${rec.master}`, `standby ${rec.standby}`, `${rec.duration_ms} ms`].map(termSafe).join('\t') + '\n');
+    if (failed) ctx.io.err(`rdsctl: ${termSafe(`${p.custins.ins_name}: ${opts.verb} failed at ${failed}`)}; fix the cause, then \`rdsctl instance step ${p.custins.ins_name} resume\`\n`);
     return { value: exitCode, ok: failed === null, exitCode, detail: { task_id: taskId, ...(failed ? { failed } : {}) } };
   });
 }
