@@ -9,8 +9,9 @@ import { findNc, type Nc } from './nc.js';
 // ('locked'). A lock keeps new work off an NC (go2nc --skip-locked, evacuation leaves it locked);
 // it is an operator's hold, so it carries why. Only an 'online' NC changes status: an 'offline'
 // or 'maintain' NC keeps the status that says more about it, and unlock gives 'online' back only
-// to an NC that the lock made 'locked'. dbaas.hostinfo has no lock column, so houyi is the one
-// place a lock lives (allocation reads hostinfo.status; see README "NC lock").
+// to an NC that the lock made 'locked'. An RDS NC's dbaas.hostinfo row carries the lock too
+// (hostinfo.locked/lock_reason): allocation reads only hostinfo, inside its locking transaction,
+// so a lock written to houyi alone would not keep new instances off the NC.
 
 /** lock_reason is VARCHAR(255) in houyi. */
 export const LOCK_REASON_MAX = 255;
@@ -49,6 +50,8 @@ export function lockReasonArg(reason: string | null): string {
 
 const LOCK_NC = "UPDATE nc SET locked = 1, lock_reason = ?, status = IF(status = 'online', 'locked', status) WHERE id = ? AND locked = 0";
 const UNLOCK_NC = "UPDATE nc SET locked = 0, lock_reason = NULL, status = IF(status = 'locked', 'online', status) WHERE id = ? AND locked = 1";
+const LOCK_HOSTINFO = 'UPDATE hostinfo SET locked = 1, lock_reason = ? WHERE hostname = ?';
+const UNLOCK_HOSTINFO = 'UPDATE hostinfo SET locked = 0, lock_reason = NULL WHERE hostname = ?';
 
 function checkLockable(nc: Nc, lock: boolean): void {
   if (lock && nc.locked) throw new ConflictError(`NC ${nc.hostname} is already locked${nc.lock_reason ? ` (${nc.lock_reason})` : ''}; unlock it first to change the reason`);
@@ -74,6 +77,8 @@ export async function planNcLock(ctx: Context, name: string, reason: string, loc
   const verb = lock ? 'lock' : 'unlock';
   const statement = lock ? LOCK_NC : UNLOCK_NC;
   const params = lock ? [reason, nc.id] : [nc.id];
+  const hostStatement = lock ? LOCK_HOSTINFO : UNLOCK_HOSTINFO;
+  const hostParams = lock ? [reason, nc.hostname] : [nc.hostname];
   const before = lockState(nc);
   const newStatus = lock ? (nc.status === 'online' ? 'locked' : nc.status) : nc.status === 'locked' ? 'online' : nc.status;
   return {
@@ -81,8 +86,11 @@ export async function planNcLock(ctx: Context, name: string, reason: string, loc
     plan: {
       action: `${verb} NC ${nc.hostname}${lock ? ` (reason: ${reason})` : ''}`,
       targets: [`${nc.hostname} (${nc.ip})`],
-      sql: [{ db: 'houyi', statement, params }],
-      notes: [`status ${nc.status} -> ${newStatus}, locked ${nc.locked ? 'yes' : 'no'} -> ${lock ? 'yes' : 'no'}`],
+      sql: [
+        { db: 'houyi', statement, params },
+        { db: 'dbaas', statement: hostStatement, params: hostParams },
+      ],
+      notes: [`status ${nc.status} -> ${newStatus}, locked ${nc.locked ? 'yes' : 'no'} -> ${lock ? 'yes' : 'no'}`, 'an RDS NC: its dbaas.hostinfo row is (un)locked too, so allocation skips (or uses) it'],
     },
     audit: { command: `nc ${verb}`, targets: [nc.hostname], detail: { nc_id: nc.id, ip: nc.ip, before: { status: nc.status, locked: nc.locked, lock_reason: nc.lock_reason } } },
     apply: () =>
@@ -90,6 +98,9 @@ export async function planNcLock(ctx: Context, name: string, reason: string, loc
         const row = await lockedRow(tx, nc.id);
         checkLockable({ ...nc, locked: Boolean(row.locked), lock_reason: row.lock_reason, status: row.status as Nc['status'] }, lock);
         await tx.execute(statement, params);
+        // hostinfo is written while the houyi row is still locked and uncommitted: if it fails,
+        // houyi rolls back and the two never disagree about a lock that was reported as made.
+        await ctx.db('dbaas').execute(hostStatement, hostParams);
         const after = await lockedRow(tx, nc.id);
         return { ...before, status: after.status, locked: Boolean(after.locked), lock_reason: after.lock_reason };
       }),

@@ -3,7 +3,7 @@ import type { Db } from '../remote/mysql.js';
 import { ConflictError, UnavailableError } from '../core/errors.js';
 import type { CreateSpec } from './validate.js';
 
-// Resource allocation as rdsapi does it: two online NCs of the zone on different hosts, each
+// Resource allocation as rdsapi does it: two online, unlocked NCs of the zone on different hosts, each
 // with room for the class and the storage, and one port free on both. Runs inside the caller's
 // transaction; the hostinfo rows of the zone are locked FOR UPDATE first, so two creates in one
 // zone take turns and can never hand out the same capacity or port.
@@ -90,7 +90,7 @@ export interface AllocatedInstance {
 export async function allocate(tx: Db, spec: CreateSpec): Promise<AllocatedInstance> {
   const hosts = await tx.query<HostCandidate>(
     `SELECT id, hostname, ip, cluster, cpu_total, cpu_allocated, mem_total_mb, mem_allocated_mb, disk_total_gb, disk_allocated_gb, port_min, port_max
-       FROM hostinfo WHERE zone = ? AND status = 'online' ORDER BY id FOR UPDATE`,
+       FROM hostinfo WHERE zone = ? AND status = 'online' AND locked = 0 ORDER BY id FOR UPDATE`,
     [spec.zone],
   );
   const need: Need = { cpu: spec.cls.cpu, memMb: spec.cls.mem_mb, diskGb: spec.storageGb };
@@ -109,7 +109,7 @@ export async function allocate(tx: Db, spec: CreateSpec): Promise<AllocatedInsta
   if (!alloc) {
     const room = hosts.filter((h) => fits(h, need)).length;
     throw new UnavailableError(
-      `zone ${spec.zone}: no two online hosts with room for ${spec.cls.class_code} (${need.cpu} cpu, ${need.memMb} MB) and ${need.diskGb} GB and a port free on both (${room} of ${hosts.length} hosts have room)`,
+      `zone ${spec.zone}: no two online unlocked hosts with room for ${spec.cls.class_code} (${need.cpu} cpu, ${need.memMb} MB) and ${need.diskGb} GB and a port free on both (${room} of ${hosts.length} hosts have room)`,
       { hint: 'try another --zone or a smaller --class' },
     );
   }

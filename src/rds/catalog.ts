@@ -63,7 +63,7 @@ export async function readCatalog(db: Db): Promise<Catalog> {
               CAST(SUM(GREATEST(cpu_total - cpu_allocated, 0)) AS SIGNED) AS free_cpu,
               CAST(SUM(GREATEST(mem_total_mb - mem_allocated_mb, 0)) AS SIGNED) AS free_mem_mb,
               CAST(SUM(GREATEST(disk_total_gb - disk_allocated_gb, 0)) AS SIGNED) AS free_disk_gb
-         FROM hostinfo WHERE status = 'online' GROUP BY zone ORDER BY zone`,
+         FROM hostinfo WHERE status = 'online' AND locked = 0 GROUP BY zone ORDER BY zone`,
     ),
   ]);
   return { versions: versions.sort((a, b) => a.engine.localeCompare(b.engine) || compareVersions(a.version, b.version)), classes, storageTypes, zones };

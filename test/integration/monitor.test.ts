@@ -52,6 +52,19 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
   }
 }
 
+/** Resolves once the master shows a `SELECT SLEEP(30)` executing (rejects after `ms`). */
+async function sleepRunning(ms = 30_000): Promise<void> {
+  const s = await openInstance({ name: 'test', host: rec.master!.ip, port: rec.master!.port, user: 'aliyun_root', password: superPw });
+  try {
+    await eventually('SELECT SLEEP(30) executing', async () => {
+      const rows = await s.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' AND INFO = 'SELECT SLEEP(30)'");
+      return Number(rows[0]!.n) > 0;
+    }, ms);
+  } finally {
+    await s.close();
+  }
+}
+
 /** The master's init script on its NC, through go2nc: only this file's instance is touched. */
 async function initScript(action: 'stop' | 'start'): Promise<void> {
   const l = hostLayout(rec.master!.port);
@@ -404,14 +417,17 @@ describe('instance connect', () => {
       const leftovers = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('rdsctl-connect-'));
       for (const d of leftovers) expect(fs.readdirSync(path.join(os.tmpdir(), d))).toEqual([]);
       // Ctrl-C belongs to the client (it kills the running query); rdsctl neither aborts nor exits on it.
+      // The client exits on a Ctrl-C that comes while no query runs, so each Ctrl-C waits until the
+      // server shows the SLEEP executing (a fixed pause lost that race on a loaded CI machine).
       p.stdin!.write('SELECT SLEEP(30);\n');
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleepRunning();
       p.stdin!.write('\x03');
       await eventually('the query killed by Ctrl-C', () => /query killed|interrupted/i.test(out));
+      await eventually('the killed query gone', async () => !(await sleepRunning(0).then(() => true, () => false)));
       p.stdin!.write('SELECT SLEEP(30);\n');
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleepRunning();
       p.stdin!.write('\x03');
-      await new Promise((r) => setTimeout(r, 1000));
+      await eventually('the second query gone', async () => !(await sleepRunning(0).then(() => true, () => false)));
       p.stdin!.write("SELECT CONCAT('still', '-here') AS y;\n");
       await eventually('the session alive after two Ctrl-C', () => /still-here/.test(out));
       p.stdin!.write('quit\n');

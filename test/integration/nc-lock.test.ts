@@ -93,6 +93,32 @@ test('an offline NC keeps its status when locked and unlocked', async () => {
   expect(await row(offline.hostname)).toEqual(offline);
 });
 
+test('a locked RDS NC gets no new instance: hostinfo carries the lock, allocation skips it', async () => {
+  const dbaas = ctx.db('dbaas');
+  // A zone with exactly two online RDS hosts: locking one leaves no pair for a create there.
+  const zones = await dbaas.query<{ zone: string; n: number }>("SELECT zone, COUNT(*) AS n FROM hostinfo WHERE status = 'online' AND locked = 0 GROUP BY zone HAVING n = 2 ORDER BY zone");
+  expect(zones.length).toBeGreaterThan(0);
+  const zone = zones[0]!.zone;
+  const [h] = await dbaas.query<{ hostname: string }>("SELECT hostname FROM hostinfo WHERE zone = ? AND status = 'online' ORDER BY hostname LIMIT 1", [zone]);
+  const reason = `allocation check ${tag}`;
+  const hostinfo = async () => (await dbaas.query<{ locked: number; lock_reason: string | null }>('SELECT locked, lock_reason FROM hostinfo WHERE hostname = ?', [h!.hostname]))[0];
+  const dry = await lab.run(['nc', 'lock', h!.hostname, '--reason', reason, '--dry-run']);
+  expect(dry.stdout).toMatch(/^sql \[dbaas\]: UPDATE hostinfo SET locked = 1, lock_reason = \? WHERE hostname = \?/m);
+  expect(await hostinfo()).toEqual({ locked: 0, lock_reason: null });
+  expect((await lab.run(['nc', 'lock', h!.hostname, '--reason', reason])).code).toBe(0);
+  try {
+    expect(await hostinfo()).toEqual({ locked: 1, lock_reason: reason });
+    const create = await lab.run(['instance', 'create', '--dry-run', '--zone', zone, '-o', 'json']);
+    expect({ code: create.code, line: oneErrorLine(create.stderr) }).toEqual({ code: 8, line: expect.stringMatching(new RegExp(`^rdsctl: zone ${zone}: no two online unlocked hosts with room`)) });
+  } finally {
+    expect((await lab.run(['nc', 'unlock', h!.hostname, '--reason', `done ${tag}`])).code).toBe(0);
+  }
+  expect(await hostinfo()).toEqual({ locked: 0, lock_reason: null });
+  const create = await lab.run(['instance', 'create', '--dry-run', '--zone', zone, '-o', 'json']);
+  expect(create.code).toBe(0);
+  expect(create.stdout).toContain(h!.hostname);
+});
+
 test('bad input: one line, its exit code, nothing written', async () => {
   const before = await row(online.hostname);
   const cases: Array<[string[], number, RegExp]> = [
