@@ -11,6 +11,7 @@ import type { Context } from '../../src/core/context.js';
 import type { CliResult } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
 import { labNames, type LabNames } from '../support/redlines.js';
+import type { InstanceRecord } from '../../src/rds/record.js';
 
 // Passwords never show: not on any command line while rdsctl works (sampled with ps during an
 // instance create and a fan-out), not in any output of a representative run (tables and -o json),
@@ -32,6 +33,7 @@ let ctx: Context;
 let n: LabNames;
 let labPw: string;
 let instanceSecrets: string[] = [];
+let created: InstanceRecord;
 /** Everything rdsctl printed in this file, by what printed it. */
 const seen: Array<{ what: string; text: string }> = [];
 
@@ -89,6 +91,34 @@ test('instance create (password on stdin): no password on any command line while
   // The steps did run while we looked: their remote shells and mariadbd show up in the samples.
   expect(r.ps.some((l) => l.includes('/mysqldata/dbs'))).toBe(true);
   expect(r.ps.filter((l) => leaks(l).length)).toEqual([]);
+  created = JSON.parse(r.stdout) as InstanceRecord;
+});
+
+test('no password in any binlog or relay log of either host, read with mariadb-binlog', async () => {
+  // The logs on disk of both hosts (each host's disk is hosts/<host>/ in the lab dir).
+  const files: string[] = [];
+  const kinds = new Set<string>();
+  for (const [role, node] of [['master', created.master!], ['slave', created.slave!]] as const) {
+    const dir = path.join(lab.dir, 'hosts', node.host, `mysqldata/dbs${node.port}`);
+    for (const f of fs.readdirSync(dir).filter((x) => /^(mysql|relay)-bin\.\d+$/.test(x))) {
+      files.push(path.join(dir, f));
+      kinds.add(`${role}:${f.split('.')[0]}`);
+    }
+  }
+  // Both hosts have a binlog and a relay log (dual master, log_slave_updates).
+  expect([...kinds].sort()).toEqual(['master:mysql-bin', 'master:relay-bin', 'slave:mysql-bin', 'slave:relay-bin']);
+  let decoded = '';
+  for (const f of files) {
+    const { stdout } = await run('mariadb-binlog', ['--base64-output=decode-rows', '--verbose', f], { maxBuffer: 256 << 20 });
+    decoded += stdout;
+    const raw = fs.readFileSync(f, 'latin1');
+    expect([path.basename(f), leaks(raw)]).toEqual([path.basename(f), []]);
+  }
+  // What the logs do hold: the replicated GRANTs of the maintenance users and of app.
+  expect(decoded).toMatch(/GRANT ALL PRIVILEGES ON \*\.\* TO [`']?aliyun_root/i);
+  expect(decoded).toMatch(/GRANT SELECT, INSERT.* TO [`']?app/i);
+  expect(decoded).not.toMatch(/IDENTIFIED (BY|VIA|WITH)/i);
+  expect(leaks(decoded)).toEqual([]);
 });
 
 test('a fan-out of sleep 3: no password on any command line', async () => {

@@ -7,11 +7,16 @@ import { RESERVED_ACCOUNTS, RESERVED_DBS } from '../../rds/names.js';
 import { sqlAccount, sqlIdent, sqlString } from '../../rds/sql-text.js';
 import type { SqlRow } from '../../rds/instance-sql.js';
 import type { StepDef, StepScope } from '../types.js';
-import { is55, withSu, type InstallCtx } from './context.js';
+import { is55, peerOf, withSu, type InstallCtx } from './context.js';
 
-// Accounts and databases on the instance: the maintenance users and the replicator (created on
-// the master and replicated), the customer's accounts and databases, and root's end: a random
-// password, then dropped, on each host separately (sql_log_bin=0) so each step acts on its host.
+// Accounts and databases on the instance: the maintenance users and the replicator, the
+// customer's accounts and databases, and root's end: a random password, then dropped.
+//
+// No password ever reaches a binlog: CREATE/ALTER USER … IDENTIFIED BY would be replicated in
+// clear (the master's binlog, the standby's relay log and, with log_slave_updates, its binlog),
+// where the replicator and HA accounts read it back with SHOW BINLOG EVENTS. So every statement
+// that carries a password runs with sql_log_bin = 0, on each host separately, and only the
+// GRANTs (no secret in them) are replicated from the master, after the users exist on both.
 
 type Step = StepDef<InstallCtx, Node>;
 
@@ -19,15 +24,18 @@ async function systemAccounts(c: InstallCtx): Promise<AccountRow[]> {
   return accountsOf(c.db, c.custins.id, { types: ['maintain', 'replicator'] });
 }
 
+/** Statements that set passwords: unlogged (session sql_log_bin = 0), then logging back on. */
 async function createUsersSql(c: InstallCtx, rows: AccountRow[]): Promise<string[]> {
-  const out: string[] = [];
+  const out: string[] = [NO_BINLOG];
   for (const r of rows) {
     const pw = sqlString(await secretOf(c.db, c.custins.id, r.account_name));
     const acc = sqlAccount(r.account_name, r.host);
     out.push(`CREATE USER IF NOT EXISTS ${acc} IDENTIFIED BY ${pw}`, `ALTER USER ${acc} IDENTIFIED BY ${pw}`);
   }
+  out.push('SET SESSION sql_log_bin = 1');
   return out;
 }
+const NO_BINLOG = 'SET SESSION sql_log_bin = 0';
 
 /** Before the superuser exists only root over the socket can look; afterwards TCP is cheaper. */
 type Via = 'socket' | 'su';
@@ -42,21 +50,28 @@ async function existingUsers(c: InstallCtx, n: Node, names: string[], s: StepSco
   return new Set(rows.map((r) => r.User ?? ''));
 }
 
+// The master drives it, on both hosts: before replication exists the standby cannot receive the
+// users from the master's binlog, and they must not be in it anyway.
 export const doInitializeMysqlAccountByMaster: Step = {
   name: 'do_initialize_mysql_account_by_master',
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
-  plan: (n) => [`${socketSqlCommand(n.layout)}  # stdin: CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`],
+  plan: (n, v) =>
+    [n, v.peer].map(
+      (h) => `on ${h.host}: ${socketSqlCommand(h.layout)}  # stdin: ${NO_BINLOG}; CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`,
+    ),
   async probe(c, [n], s) {
     const want = (await systemAccounts(c)).map((r) => r.account_name);
-    return (await existingUsers(c, n!, want, s, 'socket')).size === want.length;
+    for (const h of [n!, peerOf(c, n!)]) if ((await existingUsers(c, h, want, s, 'socket')).size !== want.length) return false;
+    return true;
   },
   async run(c, [n], s) {
     const rows = await systemAccounts(c);
     if (!rows.length) throw new ConflictError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first');
-    await c.sql(n!, (await createUsersSql(c, rows)).map((x) => x + ';').join('\n'), s);
-    return rows.map((r) => r.account_name).join(', ');
+    const text = (await createUsersSql(c, rows)).map((x) => x + ';').join('\n');
+    for (const h of [n!, peerOf(c, n!)]) await c.sql(h, text, s);
+    return `${rows.map((r) => r.account_name).join(', ')} on ${n!.host} and ${peerOf(c, n!).host} (not binlogged)`;
   },
 };
 
@@ -155,14 +170,22 @@ export const doCreateAccounts: Step = {
   effect: 'remote',
   skipRule: 'no --account given',
   skip: (c) => (c.params.accounts.length ? null : 'no account was requested (--account)'),
-  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked>, then the ReadWrite GRANTs on the --db databases, for each --account`],
+  plan: (n, v) => [
+    ...[n, v.peer].map((h) => `SQL over TCP to ${h.ip}:${h.port} as ${SUPERUSER}: ${NO_BINLOG}; CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for each --account`),
+    `SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: the ReadWrite GRANTs on the --db databases (replicated; no password in them)`,
+  ],
   async probe(c, [n], s) {
     const rows = await normalAccounts(c);
-    return (await existingUsers(c, n!, rows.map((r) => r.account_name), s, 'su')).size === rows.length && grantsInPlace(c, n!, rows, s, 'su');
+    const names = rows.map((r) => r.account_name);
+    for (const h of [n!, peerOf(c, n!)]) if ((await existingUsers(c, h, names, s, 'su')).size !== rows.length) return false;
+    return grantsInPlace(c, n!, rows, s, 'su');
   },
   async run(c, [n]) {
     const rows = await normalAccounts(c);
-    await c.suSql(n!, [...(await createUsersSql(c, rows)), ...grantsSql(rows)]);
+    const users = await createUsersSql(c, rows);
+    // Users on both hosts first: a replicated GRANT for a user the standby lacks stops its SQL thread.
+    for (const h of [n!, peerOf(c, n!)]) await c.suSql(h, users);
+    await c.suSql(n!, grantsSql(rows));
     return rows.map((r) => `${r.account_name} (ReadWrite on ${r.dbs ?? 'no database'})`).join(', ');
   },
 };

@@ -11,7 +11,8 @@ import { DEFAULT_SEMISYNC_TIMEOUT_MS, applySemisync, haParams, persistHaParams, 
 
 // Dual-master replication between the two NCs, GTID based (MASTER_USE_GTID=slave_pos), the
 // standby read-only through its my.cnf. Order matters for speed, not only correctness: the
-// standby has no replicator account until it has applied the master's binlog, so the master's
+// standby's replicator exists (created unlogged on each host) but has no REPLICATION SLAVE grant
+// until the standby has applied the master's binlog, where the GRANTs are, so the master's
 // own replication is configured first but started only by do_check_slave_master, after the
 // standby has caught up (MASTER_GTID_WAIT) — starting it earlier only fails and waits for the
 // reconnect timer.
