@@ -65,6 +65,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'clone'], summary: 'Point-in-time recovery into a new instance: --to-time TIME, --backup ID or --latest', role: 'operator', load: () => import('./instance/clone.js') },
   { path: ['instance', 'switchover'], summary: 'Planned switchover to the standby: block route, old master read-only, catch up, promote, re-point route, swap roles', role: 'operator', load: () => import('./instance/switchover.js') },
   { path: ['instance', 'rebuild-standby'], summary: 'A new standby from a streamed mariadb-backup of the master (after a failover; --nc for another NC)', role: 'admin', load: () => import('./instance/rebuild-standby.js') },
+  { path: ['instance', 'ha'], summary: 'HA of an existing pair: enable (lossless semi-sync, binlog expiry) as a flow', role: 'operator', load: () => import('./instance/ha.js') },
   { path: ['instance', 'failover'], summary: 'Failover to the standby: route blocked, old master fenced, promote only without loss (or --accept-data-loss)', role: 'admin', load: () => import('./instance/failover.js') },
   { path: ['instance', 'encrypt'], summary: 'Data-at-rest encryption of a running pair: key on the NCs and the store, standby first, then the master', role: 'admin', load: () => import('./instance/encrypt.js') },
   { path: ['backup', 'list'], summary: 'Backup sets, newest first (--instance)', role: 'read', load: () => import('./backup/list.js') },

@@ -43,6 +43,7 @@ const MUTATING: Record<string, string[]> = {
   'instance failover': ['instance', 'failover', '--help'],
   'ha watch': ['ha', 'watch', '--help'],
   'instance rebuild-standby': ['instance', 'rebuild-standby', '--help'],
+  'instance ha': ['instance', 'ha', '--help'],
   'instance encrypt': ['instance', 'encrypt', '--help'],
   'backup verify': ['backup', 'verify', '--help'],
   'backup delete': ['backup', 'delete', '--help'],
