@@ -115,8 +115,13 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
 
+/** One JSON value on one line (JSON lines for streams of answers), with jsonText's escapes. */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
 /** tsv fields must not contain the separators; escape them the way `mysql -B` does, and every other control character. */
-function tsvField(s: string): string {
+export function tsvField(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(TERMINAL_UNSAFE, escapeChar);
 }
 
