@@ -142,7 +142,7 @@ describe('disk offline', () => {
   test('two operators at once on one chunkserver with one slot left: exactly one wins, the other is refused', async () => {
     try {
       await ctx.db('pangu').execute("UPDATE disk d JOIN chunkserver cs ON cs.id = d.chunkserver_id SET d.status = 'offline' WHERE cs.hostname = 'cs-a04' AND d.device = 'sde'");
-      const [a, b] = await Promise.all([lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdb', '--yes']), lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdc', '--yes'])]);
+      const [a, b] = await Promise.all([lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdb', '--yes', '--reason', 'race test']), lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdc', '--yes', '--reason', 'race test'])]);
       expect([a.code, b.code].sort()).toEqual([0, 9]);
       expect([a, b].find((x) => x.code === 9)!.stderr).toMatch(/chunkserver cs-a04 already has 2 disks offline or replacing/);
       const out = await ctx.db('pangu').query<{ device: string }>("SELECT d.device FROM disk d JOIN chunkserver cs ON cs.id = d.chunkserver_id WHERE cs.hostname = 'cs-a04' AND d.status = 'offline' ORDER BY d.device");
