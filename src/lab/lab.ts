@@ -20,7 +20,9 @@ import {
   vmStatuses,
   writeClientCnf,
   type Secrets,
+  runsWithTls,
 } from './mariadb.js';
+import { ensureServerCert, labCaPaths } from './tls.js';
 import { mapLimit } from '../core/concurrency.js';
 import { bindProbe, portInUseMessage, tcpProbe } from './net.js';
 import { defaultLabDir, paramsOf, readLabFile, resolveLabParams, writeLabFile, type LabParams, type ParsedFlags } from './params.js';
@@ -149,7 +151,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         await installDatadir(bins, maria);
         fs.rmSync(maria.seededMarker, { force: true });
       }
-      started.push(await startMariadb(bins, maria, params.port));
+      started.push(await startMariadb(bins, maria, params.port, ensureServerCert(dir, 'metadb', ['127.0.0.1'], ['localhost'])));
     }
     const secrets = ensureSecrets(dir);
     writeClientCnf(dir, params.port, secrets);
@@ -206,6 +208,8 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         knownHosts: layout.knownHosts,
         auditLog: path.join(dir, 'audit.jsonl'),
         backupStore: layout.topology.backupHosts[0]!,
+        // Only when the server speaks TLS: one started by an older rdsctl keeps running without it.
+        ...(runsWithTls(maria) ? { tlsCa: labCaPaths(dir).cert } : {}),
       }),
     );
     const hostsRunning = alwaysServed(layout.topology).length + runningVms.size;
