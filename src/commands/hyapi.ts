@@ -11,6 +11,7 @@ import { planPower, type PowerResult } from '../houyi/power.js';
 import { ncDetail, vmDetail, type NcDetail, type VmDetail } from '../houyi/records.js';
 import type { PowerAction } from '../houyi/virsh.js';
 import { findVm, vmsOnNc } from '../houyi/vm.js';
+import { listNatgws, NATGW_COLUMNS, type NatgwListRow } from '../vpc/list.js';
 import { DIRECTIONS, listAcl, parseAclId, planAddAcl, planDeleteAcl, validateAclRule, type AclRule } from '../vpc/natgw-acl.js';
 import { idArg, oneOf } from '../vpc/validate.js';
 
@@ -33,7 +34,7 @@ export interface ActionSpec {
   mutating: boolean;
   /** The least role (reads are open to every role that may run hyapi). */
   role: Role;
-  /** The NAT gateway ACL actions answer failures on stderr only (no failure envelope). */
+  /** A NAT gateway ACL action: a conflict is a rule clash or an unusable gateway, not a VM state. */
   acl?: boolean;
 }
 
@@ -50,6 +51,7 @@ export const ACTIONS: ActionSpec[] = [
   { name: 'start_vm', summary: 'virsh start on the NC; houyi says running once the NC confirms', params: [VM_NAME], mutating: true, role: 'operator' },
   { name: 'stop_vm', summary: 'virsh shutdown on the NC; houyi says stopped once the NC confirms', params: [VM_NAME], mutating: true, role: 'operator' },
   { name: 'reboot_vm', summary: 'virsh reboot on the NC; done once the NC reports it running', params: [VM_NAME], mutating: true, role: 'operator' },
+  { name: 'list_natgw', summary: 'NAT gateways (id, VPC, address, status, ACL rule count), optionally of one VPC', params: [{ name: 'vpc_id', required: false, help: 'VPC id' }], mutating: false, role: 'read' },
   { name: 'list_natgw_acl', summary: 'List the ACL rules of NAT gateways', params: [opt('natgw_id'), opt('direction')], mutating: false, role: 'read', acl: true },
   {
     name: 'add_natgw_acl',
@@ -101,6 +103,9 @@ export function parseCall(actionName: string, words: readonly string[]): HyapiCa
   const missing = action.params.filter((p) => p.required && !(p.name in params)).map((p) => p.name);
   if (missing.length) throw new UsageError(`hyapi ${action.name}: missing ${missing.join(', ')} (valid: ${validText})`);
   switch (action.name) {
+    case 'list_natgw':
+      if (params.vpc_id !== undefined) idArg(params.vpc_id, 'vpc_id');
+      return { action, params, kind: 'houyi' };
     case 'list_natgw_acl':
       return {
         action,
@@ -126,11 +131,13 @@ export interface Envelope<T> {
   data: T | null;
 }
 
+const API_NOUNS: Record<string, string> = { nc_name: 'NcName', vm_name: 'VmName', natgw_id: 'NatGatewayId', acl_id: 'AclId', vpc_id: 'VpcId' };
+
 /** The API's error code for what went wrong, in the Houyi API's spelling. */
 export function apiErrorCode(err: unknown, action: ActionSpec): string {
-  const noun = action.params[0]?.name === 'nc_name' ? 'NcName' : action.params[0]?.name === 'vm_name' ? 'VmName' : 'Parameter';
+  const noun = API_NOUNS[action.params[0]?.name ?? ''] ?? 'Parameter';
   if (err instanceof NotFoundError) return `Invalid${noun}.NotFound`;
-  if (err instanceof ConflictError) return 'IncorrectVmStatus';
+  if (err instanceof ConflictError) return action.acl ? 'AclEntry.Conflict' : 'IncorrectVmStatus';
   if (err instanceof RemoteError) return 'Hypervisor.OperationFailed';
   if (err instanceof UnavailableError) return 'ServiceUnavailable';
   if (err instanceof RdsctlError && err.exitCode === ExitCode.INTERRUPTED) return 'Interrupted';
@@ -150,6 +157,7 @@ type CallResult =
   | { kind: 'vms'; data: VmDetail[] }
   | { kind: 'nc'; data: NcDetail & { vm_count: number } }
   | { kind: 'ncs'; data: NcDetail[] }
+  | { kind: 'natgws'; data: NatgwListRow[] }
   | { kind: 'power'; data: PowerResult }
   | { kind: 'acl-rules'; data: AclRule[] }
   | { kind: 'acl-rule'; data: AclRule }
@@ -226,6 +234,11 @@ async function callAction(ctx: Context, opts: Options): Promise<CallResult> {
     }
     case 'list_nc':
       return { kind: 'ncs', data: (await listNcs(houyi(), { zone: p.zone, cluster: p.cluster })).map(ncDetail) };
+    case 'list_natgw': {
+      // A VPC with no gateway is an empty list; a VPC id that exists nowhere is a not-found.
+      const vpcExists = ctx.profile().databases.vpc ? async (id: string) => (await ctx.db('vpc').query('SELECT 1 FROM vpc WHERE vpc_id = ?', [id])).length > 0 : undefined;
+      return { kind: 'natgws', data: await listNatgws(houyi(), { vpc_id: p.vpc_id }, vpcExists) };
+    }
     default: {
       const action = call.action.name.replace(/_vm$/, '') as PowerAction;
       const change = await planPower(ctx, { action, vm: p.vm_name!, waitSec: opts.waitSec });
@@ -304,6 +317,9 @@ function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
     case 'ncs':
       printRecords(ctx.io, format, NC_COLUMNS, r.data);
       return;
+    case 'natgws':
+      printRecords(ctx.io, format, NATGW_COLUMNS, r.data);
+      return;
     case 'vm':
       printSections(ctx.io, format, [{ title: `VM ${r.data.vm_name}`, fields: fieldsOf(r.data) }], r.data);
       return;
@@ -316,9 +332,9 @@ function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
   }
 }
 
-/** The envelope of a failed call, for JSON readers; the error itself is still reported on stderr. */
+/** The envelope of a failed call, for JSON readers (every action alike); the error itself is still reported on stderr. */
 function printFailure(ctx: Context, format: OutputFormat, call: HyapiCall, err: unknown): void {
-  if (format !== 'json' || err instanceof UsageError || call.action.acl) return;
+  if (format !== 'json' || err instanceof UsageError) return;
   const envelope: Envelope<null> = { code: apiErrorCode(err, call.action), message: describeError(err).message, data: null };
   ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
 }

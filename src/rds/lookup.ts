@@ -48,23 +48,30 @@ export interface Custins {
   hosts: CustinsHost[];
 }
 
+const CUSTINS_SELECT = 'SELECT id, ins_name, engine, version, class_code, status, zone, network_type, conn_ip, conn_port FROM custins';
+
 /** An instance by ins_name, or by numeric id; both when a name is all digits and both exist. */
 export async function findCustins(db: Db, name: string): Promise<Array<{ custins: Custins; matched_on: 'ins_name' | 'id' }>> {
   const out: Array<{ custins: Custins; matched_on: 'ins_name' | 'id' }> = [];
-  const select = 'SELECT id, ins_name, engine, version, class_code, status, zone, network_type, conn_ip, conn_port FROM custins';
+  const select = CUSTINS_SELECT;
   const byName = await db.query<Omit<Custins, 'hosts'>>(`${select} WHERE ins_name = ?`, [name]);
   for (const c of byName) out.push({ custins: { ...c, hosts: [] }, matched_on: 'ins_name' });
   if (/^\d{1,10}$/.test(name)) {
     const byId = await db.query<Omit<Custins, 'hosts'>>(`${select} WHERE id = ?`, [Number(name)]);
     for (const c of byId) if (!out.some((o) => o.custins.id === c.id)) out.push({ custins: { ...c, hosts: [] }, matched_on: 'id' });
   }
-  for (const o of out) {
-    o.custins.hosts = await db.query<CustinsHost>(
-      `SELECT role, host_name, ip, port, status FROM instance WHERE custins_id = ? ORDER BY role = 'slave', role`,
-      [o.custins.id],
-    );
-  }
+  for (const o of out) o.custins.hosts = await custinsHosts(db, o.custins.id);
   return out;
+}
+
+/** One instance by its id, with its hosts (what go2which shows for an endpoint or VIP). */
+export async function custinsById(db: Db, id: number): Promise<Custins | undefined> {
+  const [c] = await db.query<Omit<Custins, 'hosts'>>(`${CUSTINS_SELECT} WHERE id = ?`, [id]);
+  return c ? { ...c, hosts: await custinsHosts(db, c.id) } : undefined;
+}
+
+async function custinsHosts(db: Db, custinsId: number): Promise<CustinsHost[]> {
+  return db.query<CustinsHost>(`SELECT role, host_name, ip, port, status FROM instance WHERE custins_id = ? ORDER BY role = 'slave', role`, [custinsId]);
 }
 
 export async function nearCustinsNames(db: Db, name: string): Promise<string[]> {
