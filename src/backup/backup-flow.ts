@@ -22,24 +22,35 @@ const MAX_LAG_SEC = 300;
 
 type Step = StepDef<BackupCtx, Node>;
 
-interface BackupParams {
-  source_role?: 'master' | 'slave';
-  set_id?: number;
+/**
+ * What do_choose_backup_source decides, recorded as its step result (task_step.result) and read
+ * by the later steps through base.result(): the task's parameters stay what the caller wrote.
+ */
+export interface SourceChoice {
+  source_role: 'master' | 'slave';
+  set_id: number;
+  source_reason: string;
 }
 
-function bp(c: BackupCtx): BackupParams {
-  return c.task.params as BackupParams;
+export const CHOOSE_STEP = 'do_choose_backup_source';
+
+/** The choice of this task: the step result; for a task written before results existed, its parameters. */
+export function choiceOf(c: BackupCtx): Partial<SourceChoice> {
+  const r = c.base.result<SourceChoice>(CHOOSE_STEP);
+  if (r && r.set_id) return r;
+  const p = c.task.params as Partial<SourceChoice>;
+  return { ...(p.source_role ? { source_role: p.source_role } : {}), ...(p.set_id ? { set_id: p.set_id } : {}), ...(p.source_reason ? { source_reason: p.source_reason } : {}) };
 }
 
 function source(c: BackupCtx): Node {
-  const r = bp(c).source_role;
-  if (!r) throw new ConflictError(`task ${c.task.id}: no backup source chosen yet (run do_choose_backup_source)`);
+  const r = choiceOf(c).source_role;
+  if (!r) throw new ConflictError(`task ${c.task.id}: no backup source chosen yet (run ${CHOOSE_STEP})`);
   return r === 'master' ? c.master : c.slave;
 }
 
 async function theSet(c: BackupCtx): Promise<BackupSetRow> {
-  const id = bp(c).set_id;
-  if (!id) throw new ConflictError(`task ${c.task.id}: no backup set row yet (run do_choose_backup_source)`);
+  const id = choiceOf(c).set_id;
+  if (!id) throw new ConflictError(`task ${c.task.id}: no backup set row yet (run ${CHOOSE_STEP})`);
   return getSet(c.db, id);
 }
 
@@ -62,41 +73,55 @@ async function standbyProblem(c: BackupCtx): Promise<string | null> {
 }
 
 export const doChooseBackupSource: Step = {
-  name: 'do_choose_backup_source',
+  name: CHOOSE_STEP,
   role: 'metadb',
   timeoutSec: 60,
   effect: 'metadb',
   async run(c) {
+    const before = choiceOf(c);
+    if (before.source_role && before.set_id) {
+      // A goto back to this step, or a task written before step results: keep its set.
+      const set = await theSet(c);
+      const why = before.source_reason ?? 'chosen before this run';
+      return { detail: `set ${set.id} ${set.backup_set} ${why}`, result: { source_role: before.source_role, set_id: set.id, source_reason: why } };
+    }
+    // A run killed after the set row was written (before this step's result was) finds that
+    // row by task id and keeps it, with the role recorded on it.
+    const existing = await setByTask(c.db, c.task.id);
+    let role: 'master' | 'slave';
     let why: string;
-    if (bp(c).source_role && bp(c).set_id) {
-      why = 'chosen before this run';
+    if (existing?.source_role) {
+      role = existing.source_role;
+      const n = role === 'master' ? c.master : c.slave;
+      why = `from the ${role === 'master' ? 'master' : 'standby'} ${n.host} (chosen before the runner stopped)`;
     } else {
       const problem = await standbyProblem(c);
-      const role = problem ? 'master' : 'slave';
+      role = problem ? 'master' : 'slave';
       const n = role === 'master' ? c.master : c.slave;
       why = problem ? `from the master ${n.host}: the standby ${c.slave.host} ${problem}` : `from the standby ${n.host} (replicating, in time)`;
-      const startGtid = (await c.suSql(n, ['SELECT @@GLOBAL.gtid_current_pos AS g']))[0]?.g ?? null;
-      const enc = await encryptionOf(c.db, c.custins.id);
-      await c.tx(async (tx) => {
-        const existing = await setByTask(tx, c.task.id);
-        const id = existing?.id ?? (await insertSetRow(tx, { custinsId: c.custins.id, instanceId: n.instanceId, host: n.host, storeHost: c.store.host, taskId: c.task.id, role, encrypted: enc !== null }));
-        const started = (await tx.query<{ t: Date }>('SELECT gmt_started AS t FROM baklist WHERE id = ?', [id]))[0]!.t;
-        const name = setName(id, started);
-        await tx.execute('UPDATE baklist SET backup_set = ?, backup_dir = ?, start_gtid = ?, instance_id = ?, host_name = ?, source_role = ? WHERE id = ?', [
-          name,
-          `${c.profile.backup!.store_dir}/${c.custins.ins_name}/sets/${name}`,
-          startGtid,
-          n.instanceId,
-          n.host,
-          role,
-          id,
-        ]);
-        await tx.execute("UPDATE task_queue SET params = JSON_SET(params, '$.source_role', ?, '$.set_id', ?, '$.source_reason', ?) WHERE id = ?", [role, id, why, c.task.id]);
-        Object.assign(c.task.params, { source_role: role, set_id: id, source_reason: why });
-      });
     }
-    const set = await theSet(c);
-    return `set ${set.id} ${set.backup_set} ${why}`;
+    const n = role === 'master' ? c.master : c.slave;
+    const startGtid = (await c.suSql(n, ['SELECT @@GLOBAL.gtid_current_pos AS g']))[0]?.g ?? null;
+    const enc = await encryptionOf(c.db, c.custins.id);
+    const id = await c.tx(async (tx) => {
+      const again = await setByTask(tx, c.task.id);
+      const id = again?.id ?? (await insertSetRow(tx, { custinsId: c.custins.id, instanceId: n.instanceId, host: n.host, storeHost: c.store.host, taskId: c.task.id, role, encrypted: enc !== null }));
+      const started = (await tx.query<{ t: Date }>('SELECT gmt_started AS t FROM baklist WHERE id = ?', [id]))[0]!.t;
+      const name = setName(id, started);
+      await tx.execute('UPDATE baklist SET backup_set = ?, backup_dir = ?, start_gtid = ?, instance_id = ?, host_name = ?, source_role = ? WHERE id = ?', [
+        name,
+        `${c.profile.backup!.store_dir}/${c.custins.ins_name}/sets/${name}`,
+        startGtid,
+        n.instanceId,
+        n.host,
+        role,
+        id,
+      ]);
+      return id;
+    });
+    const set = await getSet(c.db, id);
+    const result: SourceChoice = { source_role: role, set_id: id, source_reason: why };
+    return { detail: `set ${set.id} ${set.backup_set} ${why}`, result: { ...result } };
   },
 };
 

@@ -8,7 +8,7 @@ import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPla
 import { addOutputOption, parseOutput, printRecords, printSections, type Column, type OutputFormat } from '../core/output.js';
 import { findNc, listNcs, vmCountsOnNc } from '../houyi/nc.js';
 import { planPower, type PowerResult } from '../houyi/power.js';
-import { ncDetail, vmDetail, type NcDetail, type VmDetail } from '../houyi/records.js';
+import { HYAPI_VM_ALIASES, hyapiVmRecord, ncDetail, type HyapiVmRecord, type NcDetail } from '../houyi/records.js';
 import type { PowerAction } from '../houyi/virsh.js';
 import { findVm, vmsOnNc } from '../houyi/vm.js';
 import { listNatgws, NATGW_COLUMNS, type NatgwListRow } from '../vpc/list.js';
@@ -153,8 +153,8 @@ export interface Options {
 }
 
 type CallResult =
-  | { kind: 'vm'; data: VmDetail }
-  | { kind: 'vms'; data: VmDetail[] }
+  | { kind: 'vm'; data: HyapiVmRecord }
+  | { kind: 'vms'; data: HyapiVmRecord[] }
   | { kind: 'nc'; data: NcDetail & { vm_count: number } }
   | { kind: 'ncs'; data: NcDetail[] }
   | { kind: 'natgws'; data: NatgwListRow[] }
@@ -223,10 +223,10 @@ async function callAction(ctx: Context, opts: Options): Promise<CallResult> {
   const p = call.params;
   switch (call.action.name) {
     case 'detail_vm':
-      return { kind: 'vm', data: vmDetail(await findVm(houyi(), p.vm_name!)) };
+      return { kind: 'vm', data: hyapiVmRecord(await findVm(houyi(), p.vm_name!)) };
     case 'list_vm': {
       const nc = await findNc(houyi(), p.nc_name!);
-      return { kind: 'vms', data: (await vmsOnNc(houyi(), nc.id)).map(vmDetail) };
+      return { kind: 'vms', data: (await vmsOnNc(houyi(), nc.id)).map(hyapiVmRecord) };
     }
     case 'detail_nc': {
       const nc = await findNc(houyi(), p.nc_name!);
@@ -253,15 +253,15 @@ function dryRun(ctx: Context, plan: Parameters<typeof printPlan>[1], format: 'te
   return { kind: 'dry-run' };
 }
 
-const VM_COLUMNS: Column<VmDetail>[] = [
-  { header: 'VM_NAME', value: (v) => v.vm_name },
+const VM_COLUMNS: Column<HyapiVmRecord>[] = [
+  { header: 'VM_NAME', value: (v) => v.name },
   { header: 'INSTANCE_ID', value: (v) => v.instance_id },
   { header: 'STATUS', value: (v) => v.status, tone: (v) => (v.status === 'running' ? 'ok' : v.status === 'stopped' ? 'warn' : undefined) },
   { header: 'VCPU', value: (v) => v.vcpu, align: 'right' },
   { header: 'MEM_MB', value: (v) => v.mem_mb, align: 'right' },
   { header: 'IP', value: (v) => v.ip },
   { header: 'IMAGE', value: (v) => v.image },
-  { header: 'NC', value: (v) => v.nc_name, wide: true },
+  { header: 'NC', value: (v) => v.nc, wide: true },
   { header: 'VPC_ID', value: (v) => v.vpc_id, wide: true },
 ];
 
@@ -321,7 +321,8 @@ function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
       printRecords(ctx.io, format, NATGW_COLUMNS, r.data);
       return;
     case 'vm':
-      printSections(ctx.io, format, [{ title: `VM ${r.data.vm_name}`, fields: fieldsOf(r.data) }], r.data);
+      // People see each field once: the aliases are for JSON readers.
+      printSections(ctx.io, format, [{ title: `VM ${r.data.name}`, fields: fieldsOf(r.data).filter(([k]) => !(HYAPI_VM_ALIASES as readonly string[]).includes(k)) }], r.data);
       return;
     case 'nc':
       printSections(ctx.io, format, [{ title: `NC ${r.data.nc_name}`, fields: fieldsOf(r.data) }], r.data);

@@ -8,6 +8,7 @@ import { isIpv4, rankNear } from '../core/near.js';
 import { slbByAddress } from '../slb/nodes.js';
 import { machinesBy, nearMachineNames } from '../tianji/model.js';
 import { nearNcNames, ncsBy, vmCountsOnNc, type Nc, type NcKey } from './nc.js';
+import { vmRecord } from './records.js';
 import { nearVmNames, vmsBy, type VmKey } from './vm.js';
 import {
   chunkserversBy,
@@ -157,7 +158,8 @@ async function vmMatches(db: Db, name: string, keys: VmKey[]): Promise<WhichMatc
         kind: 'vm',
         matched_on: key,
         name: vm.name,
-        record: { name: vm.name, instance_id: vm.instance_id, status: vm.status, ip: vm.ip, vcpu: vm.vcpu, mem_mb: vm.mem_mb, image: vm.image, vpc_id: vm.vpc_id },
+        record: { ...vmRecord(vm) },
+        // The record now holds these too; related keeps them for one release (README).
         related: { nc: vm.nc_hostname, nc_ip: vm.nc_ip, cluster: vm.cluster, zone: vm.zone },
       });
     }
@@ -329,7 +331,8 @@ export function whichSections(r: WhichResult, prefix = ''): Section[] {
     const tables = Object.entries(m.related).filter(([, v]) => Array.isArray(v)) as Array<[string, Array<Record<string, unknown>>]>;
     sections.push({
       title: `${prefix}${m.kind} ${m.name} (matched on ${m.matched_on})`,
-      fields: [...Object.entries(m.record), ...Object.entries(m.related).filter(([, v]) => !Array.isArray(v))].map(([k, v]): [string, unknown] => [k, flat(v)]),
+      // A related field the record already shows (a VM's nc, cluster, zone) is shown once.
+      fields: [...Object.entries(m.record), ...Object.entries(m.related).filter(([k, v]) => !Array.isArray(v) && !(k in m.record))].map(([k, v]): [string, unknown] => [k, flat(v)]),
     });
     for (const [k, rows] of tables) {
       const headers = rows[0] ? Object.keys(rows[0]) : [];

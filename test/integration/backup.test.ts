@@ -166,6 +166,11 @@ test('a full backup under a write load: from the standby, manifest last with eve
   first = json<BackupRecord>(b);
   expect(first).toMatchObject({ instance: SRC, status: 'success', store_host: 'bak-01', source_role: 'slave', kind: 'full' });
   expect(first.end_gtid).toMatch(/^0-\d+-\d+$/);
+  // The source choice is do_choose_backup_source's step result; the task's parameters are untouched.
+  const task = json<{ params: Record<string, unknown>; steps: Array<{ step: string; result: unknown }> }>(await run(['task', 'show', String(first.task_id), '-o', 'json']));
+  expect(task.steps.find((s) => s.step === 'do_choose_backup_source')?.result).toMatchObject({ source_role: 'slave', set_id: first.id });
+  expect(task.params).not.toHaveProperty('set_id');
+  expect(task.params).not.toHaveProperty('source_role');
   // Keep writing after the set until rows span several seconds past it (a loaded machine may
   // slow the writer down), then close the binlog and archive it.
   const setSec = Math.floor(Date.parse(first.consistent!) / 1000);

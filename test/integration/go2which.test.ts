@@ -2,6 +2,9 @@ import { randomInt } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { Db } from '../../src/remote/mysql.js';
 import { json } from '../support/run.js';
+
+/** The one VM record (src/houyi/records.ts), documented in the README. */
+const VM_RECORD_FIELDS = ['cluster', 'gmt_created', 'gmt_modified', 'image', 'instance_id', 'ip', 'mem_mb', 'name', 'nc', 'nc_ip', 'ssh_port', 'status', 'vcpu', 'vpc_id', 'zone'];
 import { sharedLab, type TestLab } from '../support/lab.js';
 
 // go2which, go2ncinfo and go2vmlist against the shared lab's metadbs. The RDS instances are this
@@ -331,8 +334,22 @@ describe('go2vmlist', () => {
     const rows = json<Array<Record<string, unknown>>>(r);
     expect(rows.map((x) => x.name)).toContain(vm.name);
     for (const row of rows) {
-      expect(Object.keys(row).sort()).toEqual(['image', 'instance_id', 'ip', 'mem_mb', 'name', 'nc', 'ssh_port', 'status', 'vcpu', 'vpc_id'].sort());
+      expect(Object.keys(row).sort()).toEqual(VM_RECORD_FIELDS);
       expect(row.nc).toBe(vm.nc);
+    }
+  });
+
+  test('one VM record: go2vmlist, go2which and hyapi detail_vm / list_vm print the same object (hyapi adds its old names)', async () => {
+    const listed = json<Array<Record<string, unknown>>>(await lab.run(['go2vmlist', vm.nc, '-o', 'json'])).find((x) => x.name === vm.name)!;
+    const found = json<WhichJson>(await lab.run(['go2which', vm.name, '-o', 'json'])).matches.find((m) => m.kind === 'vm')!.record;
+    const detail = json<{ data: Record<string, unknown> }>(await lab.run(['hyapi', 'detail_vm', `vm_name=${vm.name}`])).data;
+    const inList = json<{ data: Array<Record<string, unknown>> }>(await lab.run(['hyapi', 'list_vm', `nc_name=${vm.nc}`])).data.find((x) => x.name === vm.name)!;
+    expect(Object.keys(listed).sort()).toEqual(VM_RECORD_FIELDS);
+    expect(found).toEqual(listed);
+    for (const h of [detail, inList]) {
+      const { vm_name, nc_name, ...rest } = h;
+      expect(rest).toEqual(listed);
+      expect([vm_name, nc_name]).toEqual([listed.name, listed.nc]);
     }
   });
 

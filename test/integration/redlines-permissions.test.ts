@@ -24,6 +24,8 @@ const REGISTRY_ROLE: Record<string, Role> = {
   'config show': 'none',
   'config use': 'none',
   'config set': 'none',
+  'config add': 'none',
+  'config delete': 'none',
   'lab up': 'none',
   'lab status': 'none',
   'lab down': 'none',

@@ -4,7 +4,7 @@ import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
-import { BACKUP_FLOW } from '../../backup/backup-flow.js';
+import { BACKUP_FLOW, CHOOSE_STEP, type SourceChoice } from '../../backup/backup-flow.js';
 import { enqueueBackup, unfinishedTask } from '../../backup/enqueue.js';
 import { setByTask } from '../../backup/sets.js';
 import { storeOf } from '../../backup/store.js';
@@ -103,9 +103,9 @@ export async function backup(opts: Options, ctx: Context): Promise<number> {
         failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
       }
     }
-    const task = await taskStore(ctx).getTask(q.taskId);
+    const choice = (await taskStore(ctx).loadSteps(q.taskId)).find((s) => s.step_name === CHOOSE_STEP)?.result as Partial<SourceChoice> | null | undefined;
     const set = await setByTask(db, q.taskId);
-    if (typeof task.params.source_reason === 'string') ctx.io.err(`${custins.ins_name}: backup ${task.params.source_reason}\n`);
+    if (typeof choice?.source_reason === 'string') ctx.io.err(`${custins.ins_name}: backup ${choice.source_reason}\n`);
     if (set && opts.output === 'json') ctx.io.out(JSON.stringify(backupRecord(set), null, 2) + '\n');
     else if (set) printRecords(ctx.io, opts.output, BACKUP_COLUMNS, [backupRecord(set)]);
     if (failed) ctx.io.err(`rdsctl: ${custins.ins_name}: backup failed at ${failed}; fix the cause, then \`rdsctl instance step ${custins.ins_name} resume\`\n`);
