@@ -203,7 +203,7 @@ export const doFenceOldMaster: Step = {
     // Both doors at once: a lost NC costs the longer of the two timeouts, not their sum.
     const ncAnswers = c.base.ssh.exec(c.from.target, 'true', { timeoutSec: 3, signal: AbortSignal.any([s.signal, AbortSignal.timeout(FENCE_SSH_CONNECT_MS)]) }).then((r) => r.exitCode === 0 ? null : (r.error ?? r.category ?? 'no answer'));
     try {
-      const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, connectTimeoutMs: 2000 });
+      const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, connectTimeoutMs: 2000, queryTimeoutMs: 4000 });
       try {
         await setReadOnly(su, true);
         const killed = await killClientSessions(su, KEEP_USERS);
