@@ -2,6 +2,8 @@ import net from 'node:net';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { RemoteError } from '../core/errors.js';
 import { PIN_SQL_MODE } from './sql-mode.js';
+import type { TlsSettings } from '../core/config.js';
+import { mysqlTrust, untrustedServer } from './mysql-tls.js';
 
 // Direct connections to an RDS instance (not a metadb): the install steps that run after root is
 // dropped, and `instance show --live`. Also a bare protocol probe that needs no account: a MySQL
@@ -64,6 +66,8 @@ export interface InstanceLogin extends InstanceEndpoint {
   user: string;
   password: string;
   connectTimeoutMs?: number;
+  /** Verify the server's certificate against this CA (mysql-tls.ts); without it, no TLS, but never a readable password. */
+  tls?: TlsSettings;
   /**
    * Bound on every statement (and on close). Without it a server whose host stops answering after
    * the handshake (frozen, cut off: TCP stays open) holds a query forever; HA probes set it.
@@ -78,6 +82,7 @@ export async function openInstance(login: InstanceLogin): Promise<InstanceSessio
   let conn: Connection;
   try {
     conn = await mysql.createConnection({
+      ...mysqlTrust(login.tls, { host: login.host, port: login.port }),
       host: login.host,
       port: login.port,
       user: login.user,
@@ -90,6 +95,8 @@ export async function openInstance(login: InstanceLogin): Promise<InstanceSessio
     // See PINNED_SQL_MODE (sql-mode.ts): placeholders and literals assume backslash escapes.
     await conn.query({ sql: PIN_SQL_MODE, ...(login.queryTimeoutMs ? { timeout: login.queryTimeoutMs } : {}) });
   } catch (e) {
+    const untrusted = untrustedServer(e);
+    if (untrusted) throw new RemoteError(`${where} is not trusted: ${untrusted}; no password was sent`, { host: login.name, cause: e });
     throw new RemoteError(`${where}: cannot log in as ${login.user}: ${describe(e)}`, { host: login.name, cause: e });
   }
   return {
