@@ -8,6 +8,7 @@ import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '.
 import { CHECKS, runChecks, selectChecks } from '../check/checks.js';
 import { checkReportTarget, renderJunit, writeFileAtomic } from '../check/junit.js';
 import type { CheckResult, CheckStatus } from '../check/types.js';
+import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from './shared/watch.js';
 
 // `rdsctl check [NAME…]`: CI smoke checks. Exit 0 when every check is ok (or only warns, with
 // --warn-ok), 4 otherwise; --junit FILE also writes a JUnit XML report.
@@ -28,19 +29,21 @@ export function register(cmd: Command, run: Runner): void {
     .option('--warn-ok', 'exit 0 when checks only warn')
     .option('--live', 'lb_node, proxy: also TCP-probe every node\'s service port (as `lb_node status --live`); an online node that does not answer fails')
     .option('--timeout <sec>', 'time each check may take before it counts as failed', seconds('--timeout', 0.1, 3600), 30)
+    .option('--watch [sec]', WATCH_HELP, parseWatch)
     .addHelpText(
       'after',
       '\nChecks:\n' +
         CHECKS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n') +
         '\nrds logs in with each instance\'s HA maintenance account (password from dbaas.custins_secret).\n' +
         'Exit status: 0 when all are ok (warnings too, with --warn-ok); 4 otherwise.\n' +
-        examples('rdsctl check', 'rdsctl check lb_node proxy --live --junit reports/smoke.xml', 'rdsctl check pangu tianji -o json --warn-ok'),
+        examples('rdsctl check', 'rdsctl check lb_node proxy --live --junit reports/smoke.xml', 'rdsctl check pangu tianji -o json --warn-ok', 'rdsctl check lb_node proxy --live --watch 10'),
     )
-    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: number; live?: boolean }) => {
+    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: number; live?: boolean; watch?: number | true }) => {
       if (o.junit !== undefined && (o.junit === '' || o.junit.includes('\0'))) throw new UsageError('--junit: expected a file name');
       selectChecks(names);
       const opts: Options = { names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec: o.timeout, live: Boolean(o.live) };
-      return run((ctx) => check(opts, ctx));
+      const every = watchSeconds(o.watch);
+      return run((ctx) => (every === undefined ? check(opts, ctx) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => check(opts, c))));
     });
 }
 

@@ -5,6 +5,7 @@ import { oneOf, wholeNumber } from '../../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { listCustins, type CustinsListRow } from '../../rds/custins.js';
 import { checkListFilters } from '../../rds/lookup.js';
+import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from '../shared/watch.js';
 
 // `rdsctl instance list`: the Dukang instance list.
 
@@ -24,10 +25,12 @@ export function register(cmd: Command, run: Runner): void {
     .option('--nc <host>', 'only instances with a master or standby on this NC (an unknown NC exits 3 with near names)')
     .option('--zone <zone>', 'only instances in this zone (an unknown zone exits 3 with near names)')
     .option('--limit <n>', 'at most this many, newest first', wholeNumber('--limit', 1, 999_999, 'a positive whole number'), 500)
-    .addHelpText('after', examples('rdsctl instance list', 'rdsctl instance list --nc nc-a01 --status running', 'rdsctl instance list -o json | jq -r ".[].ins_name"'))
-    .action(async (o: { output: string; status?: string; nc?: string; zone?: string; limit: number }) => {
+    .option('--watch [sec]', WATCH_HELP, parseWatch)
+    .addHelpText('after', examples('rdsctl instance list', 'rdsctl instance list --nc nc-a01 --status running', 'rdsctl instance list --status creating --watch', 'rdsctl instance list -o json | jq -r ".[].ins_name"'))
+    .action(async (o: { output: string; status?: string; nc?: string; zone?: string; limit: number; watch?: number | true }) => {
       const opts: Options = { output: parseOutput(o.output), ...(o.status ? { status: o.status } : {}), ...(o.nc ? { nc: o.nc } : {}), ...(o.zone ? { zone: o.zone } : {}), limit: o.limit };
-      return run((ctx) => list(opts, ctx));
+      const every = watchSeconds(o.watch);
+      return run((ctx) => (every === undefined ? list(opts, ctx) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => list(opts, c))));
     });
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
+import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from './watch.js';
 import { addOutputOption, parseOutput, printRecords, type Column, type OutputFormat } from '../../core/output.js';
 import { addressOf, healthy, NODE_STATUSES, probeNodes, readNodes, summarize, summaryLine, type LbNodeRow, type NodeFilter, type NodeStatus, type ProxyRow, type SlbKind, type SlbRow } from '../../slb/nodes.js';
 
@@ -17,14 +18,16 @@ export function registerSlbStatus(cmd: Command, run: Runner, kind: 'lb_node' | '
     .option('--live', 'also TCP-connect to each one\'s service port and mark where the metadb and reality disagree')
     .option('--timeout <sec>', 'connect timeout per node for --live', '2')
     .option('--concurrency <n>', `${what} probed at once for --live`, '32')
+    .option('--watch [sec]', WATCH_HELP, parseWatch)
     .addHelpText(
       'after',
       `\nExit status: 0 when every listed ${kind} is online (and, with --live, answering); 4 otherwise.\n` +
-        examples(`rdsctl ${kind} status`, `rdsctl ${kind} status --cluster slb-hza-01 --live`, `rdsctl ${kind} status --status offline,maintain -o json`),
+        examples(`rdsctl ${kind} status`, `rdsctl ${kind} status --cluster slb-hza-01 --live`, `rdsctl ${kind} status --live --watch 5`, `rdsctl ${kind} status --status offline,maintain -o json`),
     )
-    .action(async (o: { output: string; cluster?: string; status?: string; live?: boolean; timeout: string; concurrency: string }) => {
+    .action(async (o: { output: string; cluster?: string; status?: string; live?: boolean; timeout: string; concurrency: string; watch?: number | true }) => {
       const opts = { output: parseOutput(o.output), ...parseStatusFlags(o) };
-      return run((ctx) => nodeStatus(ctx, kind, opts));
+      const every = watchSeconds(o.watch);
+      return run((ctx) => (every === undefined ? nodeStatus(ctx, kind, opts) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => nodeStatus(c, kind, opts))));
     });
 }
 

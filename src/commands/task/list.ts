@@ -9,6 +9,7 @@ import { taskStore } from '../../flow/runner.js';
 import type { TaskListRow } from '../../flow/store.js';
 import { TASK_STATUSES, type Target, type TaskStatus } from '../../flow/types.js';
 import { findCustins } from '../../rds/custins.js';
+import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from '../shared/watch.js';
 
 // `rdsctl task list`: the task queue, newest first, every flow and target kind.
 
@@ -30,6 +31,7 @@ interface Raw {
   kind?: string;
   flow?: string;
   limit: number;
+  watch?: number | true;
 }
 
 export function register(cmd: Command, run: Runner): void {
@@ -40,15 +42,17 @@ export function register(cmd: Command, run: Runner): void {
     .option('--kind <kind>', 'only tasks whose target is of this kind (instance, nc, backup, …)')
     .option('--flow <flow>', `only tasks of this flow (${flows.names().join(', ')})`)
     .option('--limit <n>', 'at most this many, newest first', wholeNumber('--limit', 1, 999_999, 'a positive whole number'), 100)
+    .option('--watch [sec]', WATCH_HELP, parseWatch)
     .addHelpText(
       'after',
       '\nA task of a flow or flow version this rdsctl does not know is listed with FLOW "name vN (unknown)".\n' +
         'A failed task shows its failed step as "SEQ NAME" in CURRENT, the same as its error and `instance show`.\n' +
-        examples('rdsctl task list', 'rdsctl task list --status failed', 'rdsctl task list --target rm-2ze1abcd -o json', 'rdsctl task list --kind nc'),
+        examples('rdsctl task list', 'rdsctl task list --status failed', 'rdsctl task list --target rm-2ze1abcd -o json', 'rdsctl task list --kind nc', 'rdsctl task list --status running --watch 5'),
     )
     .action(async (o: Raw) => {
       const opts = parse(o);
-      return run((ctx) => list(opts, ctx));
+      const every = watchSeconds(o.watch);
+      return run((ctx) => (every === undefined ? list(opts, ctx) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => list(opts, c))));
     });
 }
 
