@@ -203,3 +203,54 @@ export function replayBinlogsScript(s: Store, l: HostLayout, storeBinlogDir: str
     sh`exec 9>>${workLock(l)}; flock -w 600 9; ` + OPTION_FILE + sh`rm -rf ${scratch}; mkdir -p ${scratch}; chmod 700 ${scratch}; n=0; ` + pulls.join('') + applies.join('') + sh`rm -rf ${scratch}; echo "applied $n binlogs"`,
   );
 }
+
+/** The table mariadbd needs before it serves a dump from a GTID position. */
+const GTID_SLAVE_POS_DDL =
+  'SET sql_log_bin = 0; CREATE TABLE IF NOT EXISTS mysql.gtid_slave_pos (domain_id INT UNSIGNED NOT NULL, sub_id BIGINT UNSIGNED NOT NULL, server_id INT UNSIGNED NOT NULL, seq_no BIGINT UNSIGNED NOT NULL, PRIMARY KEY (domain_id, sub_id)) ENGINE=InnoDB';
+
+/**
+ * On the clone's master NC, for encrypted archived binlogs (mariadb-binlog cannot decrypt a
+ * file): the files are pulled from the store as they are (encrypted) into a 0700 scratch dir, and
+ * a throwaway mariadbd of this NC's mysqld user serves them: no network (a socket under the
+ * scratch dir), no grant tables, an empty datadir, the binlogs as its own (an index listing them),
+ * and the instance's key file (carried from the source before). mariadb-binlog reads them from it
+ * decrypted (--read-from-remote-server, from the GTID position, across the files, up to the stop
+ * time) straight into the clone's server: nothing is written to disk in clear. The helper server
+ * is stopped and the scratch dir removed on every exit.
+ */
+export function replayEncryptedBinlogsScript(s: Store, l: HostLayout, storeBinlogDir: string, files: string[], startGtid: string | null, stopDatetimeUtc: string | null, keyFile: string): string {
+  if (!files.length) throw new Error('replayEncryptedBinlogsScript: no files');
+  for (const n of files) if (!BINLOG_NAME.test(n)) throw new Error(`binlog name ${n} is not a binlog name`);
+  const base = files[0]!.replace(/\.[0-9]+$/, '');
+  if (files.some((n) => n.replace(/\.[0-9]+$/, '') !== base)) throw new Error('replayEncryptedBinlogsScript: files of more than one binlog base name');
+  if (startGtid !== null && !/^[0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*$/.test(startGtid)) throw new Error(`GTID position ${startGtid} is not a GTID list`);
+  const scratch = `${l.backupDir}/replay`;
+  const b = `${scratch}/b`;
+  const sock = `${scratch}/s.sock`;
+  const pulls = files.map((n) => `${ncToStore(s, sh`cat ${storeBinlogDir + '/' + n}`)} > ${shq(`${b}/${n}`)}; `);
+  const index = sh`printf '%s\n' ${files.map((n) => `${b}/${n}`)} > ${`${b}/${base}.index`}; `;
+  const server =
+    sh`mariadbd --no-defaults --user="$u" --datadir=${scratch + '/d'} --socket=${sock} --skip-networking --skip-grant-tables --skip-slave-start ` +
+    sh`--log-bin=${b + '/' + base} --server-id=4294967290 --plugin-load-add=file_key_management --file-key-management-filename=${keyFile} --file-key-management-encryption-algorithm=AES_CTR --encrypt-binlog=ON ` +
+    sh`--innodb-log-file-size=4M --innodb-buffer-pool-size=8M --pid-file=${scratch + '/pid'} --log-error=${scratch + '/err'} > /dev/null 2>&1 & p=$!; `;
+  const start = startGtid ? sh` --start-position=${startGtid}` : '';
+  const stop = stopDatetimeUtc ? sh` --stop-datetime=${stopDatetimeUtc}` : '';
+  return bash(
+    sh`exec 9>>${workLock(l)}; flock -w 600 9; ` +
+      OPTION_FILE +
+      sh`u=$(stat -c %U ${l.dbsDir}); test -s ${keyFile} || { echo "no key file at "${keyFile} >&2; exit 1; }; ` +
+      sh`rm -rf ${scratch}; mkdir -p ${b} ${scratch + '/d/mysql'}; chmod 700 ${scratch}; p=""; ` +
+      `trap ${shq(sh`if [ -n "$p" ]; then kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; fi; rm -rf ${scratch} "$f"`)} EXIT; ` +
+      pulls.join('') +
+      index +
+      sh`chown -R "$u": ${scratch}; ` +
+      server +
+      sh`i=0; until mariadb-admin --no-defaults --socket=${sock} --user=root ping > /dev/null 2>&1; do i=$((i+1)); if [ $i -gt 600 ] || ! kill -0 "$p" 2>/dev/null; then echo "the binlog reader server did not start:" >&2; tail -n 5 ${scratch + '/err'} >&2; exit 1; fi; sleep 0.1; done; ` +
+      sh`mariadb --no-defaults --socket=${sock} --user=root -e ${GTID_SLAVE_POS_DDL}; ` +
+      sh`TZ=UTC mariadb-binlog --no-defaults --read-from-remote-server --socket=${sock} --user=root --to-last-log` +
+      start +
+      stop +
+      sh` ${files[0]!} | mariadb --defaults-extra-file="$f" --socket=${l.socket} --binary-mode; ` +
+      `echo "applied ${files.length} encrypted binlogs through a local reader with the instance's key"`,
+  );
+}
