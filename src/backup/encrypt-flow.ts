@@ -11,6 +11,7 @@ import { loadBackupCtx, type BackupCtx } from './context.js';
 import { appendKeyScript, encryptionOf, encryptionParams, keySha256Script, makeKeyScript, newKeyId, pullKeyScript, pushKeyScript, tableKeyOf } from './encryption.js';
 import { keyDir } from './store.js';
 import { REPLICATOR, secretOf } from '../rds/accounts.js';
+import { superuserSession } from '../rds/instance-sql.js';
 import type { HaCtx } from '../ha/context.js';
 import { haNodesOf } from '../ha/context.js';
 import { routeDriver } from '../ha/driver.js';
@@ -373,12 +374,21 @@ async function haCtxOf(c: BackupCtx): Promise<HaCtx> {
   if (!p) throw new ConflictError(`task ${c.task.id}: no pair recorded (run ${ENCRYPT_CHECK_STEP})`);
   const h: HaCtx = {
     base: c,
-    params: { ...p, ...(typeof c.task.params.requested_by === 'string' ? { requested_by: c.task.params.requested_by } : {}) },
+    params: { from_instance_id: p.from_instance_id, to_instance_id: p.to_instance_id, ...(typeof c.task.params.requested_by === 'string' ? { requested_by: c.task.params.requested_by } : {}) },
     from: pick(c, p.from_instance_id),
     to: pick(c, p.to_instance_id),
     route: await loadRoute(c.db, c.custins.id, c.custins.ins_name),
     driver: routeDriver(c.ssh),
     session: (n, fn) => withSu(c, n, fn),
+    async sessionWithin(n, connectMs, fn) {
+      c.lease.assertHeld();
+      const su = await superuserSession(c.db, c.custins.id, n, connectMs);
+      try {
+        return await fn(su);
+      } finally {
+        await su.close();
+      }
+    },
     replicatorPassword: () => secretOf(c.db, c.custins.id, REPLICATOR),
   };
   (c as BackupCtx & { [HA_CTX]?: HaCtx })[HA_CTX] = h;

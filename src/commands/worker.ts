@@ -4,7 +4,7 @@ import type { Context } from '../core/context.js';
 import { ExitCode } from '../core/errors.js';
 import { wholeNumber } from '../core/flags.js';
 import { printPlan } from '../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../core/output.js';
+import { addOutputOption, parseOutput, termSafe, type OutputFormat } from '../core/output.js';
 import { ownerIsProvablyDead } from '../flow/lease.js';
 import { DEFAULT_LEASE_TTL_SEC, taskStore } from '../flow/runner.js';
 import { CLAIM_SQL } from '../flow/store-sql.js';
@@ -78,12 +78,12 @@ export async function worker(opts: Options, ctx: Context): Promise<number> {
     const { schedulePass } = await import('../backup/schedule.js');
     opts.beforePoll = async () => {
       const r = await schedulePass(ctx, ctx.clock.now());
-      for (const e of r.enqueued) ctx.io.err(`worker: scheduled backup of ${e.ins_name}: task ${e.task_id}\n`);
-      for (const a of r.archived) ctx.io.err(`worker: archived ${a.files.length} binlogs of ${a.ins_name}: ${a.files.join(', ')}\n`);
-      for (const e of r.errors) ctx.io.err(`worker: ${e}\n`);
+      for (const e of r.enqueued) ctx.io.err(`worker: ${termSafe(`scheduled backup of ${e.ins_name}: task ${e.task_id}`)}\n`);
+      for (const a of r.archived) ctx.io.err(`worker: ${termSafe(`archived ${a.files.length} binlogs of ${a.ins_name}: ${a.files.join(', ')}`)}\n`);
+      for (const e of r.errors) ctx.io.err(`worker: ${termSafe(e)}\n`);
     };
   }
-  const done = await runWorker(ctx, opts, (r) => ctx.io.out(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}\n`));
+  const done = await runWorker(ctx, opts, (r) => ctx.io.out(workerLine(r)));
   if (opts.once && done.length === 0) ctx.io.err('worker: no task ready\n');
   if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
   return done.some((r) => r.status === 'failed' || r.status === 'error') ? ExitCode.REMOTE : ExitCode.OK;
@@ -120,4 +120,9 @@ async function dryRun(ctx: Context, opts: Options): Promise<number> {
   if (opts.output === 'json') printPlan(ctx, { ...plan, extra: { tasks } }, 'json');
   else printPlan(ctx, plan, 'text');
   return ExitCode.OK;
+}
+
+/** One finished task: its error quotes step output and metadb text, so terminal controls are escaped. */
+export function workerLine(r: { task_id: number; status: string; ran: number; error: string | null }): string {
+  return termSafe(`task ${r.task_id} ${r.status} (${r.ran} steps)${r.error ? `: ${r.error}` : ''}`) + '\n';
 }

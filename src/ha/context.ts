@@ -4,6 +4,7 @@ import type { FlowEnv, StepRole } from '../flow/types.js';
 import { REPLICATOR, secretOf } from '../rds/accounts.js';
 import type { Node } from '../rds/layout.js';
 import type { InstanceSession } from '../remote/mysql-instance.js';
+import { superuserSession } from '../rds/instance-sql.js';
 import { routeDriver } from './driver.js';
 import type { RouteDriver } from './route.js';
 import { loadRoute, type LoadedRoute } from './route-store.js';
@@ -32,7 +33,11 @@ export interface HaCtx {
   route: LoadedRoute;
   driver: RouteDriver;
   session<T>(n: Node, fn: (su: InstanceSession) => Promise<T>): Promise<T>;
+  /** session with its own connect timeout (a server that may be gone). */
+  sessionWithin<T>(n: Node, connectMs: number, fn: (su: InstanceSession) => Promise<T>): Promise<T>;
   replicatorPassword(): Promise<string>;
+  /** Set by the failover's fence in this run when neither the old master nor its NC answered. */
+  fromUnreachable?: boolean;
 }
 
 export function parseHaParams(p: Record<string, unknown>): HaParams {
@@ -68,6 +73,15 @@ export async function loadHaCtx(env: FlowEnv): Promise<HaCtx> {
     route,
     driver: routeDriver(base.ssh),
     session: (n, fn) => withSu(base, n, fn),
+    async sessionWithin(n, connectMs, fn) {
+      base.lease.assertHeld();
+      const su = await superuserSession(base.db, base.custins.id, n, connectMs);
+      try {
+        return await fn(su);
+      } finally {
+        await su.close();
+      }
+    },
     replicatorPassword: () => secretOf(base.db, base.custins.id, REPLICATOR),
   };
 }

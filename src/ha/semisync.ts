@@ -3,8 +3,10 @@ import type { InstanceSession } from '../remote/mysql-instance.js';
 
 // Semi-synchronous replication, MariaDB's built-in implementation, lossless: with the AFTER_SYNC
 // wait point the master acknowledges a commit to its client only after the standby has the
-// transaction in its relay log, so every acknowledged write survives the master. Both servers
-// of a pair have the master and the slave side on (either may be master after a switchover).
+// transaction in its relay log, so every acknowledged write survives the master. The slave side
+// is on for both servers (either may be the standby after a switchover); the master side only on
+// the master, in my.cnf (mycnfForRole) and live (applySemisync): a standby's applier writes its
+// own binlog, and with the master side on it would wait for ACKs no server can send.
 // When the standby does not answer within the class's timeout the master falls back to
 // asynchronous replication (Rpl_semi_sync_master_status OFF); the failover flow then refuses to
 // promote automatically. Binlogs expire after 7 days (they never did before).
@@ -35,13 +37,24 @@ export async function persistHaParams(tx: Db, custinsId: number, timeoutMs: numb
   await tx.execute('UPDATE aurora_ha SET semisync = 1 WHERE custins_id = ?', [custinsId]);
 }
 
-/** Turn it on in a running server; a replicating IO thread reconnects so the slave side takes effect. */
-export async function applySemisync(su: InstanceSession, timeoutMs: number): Promise<void> {
+/**
+ * The custins's parameters as one server's my.cnf takes them: mycnf_custinstance holds the
+ * master's value of rpl_semi_sync_master_enabled; a standby's file has it OFF (see above), so a
+ * restarted standby does not stall its applier. Switchover and failover re-render both files
+ * with the new roles.
+ */
+export function mycnfForRole<P extends { name: string; value: string }>(params: P[], role: 'master' | 'slave'): P[] {
+  if (role === 'master') return params;
+  return params.map((p) => (p.name.replace(/-/g, '_') === 'rpl_semi_sync_master_enabled' ? { ...p, value: 'OFF' } : p));
+}
+
+/** Turn it on in a running server, role-correct; a replicating IO thread reconnects so the slave side takes effect. */
+export async function applySemisync(su: InstanceSession, timeoutMs: number, role: 'master' | 'slave'): Promise<void> {
   await su.query('SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC');
   await su.query('SET GLOBAL rpl_semi_sync_master_timeout = ?', [timeoutMs]);
   await su.query('SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON');
   await su.query('SET GLOBAL binlog_expire_logs_seconds = ?', [BINLOG_EXPIRE_SECONDS]);
-  await su.query('SET GLOBAL rpl_semi_sync_master_enabled = ON');
+  await su.query(role === 'master' ? 'SET GLOBAL rpl_semi_sync_master_enabled = ON' : 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
   const wasOn = (await su.query<{ v: number }>('SELECT @@GLOBAL.rpl_semi_sync_slave_enabled AS v'))[0]?.v;
   await su.query('SET GLOBAL rpl_semi_sync_slave_enabled = ON');
   const st = (await su.query<{ Slave_IO_Running?: string }>('SHOW SLAVE STATUS'))[0];
@@ -84,7 +97,7 @@ export async function semisyncState(su: InstanceSession): Promise<SemisyncState>
   };
 }
 
-/** Configured as haParams says (whether or not a standby is connected right now). */
-export function semisyncConfigured(s: SemisyncState, timeoutMs: number): boolean {
-  return s.masterEnabled && s.slaveEnabled && s.waitPoint === 'AFTER_SYNC' && s.timeoutMs === timeoutMs;
+/** Configured as haParams says for the server's role (whether or not a standby is connected right now). */
+export function semisyncConfigured(s: SemisyncState, timeoutMs: number, role: 'master' | 'slave'): boolean {
+  return s.masterEnabled === (role === 'master') && s.slaveEnabled && s.waitPoint === 'AFTER_SYNC' && s.timeoutMs === timeoutMs;
 }

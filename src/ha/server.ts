@@ -82,6 +82,19 @@ export function switchoverReadiness(standby: ServerState, master: { ip: string; 
   return null;
 }
 
+/**
+ * What a standby has received so far: heartbeats and the master's binlog position read. Two marks
+ * that differ show the IO thread receives; an IO thread that says Yes can be waiting on a master
+ * that stopped answering (frozen, cut off) until slave_net_timeout. Replication runs with
+ * MASTER_HEARTBEAT_PERIOD = 1, so a live master changes the mark every second even when idle.
+ */
+export async function receiveMark(su: InstanceSession): Promise<{ io: string; masterHost: string; mark: string }> {
+  const st = (await su.query<Record<string, unknown>>('SHOW SLAVE STATUS'))[0];
+  const hb = (await su.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Slave_received_heartbeats'"))[0]?.Value ?? '';
+  if (!st) return { io: 'none', masterHost: '', mark: '' };
+  return { io: String(st.Slave_IO_Running ?? ''), masterHost: String(st.Master_Host ?? ''), mark: `${hb}|${String(st.Master_Log_File ?? '')}:${String(st.Read_Master_Log_Pos ?? '')}` };
+}
+
 export async function setReadOnly(su: InstanceSession, on: boolean): Promise<void> {
   await su.query(on ? 'SET GLOBAL read_only = ON' : 'SET GLOBAL read_only = OFF');
 }
@@ -117,8 +130,8 @@ export async function replicateFrom(su: InstanceSession, master: { ip: string; p
   await su.query('STOP SLAVE');
   // MASTER_USE_GTID takes a keyword, not a value: one fixed statement per choice.
   const changeMaster = usePos === 'current_pos'
-    ? 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1'
-    : 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1';
+    ? 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1'
+    : 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1';
   await su.query(changeMaster, [master.ip, master.port, user, password]);
   await su.query('START SLAVE');
 }

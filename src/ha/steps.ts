@@ -26,7 +26,7 @@ const target = (n: Node): { ip: string; port: number } => ({ ip: n.ip, port: n.p
 const state = (c: HaCtx, n: Node): Promise<ServerState> => c.session(n, serverState);
 
 /** The maintenance accounts whose sessions a fence keeps (rdsctl's own, HA's). */
-const KEEP_USERS = [SUPERUSER, 'aurora', REPLICATOR, 'system user'];
+export const KEEP_USERS = [SUPERUSER, 'aurora', REPLICATOR, 'system user'];
 
 export const doCheckSwitchoverReady: Step = {
   name: 'do_check_switchover_ready',
@@ -187,16 +187,21 @@ export const doRewriteMycnfNewMaster = rewriteMyCnf('slave');
 
 // Failover only.
 
+/** How long the fence waits for the old master's NC to open an SSH session. */
+const FENCE_SSH_CONNECT_MS = 3000;
+
 export const doFenceOldMaster: Step = {
   name: 'do_fence_old_master',
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
-  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} (2 s to answer): SET GLOBAL read_only = ON; KILL every client session`, `else on ${n.host}: ${stopBody(n.layout)}`, 'else: the blocked route is the fence'],
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} (2 s to answer): SET GLOBAL read_only = ON; KILL every client session`, `else on ${n.host} (3 s to open an SSH session, asked at the same time): ${stopBody(n.layout)}`, 'else: the blocked route is the fence'],
   // Fencing is re-done on every run: the old master may have come back meanwhile.
   probe: async () => false,
   async run(c, _n, s) {
     const pw = await secretOf(c.base.db, c.base.custins.id, SUPERUSER);
+    // Both doors at once: a lost NC costs the longer of the two timeouts, not their sum.
+    const ncAnswers = c.base.ssh.exec(c.from.target, 'true', { timeoutSec: 3, signal: AbortSignal.any([s.signal, AbortSignal.timeout(FENCE_SSH_CONNECT_MS)]) }).then((r) => r.exitCode === 0 ? null : (r.error ?? r.category ?? 'no answer'));
     try {
       const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, connectTimeoutMs: 2000 });
       try {
@@ -209,9 +214,15 @@ export const doFenceOldMaster: Step = {
     } catch {
       // not answering over SQL: its NC may
     }
-    const r = await c.base.ssh.exec(c.from.target, stopBody(c.from.layout), { signal: s.signal, timeoutSec: 40 });
-    if (r.exitCode === 0) return `${c.from.host}: mysqld ${r.stdout.trim() || 'stopped'} (the server did not answer over SQL)`;
-    return `${c.from.host} unreachable (SQL and SSH: ${r.error ?? r.stderr.trim() ?? r.category}); fenced by the blocked route`;
+    const why = await ncAnswers;
+    if (why === null) {
+      const r = await c.base.ssh.exec(c.from.target, stopBody(c.from.layout), { signal: s.signal, timeoutSec: 40 });
+      if (r.exitCode === 0) return `${c.from.host}: mysqld ${r.stdout.trim() || 'stopped'} (the server did not answer over SQL)`;
+      c.fromUnreachable = true;
+      return `${c.from.host}: stopping mysqld failed (${r.error ?? r.stderr.trim() ?? r.category}); fenced by the blocked route`;
+    }
+    c.fromUnreachable = true;
+    return `${c.from.host} unreachable (SQL and SSH: ${why}); fenced by the blocked route`;
   },
 };
 
@@ -229,7 +240,8 @@ export const doCheckStandbyData: Step = {
     const to = await state(c, c.to);
     // Everything it received (its relay log) applied, before anything else is judged.
     if (to.replica?.gtidIoPos) await c.session(c.to, (su) => waitApplied(su, c.to.host, to.replica!.gtidIoPos, 60));
-    const from = await c.session(c.from, serverState).catch(() => null);
+    // The old master: asked only if the fence of this run did not find it unreachable, and briefly.
+    const from = c.fromUnreachable ? null : await c.sessionWithin(c.from, 2000, serverState).catch(() => null);
     if (from) {
       // The old master answers (and is read-only now): take everything it has.
       await c.session(c.to, (su) => waitApplied(su, c.to.host, from.gtidBinlogPos, 30));

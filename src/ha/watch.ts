@@ -9,6 +9,9 @@ import type { Node } from '../rds/layout.js';
 import { FAILOVER_FLOW_NAME } from './flows.js';
 import { enqueueHaTask, failoverPrecheck, loadPair, probeServer, type Pair } from './operate.js';
 import { recordEvent } from './records.js';
+import { superuserSession } from '../rds/instance-sql.js';
+import { KEEP_USERS as FENCE_KEEP_USERS } from './steps.js';
+import { killClientSessions, receiveMark, serverState, setReadOnly } from './server.js';
 
 // `ha watch`, the seed's aurora: watches every running instance of the profile. A master is
 // declared dead only when two vantage points agree: direct probes have failed for a whole window
@@ -34,7 +37,7 @@ export interface WatchOptions {
 
 export interface WatchEvent {
   ins_name: string;
-  kind: 'acquired' | 'lost' | 'suspect' | 'recovered' | 'dead' | 'failover' | 'failover_failed' | 'no_failover';
+  kind: 'acquired' | 'lost' | 'suspect' | 'recovered' | 'dead' | 'failover' | 'failover_failed' | 'no_failover' | 'fenced';
   detail: string;
 }
 
@@ -43,6 +46,10 @@ interface Tracked {
   firstFailure: number | null;
   failing: Promise<void> | null;
   lastSampleWrite: number;
+  /** The standby's receive mark at the first failed probe (see receiveMark). */
+  standbyMark: string | null;
+  /** A revived old master (marked for rebuild) being fenced. */
+  fencing: boolean;
 }
 
 export class Watcher {
@@ -114,7 +121,7 @@ export class Watcher {
   private async watchOne(custinsId: number, insName: string): Promise<void> {
     let t = this.tracked.get(custinsId);
     if (!t) {
-      t = { failures: 0, firstFailure: null, failing: null, lastSampleWrite: 0 };
+      t = { failures: 0, firstFailure: null, failing: null, lastSampleWrite: 0, standbyMark: null, fencing: false };
       this.tracked.set(custinsId, t);
       this.onEvent({ ins_name: insName, kind: 'acquired', detail: `watching as ${this.owner}` });
     }
@@ -130,6 +137,11 @@ export class Watcher {
       if (t.failures) this.onEvent({ ins_name: insName, kind: 'recovered', detail: `${p.master.host} answers again after ${t.failures} failed probes` });
       t.failures = 0;
       t.firstFailure = null;
+      t.standbyMark = null;
+      if (!t.fencing) {
+        t.fencing = true;
+        void this.fenceRevived(p, insName).finally(() => (t!.fencing = false));
+      }
       // The lossless-promotion evidence for a later failover: semi-sync in effect on the master.
       const on = m.semisync.masterActive && m.semisync.clients > 0 ? 1 : 0;
       await this.db.execute('UPDATE aurora_ha SET last_semisync_on = ?, last_sample_at = NOW(3) WHERE custins_id = ?', [on, custinsId]);
@@ -137,9 +149,12 @@ export class Watcher {
     }
     t.failures++;
     t.firstFailure ??= Date.now();
-    if (t.failures === 1) this.onEvent({ ins_name: insName, kind: 'suspect', detail: `${p.master.host} ${p.master.ip}:${p.master.port}: ${m.message}` });
+    if (t.failures === 1) {
+      this.onEvent({ ins_name: insName, kind: 'suspect', detail: `${p.master.host} ${p.master.ip}:${p.master.port}: ${m.message}` });
+      t.standbyMark = await this.standbyMark(p);
+    }
     if (t.failures < 3 || Date.now() - t.firstFailure < this.o.windowMs) return;
-    const second = await this.secondOpinion(p);
+    const second = await this.secondOpinion(p, t.standbyMark, Date.now() - t.firstFailure);
     if (!second.dead) {
       this.onEvent({ ins_name: insName, kind: 'suspect', detail: `direct probes fail for ${Date.now() - t.firstFailure} ms but ${second.why}: not declared dead` });
       return;
@@ -153,16 +168,64 @@ export class Watcher {
     });
   }
 
-  /** The second vantage point: the standby's IO thread, then the master's NC over SSH. */
-  private async secondOpinion(p: Pair): Promise<{ dead: boolean; why: string }> {
+  private async standbyMark(p: Pair): Promise<string | null> {
+    try {
+      const su = await superuserSession(this.db, p.custins.id, p.slave, this.o.probeTimeoutMs);
+      try {
+        const r = await receiveMark(su);
+        return r.masterHost === p.master.ip && r.io === 'Yes' ? r.mark : null;
+      } finally {
+        await su.close();
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The second vantage point: the standby's IO thread, then the master's NC over SSH. An IO thread
+   * that still runs counts as "alive" only if it received something (an event or a heartbeat, one
+   * a second) since the direct probes began to fail; a frozen or cut-off master leaves it running
+   * but silent until slave_net_timeout, and then the NC decides.
+   */
+  private async secondOpinion(p: Pair, markBefore: string | null, failingMs: number): Promise<{ dead: boolean; why: string }> {
     const s = await probeServer(this.ctx, p, p.slave, this.o.probeTimeoutMs);
+    let silent = '';
     if (!(s instanceof Error) && s.replica && s.replica.masterHost === p.master.ip) {
-      if (s.replica.ioRunning === 'Yes') return { dead: false, why: `the standby ${p.slave.host} still receives from it (IO thread running)` };
-      return { dead: true, why: `the standby ${p.slave.host} lost it too (IO thread ${s.replica.ioRunning})` };
+      if (s.replica.ioRunning !== 'Yes') return { dead: true, why: `the standby ${p.slave.host} lost it too (IO thread ${s.replica.ioRunning})` };
+      const now = await this.standbyMark(p);
+      if (markBefore === null || now === null || now !== markBefore) return { dead: false, why: `the standby ${p.slave.host} still receives from it (IO thread running)` };
+      silent = `the standby's IO thread runs but received nothing for ${failingMs} ms; `;
     }
     const nc = await ncSays(this.ctx, p.master);
-    if (nc === 'alive') return { dead: false, why: `its NC ${p.master.host} says mariadbd runs` };
-    return { dead: true, why: nc === 'stopped' ? `its NC ${p.master.host} says mariadbd is not running` : `its NC ${p.master.host} does not answer over SSH either` };
+    if (nc === 'alive') return { dead: false, why: `${silent}its NC ${p.master.host} says mariadbd runs` };
+    return { dead: true, why: silent + (nc === 'stopped' ? `its NC ${p.master.host} says mariadbd is not running` : `its NC ${p.master.host} does not answer over SSH either`) };
+  }
+
+  /**
+   * An old master marked for rebuild that answers again writable (its NC was frozen or cut off
+   * during the failover, so the fence could not reach it) is fenced now: read-only, client
+   * sessions ended. The route already leads away from it; this keeps "never two writable servers".
+   */
+  private async fenceRevived(p: Pair, insName: string): Promise<void> {
+    const reb = (await this.db.query<{ r: number | null }>('SELECT rebuild_instance_id AS r FROM aurora_ha WHERE custins_id = ?', [p.custins.id]).catch(() => []))[0]?.r;
+    if (!reb || Number(reb) !== p.slave.instanceId) return;
+    try {
+      const su = await superuserSession(this.db, p.custins.id, p.slave, this.o.probeTimeoutMs);
+      try {
+        if (!(await serverState(su)).readOnly) {
+          await setReadOnly(su, true);
+          const killed = await killClientSessions(su, FENCE_KEEP_USERS);
+          const detail = `${p.slave.host} (instance ${p.slave.instanceId}, marked for rebuild) answered writable: read-only, ${killed} client sessions ended`;
+          await recordEvent(this.db, { custinsId: p.custins.id, kind: 'fence', oldMaster: p.slave.instanceId, actor: this.owner, detail });
+          this.onEvent({ ins_name: insName, kind: 'fenced', detail });
+        }
+      } finally {
+        await su.close();
+      }
+    } catch {
+      // down or unreachable: nothing to fence
+    }
   }
 
   private async failover(p: Pair, cause: string): Promise<void> {
@@ -199,9 +262,10 @@ export class Watcher {
   }
 }
 
+/** The NC over SSH, within 3 s including the session (a lost NC accepts TCP and then says nothing). */
 async function ncSays(ctx: Context, n: Node): Promise<'alive' | 'stopped' | 'unreachable'> {
   const ssh = await ctx.ssh();
-  const r = await ssh.exec(n.target, `if ${aliveTest(n.layout)}; then echo alive; else echo stopped; fi`, { timeoutSec: 5 });
+  const r = await ssh.exec(n.target, `if ${aliveTest(n.layout)}; then echo alive; else echo stopped; fi`, { timeoutSec: 3, signal: AbortSignal.timeout(3000) });
   if (r.category && r.category !== 'exit') return 'unreachable';
   return r.stdout.trim() === 'alive' ? 'alive' : 'stopped';
 }

@@ -136,6 +136,47 @@ test('the endpoint is a route through HAProxy on a proxy host to the master; sem
   expect({ ...m, e: String(m.e), x: String(m.x) }).toEqual({ e: '1', wp: 'AFTER_SYNC', x: '604800', st: 'ON' });
 });
 
+/** rpl_semi_sync_master_enabled in the my.cnf of a server (its NC's disk on this machine). */
+function cnfSemisyncMaster(host: string, port: number): string | undefined {
+  const text = fs.readFileSync(path.join(lab.hostDisk(host), hostLayout(port).mycnf), 'utf8');
+  return /^rpl_semi_sync_master_enabled\s*=\s*(\S+)/m.exec(text)?.[1];
+}
+
+test('instance ha enable: a pair without semi-sync gets it through a flow (dry run first changes nothing); my.cnf is role-correct', async () => {
+  const p = await pair();
+  // A pair from before HA: no HA parameters in the metadb, semi-sync off on both servers.
+  await db('DELETE FROM mycnf_custinstance WHERE custins_id = ? AND source = ?', [rec.custins_id, 'ha']);
+  await db('UPDATE aurora_ha SET semisync = 0 WHERE custins_id = ?', [rec.custins_id]);
+  for (const n of [p.master, p.slave]) await sql(n.ip, n.port, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+  await sql(p.slave.ip, p.slave.port, 'SET GLOBAL rpl_semi_sync_slave_enabled = OFF');
+  await sql(p.slave.ip, p.slave.port, 'STOP SLAVE IO_THREAD');
+  await sql(p.slave.ip, p.slave.port, 'START SLAVE IO_THREAD');
+  const tasks = async () => (await db<{ n: number }>('SELECT COUNT(*) AS n FROM task_queue WHERE custins_id = ?', [rec.custins_id]))[0]!.n;
+  const n0 = await tasks();
+  const dry = await lab.run(['instance', 'ha', 'enable', NAME, '--dry-run']);
+  expect({ code: dry.code, err: dry.stderr }).toEqual({ code: 0, err: '' });
+  expect(dry.stdout).toMatch(/do_enable_semisync_standby/);
+  expect(await tasks()).toBe(n0);
+  const bad = await lab.run(['instance', 'ha', 'frobnicate', NAME]);
+  expect(bad.code).toBe(2);
+  const r = await lab.run(['instance', 'ha', 'enable', NAME, '--reason', 'ha test', '-o', 'json']);
+  expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' });
+  expect(json<{ status: string }>(r).status).toBe('done');
+  const st = async (n: { ip: string; port: number }) =>
+    Object.fromEntries(
+      (await sql<{ n: string; v: string }>(n.ip, n.port, "SELECT LOWER(VARIABLE_NAME) AS n, VARIABLE_VALUE AS v FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_ENABLED','RPL_SEMI_SYNC_SLAVE_ENABLED') UNION ALL SELECT LOWER(VARIABLE_NAME), VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_STATUS','RPL_SEMI_SYNC_SLAVE_STATUS','RPL_SEMI_SYNC_MASTER_CLIENTS')")).map((x) => [x.n, x.v]),
+    );
+  expect(await st(p.master)).toMatchObject({ rpl_semi_sync_master_enabled: 'ON', rpl_semi_sync_master_status: 'ON', rpl_semi_sync_master_clients: '1' });
+  expect(await st(p.slave)).toMatchObject({ rpl_semi_sync_master_enabled: 'OFF', rpl_semi_sync_slave_enabled: 'ON', rpl_semi_sync_slave_status: 'ON' });
+  expect({ m: cnfSemisyncMaster(p.master.host, p.master.port), s: cnfSemisyncMaster(p.slave.host, p.slave.port) }).toEqual({ m: 'ON', s: 'OFF' });
+  const ha = (await db<{ semisync: number }>('SELECT semisync FROM aurora_ha WHERE custins_id = ?', [rec.custins_id]))[0]!;
+  expect(Number(ha.semisync)).toBe(1);
+  expect((await db<{ kind: string }>("SELECT kind FROM ha_event WHERE custins_id = ? AND kind = 'enable'", [rec.custins_id])).length).toBe(1);
+  // again: every step finds its work done
+  const again = await lab.run(['instance', 'ha', 'enable', NAME]);
+  expect({ code: again.code, err: again.code ? again.stderr : '' }).toEqual({ code: 0, err: '' });
+});
+
 test('a standby with broken replication is refused (exit 4) before anything changes', async () => {
   const p = await pair();
   await sql(p.slave.ip, p.slave.port, 'STOP SLAVE SQL_THREAD');
@@ -162,6 +203,8 @@ test('switchover and back under a write load: every acknowledged write kept, one
     await w.waitAcks(50);
     expect((await pair()).master).toEqual(before.slave);
     await checkOneWritable();
+    // my.cnf follows the roles: the semi-sync master side on for the new master only
+    expect({ m: cnfSemisyncMaster(before.slave.host, before.slave.port), s: cnfSemisyncMaster(before.master.host, before.master.port) }).toEqual({ m: 'ON', s: 'OFF' });
     const r2 = await lab.run(['instance', 'switchover', NAME, '--yes', '-o', 'json']);
     expect({ code: r2.code, err: r2.code ? r2.stderr : '' }).toEqual({ code: 0, err: '' });
     await w.waitAcks(50);
@@ -245,4 +288,68 @@ test('rebuild-standby after the failover restores a replicating, semi-sync pair 
   const chk = json<{ checks: Array<{ details: { instances: Array<{ ins_name: string; problem: string | null; ha?: { semisync: boolean; route_target: string } }> } }> }>(await lab.run(['check', 'rds', '-o', 'json']));
   const mine = chk.checks[0]!.details.instances.find((x) => x.ins_name === NAME)!;
   expect(mine).toMatchObject({ problem: null, ha: { semisync: true, route_target: `${after.master.ip}:${after.master.port}` } });
+});
+
+test("the master's NC made unreachable (every process of it frozen): ha watch fails over with no acknowledged write lost; the thawed old master is fenced", async () => {
+  const w2 = watchers[1]!;
+  // the rebuilt pair: the quiet period of the earlier failover is over for this test
+  await db('UPDATE aurora_ha SET quiet_until = NULL WHERE custins_id = ?', [rec.custins_id]);
+  await eventually('a semi-sync sample', async () => (await db<{ s: number | null }>('SELECT last_semisync_on AS s FROM aurora_ha WHERE custins_id = ?', [rec.custins_id]))[0]!.s === 1);
+  const before = await pair();
+  await sql(before.master.ip, before.master.port, 'CREATE TABLE IF NOT EXISTS shop.t_nc (id INT PRIMARY KEY)');
+  const w = writer('t_nc');
+  w.start();
+  const seen = events(w2).length;
+  let frozen = false;
+  try {
+    await w.waitAcks(50);
+    lab.freezeHost(before.master.host);
+    frozen = true;
+    await eventually('the failover', () => events(w2).slice(seen).some((e) => e.kind === 'failover'), 90_000);
+    await w.waitAcks(50, 30_000);
+  } finally {
+    await w.stop();
+    if (frozen) lab.thawHost(before.master.host);
+  }
+  const dead = events(w2).slice(seen).find((e) => e.kind === 'dead')!;
+  expect(dead.detail).toMatch(/does not answer over SSH either/);
+  expect((await pair()).master).toEqual(before.slave);
+  await checkNoLoss('t_nc', w, false);
+  // thawed, the old master would be writable: the watcher fences it (read-only), one writable server
+  await eventually('the old master fenced', async () => String((await sql<{ r: number }>(before.master.ip, before.master.port, 'SELECT @@GLOBAL.read_only AS r').catch(() => [{ r: 0 }]))[0]!.r) === '1', 30_000);
+  await checkOneWritable();
+});
+
+test('rebuild-standby --nc NC: the lost standby rebuilt on another NC, streamed through the jump host, replicating with every row', async () => {
+  const before = await pair();
+  const other = (await db<{ hostname: string }>("SELECT hostname FROM hostinfo WHERE status = 'online' AND hostname NOT IN (?, ?) ORDER BY hostname LIMIT 1", [before.master.host, before.slave.host]))[0]!.hostname;
+  const dry = await lab.run(['instance', 'rebuild-standby', NAME, '--nc', other, '--dry-run']);
+  expect({ code: dry.code, err: dry.stderr }).toEqual({ code: 0, err: '' });
+  expect(dry.stdout).toContain(`${before.master.host} -> ${other}`);
+  const same = await lab.run(['instance', 'rebuild-standby', NAME, '--nc', before.master.host, '--yes']);
+  expect(same.code).toBe(2);
+  const r = await lab.run(['instance', 'rebuild-standby', NAME, '--nc', other, '--yes', '--reason', 'ha test: standby NC lost', '-o', 'json']);
+  expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' });
+  const after = await pair();
+  expect(after.master).toEqual(before.master);
+  expect(after.slave.host).toBe(other);
+  const st = (await sql<Record<string, unknown>>(after.slave.ip, after.slave.port, 'SHOW SLAVE STATUS'))[0]!;
+  expect({ io: st.Slave_IO_Running, sql: st.Slave_SQL_Running, host: st.Master_Host }).toEqual({ io: 'Yes', sql: 'Yes', host: after.master.ip });
+  // the old standby's mysqld is stopped on its NC (no second server of this instance there)
+  const old = await sql(before.slave.ip, before.slave.port, 'SELECT 1').then(() => 'answers', () => 'down');
+  expect(old).toBe('down');
+  await sql(after.master.ip, after.master.port, 'CREATE TABLE shop.t_nc2 (id INT PRIMARY KEY)');
+  const w = writer('t_nc2');
+  w.start();
+  try {
+    await w.waitAcks(20);
+  } finally {
+    await w.stop();
+  }
+  await checkNoLoss('t_nc2', w);
+  const sum = async (n: { ip: string; port: number }) => String((await sql<{ Checksum: string }>(n.ip, n.port, 'CHECKSUM TABLE shop.t_nc'))[0]!.Checksum);
+  expect(await sum(after.slave)).toBe(await sum(after.master));
+  await checkOneWritable();
+  const m = (await sql<{ st: string }>(after.master.ip, after.master.port, "SELECT VARIABLE_VALUE AS st FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_CLIENTS'"))[0]!;
+  expect(Number(m.st)).toBeGreaterThanOrEqual(1);
 });

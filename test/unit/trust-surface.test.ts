@@ -6,6 +6,8 @@ import { PassThrough } from 'node:stream';
 import { AuditLog, redactText } from '../../src/core/audit.js';
 import { createIO } from '../../src/core/io.js';
 import { jsonText, printRecords, printSections, termSafe } from '../../src/core/output.js';
+import { workerLine } from '../../src/commands/worker.js';
+import { reportLine } from '../../src/commands/shared/task-control.js';
 
 // The operator-facing surface: printers never pass a terminal control through, the audit never
 // keeps a password in any of the forms the review found, identity is the uid's passwd entry,
@@ -22,6 +24,21 @@ function capture(): { io: ReturnType<typeof createIO>; text: () => string } {
 }
 
 describe('printers escape control characters', () => {
+  test('the worker line and the step-failed line of task runs: one line, no raw control character', () => {
+    for (const v of HOSTILE) {
+      const lines = [
+        workerLine({ task_id: 7, status: 'failed', ran: 3, error: `step 4 do_x on nc-01: ${v}` }),
+        reportLine(7, { status: 'failed', ran: 3, failed: { seq: 4, name: 'do_x', host: `nc-${v}`, error: `remote said ${v}`, exitCode: 8 } }, 'rm-a'),
+        reportLine(7, { status: 'cancelled', ran: 3, cancelledBy: v }, `rm-${v}`),
+        reportLine(7, { status: 'done', ran: 3 }, `rm-${v}`),
+      ];
+      for (const l of lines) {
+        expect({ v, raw: TERMINAL_CONTROL.exec(l.slice(0, -1))?.[0] ?? null }).toEqual({ v, raw: null });
+        expect(l.endsWith('\n') && l.indexOf('\n') === l.length - 1).toBe(true);
+      }
+    }
+  });
+
   test('table, wide, tsv, json and sections: no raw control character, no forged line', () => {
     const rows = HOSTILE.map((v, i) => ({ id: i, name: v }));
     for (const format of ['table', 'wide', 'tsv', 'json'] as const) {

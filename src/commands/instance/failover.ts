@@ -1,42 +1,25 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
-import { UsageError } from '../../core/errors.js';
-import { addMutationOptions, parseMutationFlags, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
-import { DEFAULT_LEASE_TTL_SEC } from '../../flow/runner.js';
 import { failoverPrecheck, loadPair } from '../../ha/operate.js';
-import { runHaTask } from '../shared/ha-task.js';
+import { addTaskOptions, parseTaskFlags, runHaTask, type RawTaskFlags, type TaskFlags } from '../shared/ha-task.js';
 
 // `rdsctl instance failover NAME [--accept-data-loss]`: the unplanned role change (what `ha watch`
 // starts on its own), run by hand.
 
-export interface Options {
+export interface Options extends TaskFlags {
   instance: string;
   acceptDataLoss: boolean;
-  noWait: boolean;
-  leaseTtlSec: number;
-  output: OutputFormat;
-  flags: MutationFlags;
 }
 
-interface RawOptions {
+interface RawOptions extends RawTaskFlags {
   acceptDataLoss?: boolean;
-  wait: boolean;
-  leaseTtl: string;
-  output: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  reason?: string;
 }
 
 export function register(cmd: Command, run: Runner): void {
-  addOutputOption(cmd);
-  addMutationOptions(cmd, { confirm: true })
+  addTaskOptions(cmd)
     .argument('<instance>', 'instance name (rm-…) or custins id')
     .option('--accept-data-loss', 'promote even when semi-sync was not in effect (acknowledged writes may be missing on the standby)')
-    .option('--no-wait', 'write the task and return; `rdsctl worker` runs it')
-    .option('--lease-ttl <seconds>', 'lease of the foreground runner', String(DEFAULT_LEASE_TTL_SEC))
     .addHelpText(
       'after',
       '\nThe route is blocked first (in every case), then the old master fenced: read-only and its sessions\n' +
@@ -51,12 +34,11 @@ export function register(cmd: Command, run: Runner): void {
 }
 
 export function parse(instance: string, o: RawOptions): Options {
-  if (!/^\d{1,6}$/.test(o.leaseTtl) || Number(o.leaseTtl) < 1) throw new UsageError(`--lease-ttl ${o.leaseTtl}: a positive number of seconds`);
-  return { instance, acceptDataLoss: Boolean(o.acceptDataLoss), noWait: !o.wait, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+  return { instance, acceptDataLoss: Boolean(o.acceptDataLoss), ...parseTaskFlags(o) };
 }
 
 export async function failover(opts: Options, ctx: Context): Promise<number> {
   const p = await loadPair(ctx, opts.instance);
   await failoverPrecheck(ctx, p);
-  return runHaTask(ctx, p, { flow: 'failover', noWait: opts.noWait, leaseTtlSec: opts.leaseTtlSec, output: opts.output, flags: opts.flags, acceptDataLoss: opts.acceptDataLoss });
+  return runHaTask(ctx, p, { flow: 'failover', ...opts });
 }

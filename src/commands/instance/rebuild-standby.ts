@@ -2,46 +2,31 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ConflictError, ExitCode, UnhealthyError, UsageError } from '../../core/errors.js';
-import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
-import { stderrProgress } from '../../flow/progress.js';
-import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
+import { confirm, printPlan } from '../../core/mutation.js';
 import { enqueue } from '../../flow/enqueue.js';
 import { sqlStore } from '../../flow/store-sql.js';
 import { probeServer, unfinishedTask } from '../../ha/operate.js';
 import { REBUILD_FLOW_NAME, REBUILD_STEPS, rebuildFlow } from '../../ha/rebuild.js';
 import { findCustins, instanceRows } from '../../rds/custins.js';
 import { toNode } from '../../rds/layout.js';
+import { addTaskOptions, parseTaskFlags, runTask, type RawTaskFlags, type TaskFlags } from '../shared/ha-task.js';
 
 // `rdsctl instance rebuild-standby NAME [--nc NC]`: a new standby from a streamed backup of the
 // master (after a failover, or when a standby's data is lost).
 
-export interface Options {
+export interface Options extends TaskFlags {
   instance: string;
   nc: string | null;
-  noWait: boolean;
-  leaseTtlSec: number;
-  output: OutputFormat;
-  flags: MutationFlags;
 }
 
-interface RawOptions {
+interface RawOptions extends RawTaskFlags {
   nc?: string;
-  wait: boolean;
-  leaseTtl: string;
-  output: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  reason?: string;
 }
 
 export function register(cmd: Command, run: Runner): void {
-  addOutputOption(cmd);
-  addMutationOptions(cmd, { confirm: true })
+  addTaskOptions(cmd)
     .argument('<instance>', 'instance name (rm-…) or custins id')
     .option('--nc <host>', 'rebuild the standby on this NC instead of its own (its port must be free there)')
-    .option('--no-wait', 'write the task and return; `rdsctl worker` runs it')
-    .option('--lease-ttl <seconds>', 'lease of the foreground runner', String(DEFAULT_LEASE_TTL_SEC))
     .addHelpText(
       'after',
       "\nThe standby's mysqld is stopped and its datadir emptied (destructive: asks, or --yes), then filled by\n" +
@@ -55,9 +40,9 @@ export function register(cmd: Command, run: Runner): void {
 }
 
 export function parse(instance: string, o: RawOptions): Options {
-  if (!/^\d{1,6}$/.test(o.leaseTtl) || Number(o.leaseTtl) < 1) throw new UsageError(`--lease-ttl ${o.leaseTtl}: a positive number of seconds`);
+  const t = parseTaskFlags(o);
   if (o.nc !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(o.nc)) throw new UsageError(`--nc ${JSON.stringify(o.nc.slice(0, 80))}: an NC host name`);
-  return { instance, nc: o.nc ?? null, noWait: !o.wait, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+  return { instance, nc: o.nc ?? null, ...t };
 }
 
 export async function rebuildStandby(opts: Options, ctx: Context): Promise<number> {
@@ -91,29 +76,20 @@ export async function rebuildStandby(opts: Options, ctx: Context): Promise<numbe
   if (st instanceof Error) throw new UnhealthyError(`rebuild of ${custins.ins_name} refused: the master ${m.host_name} does not answer (${st.message})`);
   if (st.readOnly) throw new UnhealthyError(`rebuild of ${custins.ins_name} refused: the master ${m.host_name} is read-only`);
   await confirm(ctx, `rebuild the standby of ${custins.ins_name} on ${where}: its data there is replaced`, opts.flags, [`${where}:${s.port}`]);
-  return audited(ctx, { command: 'instance rebuild-standby', targets: [custins.ins_name, m.host_name, where], reason: opts.flags.reason, detail: { instance_id: s.id, nc: where } }, async () => {
-    const taskId = await db.transaction(async (tx) => {
-      await tx.query('SELECT id FROM custins WHERE id = ? FOR UPDATE', [custins.id]);
-      const b = await unfinishedTask(tx, custins.id);
-      if (b) throw new ConflictError(`instance ${custins.ins_name} has an unfinished ${b.flow} task ${b.id} (${b.status})`);
-      return enqueue(sqlStore(tx), rebuildFlow, { kind: 'instance', id: String(custins.id) }, { nc: opts.nc, requested_by: ctx.osUser, ...(opts.flags.reason ? { reason: opts.flags.reason } : {}) }, { createdBy: ctx.osUser });
-    });
-    ctx.io.err(`${custins.ins_name}: rebuild-standby task ${taskId}\n`);
-    let exitCode: number = ExitCode.OK;
-    let failed: string | null = null;
-    if (opts.noWait) ctx.io.err(`task ${taskId} is queued: \`rdsctl worker\` will run it\n`);
-    else {
-      const { result } = await claimAndRun(ctx, taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: opts.leaseTtlSec, progress: stderrProgress(ctx.io) });
-      if (result.failed) {
-        exitCode = result.failed.exitCode;
-        failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
-      }
-    }
-    const task = await sqlStore(db).getTask(taskId);
-    const rec = { ins_name: custins.ins_name, task_id: taskId, status: task.status, master: m.host_name, standby: where, instance_id: s.id, error: failed };
-    if (opts.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
-    else ctx.io.out(`${rec.ins_name}\trebuild-standby\t${rec.status}\t${rec.master} -> ${rec.standby}\n`);
-    if (failed) ctx.io.err(`rdsctl: ${custins.ins_name}: rebuild-standby failed at ${failed}; fix the cause, then \`rdsctl instance step ${custins.ins_name} resume\`\n`);
-    return { value: exitCode, ok: failed === null, exitCode, detail: { task_id: taskId, ...(failed ? { failed } : {}) } };
-  });
+  return runTask(
+    ctx,
+    { ...opts, insName: custins.ins_name, verb: 'rebuild-standby', targets: [custins.ins_name, m.host_name, where], detail: { instance_id: s.id, nc: where } },
+    () =>
+      db.transaction(async (tx) => {
+        await tx.query('SELECT id FROM custins WHERE id = ? FOR UPDATE', [custins.id]);
+        const b = await unfinishedTask(tx, custins.id);
+        if (b) throw new ConflictError(`instance ${custins.ins_name} has an unfinished ${b.flow} task ${b.id} (${b.status})`);
+        return enqueue(sqlStore(tx), rebuildFlow, { kind: 'instance', id: String(custins.id) }, { nc: opts.nc, requested_by: ctx.osUser, ...(opts.flags.reason ? { reason: opts.flags.reason } : {}) }, { createdBy: ctx.osUser });
+      }),
+    (r) => {
+      const rec = { ins_name: custins.ins_name, task_id: r.taskId, status: r.status, master: m.host_name, standby: where, instance_id: s.id, duration_ms: r.durationMs, error: r.failed };
+      if (opts.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
+      else ctx.io.out(`${rec.ins_name}\trebuild-standby\t${rec.status}\t${rec.master} -> ${rec.standby}\t${rec.duration_ms} ms\n`);
+    },
+  );
 }

@@ -2,41 +2,25 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { UsageError } from '../../core/errors.js';
-import { addMutationOptions, parseMutationFlags, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
-import { DEFAULT_LEASE_TTL_SEC } from '../../flow/runner.js';
 import { loadPair, switchoverPrecheck } from '../../ha/operate.js';
-import { runHaTask } from '../shared/ha-task.js';
+import { addTaskOptions, parseTaskFlags, runHaTask, type RawTaskFlags, type TaskFlags } from '../shared/ha-task.js';
 
 // `rdsctl instance switchover NAME [--to standby]`: the planned role change, as a task of the
 // switchover flow run in the foreground.
 
-export interface Options {
+export interface Options extends TaskFlags {
   instance: string;
   to: string;
-  noWait: boolean;
-  leaseTtlSec: number;
-  output: OutputFormat;
-  flags: MutationFlags;
 }
 
-interface RawOptions {
+interface RawOptions extends RawTaskFlags {
   to: string;
-  wait: boolean;
-  leaseTtl: string;
-  output: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  reason?: string;
 }
 
 export function register(cmd: Command, run: Runner): void {
-  addOutputOption(cmd);
-  addMutationOptions(cmd, { confirm: true })
+  addTaskOptions(cmd)
     .argument('<instance>', 'instance name (rm-…) or custins id')
     .option('--to <standby>', "the server to promote: 'standby' or the standby's NC (a pair has one)", 'standby')
-    .option('--no-wait', 'write the task and return; `rdsctl worker` runs it')
-    .option('--lease-ttl <seconds>', 'lease of the foreground runner', String(DEFAULT_LEASE_TTL_SEC))
     .addHelpText(
       'after',
       '\nRefused (exit 4, nothing changed) when the standby lags more than 5 s, its replication is broken, a\n' +
@@ -50,14 +34,14 @@ export function register(cmd: Command, run: Runner): void {
 }
 
 export function parse(instance: string, o: RawOptions): Options {
-  if (!/^\d{1,6}$/.test(o.leaseTtl) || Number(o.leaseTtl) < 1) throw new UsageError(`--lease-ttl ${o.leaseTtl}: a positive number of seconds`);
+  const t = parseTaskFlags(o);
   if (!/^[A-Za-z0-9_.-]{1,128}$/.test(o.to)) throw new UsageError(`--to ${JSON.stringify(o.to.slice(0, 80))}: 'standby' or an NC name`);
-  return { instance, to: o.to, noWait: !o.wait, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+  return { instance, to: o.to, ...t };
 }
 
 export async function switchover(opts: Options, ctx: Context): Promise<number> {
   const p = await loadPair(ctx, opts.instance);
   if (opts.to !== 'standby' && opts.to !== p.slave.host) throw new UsageError(`--to ${opts.to}: the standby of ${p.custins.ins_name} is ${p.slave.host} (a pair can only switch to its standby)`);
   await switchoverPrecheck(ctx, p);
-  return runHaTask(ctx, p, { flow: 'switchover', noWait: opts.noWait, leaseTtlSec: opts.leaseTtlSec, output: opts.output, flags: opts.flags });
+  return runHaTask(ctx, p, { flow: 'switchover', ...opts });
 }

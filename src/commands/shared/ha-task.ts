@@ -1,22 +1,90 @@
+import type { Command } from 'commander';
 import type { Context } from '../../core/context.js';
-import { ExitCode } from '../../core/errors.js';
-import { audited, confirm, printPlan, type MutationFlags } from '../../core/mutation.js';
-import type { OutputFormat } from '../../core/output.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
+import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
-import { CLAIMABLE, claimAndRun } from '../../flow/runner.js';
+import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { sqlStore } from '../../flow/store-sql.js';
 import { FAILOVER_STEPS, SWITCHOVER_STEPS } from '../../ha/flows.js';
 import { enqueueHaTask, type Pair } from '../../ha/operate.js';
 
-// What `instance switchover` and `instance failover` share once their checks passed: the dry run,
-// the confirmation, and the task run in the foreground under audit.
+// What the HA verbs (switchover, failover, rebuild-standby, ha enable) share: their task flags,
+// the enqueue-then-run-in-the-foreground under audit, and, for switchover and failover, the dry
+// run and the confirmation.
 
-export interface HaTaskOptions {
-  flow: 'switchover' | 'failover';
+/** The flags every HA verb takes, parsed. */
+export interface TaskFlags {
   noWait: boolean;
   leaseTtlSec: number;
   output: OutputFormat;
   flags: MutationFlags;
+}
+
+export interface RawTaskFlags {
+  wait: boolean;
+  leaseTtl: string;
+  output: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  reason?: string;
+}
+
+/** -o, --dry-run, --reason, --yes, --no-wait, --lease-ttl. */
+export function addTaskOptions(cmd: Command): Command {
+  addOutputOption(cmd);
+  return addMutationOptions(cmd, { confirm: true })
+    .option('--no-wait', 'write the task and return; `rdsctl worker` runs it')
+    .option('--lease-ttl <seconds>', 'lease of the foreground runner', String(DEFAULT_LEASE_TTL_SEC));
+}
+
+export function parseTaskFlags(o: RawTaskFlags): TaskFlags {
+  if (!/^\d{1,6}$/.test(o.leaseTtl) || Number(o.leaseTtl) < 1) throw new UsageError(`--lease-ttl ${o.leaseTtl}: a positive number of seconds`);
+  return { noWait: !o.wait, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) };
+}
+
+export interface TaskOutcome {
+  taskId: number;
+  status: string;
+  exitCode: number;
+  /** "step N name on host: error" when a step failed */
+  failed: string | null;
+  durationMs: number;
+}
+
+/**
+ * Write the task (enqueue, in the caller's locking transaction) under audit, then run it in the
+ * foreground unless --no-wait; `print` shows the record and is given the outcome.
+ */
+export async function runTask(
+  ctx: Context,
+  o: TaskFlags & { insName: string; verb: string; targets: string[]; detail: Record<string, unknown> },
+  enqueue: () => Promise<number>,
+  print: (r: TaskOutcome) => void,
+): Promise<number> {
+  return audited(ctx, { command: `instance ${o.verb}`, targets: o.targets, reason: o.flags.reason, detail: o.detail }, async () => {
+    const taskId = await enqueue();
+    ctx.io.err(`${o.insName}: ${o.verb} task ${taskId}\n`);
+    let exitCode: number = ExitCode.OK;
+    let failed: string | null = null;
+    const t0 = Date.now();
+    if (o.noWait) ctx.io.err(`task ${taskId} is queued: \`rdsctl worker\` will run it\n`);
+    else {
+      const { result } = await claimAndRun(ctx, taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: o.leaseTtlSec, progress: stderrProgress(ctx.io) });
+      if (result.failed) {
+        exitCode = result.failed.exitCode;
+        failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
+      }
+    }
+    const task = await sqlStore(ctx.db('dbaas')).getTask(taskId);
+    print({ taskId, status: task.status, exitCode, failed, durationMs: Date.now() - t0 });
+    if (failed) ctx.io.err(`rdsctl: ${o.insName}: ${o.verb} failed at ${failed}; fix the cause, then \`rdsctl instance step ${o.insName} resume\`\n`);
+    return { value: exitCode, ok: failed === null, exitCode, detail: { task_id: taskId, ...(failed ? { failed } : {}) } };
+  });
+}
+
+export interface HaTaskOptions extends TaskFlags {
+  flow: 'switchover' | 'failover';
   acceptDataLoss?: boolean;
 }
 
@@ -42,25 +110,14 @@ export async function runHaTask(ctx: Context, p: Pair, o: HaTaskOptions): Promis
     return ExitCode.OK;
   }
   await confirm(ctx, `${what}: writes stop for the switch, the route ${p.route.route.ip}:${p.route.route.port} moves to ${p.slave.host}`, o.flags, [p.custins.ins_name]);
-  return audited(ctx, { command: `instance ${o.flow}`, targets: [p.custins.ins_name, p.master.host, p.slave.host], reason: o.flags.reason, detail: { from: p.master.host, to: p.slave.host, ...(o.acceptDataLoss ? { accept_data_loss: true } : {}) } }, async () => {
-    const taskId = await enqueueHaTask(ctx.db('dbaas'), p, o.flow, { createdBy: ctx.osUser, reason: o.flags.reason, ...(o.acceptDataLoss ? { acceptDataLoss: true } : {}) });
-    ctx.io.err(`${p.custins.ins_name}: ${o.flow} task ${taskId}\n`);
-    let exitCode: number = ExitCode.OK;
-    let failed: string | null = null;
-    const t0 = Date.now();
-    if (o.noWait) ctx.io.err(`task ${taskId} is queued: \`rdsctl worker\` will run it\n`);
-    else {
-      const { result } = await claimAndRun(ctx, taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: o.leaseTtlSec, progress: stderrProgress(ctx.io) });
-      if (result.failed) {
-        exitCode = result.failed.exitCode;
-        failed = `step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}`;
-      }
-    }
-    const task = await sqlStore(ctx.db('dbaas')).getTask(taskId);
-    const rec = { ins_name: p.custins.ins_name, task_id: taskId, flow: o.flow, status: task.status, old_master: p.master.host, new_master: p.slave.host, endpoint: `${p.route.route.ip}:${p.route.route.port}`, duration_ms: Date.now() - t0, error: failed };
-    if (o.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
-    else ctx.io.out(`${rec.ins_name}\t${rec.flow}\t${rec.status}\t${rec.old_master} -> ${rec.new_master}\t${rec.endpoint}\t${rec.duration_ms} ms\n`);
-    if (failed) ctx.io.err(`rdsctl: ${p.custins.ins_name}: ${o.flow} failed at ${failed}; fix the cause, then \`rdsctl instance step ${p.custins.ins_name} resume\`\n`);
-    return { value: exitCode, ok: failed === null, exitCode, detail: { task_id: taskId, ...(failed ? { failed } : {}) } };
-  });
+  return runTask(
+    ctx,
+    { ...o, insName: p.custins.ins_name, verb: o.flow, targets: [p.custins.ins_name, p.master.host, p.slave.host], detail: { from: p.master.host, to: p.slave.host, ...(o.acceptDataLoss ? { accept_data_loss: true } : {}) } },
+    () => enqueueHaTask(ctx.db('dbaas'), p, o.flow, { createdBy: ctx.osUser, reason: o.flags.reason, ...(o.acceptDataLoss ? { acceptDataLoss: true } : {}) }),
+    (r) => {
+      const rec = { ins_name: p.custins.ins_name, task_id: r.taskId, flow: o.flow, status: r.status, old_master: p.master.host, new_master: p.slave.host, endpoint: `${p.route.route.ip}:${p.route.route.port}`, duration_ms: r.durationMs, error: r.failed };
+      if (o.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
+      else ctx.io.out(`${rec.ins_name}\t${rec.flow}\t${rec.status}\t${rec.old_master} -> ${rec.new_master}\t${rec.endpoint}\t${rec.duration_ms} ms\n`);
+    },
+  );
 }

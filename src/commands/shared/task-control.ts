@@ -5,7 +5,7 @@ import { findCustins } from '../../rds/custins.js';
 import { requireRole } from '../../core/authz.js';
 import { ConflictError, ExitCode, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, jsonText, parseOutput, termSafe, type OutputFormat } from '../../core/output.js';
 import { gotoDirection, gotoStep, resolveStep, skipStep } from '../../flow/control.js';
 import { cancelUnderLease, failureText, firstUnfinished, type RunMode, type RunResult } from '../../flow/engine.js';
 import { flows } from '../../flow/flows.js';
@@ -98,8 +98,8 @@ export async function controlTask(ctx: Context, task: TaskRow, label: TaskLabel,
       }
       case 'cancel': {
         const c = await cancelTask(ctx, store, task, who, opts);
-        if (opts.output === 'json') ctx.io.out(JSON.stringify({ task_id: task.id, status: c.status, cancelled: c.cancelled }, null, 2) + '\n');
-        ctx.io.err(c.message + '\n');
+        if (opts.output === 'json') ctx.io.out(jsonText({ task_id: task.id, status: c.status, cancelled: c.cancelled }));
+        ctx.io.err(termSafe(c.message) + '\n');
         return { value: c.code, ok: c.code === ExitCode.OK, exitCode: c.code, detail: { status: c.status } };
       }
       default: {
@@ -165,10 +165,15 @@ async function runAction(ctx: Context, store: TaskStore, opts: ControlOptions, t
 
 function report(ctx: Context, output: OutputFormat, task: TaskRow, r: RunResult, label: TaskLabel): void {
   const out = { task_id: task.id, status: r.status, ran: r.ran, failed: r.failed ? { seq: r.failed.seq, step: r.failed.name, host: r.failed.host, error: r.failed.error } : null, cancelled_by: r.cancelledBy ?? null };
-  if (output === 'json') ctx.io.out(JSON.stringify(out, null, 2) + '\n');
-  if (r.failed) ctx.io.err(`rdsctl: task ${task.id} failed at ${failureText(r.failed)}\n`);
-  else if (r.cancelledBy) ctx.io.err(`task ${task.id} of ${label.name}: cancelled (by ${r.cancelledBy}) after ${r.ran} steps this run\n`);
-  else ctx.io.err(`task ${task.id} of ${label.name}: ${r.status} (${r.ran} steps this run)\n`);
+  if (output === 'json') ctx.io.out(jsonText(out));
+  ctx.io.err(reportLine(task.id, r, label.name));
+}
+
+/** The last line of a run: the failed step's error quotes remote output and metadb text, so it is escaped. */
+export function reportLine(taskId: number, r: Pick<RunResult, 'failed' | 'cancelledBy' | 'ran' | 'status'>, name: string): string {
+  if (r.failed) return `rdsctl: ${termSafe(`task ${taskId} failed at ${failureText(r.failed)}`)}\n`;
+  if (r.cancelledBy) return termSafe(`task ${taskId} of ${name}: cancelled (by ${r.cancelledBy}) after ${r.ran} steps this run`) + '\n';
+  return termSafe(`task ${taskId} of ${name}: ${r.status} (${r.ran} steps this run)`) + '\n';
 }
 
 interface CancelOutcome {

@@ -3,6 +3,7 @@ import { readGreeting } from '../../remote/mysql-instance.js';
 import { sh } from '../../remote/quote.js';
 import type { Node } from '../../rds/layout.js';
 import { checkParamRows, renderMyCnf } from '../../rds/mycnf.js';
+import { mycnfForRole } from '../../ha/semisync.js';
 import {
   aliveProbe,
   startingOrAliveProbe,
@@ -87,7 +88,7 @@ export const doMakeDirSlave = makeDir('slave');
 async function renderFor(c: InstallCtx, n: Node): Promise<string> {
   const params = checkParamRows(c.custins.id, await c.db.query<{ name: unknown; value: unknown }>('SELECT name, value FROM mycnf_custinstance WHERE custins_id = ? ORDER BY name', [c.custins.id]));
   if (!params.length) throw new ConflictError(`no mycnf_custinstance rows for ${c.custins.ins_name}: do_build_params has not run`);
-  return renderMyCnf({ insName: c.custins.ins_name, node: n, serverId: n.instanceId, readOnly: n.role === 'slave' || c.custins.is_guard === 1, params });
+  return renderMyCnf({ insName: c.custins.ins_name, node: n, serverId: n.instanceId, readOnly: n.role === 'slave' || c.custins.is_guard === 1, params: mycnfForRole(params, n.role) });
 }
 
 /** Rewrite a host's my.cnf from the metadb (also used when a later step changes a parameter). */

@@ -38,7 +38,7 @@ async function changeMasterSql(c: InstallCtx, peer: Node): Promise<string[]> {
   return [
     'STOP SLAVE',
     `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, ` +
-      `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
+      `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`,
   ];
 }
 
@@ -48,7 +48,7 @@ export const doInstallDuallmasterMaster: Step = {
   timeoutSec: 60,
   effect: 'remote',
   group: 'duallmaster',
-  plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`],
+  plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`],
   probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s, 'su'), c.slave),
   async run(c, [n]) {
     await c.suSql(n!, await changeMasterSql(c, c.slave));
@@ -62,7 +62,7 @@ export const doInstallDuallmasterSlave: Step = {
   timeoutSec: 60,
   effect: 'remote',
   group: 'duallmaster',
-  plan: (n, v) => [`${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE`],
+  plan: (n, v) => [`${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1; START SLAVE`],
   async probe(c, [n], s) {
     const st = await slaveStatus(c, n!, s, 'socket');
     return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes';
@@ -108,14 +108,14 @@ async function enableSemisync(c: InstallCtx, s: StepScope): Promise<number> {
   const ms = await semisyncTimeoutMs(c.db, c.custins.class_code);
   await c.tx((tx) => persistHaParams(tx, c.custins.id, ms));
   await Promise.all([c.master, c.slave].map((n) => writeMyCnf(c, n, s)));
-  await Promise.all([c.master, c.slave].map((n) => withSu(c, n, (su) => applySemisync(su, ms))));
+  await Promise.all([c.master, c.slave].map((n) => withSu(c, n, (su) => applySemisync(su, ms, n.role))));
   return ms;
 }
 
 async function semisyncOnBoth(c: InstallCtx): Promise<boolean> {
   const ms = await semisyncTimeoutMs(c.db, c.custins.class_code);
-  const st = await Promise.all([c.master, c.slave].map((n) => withSu(c, n, (su) => semisyncState(su))));
-  return st.every((x) => semisyncConfigured(x, ms));
+  const st = await Promise.all([c.master, c.slave].map(async (n) => semisyncConfigured(await withSu(c, n, (su) => semisyncState(su)), ms, n.role)));
+  return st.every(Boolean);
 }
 
 export const doCheckSlaveMaster: Step = {
@@ -128,7 +128,7 @@ export const doCheckSlaveMaster: Step = {
     `on ${v.peer.host}: ${socketSqlCommand(v.peer.layout)}  # stdin: SELECT MASTER_GTID_WAIT(<that position>, 60)`,
     `SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: START SLAVE, then SHOW SLAVE STATUS every 50 ms until IO and SQL run`,
     `metadb: mycnf_custinstance += ${haParams(DEFAULT_SEMISYNC_TIMEOUT_MS).map(([k, x]) => `${k}=${x}`).join(', ')} (timeout from instance_class.semisync_timeout_ms); my.cnf rewritten on ${n.host} and ${v.peer.host}`,
-    `SQL over TCP to ${n.ip}:${n.port} and ${v.peer.ip}:${v.peer.port} as ${SUPERUSER}: SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC, rpl_semi_sync_master_timeout, binlog_expire_logs_seconds, rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON; STOP/START SLAVE IO_THREAD`,
+    `SQL over TCP to ${n.ip}:${n.port} and ${v.peer.ip}:${v.peer.port} as ${SUPERUSER}: SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC, rpl_semi_sync_master_timeout, binlog_expire_logs_seconds, rpl_semi_sync_master_enabled = ON on the master, OFF on the standby, rpl_semi_sync_slave_enabled = ON; STOP/START SLAVE IO_THREAD`,
   ],
   probe: async (c, [n], s) => running(await slaveStatus(c, n!, s, 'su')) && (await semisyncOnBoth(c)),
   async run(c, [n], s) {
