@@ -152,10 +152,14 @@ export function restoreScript(s: Store, l: HostLayout, dir: string, marker: stri
 /** Binlog and relay-log names as the server reports them; nothing else reaches a script. */
 export const BINLOG_NAME = /^[A-Za-z0-9_-]{1,48}\.[0-9]{6,}$/;
 
-/** mariadb-binlog's listing → "start_gtid\tlast_gtid\tfirst_time\tlast_time" (times as printed, UTC under TZ=UTC). */
+/**
+ * mariadb-binlog's listing → "start_gtid\tlast_gtid\tfirst_time\tlast_time\tencrypted" (times as
+ * printed, UTC under TZ=UTC). A local encrypted file lists its clear header, then "The rest of the
+ * binlog is encrypted!": encrypted = 1.
+ */
 const BINLOG_META_AWK =
-  "awk 'BEGIN{gl=\"\";lg=\"\";ft=\"\";lt=\"\"} /^#[0-9][0-9][0-9][0-9][0-9][0-9] +[0-9:]+ server id/{t=\"20\" substr($1,2,2) \"-\" substr($1,4,2) \"-\" substr($1,6,2) \" \" $2; if(ft==\"\")ft=t; lt=t} " +
-  "/Gtid list \\[/{if(gl==\"\"){x=$0; sub(/.*Gtid list \\[/,\"\",x); sub(/\\].*/,\"\",x); gl=x}} /[ \\t]GTID [0-9]+-[0-9]+-[0-9]+/{x=$0; sub(/.*[ \\t]GTID /,\"\",x); sub(/ .*/,\"\",x); lg=x} END{printf \"%s\\t%s\\t%s\\t%s\", gl, lg, ft, lt}'";
+  "awk 'BEGIN{gl=\"\";lg=\"\";ft=\"\";lt=\"\";e=0} /^# The rest of the binlog is encrypted/{e=1} /^#[0-9][0-9][0-9][0-9][0-9][0-9] +[0-9:]+ server id/{t=\"20\" substr($1,2,2) \"-\" substr($1,4,2) \"-\" substr($1,6,2) \" \" $2; if(ft==\"\")ft=t; lt=t} " +
+  "/Gtid list \\[/{if(gl==\"\"){x=$0; sub(/.*Gtid list \\[/,\"\",x); sub(/\\].*/,\"\",x); gl=x}} /[ \\t]GTID [0-9]+-[0-9]+-[0-9]+/{x=$0; sub(/.*[ \\t]GTID /,\"\",x); sub(/ .*/,\"\",x); lg=x} END{printf \"%s\\t%s\\t%s\\t%s\\t%s\", gl, lg, ft, lt, e}'";
 
 /**
  * On the master NC: for each named closed binlog, its metadata (mariadb-binlog, times in UTC)
@@ -168,13 +172,15 @@ export function archiveBinlogsScript(s: Store, l: HostLayout, storeBinlogDir: st
   const parts = files.map((n) => {
     if (!BINLOG_NAME.test(n)) throw new Error(`binlog name ${n} is not a binlog name`);
     // A file mariadb-binlog cannot read (no event lines: encrypted) is read through the server.
-    const viaServer = o.viaServer ? sh`if [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; fi; ' : '';
+    const viaServer = o.viaServer ? sh`if [ "$(printf '%s' "$meta" | cut -f5)" = 1 ] || [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; fi; ' : '';
     const dst = `${storeBinlogDir}/${n}`;
     return (
       sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); enc=0; ` +
       // mariadb-binlog fails on an encrypted file: the empty listing says so (pipefail would stop here).
       sh`meta=$(TZ=UTC mariadb-binlog ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; ' +
       viaServer +
+      // the encrypted flag is $enc, not the listing's fifth field
+      'meta=$(printf \'%s\' "$meta" | cut -f1-4); ' +
       `got=$(${ncToStore(s, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
       sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +
       sh`printf '%s\\t%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta" "$enc"; `
