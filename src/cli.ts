@@ -4,7 +4,7 @@ import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandSpec, Runner } from './core/command.js';
 import type { Context, ContextOptions } from './core/context.js';
 import { describeError, EXIT_CODE_TABLE, ExitCode } from './core/errors.js';
-import { createIO, type IO } from './core/io.js';
+import { createIO, withPalette, type IO } from './core/io.js';
 
 // The program: global options, lazy command tree, error → exit code. This file is the ONLY place
 // that decides the process's exit code and the only one that calls process.exit.
@@ -48,7 +48,7 @@ function isVersionQuery(argv: string[]): boolean {
 
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
-  const io = deps.io ?? createIO({ env });
+  let io = deps.io ?? createIO({ env });
   let exitCode: number = ExitCode.OK;
   const contexts: Context[] = [];
   // `rdsctl --version` answers before anything else loads (it is what scripts probe with).
@@ -58,7 +58,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   }
 
   const { Command } = await import('commander');
-  if (io.color || io.colorErr) await (await import('./core/output.js')).loadColour();
+  if ((io.color || io.colorErr) && !io.outPalette && !io.errPalette) io = withPalette(io, await (await import('./core/output.js')).loadPalette());
   const words = commandWords(argv);
   const program = new Command('rdsctl')
     .description('Ops toolkit for the RDS / ECS fleet: jump to NCs and VMs, read the metadbs, install and repair RDS MySQL instances')

@@ -55,7 +55,7 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl go2nc nc-a[01-06] --outdir out --errdir err -- dmesg',
         ),
     )
-    .action(async (target: string, command: string[], o: Record<string, string | boolean | undefined>) => {
+    .action(async (target: string, command: string[], o: Record<string, string | number | boolean | undefined>) => {
       const opts: Options = {
         target,
         command,

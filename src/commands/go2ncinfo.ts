@@ -20,7 +20,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--live', 'also read uptime, load and free disk under the data directory from the NC over SSH');
   addSshOptions(cmd)
     .addHelpText('after', examples('rdsctl go2ncinfo nc-a01', 'rdsctl go2ncinfo 127.0.0.11 --live', 'rdsctl go2ncinfo SN2101A01 -o json'))
-    .action(async (nc: string, o: Record<string, string | boolean | undefined>) => {
+    .action(async (nc: string, o: Record<string, string | number | boolean | undefined>) => {
       const opts: Options = { nc, live: Boolean(o.live), output: parseOutput(o.output), ssh: parseSshFlags(o) };
       return run((ctx) => go2ncinfo(opts, ctx));
     });

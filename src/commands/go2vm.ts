@@ -50,7 +50,7 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl go2vm @nc:nc-a01 --copy fix.sh --dest /root',
         ),
     )
-    .action(async (vm: string, command: string[], o: Record<string, string | boolean | undefined>) => {
+    .action(async (vm: string, command: string[], o: Record<string, string | number | boolean | undefined>) => {
       const opts: Options = {
         vm,
         nc: Boolean(o.nc),

@@ -3,28 +3,16 @@ import { examples, type Runner } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { addOutputOption, parseOutput, printRecords, type Column, type OutputFormat } from '../core/output.js';
 import { findNc } from '../houyi/nc.js';
-import { vmsOnNc, type Vm } from '../houyi/vm.js';
+import { vmRecord, type VmRecord } from '../houyi/records.js';
+import { vmsOnNc } from '../houyi/vm.js';
 
 export interface Options {
   nc: string;
   output: OutputFormat;
 }
 
-/** The JSON record per VM (`-o json`): field names are a documented API. */
-export interface VmListRecord {
-  name: string;
-  instance_id: string;
-  status: string;
-  vcpu: number;
-  mem_mb: number;
-  ip: string;
-  image: string;
-  ssh_port: number;
-  vpc_id: string | null;
-  nc: string;
-}
-
-const COLUMNS: Column<VmListRecord>[] = [
+// -o json prints the one VM record (houyi/records.ts), as hyapi and go2which do.
+const COLUMNS: Column<VmRecord>[] = [
   { header: 'NAME', value: (v) => v.name },
   { header: 'INSTANCE_ID', value: (v) => v.instance_id },
   { header: 'STATUS', value: (v) => v.status, tone: (v) => (v.status === 'running' ? 'ok' : v.status === 'stopped' ? 'warn' : undefined) },
@@ -46,12 +34,8 @@ export function register(cmd: Command, run: Runner): void {
     });
 }
 
-function record(v: Vm): VmListRecord {
-  return { name: v.name, instance_id: v.instance_id, status: v.status, vcpu: v.vcpu, mem_mb: v.mem_mb, ip: v.ip, image: v.image, ssh_port: v.ssh_port, vpc_id: v.vpc_id, nc: v.nc_hostname };
-}
-
 export async function go2vmlist(opts: Options, ctx: Context): Promise<void> {
   const db = ctx.db('houyi');
   const nc = await findNc(db, opts.nc);
-  printRecords(ctx.io, opts.output, COLUMNS, (await vmsOnNc(db, nc.id)).map(record));
+  printRecords(ctx.io, opts.output, COLUMNS, (await vmsOnNc(db, nc.id)).map(vmRecord));
 }

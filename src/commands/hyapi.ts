@@ -8,9 +8,10 @@ import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPla
 import { addOutputOption, parseOutput, printRecords, printSections, type Column, type OutputFormat } from '../core/output.js';
 import { findNc, listNcs, vmCountsOnNc } from '../houyi/nc.js';
 import { planPower, type PowerResult } from '../houyi/power.js';
-import { ncDetail, vmDetail, type NcDetail, type VmDetail } from '../houyi/records.js';
+import { HYAPI_VM_ALIASES, hyapiVmRecord, ncDetail, type HyapiVmRecord, type NcDetail } from '../houyi/records.js';
 import type { PowerAction } from '../houyi/virsh.js';
 import { findVm, vmsOnNc } from '../houyi/vm.js';
+import { listNatgws, NATGW_COLUMNS, type NatgwListRow } from '../vpc/list.js';
 import { DIRECTIONS, listAcl, parseAclId, planAddAcl, planDeleteAcl, validateAclRule, type AclRule } from '../vpc/natgw-acl.js';
 import { idArg, oneOf } from '../vpc/validate.js';
 
@@ -33,7 +34,7 @@ export interface ActionSpec {
   mutating: boolean;
   /** The least role (reads are open to every role that may run hyapi). */
   role: Role;
-  /** The NAT gateway ACL actions answer failures on stderr only (no failure envelope). */
+  /** A NAT gateway ACL action: a conflict is a rule clash or an unusable gateway, not a VM state. */
   acl?: boolean;
 }
 
@@ -50,6 +51,7 @@ export const ACTIONS: ActionSpec[] = [
   { name: 'start_vm', summary: 'virsh start on the NC; houyi says running once the NC confirms', params: [VM_NAME], mutating: true, role: 'operator' },
   { name: 'stop_vm', summary: 'virsh shutdown on the NC; houyi says stopped once the NC confirms', params: [VM_NAME], mutating: true, role: 'operator' },
   { name: 'reboot_vm', summary: 'virsh reboot on the NC; done once the NC reports it running', params: [VM_NAME], mutating: true, role: 'operator' },
+  { name: 'list_natgw', summary: 'NAT gateways (id, VPC, address, status, ACL rule count), optionally of one VPC', params: [{ name: 'vpc_id', required: false, help: 'VPC id' }], mutating: false, role: 'read' },
   { name: 'list_natgw_acl', summary: 'List the ACL rules of NAT gateways', params: [opt('natgw_id'), opt('direction')], mutating: false, role: 'read', acl: true },
   {
     name: 'add_natgw_acl',
@@ -101,6 +103,9 @@ export function parseCall(actionName: string, words: readonly string[]): HyapiCa
   const missing = action.params.filter((p) => p.required && !(p.name in params)).map((p) => p.name);
   if (missing.length) throw new UsageError(`hyapi ${action.name}: missing ${missing.join(', ')} (valid: ${validText})`);
   switch (action.name) {
+    case 'list_natgw':
+      if (params.vpc_id !== undefined) idArg(params.vpc_id, 'vpc_id');
+      return { action, params, kind: 'houyi' };
     case 'list_natgw_acl':
       return {
         action,
@@ -126,11 +131,13 @@ export interface Envelope<T> {
   data: T | null;
 }
 
+const API_NOUNS: Record<string, string> = { nc_name: 'NcName', vm_name: 'VmName', natgw_id: 'NatGatewayId', acl_id: 'AclId', vpc_id: 'VpcId' };
+
 /** The API's error code for what went wrong, in the Houyi API's spelling. */
 export function apiErrorCode(err: unknown, action: ActionSpec): string {
-  const noun = action.params[0]?.name === 'nc_name' ? 'NcName' : action.params[0]?.name === 'vm_name' ? 'VmName' : 'Parameter';
+  const noun = API_NOUNS[action.params[0]?.name ?? ''] ?? 'Parameter';
   if (err instanceof NotFoundError) return `Invalid${noun}.NotFound`;
-  if (err instanceof ConflictError) return 'IncorrectVmStatus';
+  if (err instanceof ConflictError) return action.acl ? 'AclEntry.Conflict' : 'IncorrectVmStatus';
   if (err instanceof RemoteError) return 'Hypervisor.OperationFailed';
   if (err instanceof UnavailableError) return 'ServiceUnavailable';
   if (err instanceof RdsctlError && err.exitCode === ExitCode.INTERRUPTED) return 'Interrupted';
@@ -146,10 +153,11 @@ export interface Options {
 }
 
 type CallResult =
-  | { kind: 'vm'; data: VmDetail }
-  | { kind: 'vms'; data: VmDetail[] }
+  | { kind: 'vm'; data: HyapiVmRecord }
+  | { kind: 'vms'; data: HyapiVmRecord[] }
   | { kind: 'nc'; data: NcDetail & { vm_count: number } }
   | { kind: 'ncs'; data: NcDetail[] }
+  | { kind: 'natgws'; data: NatgwListRow[] }
   | { kind: 'power'; data: PowerResult }
   | { kind: 'acl-rules'; data: AclRule[] }
   | { kind: 'acl-rule'; data: AclRule }
@@ -215,10 +223,10 @@ async function callAction(ctx: Context, opts: Options): Promise<CallResult> {
   const p = call.params;
   switch (call.action.name) {
     case 'detail_vm':
-      return { kind: 'vm', data: vmDetail(await findVm(houyi(), p.vm_name!)) };
+      return { kind: 'vm', data: hyapiVmRecord(await findVm(houyi(), p.vm_name!)) };
     case 'list_vm': {
       const nc = await findNc(houyi(), p.nc_name!);
-      return { kind: 'vms', data: (await vmsOnNc(houyi(), nc.id)).map(vmDetail) };
+      return { kind: 'vms', data: (await vmsOnNc(houyi(), nc.id)).map(hyapiVmRecord) };
     }
     case 'detail_nc': {
       const nc = await findNc(houyi(), p.nc_name!);
@@ -226,6 +234,11 @@ async function callAction(ctx: Context, opts: Options): Promise<CallResult> {
     }
     case 'list_nc':
       return { kind: 'ncs', data: (await listNcs(houyi(), { zone: p.zone, cluster: p.cluster })).map(ncDetail) };
+    case 'list_natgw': {
+      // A VPC with no gateway is an empty list; a VPC id that exists nowhere is a not-found.
+      const vpcExists = ctx.profile().databases.vpc ? async (id: string) => (await ctx.db('vpc').query('SELECT 1 FROM vpc WHERE vpc_id = ?', [id])).length > 0 : undefined;
+      return { kind: 'natgws', data: await listNatgws(houyi(), { vpc_id: p.vpc_id }, vpcExists) };
+    }
     default: {
       const action = call.action.name.replace(/_vm$/, '') as PowerAction;
       const change = await planPower(ctx, { action, vm: p.vm_name!, waitSec: opts.waitSec });
@@ -240,15 +253,15 @@ function dryRun(ctx: Context, plan: Parameters<typeof printPlan>[1], format: 'te
   return { kind: 'dry-run' };
 }
 
-const VM_COLUMNS: Column<VmDetail>[] = [
-  { header: 'VM_NAME', value: (v) => v.vm_name },
+const VM_COLUMNS: Column<HyapiVmRecord>[] = [
+  { header: 'VM_NAME', value: (v) => v.name },
   { header: 'INSTANCE_ID', value: (v) => v.instance_id },
   { header: 'STATUS', value: (v) => v.status, tone: (v) => (v.status === 'running' ? 'ok' : v.status === 'stopped' ? 'warn' : undefined) },
   { header: 'VCPU', value: (v) => v.vcpu, align: 'right' },
   { header: 'MEM_MB', value: (v) => v.mem_mb, align: 'right' },
   { header: 'IP', value: (v) => v.ip },
   { header: 'IMAGE', value: (v) => v.image },
-  { header: 'NC', value: (v) => v.nc_name, wide: true },
+  { header: 'NC', value: (v) => v.nc, wide: true },
   { header: 'VPC_ID', value: (v) => v.vpc_id, wide: true },
 ];
 
@@ -304,8 +317,12 @@ function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
     case 'ncs':
       printRecords(ctx.io, format, NC_COLUMNS, r.data);
       return;
+    case 'natgws':
+      printRecords(ctx.io, format, NATGW_COLUMNS, r.data);
+      return;
     case 'vm':
-      printSections(ctx.io, format, [{ title: `VM ${r.data.vm_name}`, fields: fieldsOf(r.data) }], r.data);
+      // People see each field once: the aliases are for JSON readers.
+      printSections(ctx.io, format, [{ title: `VM ${r.data.name}`, fields: fieldsOf(r.data).filter(([k]) => !(HYAPI_VM_ALIASES as readonly string[]).includes(k)) }], r.data);
       return;
     case 'nc':
       printSections(ctx.io, format, [{ title: `NC ${r.data.nc_name}`, fields: fieldsOf(r.data) }], r.data);
@@ -316,9 +333,9 @@ function printAnswer(ctx: Context, format: OutputFormat, r: CallResult): void {
   }
 }
 
-/** The envelope of a failed call, for JSON readers; the error itself is still reported on stderr. */
+/** The envelope of a failed call, for JSON readers (every action alike); the error itself is still reported on stderr. */
 function printFailure(ctx: Context, format: OutputFormat, call: HyapiCall, err: unknown): void {
-  if (format !== 'json' || err instanceof UsageError || call.action.acl) return;
+  if (format !== 'json' || err instanceof UsageError) return;
   const envelope: Envelope<null> = { code: apiErrorCode(err, call.action), message: describeError(err).message, data: null };
   ctx.io.out(JSON.stringify(envelope, null, 2) + '\n');
 }

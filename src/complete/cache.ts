@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
+import { rdsctlCacheDir } from '../core/xdg.js';
 import path from 'node:path';
 import type { NameKind } from './candidates.js';
 
@@ -16,8 +16,7 @@ export interface NameCache {
 }
 
 export function cacheFile(env: NodeJS.ProcessEnv, profile: string): string {
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir(), '.cache');
-  return path.join(base, 'rdsctl', `complete-${profile.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+  return path.join(rdsctlCacheDir(env), `complete-${profile.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
 }
 
 export function readCache(file: string): NameCache | null {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import Module from 'node:module';
-import os from 'node:os';
+import { rdsctlCacheDir } from './xdg.js';
 import path from 'node:path';
 import vm from 'node:vm';
 
@@ -33,8 +33,7 @@ interface ModuleStatics {
 }
 
 export function compileCacheDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir(), '.cache');
-  return path.join(base, 'rdsctl', `v8-${process.version}-${process.arch}`);
+  return path.join(rdsctlCacheDir(env), `v8-${process.version}-${process.arch}`);
 }
 
 /** The cache directory, created if needed, or null when it is not safely ours. */

@@ -21,7 +21,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: number; name: string; meanin
   { code: 0, name: 'ok', meaning: 'success; for checks, everything healthy' },
   { code: 1, name: 'error', meaning: 'unexpected internal error (rerun with --debug for the stack)' },
   { code: 2, name: 'usage', meaning: 'bad flag, argument, parameter value or missing --yes' },
-  { code: 3, name: 'not-found', meaning: 'the named NC, VM, instance, step, profile or record does not exist' },
+  { code: 3, name: 'not-found', meaning: 'the named NC, VM, instance, step or record does not exist (an unknown profile is 7)' },
   { code: 4, name: 'unhealthy', meaning: 'the command ran and found something not healthy (offline node, rule violation, failed check)' },
   { code: 5, name: 'remote', meaning: 'a remote command or SSH failed on one or more hosts (go2nc on one host passes the remote code through)' },
   { code: 6, name: 'permission', meaning: 'the operator lacks the role the command needs' },

@@ -26,6 +26,23 @@ export function seconds(flag: string, min: number, max: number, expected = `expe
   };
 }
 
+/** Seconds above 0 (a fraction allowed) up to max: a timeout, where 0 would mean "never". */
+export function positiveSeconds(flag: string, max: number, expected = 'must be a number of seconds above 0'): ArgParser<number> {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+(\.\d+)?$/.test(v) || n <= 0 || n > max) throw new UsageError(`${flag} ${v}: ${expected}`);
+    return n;
+  };
+}
+
+/** A string matching re; `expected` says what it should look like. */
+export function matching(flag: string, re: RegExp, expected: string): ArgParser<string> {
+  return (v) => {
+    if (!re.test(v)) throw new UsageError(`${flag} ${v}: ${expected}`);
+    return v;
+  };
+}
+
 /** One of a fixed list; commander's .choices() does this too, but says it in its own words. */
 export function oneOf<T extends string>(flag: string, valid: readonly T[]): ArgParser<T> {
   return (v) => {

@@ -1,5 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
 
+export type Styler = (text: string) => string;
+
+/** The styles of coloured output (chalk's); loaded by cli.ts at start-up only when a stream is a colour TTY. */
+export interface Palette {
+  ok: Styler;
+  warn: Styler;
+  bad: Styler;
+  dim: Styler;
+  bold: Styler;
+}
+
 /**
  * The process's streams as commands see them. Commands never touch process.stdout directly,
  * so tests run the real program in-process with captured streams.
@@ -15,6 +26,10 @@ export interface IO {
   color: boolean;
   /** Colour on stderr, decided separately: `rdsctl x | jq` still gets coloured progress. */
   colorErr: boolean;
+  /** The styles for stdout when it is coloured and they were loaded; printers colour with these. */
+  outPalette?: Palette;
+  /** The same for stderr. */
+  errPalette?: Palette;
   /** A human can answer a confirmation prompt. */
   canPrompt: boolean;
   out(text: string): void;
@@ -29,6 +44,7 @@ export interface IOOptions {
   stdoutIsTTY?: boolean;
   stderrIsTTY?: boolean;
   env?: NodeJS.ProcessEnv;
+  palette?: Palette;
 }
 
 export function createIO(o: IOOptions = {}): IO {
@@ -42,7 +58,7 @@ export function createIO(o: IOOptions = {}): IO {
   // https://no-color.org: any non-empty NO_COLOR disables colour. FORCE_COLOR is for tests of colour.
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
   const force = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0';
-  return {
+  const io: IO = {
     stdin,
     stdout,
     stderr,
@@ -55,4 +71,10 @@ export function createIO(o: IOOptions = {}): IO {
     out: (t) => void stdout.write(t),
     err: (t) => void stderr.write(t),
   };
+  return o.palette ? withPalette(io, o.palette) : io;
+}
+
+/** The IO with the palette on each stream that is coloured (a new object; io is left as it was). */
+export function withPalette(io: IO, palette: Palette): IO {
+  return { ...io, outPalette: io.color ? palette : undefined, errPalette: io.colorErr ? palette : undefined };
 }

@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import type TableType from 'cli-table3';
 import { createRequire } from 'node:module';
-import type { IO } from './io.js';
+import type { IO, Palette } from './io.js';
 import { UsageError } from './errors.js';
 
 // Every command prints through this file, so what it loads every command pays for at start-up:
 // cli-table3 (and string-width under it) is required only for a table it must draw (see
-// plainLayout), and chalk only when colour is on (see loadColour).
+// plainLayout), and chalk only when colour is on (see loadPalette).
 const load = createRequire(import.meta.url);
 
 // One definition of `-o`: the flag, its help text and its validation all come from this list.
@@ -52,25 +52,22 @@ export function cellText(v: unknown): string {
 }
 
 // chalk colours TTY output. Its import alone costs ~9 ms here, a third of rdsctl's start-up budget
-// over node itself, so it is loaded only when a run will colour something (cli.ts calls
-// loadColour when stdout or stderr is a colour TTY); pipes, `--version` and -o json never load it.
-type Styler = (text: string) => string;
-let styles: Record<Exclude<Tone, undefined> | 'bold', Styler> | undefined;
-
-export async function loadColour(): Promise<void> {
-  if (styles) return;
+// over node itself, so it is loaded only when a run will colour something: cli.ts calls
+// loadPalette when stdout or stderr is a colour TTY and puts the palette into the IO; pipes,
+// `--version` and -o json never load it. Nothing here keeps it: the IO carries it.
+export async function loadPalette(): Promise<Palette> {
   const { Chalk } = await import('chalk');
   const c = new Chalk({ level: 1 });
-  styles = { ok: c.green, warn: c.yellow, bad: c.red, dim: c.dim, bold: c.bold };
+  return { ok: c.green, warn: c.yellow, bad: c.red, dim: c.dim, bold: c.bold };
 }
 
-/** Colour follows the IO we were given (TTY, NO_COLOR), never a global decision; plain until loadColour. */
-export function paint(text: string, tone: Tone, color: boolean): string {
-  return color && tone && styles ? styles[tone](text) : text;
+/** Colour follows the IO we were given (TTY, NO_COLOR): pass io.outPalette or io.errPalette; none is plain. */
+export function paint(text: string, tone: Tone, palette: Palette | undefined): string {
+  return palette && tone ? palette[tone](text) : text;
 }
 
-export function bold(text: string, color: boolean): string {
-  return color && styles ? styles.bold(text) : text;
+export function bold(text: string, palette: Palette | undefined): string {
+  return palette ? palette.bold(text) : text;
 }
 
 // Every printer escapes what a terminal would act on: C0 and C1 control characters (ESC starts
@@ -115,8 +112,13 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
 
+/** One JSON value on one line (JSON lines for streams of answers), with jsonText's escapes. */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
 /** tsv fields must not contain the separators; escape them the way `mysql -B` does, and every other control character. */
-function tsvField(s: string): string {
+export function tsvField(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(TERMINAL_UNSAFE, escapeChar);
 }
 
@@ -127,10 +129,9 @@ const BORDERLESS = {
   'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
 };
 
-export function renderTable(headers: string[], rows: string[][], opts: { color?: boolean; tones?: Tone[][]; align?: ('left' | 'right')[] } = {}): string {
-  const color = Boolean(opts.color);
-  const head = headers.map((h) => bold(h, color));
-  const body = rows.map((r, i) => r.map((c, j) => paint(c, opts.tones?.[i]?.[j], color)));
+export function renderTable(headers: string[], rows: string[][], opts: { palette?: Palette; tones?: Tone[][]; align?: ('left' | 'right')[] } = {}): string {
+  const head = headers.map((h) => bold(h, opts.palette));
+  const body = rows.map((r, i) => r.map((c, j) => paint(c, opts.tones?.[i]?.[j], opts.palette)));
   return (plainLayout(head, body, opts.align) ?? tableLayout(head, body, opts.align)).split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
 }
 
@@ -193,8 +194,8 @@ export function printRecords<T>(io: IO, format: OutputFormat, columns: Column<T>
     io.out([cols.map((c) => c.header), ...cells].map((r) => r.map(tsvField).join('\t')).join('\n') + '\n');
     return;
   }
-  const tones = io.color ? rows.map((r) => cols.map((c) => c.tone?.(r))) : undefined;
-  io.out(renderTable(cols.map((c) => c.header), cells.map((r) => r.map(termSafe)), { color: io.color, tones, align: cols.map((c) => c.align ?? 'left') }));
+  const tones = io.outPalette ? rows.map((r) => cols.map((c) => c.tone?.(r))) : undefined;
+  io.out(renderTable(cols.map((c) => c.header), cells.map((r) => r.map(termSafe)), { palette: io.outPalette, tones, align: cols.map((c) => c.align ?? 'left') }));
 }
 
 /** Writes records as they come: see recordWriter. */
@@ -281,14 +282,14 @@ export function printSections(io: IO, format: OutputFormat, sections: Section[],
   }
   const out: string[] = [];
   for (const s of sections) {
-    out.push(bold(termSafe(s.title) + ':', io.color));
+    out.push(bold(termSafe(s.title) + ':', io.outPalette));
     if (s.fields?.length) {
       const w = Math.max(...s.fields.map(([k]) => k.length));
       for (const [k, v] of s.fields) out.push(`  ${(termSafe(k) + ':').padEnd(w + 1)} ${termSafe(cellText(v))}`);
     }
     if (s.table) {
       if (s.table.rows.length === 0) out.push(`  ${termSafe(s.empty ?? '(none)')}`);
-      else out.push(renderTable(s.table.headers, s.table.rows.map((r) => r.map((c) => termSafe(cellText(c)))), { color: io.color }).trimEnd().split('\n').map((l) => '  ' + l).join('\n'));
+      else out.push(renderTable(s.table.headers, s.table.rows.map((r) => r.map((c) => termSafe(cellText(c)))), { palette: io.outPalette }).trimEnd().split('\n').map((l) => '  ' + l).join('\n'));
     } else if (!s.fields?.length) {
       out.push(`  ${termSafe(s.empty ?? '(none)')}`);
     }

@@ -20,7 +20,7 @@ export function stderrProgress(io: IO, prefix = ''): Progress {
   return {
     step(e) {
       const tone = e.status === 'failed' ? 'bad' : e.status === 'skipped' ? 'dim' : undefined;
-      io.err(prefix + paint(termSafe(formatStep(e)), tone, io.colorErr) + '\n');
+      io.err(prefix + paint(termSafe(formatStep(e)), tone, io.errPalette) + '\n');
     },
   };
 }

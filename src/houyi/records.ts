@@ -1,45 +1,68 @@
 import type { Nc } from './nc.js';
 import type { Vm } from './vm.js';
 
-// The JSON records of a VM and of an NC as hyapi answers them (the Houyi API's field names).
-// These are an API for runbooks: never rename a field, only add.
+// The JSON records of a VM and of an NC. These are an API for runbooks: never rename a field,
+// only add (and keep a renamed one as an alias for a release, below).
 
-export interface VmDetail {
-  vm_name: string;
+/**
+ * A VM, the same object wherever rdsctl prints one: `go2vmlist -o json`, `hyapi detail_vm` /
+ * `list_vm` (data) and `go2which` (a vm match's record).
+ */
+export interface VmRecord {
+  name: string;
   instance_id: string;
   status: string;
-  nc_name: string;
-  nc_ip: string;
-  cluster: string;
-  zone: string;
   vcpu: number;
   mem_mb: number;
   ip: string;
   ssh_port: number;
   image: string;
   vpc_id: string | null;
+  /** The NC's hostname. */
+  nc: string;
+  nc_ip: string;
+  cluster: string;
+  zone: string;
   gmt_created: Date;
   gmt_modified: Date;
 }
 
-export function vmDetail(v: Vm): VmDetail {
+export function vmRecord(v: Vm): VmRecord {
   return {
-    vm_name: v.name,
+    name: v.name,
     instance_id: v.instance_id,
     status: v.status,
-    nc_name: v.nc_hostname,
-    nc_ip: v.nc_ip,
-    cluster: v.cluster,
-    zone: v.zone,
     vcpu: v.vcpu,
     mem_mb: v.mem_mb,
     ip: v.ip,
     ssh_port: v.ssh_port,
     image: v.image,
     vpc_id: v.vpc_id,
+    nc: v.nc_hostname,
+    nc_ip: v.nc_ip,
+    cluster: v.cluster,
+    zone: v.zone,
     gmt_created: v.gmt_created,
     gmt_modified: v.gmt_modified,
   };
+}
+
+/**
+ * hyapi's VM data before the one shape: `vm_name` (now `name`) and `nc_name` (now `nc`). Kept
+ * beside the new names for one release so runbooks reading them go on working; README says so.
+ */
+export interface HyapiVmRecord extends VmRecord {
+  /** Deprecated alias of name. */
+  vm_name: string;
+  /** Deprecated alias of nc. */
+  nc_name: string;
+}
+
+export const HYAPI_VM_ALIASES = ['vm_name', 'nc_name'] as const;
+
+export function hyapiVmRecord(v: Vm): HyapiVmRecord {
+  const r = vmRecord(v);
+  return { ...r, vm_name: r.name, nc_name: r.nc };
 }
 
 export interface NcDetail {

@@ -3,25 +3,58 @@ import type { LogicalDb } from '../core/config.js';
 import { NotFoundError, UnavailableError, oneLine, RdsctlError } from '../core/errors.js';
 import type { Section } from '../core/output.js';
 import type { Db } from '../remote/mysql.js';
-import { findCustins, instancesOnHost, nearCustinsNames } from '../rds/lookup.js';
+import { custinsById, findCustins, instancesOnHost, nearCustinsNames, type Custins } from '../rds/lookup.js';
 import { isIpv4, rankNear } from '../core/near.js';
 import { slbByAddress } from '../slb/nodes.js';
 import { machinesBy, nearMachineNames } from '../tianji/model.js';
 import { nearNcNames, ncsBy, vmCountsOnNc, type Nc, type NcKey } from './nc.js';
+import { vmRecord } from './records.js';
 import { nearVmNames, vmsBy, type VmKey } from './vm.js';
+import {
+  chunkserversBy,
+  custinsByAddress,
+  custinsByConnString,
+  lvsByVip,
+  nearNetworkNames,
+  natgwsBy,
+  parseEndpoint,
+  rdsProxyNodesBy,
+  slbHostsByName,
+  splitHostPort,
+  vpcById,
+  vswitchById,
+  type CustinsRef,
+  type NearSource,
+  type SlbHostRow,
+} from './which-network.js';
 
 // go2which: what a name is and where it lives, across every metadb the profile has. Each probe is
 // an equality on a unique (or leading) index; IP-shaped names only probe IP columns, other names
 // only name columns. A database the profile does not configure is skipped; one that fails is
 // reported, because then "not found" could be wrong.
 
-export type WhichKind = 'vm' | 'nc' | 'custins' | 'lb_node' | 'proxy' | 'tianji_machine';
+export type WhichKind =
+  | 'vm'
+  | 'nc'
+  | 'custins'
+  | 'lb_node'
+  | 'proxy'
+  | 'tianji_machine'
+  | 'natgw'
+  | 'vpc'
+  | 'vswitch'
+  | 'chunkserver'
+  | 'rds_proxy_node';
+
+/** What go2which answers for, in its help and in the not-found message. */
+export const WHICH_KINDS_TEXT =
+  'VM, NC, RDS instance (name, id, endpoint, connection string, VIP), SLB node or VIP, RDS proxy host, NAT gateway, VPC, vSwitch, chunkserver or Tianji machine';
 
 export interface WhichMatch {
   kind: WhichKind;
-  /** The column the name matched: name, instance_id, ip, hostname, sn, ins_name, id, ip_addr, ip_adr. */
+  /** What the name matched: name, instance_id, ip, hostname, sn, ins_name, id, ip_addr, ip_adr, vip, conn_string, "instance ip:port", … */
   matched_on: string;
-  /** The record's own name (vm name, NC hostname, ins_name, IP of an SLB node, machine hostname). */
+  /** The record's own name (vm name, NC hostname, ins_name, IP of an SLB node, machine hostname, gateway/VPC/vSwitch id). */
   name: string;
   record: Record<string, unknown>;
   related: Record<string, unknown>;
@@ -37,15 +70,42 @@ export interface WhichResult {
 /** A probe of one metadb; what it could not read goes to `errors` (the match list stays usable). */
 type Probe = (db: Db, errors: string[]) => Promise<WhichMatch[]>;
 
-export async function which(ctx: Context, name: string): Promise<WhichResult> {
-  const ip = isIpv4(name);
-  const probes: Array<[LogicalDb, Probe]> = [
-    ['houyi', (db) => vmMatches(db, name, ip ? ['ip'] : ['name', 'instance_id'])],
-    ['houyi', (db, errors) => ncMatches(ctx, db, name, ip ? ['ip'] : ['hostname', 'sn'], errors)],
-    ...(ip ? [] : ([['dbaas', (db: Db) => custinsMatches(db, name)]] as Array<[LogicalDb, Probe]>)),
-    ...(ip ? ([['xuanyuan', (db: Db) => slbMatches(db, name)]] as Array<[LogicalDb, Probe]>) : []),
-    ['tianji', (db) => machineMatches(db, name, ip ? 'ip' : 'hostname')],
+/** The probes for one name, by its shape: an endpoint, a host:port, an IP, or a name. */
+function probesFor(ctx: Context, name: string): Array<[LogicalDb, Probe]> {
+  const ep = parseEndpoint(name);
+  const hp = ep ? undefined : splitHostPort(name);
+  const ip = ep?.ip ?? (isIpv4(name) ? name : undefined);
+  if (ip !== undefined) {
+    return [
+      ['houyi', (db) => vmMatches(db, ip, ['ip'])],
+      ['houyi', (db, errors) => ncMatches(ctx, db, ip, ['ip'], errors)],
+      ['houyi', (db) => natgwMatches(db, 'ip', ip)],
+      ['dbaas', async (db) => custinsRefMatches(db, await custinsByAddress(db, ip, ep?.port))],
+      ['dbaas', (db) => rdsProxyMatches(db, 'ip', ip)],
+      ['xuanyuan', (db) => slbMatches(db, ip, ep?.port)],
+      ['tianji', (db) => machineMatches(db, ip, 'ip')],
+      ['pangu', (db) => chunkserverMatches(db, 'ip', ip)],
+    ];
+  }
+  if (hp) {
+    return [['dbaas', async (db) => custinsRefMatches(db, (await custinsByConnString(db, hp.host)).filter((r) => r.detail.proxy_port == null || Number(r.detail.proxy_port) === hp.port))]];
+  }
+  return [
+    ['houyi', (db) => vmMatches(db, name, ['name', 'instance_id'])],
+    ['houyi', (db, errors) => ncMatches(ctx, db, name, ['hostname', 'sn'], errors)],
+    ['houyi', (db) => natgwMatches(db, 'natgw_id', name)],
+    ['dbaas', (db) => custinsMatches(db, name)],
+    ['dbaas', async (db) => custinsRefMatches(db, await custinsByConnString(db, name))],
+    ['dbaas', (db) => rdsProxyMatches(db, 'hostname', name)],
+    ['xuanyuan', (db) => slbNameMatches(db, name)],
+    ['tianji', (db) => machineMatches(db, name, 'hostname')],
+    ['pangu', (db) => chunkserverMatches(db, 'hostname', name)],
+    ['vpc', (db) => vpcMatches(db, name)],
   ];
+}
+
+export async function which(ctx: Context, name: string): Promise<WhichResult> {
+  const probes = probesFor(ctx, name);
   const configured = ctx.profile().databases;
   // Each metadb's probes run in turn on its one connection; the metadbs are asked at the same time,
   // so their connections and queries overlap. Matches and errors still come in probe order.
@@ -67,14 +127,27 @@ export async function which(ctx: Context, name: string): Promise<WhichResult> {
     }),
   );
   const results = perDb.flat();
-  const matches = results.flatMap((r) => r.matches);
+  const matches = dedupe(results.flatMap((r) => r.matches));
   const errors: string[] = [];
   for (const e of results.flatMap((r) => r.errors)) if (!errors.includes(e)) errors.push(e);
   if (matches.length === 0) {
     if (errors.length) throw new UnavailableError(`"${name}" not found in what could be read; ${errors.join('; ')}`);
-    throw new NotFoundError(`"${name}" is not a known VM, NC, RDS instance, SLB node or Tianji machine`, await nearNames(ctx, name));
+    throw new NotFoundError(`"${name}" is not a known ${WHICH_KINDS_TEXT}`, await nearNames(ctx, name));
   }
   return { query: name, matches, errors };
+}
+
+/** One instance reached two ways (its endpoint is both conn_ip and the route's address) is one match. */
+function dedupe(matches: WhichMatch[]): WhichMatch[] {
+  const out: WhichMatch[] = [];
+  for (const m of matches) {
+    const prev = out.find((o) => o.kind === m.kind && o.name === m.name && o.kind === 'custins');
+    if (prev && prev.matched_on !== m.matched_on) {
+      prev.matched_on = `${prev.matched_on}, ${m.matched_on}`;
+      prev.related.via = [...((prev.related.via as unknown[]) ?? []), ...((m.related.via as unknown[]) ?? [])];
+    } else if (!prev) out.push(m);
+  }
+  return out;
 }
 
 async function vmMatches(db: Db, name: string, keys: VmKey[]): Promise<WhichMatch[]> {
@@ -85,7 +158,8 @@ async function vmMatches(db: Db, name: string, keys: VmKey[]): Promise<WhichMatc
         kind: 'vm',
         matched_on: key,
         name: vm.name,
-        record: { name: vm.name, instance_id: vm.instance_id, status: vm.status, ip: vm.ip, vcpu: vm.vcpu, mem_mb: vm.mem_mb, image: vm.image, vpc_id: vm.vpc_id },
+        record: { ...vmRecord(vm) },
+        // The record now holds these too; related keeps them for one release (README).
         related: { nc: vm.nc_hostname, nc_ip: vm.nc_ip, cluster: vm.cluster, zone: vm.zone },
       });
     }
@@ -123,26 +197,97 @@ async function ncRelated(ctx: Context, db: Db, nc: Nc, errors: string[]): Promis
   return related;
 }
 
-async function custinsMatches(db: Db, name: string): Promise<WhichMatch[]> {
-  return (await findCustins(db, name)).map(({ custins: c, matched_on }) => ({
-    kind: 'custins' as const,
+function custinsMatch(c: Custins, matched_on: string, via?: Array<Record<string, unknown>>): WhichMatch {
+  return {
+    kind: 'custins',
     matched_on,
     name: c.ins_name,
     record: { id: c.id, ins_name: c.ins_name, engine: c.engine, version: c.version, class_code: c.class_code, status: c.status, zone: c.zone, network_type: c.network_type, conn_ip: c.conn_ip, conn_port: c.conn_port },
     related: {
       master: c.hosts.find((h) => h.role === 'master')?.host_name ?? null,
       slave: c.hosts.find((h) => h.role === 'slave')?.host_name ?? null,
+      ...(via ? { via } : {}),
       instances: c.hosts,
     },
+  };
+}
+
+async function custinsMatches(db: Db, name: string): Promise<WhichMatch[]> {
+  return (await findCustins(db, name)).map(({ custins, matched_on }) => custinsMatch(custins, matched_on));
+}
+
+/** The instances that network records lead to, with the record that matched under related.via. */
+async function custinsRefMatches(db: Db, refs: CustinsRef[]): Promise<WhichMatch[]> {
+  const out: WhichMatch[] = [];
+  for (const ref of refs) {
+    const c = await custinsById(db, ref.custins_id);
+    if (c) out.push(custinsMatch(c, ref.via, [{ matched_on: ref.via, ...ref.detail }]));
+  }
+  return out;
+}
+
+async function slbMatches(db: Db, ip: string, port?: number): Promise<WhichMatch[]> {
+  const out: WhichMatch[] = [];
+  const { nodes, proxies } = await slbByAddress(db, ip);
+  // With a port, a node answers only for the port its service listens on.
+  const onPort = (p: unknown): boolean => port === undefined || Number(p) === port;
+  for (const n of nodes) if (onPort(n.service_port)) out.push({ kind: 'lb_node', matched_on: port === undefined ? 'ip_addr' : 'ip_addr:service_port', name: String(n.ip_addr), record: n, related: { cluster: n.cluster } });
+  for (const p of proxies) if (onPort(p.service_port)) out.push({ kind: 'proxy', matched_on: port === undefined ? 'ip_adr' : 'ip_adr:service_port', name: String(p.ip_adr), record: p, related: { cluster: p.cluster } });
+  // A VIP is served by an LVS pair on any port.
+  for (const n of await lvsByVip(db, ip)) out.push(slbHostMatch(n, 'vip'));
+  return out;
+}
+
+async function slbNameMatches(db: Db, name: string): Promise<WhichMatch[]> {
+  return (await slbHostsByName(db, name)).map((n) => slbHostMatch(n, 'hostname'));
+}
+
+function slbHostMatch(n: SlbHostRow, matched_on: string): WhichMatch {
+  const { kind, cluster, ...record } = n;
+  return { kind, matched_on, name: n.address, record, related: { cluster } };
+}
+
+async function rdsProxyMatches(db: Db, key: 'hostname' | 'ip', value: string): Promise<WhichMatch[]> {
+  return (await rdsProxyNodesBy(db, key, value)).map((p) => ({
+    kind: 'rds_proxy_node' as const,
+    matched_on: key,
+    name: p.hostname,
+    record: { hostname: p.hostname, ip: p.ip, ssh_port: p.ssh_port, status: p.status },
+    related: { data_routes: Number(p.routes) },
   }));
 }
 
-async function slbMatches(db: Db, ip: string): Promise<WhichMatch[]> {
+async function natgwMatches(db: Db, key: 'natgw_id' | 'ip', value: string): Promise<WhichMatch[]> {
+  return (await natgwsBy(db, key, value)).map((g) => ({
+    kind: 'natgw' as const,
+    matched_on: key,
+    name: g.natgw_id,
+    record: { natgw_id: g.natgw_id, ip: g.ip, status: g.status, zone_id: g.zone_id },
+    related: { vpc_id: g.vpc_id, acl_rules: Number(g.acl_rules) },
+  }));
+}
+
+async function vpcMatches(db: Db, name: string): Promise<WhichMatch[]> {
   const out: WhichMatch[] = [];
-  const { nodes, proxies } = await slbByAddress(db, ip);
-  for (const n of nodes) out.push({ kind: 'lb_node', matched_on: 'ip_addr', name: String(n.ip_addr), record: n, related: { cluster: n.cluster } });
-  for (const p of proxies) out.push({ kind: 'proxy', matched_on: 'ip_adr', name: String(p.ip_adr), record: p, related: { cluster: p.cluster } });
+  const v = await vpcById(db, name);
+  if (v) {
+    out.push({ kind: 'vpc', matched_on: 'vpc_id', name: v.vpc.vpc_id, record: { ...v.vpc }, related: { vswitches: v.vswitches.map((s) => ({ vswitch_id: s.vswitch_id, zone: s.zone, cidr: s.cidr })) } });
+  }
+  const s = await vswitchById(db, name);
+  if (s) {
+    out.push({ kind: 'vswitch', matched_on: 'vswitch_id', name: s.vswitch.vswitch_id, record: { ...s.vswitch }, related: { vpc_name: s.vpc?.name ?? null, vpc_cidr: s.vpc?.cidr ?? null } });
+  }
   return out;
+}
+
+async function chunkserverMatches(db: Db, key: 'hostname' | 'ip', value: string): Promise<WhichMatch[]> {
+  return (await chunkserversBy(db, key, value)).map((c) => ({
+    kind: 'chunkserver' as const,
+    matched_on: key,
+    name: c.hostname,
+    record: { hostname: c.hostname, ip: c.ip, status: c.status, last_heartbeat: c.last_heartbeat },
+    related: { cluster: c.cluster, disks: Number(c.disks), disks_not_ok: Number(c.disks_not_ok) },
+  }));
 }
 
 async function machineMatches(db: Db, name: string, key: 'hostname' | 'ip'): Promise<WhichMatch[]> {
@@ -163,6 +308,16 @@ async function nearNames(ctx: Context, name: string): Promise<string[]> {
   if (configured.houyi) sources.push(soft(nearVmNames(ctx.db('houyi'), name)), soft(nearNcNames(ctx.db('houyi'), name)));
   if (configured.dbaas && !isIpv4(name)) sources.push(soft(nearCustinsNames(ctx.db('dbaas'), name)));
   if (configured.tianji) sources.push(soft(nearMachineNames(ctx.db('tianji'), name)));
+  if (!isIpv4(name)) {
+    const net = (db: LogicalDb, list: NearSource[]): void => {
+      if (configured[db]) for (const s of list) sources.push(soft(nearNetworkNames(ctx.db(db), s, name)));
+    };
+    net('houyi', ['natgw']);
+    net('vpc', ['vpc', 'vswitch']);
+    net('pangu', ['chunkserver']);
+    net('xuanyuan', ['lb_node', 'proxy']);
+    net('dbaas', ['rds_proxy_node']);
+  }
   return rankNear(name, (await Promise.all(sources)).flat());
 }
 
@@ -170,19 +325,20 @@ function flat(v: unknown): unknown {
   return v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v;
 }
 
-export function whichSections(r: WhichResult): Section[] {
+export function whichSections(r: WhichResult, prefix = ''): Section[] {
   const sections: Section[] = [];
   for (const m of r.matches) {
     const tables = Object.entries(m.related).filter(([, v]) => Array.isArray(v)) as Array<[string, Array<Record<string, unknown>>]>;
     sections.push({
-      title: `${m.kind} ${m.name} (matched on ${m.matched_on})`,
-      fields: [...Object.entries(m.record), ...Object.entries(m.related).filter(([, v]) => !Array.isArray(v))].map(([k, v]): [string, unknown] => [k, flat(v)]),
+      title: `${prefix}${m.kind} ${m.name} (matched on ${m.matched_on})`,
+      // A related field the record already shows (a VM's nc, cluster, zone) is shown once.
+      fields: [...Object.entries(m.record), ...Object.entries(m.related).filter(([k, v]) => !Array.isArray(v) && !(k in m.record))].map(([k, v]): [string, unknown] => [k, flat(v)]),
     });
     for (const [k, rows] of tables) {
       const headers = rows[0] ? Object.keys(rows[0]) : [];
-      sections.push({ title: `${m.kind} ${m.name} ${k}`, table: { headers: headers.map((h) => h.toUpperCase()), rows: rows.map((row) => headers.map((h) => flat(row[h]))) }, empty: '(none)' });
+      sections.push({ title: `${prefix}${m.kind} ${m.name} ${k}`, table: { headers: headers.map((h) => h.toUpperCase()), rows: rows.map((row) => headers.map((h) => flat(row[h]))) }, empty: '(none)' });
     }
   }
-  if (r.errors.length) sections.push({ title: 'Errors', fields: r.errors.map((e, n): [string, unknown] => [String(n + 1), e]) });
+  if (r.errors.length) sections.push({ title: `${prefix}Errors`, fields: r.errors.map((e, n): [string, unknown] => [String(n + 1), e]) });
   return sections;
 }

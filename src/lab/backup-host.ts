@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { hostDiskPath, hostKeyPath } from './hosts.js';
+import { hostDiskPath, hostKeyPath, writeKeyPair } from './hosts.js';
 import type { Topology } from './topology.js';
 
 // The lab's backup store (bak-01) and what production provisions on every NC so that the NC can
@@ -33,12 +32,9 @@ function writeIfChanged(file: string, text: string | Buffer, mode: number): void
  * client key) also gets the NCs' backup key; every NC's /etc/rds/backup holds the key and the
  * store's own host key.
  */
-export function ensureBackupStores(labDir: string, t: Topology, o: { sshKeygen: string; clientKeyPub: string }): void {
+export function ensureBackupStores(labDir: string, t: Topology, o: { clientKeyPub: string }): void {
   const key = ncBackupKeyPath(labDir);
-  if (!fs.existsSync(key) || !fs.existsSync(key + '.pub')) {
-    fs.rmSync(key, { force: true });
-    execFileSync(o.sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'rdsctl-lab-nc-backup', '-f', key], { stdio: 'ignore' });
-  }
+  if (!fs.existsSync(key) || !fs.existsSync(key + '.pub')) writeKeyPair(key, 'rdsctl-lab-nc-backup');
   const hostKey = (name: string): string => fs.readFileSync(hostKeyPath(labDir, name) + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   const known = t.backupHosts.map((b) => `${t.sshPort === 22 ? b.address : `[${b.address}]:${t.sshPort}`} ${hostKey(b.name)}`).join('\n') + '\n';
   for (const b of t.backupHosts) {

@@ -11,7 +11,6 @@ export interface LabBinaries {
   installDb: string;
   client: string;
   sshd: string;
-  sshKeygen: string;
   /** util-linux: the lab's hosts are namespaces made with unshare, entered with nsenter, their sessions' capabilities set with setpriv. */
   unshare: string;
   nsenter: string;
@@ -30,7 +29,6 @@ const WANTED: Wanted[] = [
   { key: 'installDb', names: ['mariadb-install-db', 'mysql_install_db'], what: 'mariadb-install-db', pkg: 'mariadb-server' },
   { key: 'client', names: ['mariadb', 'mysql'], what: 'MariaDB client (mariadb)', pkg: 'mariadb-client' },
   { key: 'sshd', names: ['sshd'], what: 'OpenSSH server (sshd)', pkg: 'openssh-server' },
-  { key: 'sshKeygen', names: ['ssh-keygen'], what: 'ssh-keygen', pkg: 'openssh-client' },
   { key: 'unshare', names: ['unshare'], what: 'unshare (util-linux)', pkg: 'util-linux' },
   { key: 'nsenter', names: ['nsenter'], what: 'nsenter (util-linux)', pkg: 'util-linux' },
   { key: 'setpriv', names: ['setpriv'], what: 'setpriv (util-linux)', pkg: 'util-linux' },

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
+import { newEd25519KeyPair } from '../remote/keys.js';
 import { shq } from '../remote/quote.js';
 import { BACKUP_STORE_DIR, type HostKind, type LabHostSpec, type Topology, type Vm } from './topology.js';
 
@@ -286,33 +287,34 @@ export function ensureHost(labDir: string, h: LabHostSpec, vms: Vm[], f: HostFil
   }
 }
 
+/** Write a new ed25519 key pair to key and key.pub (replacing a half-written one). */
+export function writeKeyPair(key: string, comment: string): void {
+  fs.mkdirSync(path.dirname(key), { recursive: true });
+  fs.rmSync(key + '.pub', { force: true });
+  const k = newEd25519KeyPair(comment);
+  fs.writeFileSync(key, k.private, { mode: 0o600 });
+  fs.chmodSync(key, 0o600);
+  fs.writeFileSync(key + '.pub', k.public, { mode: 0o644 });
+}
+
+function hasKeyPair(key: string): boolean {
+  return fs.existsSync(key) && fs.existsSync(key + '.pub');
+}
+
 /** The lab's client key (root's authorized key on every host), made once. Returns its path. */
-export function ensureClientKey(sshDir: string, sshKeygen: string): string {
+export function ensureClientKey(sshDir: string): string {
   fs.mkdirSync(sshDir, { recursive: true, mode: 0o700 });
   const key = path.join(sshDir, 'id_ed25519');
-  if (!fs.existsSync(key) || !fs.existsSync(key + '.pub')) {
-    fs.rmSync(key, { force: true });
-    execFileSync(sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'rdsctl-lab', '-f', key], { stdio: 'ignore' });
-  }
+  if (!hasKeyPair(key)) writeKeyPair(key, 'rdsctl-lab');
   return key;
 }
 
-/** Host keys, one per host, made once (ssh-keygen, several at a time). */
-export async function ensureHostKeys(labDir: string, hosts: LabHostSpec[], sshKeygen: string): Promise<void> {
-  const missing = hosts.filter((h) => !fs.existsSync(hostKeyPath(labDir, h.name) + '.pub'));
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < missing.length) {
-      const h = missing[next++]!;
-      const key = hostKeyPath(labDir, h.name);
-      fs.mkdirSync(path.dirname(key), { recursive: true });
-      fs.rmSync(key, { force: true });
-      await new Promise<void>((resolve, reject) =>
-        execFile(sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${h.name}`, '-f', key], (err) => (err ? reject(err) : resolve())),
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(8, missing.length) }, worker));
+/** Host keys, one per host, made once. */
+export function ensureHostKeys(labDir: string, hosts: LabHostSpec[]): void {
+  for (const h of hosts) {
+    const key = hostKeyPath(labDir, h.name);
+    if (!hasKeyPair(key)) writeKeyPair(key, `root@${h.name}`);
+  }
 }
 
 export function hostKeyPath(labDir: string, name: string): string {

@@ -3,12 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
 import { InternalError, NotFoundError, UnavailableError, UsageError } from '../core/errors.js';
-import { findLabBinaries } from './binaries.js';
+import { findLabBinaries, type LabBinaries } from './binaries.js';
+import { rdsctlCacheDir } from '../core/xdg.js';
 import { ensureBackupStores } from './backup-host.js';
 import { checkMountablePath, ensureClientKey, ensureHostKeys, ensureHosts, knownHostsLines, LAB_BIN, readVmState, writeVmState } from './hosts.js';
 import {
   checkMariadbPort,
+  copyTemplate,
   createDatabases,
+  ensureTemplate,
   ensureLabUser,
   ensureSecrets,
   installDatadir,
@@ -17,8 +20,10 @@ import {
   runningPid,
   schemaHash,
   startMariadb,
+  templateDir,
   vmStatuses,
   writeClientCnf,
+  type MariadbPaths,
   type Secrets,
 } from './mariadb.js';
 import { mapLimit } from '../core/concurrency.js';
@@ -129,36 +134,45 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
 
   const mariaPid = runningPid(maria);
   if (!mariaPid) await checkMariadbPort(params.port);
-  let tree = procTree();
+  const tree = procTree();
   await checkSshAddresses(layout, tree);
 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!existing) writeLabFile(params, ctx.configPath, ctx.clock.now());
-  const clientKey = ensureClientKey(path.join(dir, 'ssh'), bins.sshKeygen);
-  await ensureHostKeys(dir, layout.hosts, bins.sshKeygen);
+  const clientKey = ensureClientKey(path.join(dir, 'ssh'));
+  ensureHostKeys(dir, layout.hosts);
   fs.writeFileSync(layout.knownHosts, knownHostsLines(dir, layout.hosts, params.sshPort), { mode: 0o644 });
   ensureHosts(dir, layout.topology, layout.hosts, { sshPort: params.sshPort, clientKeyPub: clientKey + '.pub' });
-  ensureBackupStores(dir, layout.topology, { sshKeygen: bins.sshKeygen, clientKeyPub: clientKey + '.pub' });
+  ensureBackupStores(dir, layout.topology, { clientKeyPub: clientKey + '.pub' });
+  const secrets = ensureSecrets(dir);
 
+  // Three things run at once, each as soon as what it needs is there: the metadb (made, started,
+  // seeded), the hosts booting (NCs first), and on each NC its VMs once the NC is up and it is
+  // known which of them run; HAProxy starts in each proxy host once that host is up.
+  // Every branch runs to its end before a failure is reported, so the cleanup below sees every
+  // process this run started.
   const started: number[] = [];
-  try {
-    let seeded = false;
-    if (!mariaPid) {
-      if (!fs.existsSync(path.join(maria.datadir, 'mysql'))) {
-        log(`installing MariaDB into ${maria.datadir}`);
-        await installDatadir(bins, maria);
-        fs.rmSync(maria.seededMarker, { force: true });
+  const failures: unknown[] = [];
+  const settle = <T>(p: Promise<T>): Promise<T | undefined> =>
+    p.catch((e: unknown) => {
+      failures.push(e);
+      return undefined;
+    });
+  const cache = rdsctlCacheDir(ctx.env);
+  // A new datadir is always seeded, whatever a marker left behind says.
+  const seedNow = !fs.existsSync(maria.seededMarker) || (!mariaPid && !fs.existsSync(path.join(maria.datadir, 'mysql')));
+  const metadb = settle(
+    (async () => {
+      let fresh = false;
+      if (!mariaPid) {
+        if (!fs.existsSync(path.join(maria.datadir, 'mysql'))) fresh = await newDatadir(bins, maria, cache, log);
+        started.push(await startMariadb(bins, maria, params.port));
       }
-      started.push(await startMariadb(bins, maria, params.port));
-    }
-    const secrets = ensureSecrets(dir);
-    writeClientCnf(dir, params.port, secrets);
-    // The hosts boot while the metadb is seeded: neither needs the other.
-    const booting = bootHosts(layout, alwaysServed(layout.topology), bins.unshare, tree, started);
-    const seeding = (async () => {
-      if (!fs.existsSync(maria.seededMarker)) {
-        log('creating the metadbs from fixtures/schema and seeding them');
-        await createDatabases(bins, maria);
+      writeClientCnf(dir, params.port, secrets);
+      let seeded = false;
+      if (seedNow) {
+        log('seeding the metadbs');
+        if (!fresh) await createDatabases(bins, maria);
         await ensureLabUser(bins, maria, secrets);
         await loadSeed(params.port, secrets, generateSeed({ topology: layout.topology, now: ctx.clock.now(), osUser: os.userInfo().username }));
         if (params.scale === 'fleet') await seedFleet(params.port, secrets, layout.topology, ctx.clock.now(), log);
@@ -169,30 +183,59 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         const marker = JSON.parse(fs.readFileSync(maria.seededMarker, 'utf8')) as { schema_hash?: string };
         if (marker.schema_hash !== schemaHash()) log(`fixtures/schema changed since this lab was seeded; for the new schema run \`rdsctl lab down --purge --dir ${dir}\` and \`lab up\` again`);
       }
-    })();
-    const [hostsStarted] = await Promise.all([booting, seeding]);
-
-    // VMs follow the metadb: a VM stopped there (by hyapi stop_vm, or in the seed) stays down.
-    // Their NCs start them, as `virsh start` does.
-    const vmStatus = await vmStatuses(params.port, secrets);
-    tree = procTree();
-    const runningVms = new Set(layout.topology.vms.filter((v) => vmStatus.get(v.name) === 'running').map((v) => v.name));
-    const vmHosts = layout.hosts.filter((h) => h.kind === 'vm');
-    const toStart = new Map<string, string[]>();
-    for (const vm of layout.topology.vms) {
-      const up = powerPid(dir, vmHosts.find((h) => h.name === vm.name)!, tree) !== undefined;
-      if (!up) writeVmState(dir, vm, runningVms.has(vm.name));
-      if (runningVms.has(vm.name) && !up) toStart.set(vm.nc, [...(toStart.get(vm.nc) ?? []), vm.name]);
+      return { seeded };
+    })(),
+  );
+  // VMs follow the metadb: a VM stopped there (by hyapi stop_vm, or in the seed) stays down. A
+  // lab seeded by this run has the seed's statuses, known now: its VMs need not wait for MariaDB.
+  const runningOf = (status: (name: string) => string | undefined): Set<string> => new Set(layout.topology.vms.filter((v) => status(v.name) === 'running').map((v) => v.name));
+  const running: Promise<Set<string> | undefined> = seedNow
+    ? Promise.resolve(runningOf((name) => layout.topology.vms.find((v) => v.name === name)?.status))
+    : settle(
+        metadb.then(async (m) => {
+          if (!m) return undefined;
+          const status = await vmStatuses(params.port, secrets);
+          return runningOf((name) => status.get(name));
+        }),
+      );
+  const proxies = labProxyHosts(layout.topology);
+  const proxyByName = new Map(proxies.map((p) => [p.name, p]));
+  const followers: Array<Promise<unknown>> = [];
+  let vmsStarted = 0;
+  // Their NCs start the VMs, as `virsh start` does.
+  const startVms = async (nc: string, running: Set<string>): Promise<void> => {
+    const tree = procTree();
+    const vms: string[] = [];
+    for (const vm of layout.topology.vms.filter((v) => v.nc === nc)) {
+      const up = powerPid(dir, labHost(layout, vm.name), tree) !== undefined;
+      if (!up) writeVmState(dir, vm, running.has(vm.name));
+      if (running.has(vm.name) && !up) vms.push(vm.name);
     }
-    await mapLimit([...toStart], 8, async ([nc, vms]) => {
-      const r = await hostExec(dir, labHost(layout, nc), ['/bin/bash', '-c', 'rc=0; p=""; for vm; do virsh -q start "$vm" & p="$p $!"; done; for x in $p; do wait "$x" || rc=1; done; exit $rc', 'virsh-start', ...vms], { timeoutMs: 120_000 });
-      if (r.code !== 0) throw new UnavailableError(`lab up: VMs of ${nc} did not start: ${r.stderr.trim().split('\n').join('; ')}`);
-    });
-    // The RDS proxy layer: HAProxy inside the online proxy hosts, registered in dbaas.
-    const proxies = labProxyHosts(layout.topology);
-    await mapLimit(proxies, 8, (h) => startLabHaproxy(dir, haproxy, h, labHost(layout, h.name)));
+    if (!vms.length) return;
+    const r = await hostExec(dir, labHost(layout, nc), ['/bin/bash', '-c', 'rc=0; p=""; for vm; do virsh -q start "$vm" & p="$p $!"; done; for x in $p; do wait "$x" || rc=1; done; exit $rc', 'virsh-start', ...vms], { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new UnavailableError(`lab up: VMs of ${nc} did not start: ${r.stderr.trim().split('\n').join('; ')}`);
+    vmsStarted += vms.length;
+  };
+  let hostsStarted = 0;
+  await mapLimit(alwaysServed(layout.topology), 16, async (h) => {
+    if (!powerPid(dir, h, tree)) {
+      const power = await settle(bootHost(dir, h, params.sshPort, bins.unshare));
+      if (!power) return;
+      started.push(power);
+      hostsStarted++;
+    }
+    if (h.kind === 'nc') followers.push(settle(running.then((r) => r && startVms(h.name, r))));
+    const proxy = proxyByName.get(h.name);
+    // The RDS proxy layer: HAProxy inside the online proxy hosts.
+    if (proxy) followers.push(settle(startLabHaproxy(dir, haproxy, proxy, h)));
+  });
+  const m = await metadb;
+  await Promise.all(followers);
+  const vmsRunning = await running;
+  try {
+    if (failures.length || !m || !vmsRunning) throw failures[0];
+    // Registered in dbaas as a production proxy layer registers itself.
     await registerLabProxies(params.port, secrets, proxies, params.sshPort);
-
     installProfile(
       ctx.configPath,
       labProfile({
@@ -208,23 +251,36 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         backupStore: layout.topology.backupHosts[0]!,
       }),
     );
-    const hostsRunning = alwaysServed(layout.topology).length + runningVms.size;
-    return { params, profile: params.name, mariadbStarted: !mariaPid, seeded, hostsStarted: hostsStarted + [...toStart.values()].flat().length, hostsRunning, vmsRunning: runningVms.size, ms: Date.now() - t0 };
+    const hostsRunning = alwaysServed(layout.topology).length + vmsRunning.size;
+    return { params, profile: params.name, mariadbStarted: !mariaPid, seeded: m.seeded, hostsStarted: hostsStarted + vmsStarted, hostsRunning, vmsRunning: vmsRunning.size, ms: Date.now() - t0 };
   } catch (e) {
     await stopProcesses(started, 5000);
     throw e;
   }
 }
 
-/** Boot every host of the list that is not running yet; their power pids go to started. */
-async function bootHosts(l: LabLayout, hosts: LabHostSpec[], unshare: string, tree: ProcTree, started: number[]): Promise<number> {
-  let n = 0;
-  await mapLimit(hosts, 16, async (h) => {
-    if (powerPid(l.params.dir, h, tree)) return;
-    started.push(await bootHost(l.params.dir, h, l.params.sshPort, unshare));
-    n++;
-  });
-  return n;
+/**
+ * A datadir for a new lab: a copy of the cached template (made now if missing), or, when the
+ * cache cannot be used, mariadb-install-db here. Returns whether the databases already exist (template).
+ */
+async function newDatadir(bins: LabBinaries, maria: MariadbPaths, cacheDir: string, log: (line: string) => void): Promise<boolean> {
+  const template = templateDir(cacheDir, bins);
+  try {
+    if (!fs.existsSync(path.join(template, 'mysql'))) {
+      log(`making the metadb template ${template} (once per MariaDB build and schema)`);
+      await ensureTemplate(bins, template);
+    }
+    await copyTemplate(template, maria);
+    fs.rmSync(maria.seededMarker, { force: true });
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'ENOSPC' && code !== 'EPERM') throw e;
+    log(`cannot use ${template} (${code}); installing MariaDB into ${maria.datadir}`);
+    await installDatadir(bins, maria);
+    fs.rmSync(maria.seededMarker, { force: true });
+    return false;
+  }
 }
 
 async function seedFleet(port: number, secrets: Secrets, topology: Topology, now: Date, log: (line: string) => void): Promise<void> {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
+import { matching, oneOf, wholeNumber } from '../core/flags.js';
 import { NET_RE } from './topology.js';
 
 // What a lab is: its directory, profile name, ports, loopback net and size. Chosen at the first
@@ -58,17 +59,6 @@ export function labFilePath(dir: string): string {
   return path.join(dir, 'lab.json');
 }
 
-/** Flags as commander hands them over: strings, possibly missing. */
-export interface LabFlags {
-  ncs?: string;
-  vms?: string;
-  port?: string;
-  net?: string;
-  sshPort?: string;
-  name?: string;
-  scale?: string;
-}
-
 export interface ParsedFlags {
   ncs?: number;
   vms?: number;
@@ -79,32 +69,24 @@ export interface ParsedFlags {
   scale?: LabScale;
 }
 
-function int(flag: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag} ${v}: must be a whole number from ${min} to ${max}`);
-  return Number(v);
-}
+/** The argument parsers of `lab up`'s flags (commander runs them while it parses argv). */
+export const LAB_FLAG_PARSERS = {
+  ncs: wholeNumber('--ncs', LIMITS.ncs.min, LIMITS.ncs.max),
+  vms: wholeNumber('--vms', LIMITS.vms.min, LIMITS.vms.max),
+  port: wholeNumber('--port', 1, 65535),
+  sshPort: wholeNumber('--ssh-port', 1, 65535),
+  net: (v: string): string => {
+    const m = NET_RE.exec(v);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 254) throw new UsageError(`--net ${v}: expected 127.X with X from 1 to 254 (the lab uses 127.X.0.0/16)`);
+    return v;
+  },
+  name: matching('--name', /^[A-Za-z0-9_.-]{1,64}$/, 'a profile name is 1-64 letters, digits, _ . -'),
+  scale: oneOf('--scale', LAB_SCALES),
+} as const;
 
-export function parseLabFlags(f: LabFlags): ParsedFlags {
-  const out: ParsedFlags = {
-    ncs: int('--ncs', f.ncs, LIMITS.ncs.min, LIMITS.ncs.max),
-    vms: int('--vms', f.vms, LIMITS.vms.min, LIMITS.vms.max),
-    port: int('--port', f.port, 1, 65535),
-    sshPort: int('--ssh-port', f.sshPort, 1, 65535),
-  };
-  if (f.net !== undefined) {
-    const m = NET_RE.exec(f.net);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > 254) throw new UsageError(`--net ${f.net}: expected 127.X with X from 1 to 254 (the lab uses 127.X.0.0/16)`);
-    out.net = f.net;
-  }
-  if (f.name !== undefined) {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(f.name)) throw new UsageError(`--name ${f.name}: a profile name is 1-64 letters, digits, _ . -`);
-    out.name = f.name;
-  }
-  if (f.scale !== undefined) {
-    if (!(LAB_SCALES as readonly string[]).includes(f.scale)) throw new UsageError(`--scale ${f.scale}: valid: ${LAB_SCALES.join(', ')}`);
-    out.scale = f.scale as LabScale;
-  }
+/** What no one flag can check alone: the flags that do not combine. Returns the set flags only. */
+export function checkLabFlags(f: ParsedFlags): ParsedFlags {
+  const out: ParsedFlags = { ...f };
   for (const k of Object.keys(out) as Array<keyof ParsedFlags>) if (out[k] === undefined) delete out[k];
   if (out.scale === 'fleet') {
     if (out.vms) throw new UsageError(`--vms ${out.vms}: the VMs of a fleet lab are metadb rows only; leave --vms out with --scale fleet`);

@@ -211,11 +211,11 @@ function xuanyuanRows(t: Topology): SeedTable[] {
   return [
     {
       table: 'lb_node',
-      rows: t.lbNodes.map((n, i) => ({ id: i + 1, ip_addr: n.address, status: n.status, cluster: n.cluster, role: n.role, vip: n.vip, service_port: t.sshPort })),
+      rows: t.lbNodes.map((n, i) => ({ id: i + 1, hostname: n.name, ip_addr: n.address, status: n.status, cluster: n.cluster, role: n.role, vip: n.vip, service_port: t.sshPort })),
     },
     {
       table: 'proxy',
-      rows: t.proxies.map((p, i) => ({ id: i + 1, ip_adr: p.address, status: p.status, cluster: p.cluster, kind: p.kind, service_port: t.sshPort })),
+      rows: t.proxies.map((p, i) => ({ id: i + 1, hostname: p.name, ip_adr: p.address, status: p.status, cluster: p.cluster, kind: p.kind, service_port: t.sshPort })),
     },
   ];
 }

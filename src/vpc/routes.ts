@@ -82,7 +82,7 @@ export function checkAgainstVpc(r: RouteInput, vpcCidr: string, vswitchCidrs: re
   }
 }
 
-async function findVpc(db: Db, vpcId: string, lock = false): Promise<Vpc> {
+export async function findVpc(db: Db, vpcId: string, lock = false): Promise<Vpc> {
   const [v] = await db.query<Vpc>(`SELECT vpc_id, cidr, status FROM vpc WHERE vpc_id = ?${lock ? ' FOR UPDATE' : ''}`, [vpcId]);
   if (v) return v;
   const near = await nearByPrefix(vpcId, async (like) =>

@@ -158,7 +158,7 @@ test('the lookup queries of go2which, go2ncinfo, go2vmlist, instance list, step 
   const rdsNc = t.ncs.find((n) => n.usage === 'rds')!;
   const name = `rm-${tag}`;
   const logged = await capture([
-    ...[vm.name, vm.instanceId, vm.address, ecsNc.hostname, ecsNc.sn, ecsNc.address, name, String(custinsId), t.lbNodes[0]!.address, 'rds-ctl-01', 'nosuch-host-42'].map((n) => ['go2which', n, '-o', 'json']),
+    ...[vm.name, vm.instanceId, vm.address, ecsNc.hostname, ecsNc.sn, ecsNc.address, name, String(custinsId), t.lbNodes[0]!.address, 'rds-ctl-01', 'nosuch-host-42', t.lbNodes[0]!.vip, `${ecsNc.address}:3306`, 'lvs-01', 'proxy-01', 'cs-a01', t.vpcs[0]!.vpcId, 'rm-x.mysql.rds.aliyuncs.com', 'rm-x.mysql.rds.aliyuncs.com:3306'].map((n) => ['go2which', n, '-o', 'json']),
     ['go2ncinfo', rdsNc.hostname, '-o', 'json'],
     ['go2ncinfo', ecsNc.address, '-o', 'json'],
     ['go2vmlist', ecsNc.hostname, '-o', 'json'],

@@ -2,6 +2,9 @@ import { randomInt } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { Db } from '../../src/remote/mysql.js';
 import { json } from '../support/run.js';
+
+/** The one VM record (src/houyi/records.ts), documented in the README. */
+const VM_RECORD_FIELDS = ['cluster', 'gmt_created', 'gmt_modified', 'image', 'instance_id', 'ip', 'mem_mb', 'name', 'nc', 'nc_ip', 'ssh_port', 'status', 'vcpu', 'vpc_id', 'zone'];
 import { sharedLab, type TestLab } from '../support/lab.js';
 
 // go2which, go2ncinfo and go2vmlist against the shared lab's metadbs. The RDS instances are this
@@ -32,8 +35,14 @@ let custB: { id: number; ins_name: string };
 let lbIp: string;
 let proxyIp: string;
 let machine: { hostname: string; ip: string };
+// This file's network rows for custA (addresses outside every lab net: nothing is ever sent to them).
+const oct = () => randomInt(1, 250);
+const net = { conn: `127.254.${oct()}.${oct()}`, slbVip: `127.253.${oct()}.${oct()}`, vpcVip: `127.252.${oct()}.${oct()}` };
+const connString = `rm-${tag}.mysql.rds.aliyuncs.com`;
+const connPort = 3000 + randomInt(900);
+let masterEndpoint: string;
 
-async function withDb<T>(name: 'houyi' | 'dbaas' | 'xuanyuan' | 'tianji', fn: (db: Db) => Promise<T>): Promise<T> {
+async function withDb<T>(name: 'houyi' | 'dbaas' | 'xuanyuan' | 'tianji' | 'vpc' | 'pangu', fn: (db: Db) => Promise<T>): Promise<T> {
   const { ctx } = lab.context();
   try {
     return await fn(ctx.db(name));
@@ -65,12 +74,17 @@ beforeAll(async () => {
     for (const [role, h] of [['master', rdsNcs[0]!], ['slave', rdsNcs[1]!]] as const) {
       await db.execute("INSERT INTO instance (custins_id, role, hostinfo_id, host_name, ip, port, cpu, mem_mb, disk_gb, status) VALUES (?, ?, ?, ?, ?, ?, 1, 1024, 20, 'running')", [custA.id, role, h.id, h.hostname, h.ip, port]);
     }
+    masterEndpoint = `${rdsNcs[0]!.ip}:${port}`;
+    await db.execute('UPDATE custins SET conn_ip = ?, conn_port = ? WHERE id = ?', [net.conn, connPort, custA.id]);
+    await db.execute("INSERT INTO rds_data_route (custins_id, conn_string, proxy_host, proxy_ip, proxy_port, target_ip, target_port, status) VALUES (?, ?, 'proxy-99', ?, ?, ?, ?, 'valid')", [custA.id, connString, net.conn, connPort, rdsNcs[0]!.ip, port]);
+    await db.execute("INSERT INTO custins_slb (custins_id, slb_id, vip, vport, vpc_id, vswitch_id) VALUES (?, ?, ?, 3306, 'vpc-x', 'vsw-x')", [custA.id, `lb-${tag}`, net.slbVip]);
+    await db.execute("INSERT INTO vpc_custins_mapping (custins_id, vpc_id, vswitch_id, tunnel_id, vip, vport, target_ip, target_port) VALUES (?, 'vpc-x', 'vsw-x', 1, ?, 3306, ?, ?)", [custA.id, net.vpcVip, rdsNcs[0]!.ip, port]);
   });
 });
 
 afterAll(async () => {
   await withDb('dbaas', async (db) => {
-    await db.execute('DELETE FROM instance WHERE custins_id IN (?, ?)', [custA?.id ?? 0, custB?.id ?? 0]);
+    for (const table of ['instance', 'rds_data_route', 'custins_slb', 'vpc_custins_mapping']) await db.execute(`DELETE FROM ${table} WHERE custins_id IN (?, ?)`, [custA?.id ?? 0, custB?.id ?? 0]);
     await db.execute('DELETE FROM custins WHERE id IN (?, ?)', [custA?.id ?? 0, custB?.id ?? 0]);
   });
 });
@@ -157,6 +171,116 @@ describe('go2which', () => {
   });
 });
 
+describe('go2which: endpoints, connection strings, VIPs and network ids', () => {
+  const custinsOf = (w: WhichJson) => w.matches.filter((m) => m.kind === 'custins').map((m) => m.name);
+
+  test('an endpoint ip:port: the connection address and the data route lead to one instance; an instance port to its host', async () => {
+    const w = await which(`${net.conn}:${connPort}`);
+    expect(custinsOf(w)).toEqual([custA.ins_name]);
+    expect(w.matches[0]!.matched_on).toBe('conn_ip:conn_port, data_route proxy_ip:proxy_port');
+    expect(w.matches[0]!.related.via).toEqual([expect.objectContaining({ matched_on: 'conn_ip:conn_port' }), expect.objectContaining({ matched_on: 'data_route proxy_ip:proxy_port', conn_string: connString })]);
+    const m = await which(masterEndpoint);
+    expect(m.matches).toContainEqual(expect.objectContaining({ kind: 'custins', name: custA.ins_name, matched_on: 'instance ip:port' }));
+    // The host part is still the NC it is.
+    expect(m.matches).toContainEqual(expect.objectContaining({ kind: 'nc', name: rdsNcs[0]!.hostname, matched_on: 'ip' }));
+    // Another port on the same address is not the instance.
+    const other = await lab.run(['go2which', `${net.conn}:${connPort === 3999 ? 3998 : connPort + 1}`]);
+    expect(other.code).toBe(3);
+  });
+
+  test('a connection string, bare and with its port', async () => {
+    for (const q of [connString, `${connString}:${connPort}`]) {
+      const w = await which(q);
+      expect(w.matches).toEqual([expect.objectContaining({ kind: 'custins', name: custA.ins_name, matched_on: 'conn_string' })]);
+    }
+    expect((await lab.run(['go2which', `${connString}:${connPort === 3999 ? 3998 : connPort + 1}`])).code).toBe(3);
+  });
+
+  test('an SLB VIP and a VPC VIP lead to the instance; an LVS VIP to its master/backup pair', async () => {
+    expect((await which(net.slbVip)).matches).toEqual([expect.objectContaining({ kind: 'custins', name: custA.ins_name, matched_on: 'slb vip:vport' })]);
+    expect((await which(`${net.vpcVip}:3306`)).matches).toEqual([expect.objectContaining({ kind: 'custins', name: custA.ins_name, matched_on: 'vpc vip:vport' })]);
+    const vip = lab.layout.topology.lbNodes[0]!.vip;
+    const lvs = (await which(vip)).matches.filter((m) => m.matched_on === 'vip');
+    expect(lvs.map((m) => [m.kind, m.record.role])).toEqual([['lb_node', 'master'], ['lb_node', 'backup']]);
+  });
+
+  test('lvs-NN and proxy-NN as lab status names them', async () => {
+    const t = lab.layout.topology;
+    const lvs = await which('lvs-01');
+    expect(lvs.matches).toEqual([expect.objectContaining({ kind: 'lb_node', matched_on: 'hostname', name: t.lbNodes[0]!.address, record: expect.objectContaining({ hostname: 'lvs-01', vip: t.lbNodes[0]!.vip }) })]);
+    const proxy = await which('proxy-01');
+    expect(proxy.matches).toContainEqual(expect.objectContaining({ kind: 'proxy', matched_on: 'hostname', name: t.proxies[0]!.address }));
+    // proxy-01 also carries RDS data routes once the lab registered it in dbaas.rds_proxy_node.
+    const registered = await withDb('dbaas', (db) => db.query<{ hostname: string }>("SELECT hostname FROM rds_proxy_node WHERE hostname = 'proxy-01'"));
+    if (registered.length) expect(proxy.matches).toContainEqual(expect.objectContaining({ kind: 'rds_proxy_node', matched_on: 'hostname', name: 'proxy-01' }));
+  });
+
+  test('a NAT gateway by id and address, a VPC and a vSwitch by id', async () => {
+    const [g] = await withDb('houyi', (db) => db.query<{ natgw_id: string; ip: string; vpc_id: string }>('SELECT natgw_id, ip, vpc_id FROM natgw ORDER BY id LIMIT 1'));
+    for (const [q, on] of [[g!.natgw_id, 'natgw_id'], [g!.ip, 'ip']] as const) {
+      expect((await which(q)).matches).toContainEqual(expect.objectContaining({ kind: 'natgw', matched_on: on, name: g!.natgw_id, related: expect.objectContaining({ vpc_id: g!.vpc_id }) }));
+    }
+    const [s] = await withDb('vpc', (db) => db.query<{ vswitch_id: string; vpc_id: string }>('SELECT vswitch_id, vpc_id FROM vswitch ORDER BY id LIMIT 1'));
+    const v = await which(s!.vpc_id);
+    expect(v.matches).toEqual([expect.objectContaining({ kind: 'vpc', matched_on: 'vpc_id', name: s!.vpc_id })]);
+    expect(v.matches[0]!.related.vswitches).toContainEqual(expect.objectContaining({ vswitch_id: s!.vswitch_id }));
+    expect((await which(s!.vswitch_id)).matches).toEqual([expect.objectContaining({ kind: 'vswitch', matched_on: 'vswitch_id', name: s!.vswitch_id, record: expect.objectContaining({ vpc_id: s!.vpc_id }) })]);
+  });
+
+  test('a chunkserver by hostname and address, with its Pangu cluster and disks', async () => {
+    const [cs] = await withDb('pangu', (db) => db.query<{ hostname: string; ip: string }>("SELECT hostname, ip FROM chunkserver WHERE hostname = 'cs-a05'"));
+    for (const [q, on] of [[cs!.hostname, 'hostname'], [cs!.ip, 'ip']] as const) {
+      expect((await which(q)).matches).toContainEqual(expect.objectContaining({ kind: 'chunkserver', matched_on: on, name: 'cs-a05', related: expect.objectContaining({ cluster: 'pangu-hz-a', disks_not_ok: 2 }) }));
+    }
+    const near = await lab.run(['go2which', 'cs-a0']);
+    expect(near.code).toBe(3);
+    expect(near.stderr).toMatch(/did you mean: .*cs-a0\d/);
+  });
+});
+
+describe('go2which - (names from stdin)', () => {
+  test('-o json: one JSON line per name in input order; a miss is its own line with near names; exit 3', async () => {
+    const names = [vm.name, nc.hostname, `${vm.name.slice(0, -1)}x`, connString, 'lvs-01'];
+    const r = await lab.run(['go2which', '-', '-o', 'json'], { stdin: `# runbook list\n${names.join('\n')}\n\n` });
+    expect(r.code).toBe(3);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { query: string; matches?: Match[]; error?: { code: number; message: string; near: string[] } });
+    expect(lines.map((l) => l.query)).toEqual(names);
+    expect(lines[0]!.matches![0]).toMatchObject({ kind: 'vm', name: vm.name });
+    expect(lines[1]!.matches![0]).toMatchObject({ kind: 'nc', name: nc.hostname });
+    expect(lines[2]!.error).toMatchObject({ code: 3 });
+    expect(lines[2]!.error!.near).toContain(vm.name);
+    expect(lines[3]!.matches![0]).toMatchObject({ kind: 'custins', name: custA.ins_name });
+    expect(lines[4]!.matches![0]).toMatchObject({ kind: 'lb_node' });
+    expect(r.stderr).toBe('5 name(s): 4 found, 1 not found\n');
+  });
+
+  test('all found: exit 0; tsv is one line per match', async () => {
+    const r = await lab.run(['go2which', '-', '-o', 'tsv'], { stdin: `${vm.name}\r\n${machine.hostname}` });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(['query\tkind\tname\tmatched_on', `${vm.name}\tvm\t${vm.name}\tname`, `${machine.hostname}\ttianji_machine\t${machine.hostname}\thostname`, '']);
+  });
+
+  test('many names go over one connection per metadb', async () => {
+    const connections = async () => Number((await withDb('houyi', (db) => db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Connections'")))[0]!.Value);
+    const names = Array.from({ length: 40 }, (_, i) => (i % 2 ? vm.name : nc.hostname));
+    const before = await connections();
+    const r = await lab.run(['go2which', '-', '-o', 'json'], { stdin: names.join('\n') });
+    const after = await connections();
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(40);
+    // The six metadbs, the role lookup and this probe's own connection; not one per name. Other
+    // work on the shared lab between the two reads can only add a few.
+    expect(after - before).toBeLessThan(20);
+  });
+
+  test('no names, an overlong line: exit 2', async () => {
+    expect((await lab.run(['go2which', '-'], { stdin: '\n# nothing\n' })).code).toBe(2);
+    const long = await lab.run(['go2which', '-'], { stdin: `${vm.name}\n${'x'.repeat(5000)}\n` });
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/^rdsctl: go2which -: line 2 is/);
+  });
+});
+
 describe('go2ncinfo', () => {
   test('-o json: facts, capacity, VMs and the RDS instances on the NC', async () => {
     const r = await lab.run(['go2ncinfo', rdsNcs[0]!.hostname, '-o', 'json']);
@@ -210,8 +334,22 @@ describe('go2vmlist', () => {
     const rows = json<Array<Record<string, unknown>>>(r);
     expect(rows.map((x) => x.name)).toContain(vm.name);
     for (const row of rows) {
-      expect(Object.keys(row).sort()).toEqual(['image', 'instance_id', 'ip', 'mem_mb', 'name', 'nc', 'ssh_port', 'status', 'vcpu', 'vpc_id'].sort());
+      expect(Object.keys(row).sort()).toEqual(VM_RECORD_FIELDS);
       expect(row.nc).toBe(vm.nc);
+    }
+  });
+
+  test('one VM record: go2vmlist, go2which and hyapi detail_vm / list_vm print the same object (hyapi adds its old names)', async () => {
+    const listed = json<Array<Record<string, unknown>>>(await lab.run(['go2vmlist', vm.nc, '-o', 'json'])).find((x) => x.name === vm.name)!;
+    const found = json<WhichJson>(await lab.run(['go2which', vm.name, '-o', 'json'])).matches.find((m) => m.kind === 'vm')!.record;
+    const detail = json<{ data: Record<string, unknown> }>(await lab.run(['hyapi', 'detail_vm', `vm_name=${vm.name}`])).data;
+    const inList = json<{ data: Array<Record<string, unknown>> }>(await lab.run(['hyapi', 'list_vm', `nc_name=${vm.nc}`])).data.find((x) => x.name === vm.name)!;
+    expect(Object.keys(listed).sort()).toEqual(VM_RECORD_FIELDS);
+    expect(found).toEqual(listed);
+    for (const h of [detail, inList]) {
+      const { vm_name, nc_name, ...rest } = h;
+      expect(rest).toEqual(listed);
+      expect([vm_name, nc_name]).toEqual([listed.name, listed.nc]);
     }
   });
 

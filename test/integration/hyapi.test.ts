@@ -49,14 +49,17 @@ describe('reads', () => {
       const r = await lab.run(['hyapi', 'detail_vm', `vm_name=${key}`]);
       expect(r.code).toBe(0);
       const e = json<Envelope<Record<string, unknown>>>(r);
-      expect(e).toMatchObject({ code: '200', message: 'success', data: { vm_name: vm.name, instance_id: vm.instance_id, ip: vm.ip, nc_name: vm.nc, status: 'running' } });
+      expect(e).toMatchObject({ code: '200', message: 'success', data: { name: vm.name, instance_id: vm.instance_id, ip: vm.ip, nc: vm.nc, status: 'running' } });
+      // The names before the one VM record stay for a release.
+      expect(e.data).toMatchObject({ vm_name: vm.name, nc_name: vm.nc });
       for (const f of ['vcpu', 'mem_mb', 'image', 'cluster', 'zone', 'nc_ip', 'ssh_port']) expect(e.data).toHaveProperty(f);
     }
   });
 
   test('list_vm, detail_nc, list_nc with filters', async () => {
-    const vms = json<Envelope<Array<{ vm_name: string }>>>(await lab.run(['hyapi', 'list_vm', `nc_name=${vm.nc}`]));
-    expect(vms.data.map((v) => v.vm_name)).toContain(vm.name);
+    const vms = json<Envelope<Array<{ name: string; vm_name: string }>>>(await lab.run(['hyapi', 'list_vm', `nc_name=${vm.nc}`]));
+    expect(vms.data.map((v) => v.name)).toContain(vm.name);
+    expect(vms.data.map((v) => v.vm_name)).toEqual(vms.data.map((v) => v.name));
     const nc = json<Envelope<{ nc_name: string; zone: string; cluster: string; vm_count: number }>>(await lab.run(['hyapi', 'detail_nc', `nc_name=${vm.nc}`]));
     expect(nc.data).toMatchObject({ nc_name: vm.nc });
     expect(nc.data.vm_count).toBeGreaterThanOrEqual(vms.data.length);

@@ -411,7 +411,7 @@ describe('lab up refuses cleanly', () => {
   test('only sshd missing: the message names sshd alone', async () => {
     const bin = path.join(tmp, 'bin');
     fs.mkdirSync(bin);
-    for (const [name, target] of [['mariadbd', '/usr/sbin/mariadbd'], ['mariadb-install-db', '/usr/bin/mariadb-install-db'], ['mariadb', '/usr/bin/mariadb'], ['ssh-keygen', '/usr/bin/ssh-keygen'], ['unshare', '/usr/bin/unshare'], ['nsenter', '/usr/bin/nsenter'], ['setpriv', '/usr/bin/setpriv']]) fs.symlinkSync(target!, path.join(bin, name!));
+    for (const [name, target] of [['mariadbd', '/usr/sbin/mariadbd'], ['mariadb-install-db', '/usr/bin/mariadb-install-db'], ['mariadb', '/usr/bin/mariadb'], ['unshare', '/usr/bin/unshare'], ['nsenter', '/usr/bin/nsenter'], ['setpriv', '/usr/bin/setpriv']]) fs.symlinkSync(target!, path.join(bin, name!));
     const r = await lab.run(await upArgs(path.join(tmp, 'lab')), { env: { PATH: bin } });
     expect(r.code).toBe(8);
     expect(r.stderr).toMatch(/^rdsctl: lab up: not installed: OpenSSH server \(sshd\) \(.*apt-get install -y openssh-server/);

@@ -125,6 +125,62 @@ describe('vpc route', () => {
   });
 });
 
+describe('vpc list, vpc vswitch list, hyapi list_natgw: the ids other commands take', () => {
+  test('vpc list: every VPC with its vSwitch and route counts; --region; an unknown region exits 3 with near names', async () => {
+    const rows = json<Array<{ vpc_id: string; name: string; region: string; vswitches: number; routes: number }>>(await lab.run(['vpc', 'list', '-o', 'json']));
+    expect(rows.length).toBe(Number((await ctx.db('vpc').query<{ n: number }>('SELECT COUNT(*) AS n FROM vpc'))[0]!.n));
+    const core = rows.find((r) => r.vpc_id === vpc.vpc_id)!;
+    expect(core).toMatchObject({ name: 'prod-core', cidr: '172.16.0.0/12' });
+    expect(core.vswitches).toBe(Number((await ctx.db('vpc').query<{ n: number }>('SELECT COUNT(*) AS n FROM vswitch WHERE vpc_id = ?', [vpc.vpc_id]))[0]!.n));
+    expect(core.routes).toBeGreaterThan(0);
+    expect(Object.keys(core).sort()).toEqual(['cidr', 'name', 'region', 'routes', 'status', 'tunnel_id', 'vpc_id', 'vswitches']);
+    const t = await lab.run(['vpc', 'list']);
+    expect(t.stdout.split('\n')[0]).toMatch(/^VPC_ID\s+NAME\s+CIDR\s+REGION\s+STATUS\s+VSWITCHES\s+ROUTES$/);
+    expect(json<unknown[]>(await lab.run(['vpc', 'list', '--region', core.region, '-o', 'json'])).length).toBe(rows.filter((r) => r.region === core.region).length);
+    const bad = await lab.run(['vpc', 'list', '--region', `${core.region}x`]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain(`did you mean: ${core.region}`);
+  });
+
+  test('vpc vswitch list: all, by --vpc and --zone; unknown VPC or zone exit 3 with near names', async () => {
+    const all = json<Array<{ vswitch_id: string; vpc_id: string; zone: string; cidr: string }>>(await lab.run(['vpc', 'vswitch', 'list', '-o', 'json']));
+    expect(all.length).toBe(Number((await ctx.db('vpc').query<{ n: number }>('SELECT COUNT(*) AS n FROM vswitch'))[0]!.n));
+    const mine = json<typeof all>(await lab.run(['vpc', 'vswitch', 'list', '--vpc', vpc.vpc_id, '-o', 'json']));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((s) => s.vpc_id === vpc.vpc_id)).toBe(true);
+    expect(mine.map((s) => s.cidr)).toContain('172.16.1.0/24');
+    const zone = mine[0]!.zone;
+    const inZone = json<typeof all>(await lab.run(['vpc', 'vswitch', 'list', '--vpc', vpc.vpc_id, '--zone', zone, '-o', 'json']));
+    expect(inZone.map((s) => s.vswitch_id)).toEqual(mine.filter((s) => s.zone === zone).map((s) => s.vswitch_id));
+    const badVpc = await lab.run(['vpc', 'vswitch', 'list', '--vpc', `${vpc.vpc_id.slice(0, -1)}x`]);
+    expect(badVpc.code).toBe(3);
+    expect(badVpc.stderr).toContain(`did you mean: ${vpc.vpc_id}`);
+    const badZone = await lab.run(['vpc', 'vswitch', 'list', '--zone', `${zone}x`]);
+    expect(badZone.code).toBe(3);
+    expect(badZone.stderr).toContain(`did you mean: ${zone}`);
+    expect((await lab.run(['vpc', 'vswitch', 'list', '--vpc', '$(reboot)'])).code).toBe(2);
+  });
+
+  test('hyapi list_natgw: the gateways in the envelope, one VPC\'s; an unknown VPC exits 3 in the envelope', async () => {
+    const r = await lab.run(['hyapi', 'list_natgw', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const env = json<{ code: string; data: Array<{ natgw_id: string; vpc_id: string; ip: string; acl_rules: number }> }>(r);
+    expect(env.code).toBe('200');
+    expect(env.data.length).toBe(Number((await ctx.db('houyi').query<{ n: number }>('SELECT COUNT(*) AS n FROM natgw'))[0]!.n));
+    const g = env.data.find((x) => x.natgw_id === natgw.natgw_id)!;
+    expect(g).toMatchObject({ vpc_id: vpc.vpc_id, ip: natgw.ip });
+    expect(g.acl_rules).toBe(Number((await ctx.db('houyi').query<{ n: number }>('SELECT COUNT(*) AS n FROM natgw_acl WHERE natgw_id = ?', [natgw.natgw_id]))[0]!.n));
+    const one = json<typeof env>(await lab.run(['hyapi', 'list_natgw', `vpc_id=${vpc.vpc_id}`]));
+    expect(one.data.map((x) => x.natgw_id)).toEqual([natgw.natgw_id]);
+    const table = await lab.run(['hyapi', 'list_natgw', '-o', 'table']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NATGW_ID\s+VPC_ID\s+IP\s+STATUS\s+ACL_RULES$/);
+    const bad = await lab.run(['hyapi', 'list_natgw', `vpc_id=${vpc.vpc_id.slice(0, -1)}x`]);
+    expect(bad.code).toBe(3);
+    expect(json<{ code: string; data: null }>(bad)).toMatchObject({ code: 'InvalidVpcId.NotFound', data: null });
+    expect(bad.stderr).toContain(`did you mean: ${vpc.vpc_id}`);
+  });
+});
+
 describe('NAT gateway ACL (rdsctl hyapi *_natgw_acl)', () => {
   interface Answer<T> { code: string; message: string; data: T }
   /** `rdsctl hyapi NAME k=v…` as a runbook would call it; JSON answers come in the API envelope. */
@@ -147,6 +203,9 @@ describe('NAT gateway ACL (rdsctl hyapi *_natgw_acl)', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NATGW\s+DIRECTION/);
     const missing = await call('list_natgw_acl', { natgw_id: `${natgw.natgw_id.slice(0, -1)}x` });
     expect(missing.code).toBe(3);
+    // Failures come in the same {code, message, data} envelope as every other hyapi action.
+    expect(json<Answer<null>>(missing)).toMatchObject({ code: 'InvalidNatGatewayId.NotFound', data: null });
+    expect(json<Answer<null>>(missing).message).toMatch(/NAT gateway .* not found/);
   });
 
   test('add_natgw_acl: added, listed, a duplicate refused, then deleted', async () => {
@@ -160,6 +219,7 @@ describe('NAT gateway ACL (rdsctl hyapi *_natgw_acl)', () => {
       expect(listed.map((x) => x.id)).toContain(added.id);
       expect((await call('add_natgw_acl', { ...rule(), policy: 'drop', priority: '30' })).code).toBe(9);
       const dup = await call('add_natgw_acl', rule());
+      expect(json<Answer<null>>(dup)).toMatchObject({ code: 'AclEntry.Conflict', data: null });
       expect(dup.code).toBe(9);
       expect(dup.stderr).toMatch(new RegExp(`already has rule ${added.id} for ingress tcp 203\\.0\\.113\\.0/24 -> 172\\.16\\.1\\.0/24 ports 8080/8090`));
       const unconfirmed = await call('delete_natgw_acl', { acl_id: String(added.id) });

@@ -19,7 +19,7 @@ describe('hyapi parameters', () => {
   });
 
   test.each<[string, string[], RegExp]>([
-    ['bogus', [], /unknown action "bogus" \(valid: detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm, list_natgw_acl, add_natgw_acl, delete_natgw_acl\)/],
+    ['bogus', [], /unknown action "bogus" \(valid: detail_vm, list_vm, detail_nc, list_nc, start_vm, stop_vm, reboot_vm, list_natgw, list_natgw_acl, add_natgw_acl, delete_natgw_acl\)/],
     ['add_natgw_acl', ['natgw_id=x'], /missing direction, protocol, src_cidr, dst_cidr \(valid: natgw_id, direction/],
     ['list_natgw_acl', ['vm_name=x'], /unknown parameter "vm_name" \(valid: natgw_id, direction\)/],
     ['detail_vm', [], /missing vm_name \(valid: vm_name\)/],

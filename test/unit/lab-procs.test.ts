@@ -64,8 +64,8 @@ describe('finding the lab programs', () => {
     expect(() => findLabBinaries({ PATH: '/nonexistent' }, false)).toThrow(
       expect.objectContaining({
         exitCode: 8,
-        message: 'lab up: not installed: MariaDB server (mariadbd), mariadb-install-db, MariaDB client (mariadb), OpenSSH server (sshd), ssh-keygen, unshare (util-linux), nsenter (util-linux), setpriv (util-linux)',
-        hint: 'sudo apt-get install -y mariadb-server mariadb-client openssh-server openssh-client util-linux, or run scripts/setup',
+        message: 'lab up: not installed: MariaDB server (mariadbd), mariadb-install-db, MariaDB client (mariadb), OpenSSH server (sshd), unshare (util-linux), nsenter (util-linux), setpriv (util-linux)',
+        hint: 'sudo apt-get install -y mariadb-server mariadb-client openssh-server util-linux, or run scripts/setup',
       }),
     );
   });

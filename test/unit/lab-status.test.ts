@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { createIO } from '../../src/core/io.js';
-import { loadColour, printRecords, type OutputFormat } from '../../src/core/output.js';
+import { createIO, type Palette } from '../../src/core/io.js';
+import { loadPalette, printRecords, type OutputFormat } from '../../src/core/output.js';
 import { componentRow, STATUS_COLUMNS, statusSummary, type ComponentRow } from '../../src/lab/status.js';
 
 const probe = { kind: 'nc' as const, address: '127.77.1.1', port: 2222, pid: 42 };
@@ -11,11 +11,11 @@ const rows: ComponentRow[] = [
   componentRow({ ...probe, name: 'vm-005', kind: 'vm', address: '127.77.2.5', wanted: false, answers: false, pid: undefined }),
 ];
 
-function render(format: OutputFormat, tty = false): string {
+function render(format: OutputFormat, tty = false, palette?: Palette): string {
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const io = createIO({ stdout, stderr: new PassThrough(), stdoutIsTTY: tty, env: {} });
+  const io = createIO({ stdout, stderr: new PassThrough(), stdoutIsTTY: tty, env: {}, ...(palette ? { palette } : {}) });
   printRecords(io, format, STATUS_COLUMNS, rows);
   return out;
 }
@@ -52,8 +52,7 @@ describe('lab status rows', () => {
   });
 
   test('on a TTY the status is coloured', async () => {
-    await loadColour();
-    const out = render('table', true);
+    const out = render('table', true, await loadPalette());
     expect(out).toContain('\u001b[31mdown\u001b[39m');
     expect(out).toContain('\u001b[32mup\u001b[39m');
   });

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import Table from 'cli-table3';
-import { createIO, type IO } from '../../src/core/io.js';
-import { bold, paint, printRecords, recordWriter, renderTable, type Column, type Tone } from '../../src/core/output.js';
+import { createIO, type IO, type Palette } from '../../src/core/io.js';
+import { bold, loadPalette, paint, printRecords, recordWriter, renderTable, type Column, type Tone } from '../../src/core/output.js';
 
 // recordWriter streams what printRecords prints (below). renderTable lays out plain-ASCII tables itself (cli-table3 is slow: string-width on every cell)
 // and must print exactly what cli-table3 prints for them. The reference below is the renderer as
@@ -12,15 +12,14 @@ const BORDERLESS = {
   'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
 };
 
-function reference(headers: string[], rows: string[][], opts: { color?: boolean; tones?: Tone[][]; align?: ('left' | 'right')[] }): string {
-  const color = Boolean(opts.color);
+function reference(headers: string[], rows: string[][], opts: { palette?: Palette; tones?: Tone[][]; align?: ('left' | 'right')[] }): string {
   const table = new Table({
-    head: headers.map((h) => bold(h, color)),
+    head: headers.map((h) => bold(h, opts.palette)),
     chars: BORDERLESS,
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
     ...(opts.align ? { colAligns: opts.align } : {}),
   });
-  rows.forEach((r, i) => table.push(r.map((c, j) => paint(c, opts.tones?.[i]?.[j], color))));
+  rows.forEach((r, i) => table.push(r.map((c, j) => paint(c, opts.tones?.[i]?.[j], opts.palette))));
   return table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
 }
 
@@ -45,6 +44,11 @@ function text(r: () => number, max: number): string {
   return s;
 }
 
+let palette: Palette;
+beforeAll(async () => {
+  palette = await loadPalette();
+});
+
 describe('renderTable', () => {
   test('ASCII tables come out exactly as cli-table3 draws them (coloured or not, left and right aligned)', () => {
     for (let seed = 1; seed <= 400; seed++) {
@@ -53,7 +57,7 @@ describe('renderTable', () => {
       const headers = Array.from({ length: cols }, () => text(r, 12).toUpperCase() || 'H');
       const rows = Array.from({ length: Math.floor(r() * 8) }, () => Array.from({ length: cols }, () => text(r, 20)));
       const opts = {
-        color: r() < 0.5,
+        ...(r() < 0.5 ? { palette } : {}),
         tones: rows.map((row) => row.map(() => TONES[Math.floor(r() * TONES.length)])),
         ...(r() < 0.7 ? { align: headers.map(() => (r() < 0.5 ? ('left' as const) : ('right' as const))) } : {}),
       };
@@ -69,7 +73,7 @@ describe('renderTable', () => {
       [[], [['x', 'y']]],
     ];
     for (const [headers, rows] of cases) {
-      for (const color of [false, true]) expect(renderTable(headers, rows, { color })).toBe(reference(headers, rows, { color }));
+      for (const p of [undefined, palette]) expect(renderTable(headers, rows, { palette: p })).toBe(reference(headers, rows, { palette: p }));
     }
   });
 });

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { createIO } from '../../src/core/io.js';
-import { cellText, loadColour, parseOutput, printRecords, printSections, timeText, type Column } from '../../src/core/output.js';
+import { createIO, type Palette } from '../../src/core/io.js';
+import { cellText, loadPalette, parseOutput, printRecords, printSections, timeText, type Column } from '../../src/core/output.js';
 
 interface Row { name: string; status: string; cpu: number; note: string | null }
 const rows: Row[] = [
@@ -18,11 +18,14 @@ function capture(opts: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}) {
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const io = createIO({ stdout, stderr: new PassThrough(), stdin: new PassThrough(), stdoutIsTTY: Boolean(opts.tty), stderrIsTTY: Boolean(opts.tty), stdinIsTTY: false, env: opts.env ?? {} });
+  const io = createIO({ stdout, stderr: new PassThrough(), stdin: new PassThrough(), stdoutIsTTY: Boolean(opts.tty), stderrIsTTY: Boolean(opts.tty), stdinIsTTY: false, env: opts.env ?? {}, palette });
   return { io, text: () => out };
 }
 
-beforeAll(() => loadColour());
+let palette: Palette;
+beforeAll(async () => {
+  palette = await loadPalette();
+});
 
 describe('output formats', () => {
   it('table on a pipe: aligned, no colour, wide columns hidden', () => {
@@ -30,6 +33,18 @@ describe('output formats', () => {
     printRecords(c.io, 'table', columns, rows);
     expect(c.text()).toBe('NAME    STATUS   CPU\nnc-a01  online    64\nnc-a02  offline    8\n');
     expect(c.text()).not.toMatch(/\u001b\[/);
+  });
+
+  it('colour lives in each IO, not in the module: a coloured run leaves the next IO plain', () => {
+    const tty = capture({ tty: true });
+    printRecords(tty.io, 'table', columns, rows);
+    expect(tty.text()).toMatch(/\u001b\[/);
+    // A TTY IO made without a palette (cli.ts adds it at start-up) prints plain, whatever ran before.
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    printRecords(createIO({ stdout, stderr: new PassThrough(), stdoutIsTTY: true, env: {} }), 'table', columns, rows);
+    expect(out).toBe('NAME    STATUS   CPU\nnc-a01  online    64\nnc-a02  offline    8\n');
   });
 
   it('table on a TTY is coloured; NO_COLOR turns colour off', () => {

@@ -67,6 +67,13 @@ it.each([
   [['proxy', 'status', '--concurrency', '0'], /--concurrency 0: expected a whole number/],
   [['hyapi', 'bogus_action'], /unknown action "bogus_action"/],
   [['go2nc', 'nc-a01', '--concurrency', '0', '--', 'uptime'], /--concurrency 0/],
+  [['go2ncinfo', 'nc-a01', '--connect-timeout', '0'], /--connect-timeout 0: must be a number of seconds above 0/],
+  [['go2vm', 'vm-001', '--command-timeout', '1e3', '--', 'uptime'], /--command-timeout 1e3: must be a number of seconds above 0/],
+  [['go2nc', 'nc-a01', '--command-timeout', '700000', '--', 'uptime'], /--command-timeout 700000:/],
+  [['lab', 'up', '--ncs', '3'], /--ncs 3: must be a whole number from 6 to 2000/],
+  [['lab', 'up', '--net', '10.1'], /--net 10\.1: expected 127\.X/],
+  [['lab', 'up', '--scale', 'huge'], /--scale huge: valid: lab, fleet/],
+  [['lab', 'up', '--scale', 'fleet', '--vms', '5'], /--vms 5: the VMs of a fleet lab are metadb rows only/],
 ])('%j: exit 2 before any context', async (args, message) => {
   const r = await run(args);
   expect({ code: r.code, contexts: r.contexts }).toEqual({ code: 2, contexts: 0 });

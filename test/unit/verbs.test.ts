@@ -27,7 +27,7 @@ describe('go2vmlist', () => {
     f.verify();
     const out = JSON.parse(f.stdout()) as Array<Record<string, unknown>>;
     expect(out.map((r) => [r.name, r.status])).toEqual([['vm-001', 'running'], ['vm-002', 'stopped']]);
-    expect(out[0]).toMatchObject({ instance_id: 'i-vm-001', vcpu: 4, mem_mb: 8192, ip: '10.2.0.5', image: 'centos7', ssh_port: 22, vpc_id: null, nc: 'nc-a01' });
+    expect(out[0]).toEqual({ name: 'vm-001', instance_id: 'i-vm-001', status: 'running', vcpu: 4, mem_mb: 8192, ip: '10.2.0.5', ssh_port: 22, image: 'centos7', vpc_id: null, nc: 'nc-a01', nc_ip: '10.1.0.1', cluster: 'hz-ecs-01', zone: 'cn-hangzhou-a', gmt_created: T0.toISOString(), gmt_modified: T0.toISOString() });
   });
 
   it('an unknown NC is tried by hostname then SN, then is a not-found with near names', async () => {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
-import { selectProfile, writeConfig } from '../../core/config.js';
-import { UsageError } from '../../core/errors.js';
+import { writeConfig } from '../../core/config.js';
+import { ConfigError, UsageError } from '../../core/errors.js';
+import { rankNear } from '../../core/near.js';
 
 export interface Options {
   name: string;
@@ -22,7 +23,12 @@ export async function use(opts: Options, ctx: Context): Promise<void> {
   // An empty name would select the current profile and then be written as "current".
   if (!opts.name.trim()) throw new UsageError('config use: give a profile name');
   const cfg = ctx.config();
-  selectProfile(cfg, opts.name, {}, ctx.configPath);
+  if (!cfg.profiles.some((p) => p.name === opts.name)) {
+    // The name came from this command's argument (not --profile or RDSCTL_PROFILE): say so.
+    const names = cfg.profiles.map((p) => p.name);
+    const near = rankNear(opts.name, names);
+    throw new ConfigError(`config use: profile "${opts.name}" is not in ${ctx.configPath}`, { hint: names.length ? `profiles: ${(near.length ? near : names).slice(0, 3).join(', ')}` : 'no profiles yet; `rdsctl config add NAME` or `rdsctl lab up`' });
+  }
   writeConfig(ctx.configPath, { ...cfg, current: opts.name });
   ctx.io.err(`current profile: ${opts.name}\n`);
 }

@@ -4,6 +4,7 @@ import type { Context } from '../../core/context.js';
 import { oneOf, wholeNumber } from '../../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { listCustins, type CustinsListRow } from '../../rds/custins.js';
+import { checkListFilters } from '../../rds/lookup.js';
 
 // `rdsctl instance list`: the Dukang instance list.
 
@@ -20,8 +21,8 @@ export interface Options {
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .option('--status <status>', `only instances in this state (${STATUSES.join(', ')}); default: all but deleted`, oneOf('--status', STATUSES))
-    .option('--nc <host>', 'only instances with a master or standby on this NC')
-    .option('--zone <zone>', 'only instances in this zone')
+    .option('--nc <host>', 'only instances with a master or standby on this NC (an unknown NC exits 3 with near names)')
+    .option('--zone <zone>', 'only instances in this zone (an unknown zone exits 3 with near names)')
     .option('--limit <n>', 'at most this many, newest first', wholeNumber('--limit', 1, 999_999, 'a positive whole number'), 500)
     .addHelpText('after', examples('rdsctl instance list', 'rdsctl instance list --nc nc-a01 --status running', 'rdsctl instance list -o json | jq -r ".[].ins_name"'))
     .action(async (o: { output: string; status?: string; nc?: string; zone?: string; limit: number }) => {
@@ -32,6 +33,7 @@ export function register(cmd: Command, run: Runner): void {
 
 export async function list(opts: Options, ctx: Context): Promise<void> {
   const rows = await listCustins(ctx.db('dbaas'), { ...opts });
+  if (rows.length === 0) await checkListFilters(ctx.db('dbaas'), opts);
   const now = ctx.clock.now();
   printRecords<CustinsListRow>(
     ctx.io,

@@ -143,7 +143,7 @@ async function liveView(ctx: Context, s: TopSession, opts: Options): Promise<num
     const height = (ctx.io.stdout as { rows?: number }).rows || 40;
     const sorted = sortRows(rows, sort, reverse);
     const cs = columns();
-    const table = renderTable(cs.map((c) => c.header), sorted.slice(0, Math.max(1, height - 4)).map((r) => cs.map((c) => { const v = c.value(r); return v === null || v === undefined ? '-' : String(v); })), { color: ctx.io.color, align: cs.map((c) => c.align ?? 'left') });
+    const table = renderTable(cs.map((c) => c.header), sorted.slice(0, Math.max(1, height - 4)).map((r) => cs.map((c) => { const v = c.value(r); return v === null || v === undefined ? '-' : String(v); })), { palette: ctx.io.outPalette, align: cs.map((c) => c.align ?? 'left') });
     const head = `rdsctl instance top  ${ctx.clock.now().toISOString().slice(11, 19)}  ${rows.length} instances  sort: ${sort}${reverse ? ' (reversed)' : ''}  every ${opts.intervalMs / 1000}s  ${note}`;
     const keys = `q=quit  R=reverse  sort: ${Object.entries(KEYS).map(([k, v]) => `${k}=${SHORT[v]}`).join(' ')}`;
     const clip = (l: string): string => clipVisible(l, cols);

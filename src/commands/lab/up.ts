@@ -3,7 +3,7 @@ import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { labUp } from '../../lab/lab.js';
 import { FLEET } from '../../lab/fleet.js';
-import { FLEET_DEFAULTS, LAB_DEFAULTS, LAB_SCALES, LIMITS, parseLabFlags, type LabFlags, type ParsedFlags } from '../../lab/params.js';
+import { checkLabFlags, FLEET_DEFAULTS, LAB_DEFAULTS, LAB_FLAG_PARSERS as P, LAB_SCALES, LIMITS, type ParsedFlags } from '../../lab/params.js';
 
 export interface Options {
   dir?: string;
@@ -12,14 +12,14 @@ export interface Options {
 
 export function register(cmd: Command, run: Runner): void {
   cmd
-    .option('--ncs <n>', `NCs (${LIMITS.ncs.min}-${LIMITS.ncs.max}; default ${LAB_DEFAULTS.ncs})`)
-    .option('--vms <m>', `VMs (default ${LAB_DEFAULTS.vms})`)
+    .option('--ncs <n>', `NCs (${LIMITS.ncs.min}-${LIMITS.ncs.max}; default ${LAB_DEFAULTS.ncs})`, P.ncs)
+    .option('--vms <m>', `VMs (default ${LAB_DEFAULTS.vms})`, P.vms)
     .option('--dir <dir>', 'lab directory (default: the active profile\'s lab, else $XDG_DATA_HOME/rdsctl/lab)')
-    .option('--name <profile>', `profile to write and make current (default ${LAB_DEFAULTS.name})`)
-    .option('--port <port>', `MariaDB port on 127.0.0.1 (default ${LAB_DEFAULTS.port})`)
-    .option('--net <127.X>', `loopback net of the lab's hosts (default ${LAB_DEFAULTS.net})`)
-    .option('--ssh-port <port>', `SSH port of every lab host (default ${LAB_DEFAULTS.sshPort})`)
-    .option('--scale <scale>', `${LAB_SCALES.join('|')}: fleet adds a region of ${FLEET.ncs} NCs, ${FLEET.vms} VMs and ${FLEET.custins} RDS instances as metadb rows (default lab)`)
+    .option('--name <profile>', `profile to write and make current (default ${LAB_DEFAULTS.name})`, P.name)
+    .option('--port <port>', `MariaDB port on 127.0.0.1 (default ${LAB_DEFAULTS.port})`, P.port)
+    .option('--net <127.X>', `loopback net of the lab's hosts (default ${LAB_DEFAULTS.net})`, P.net)
+    .option('--ssh-port <port>', `SSH port of every lab host (default ${LAB_DEFAULTS.sshPort})`, P.sshPort)
+    .option('--scale <scale>', `${LAB_SCALES.join('|')}: fleet adds a region of ${FLEET.ncs} NCs, ${FLEET.vms} VMs and ${FLEET.custins} RDS instances as metadb rows (default lab)`, P.scale)
     .addHelpText(
       'after',
       '\nStarts MariaDB with the six metadbs (dbaas, houyi, xuanyuan, tianji, pangu, vpc) and boots every\n' +
@@ -35,8 +35,9 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl lab up --scale fleet --dir /tmp/fleet --net 127.230 --port 23230 --ssh-port 22230 --name fleet',
         ),
     )
-    .action(async (o: LabFlags & { dir?: string }) => {
-      const opts: Options = { dir: o.dir, flags: parseLabFlags(o) };
+    .action(async (o: ParsedFlags & { dir?: string }) => {
+      const { dir, ...flags } = o;
+      const opts: Options = { dir, flags: checkLabFlags(flags) };
       return run((ctx) => up(opts, ctx));
     });
 }

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { FanoutDisplay } from '../../houyi/fanout.js';
 import type { Profile } from '../../core/config.js';
 import { UsageError } from '../../core/errors.js';
+import { positiveSeconds, wholeNumber } from '../../core/flags.js';
 
 // The SSH flags shared by the go2 verbs. Each overrides the profile's setting for one run.
 
@@ -12,33 +13,32 @@ export interface SshFlags {
   acceptNew: boolean;
 }
 
+/** Timeouts above a week are typos, not intentions. */
+const MAX_TIMEOUT_SEC = 7 * 86400;
+
 export function addSshOptions(cmd: Command, o: { fanout?: boolean } = {}): Command {
-  cmd.option('--connect-timeout <sec>', 'seconds to connect, handshake and authenticate (default: the profile\'s ssh.connect_timeout)');
-  cmd.option('--command-timeout <sec>', 'seconds a remote command may run before it is killed on the host (default: the profile\'s ssh.command_timeout)');
-  if (o.fanout) cmd.option('--concurrency <n>', 'hosts in flight at once (default: the profile\'s ssh.concurrency)');
+  cmd.option('--connect-timeout <sec>', 'seconds to connect, handshake and authenticate (default: the profile\'s ssh.connect_timeout)', positiveSeconds('--connect-timeout', MAX_TIMEOUT_SEC));
+  cmd.option('--command-timeout <sec>', 'seconds a remote command may run before it is killed on the host (default: the profile\'s ssh.command_timeout)', positiveSeconds('--command-timeout', MAX_TIMEOUT_SEC));
+  if (o.fanout) cmd.option('--concurrency <n>', 'hosts in flight at once (default: the profile\'s ssh.concurrency)', wholeNumber('--concurrency', 1, 4096));
   cmd.option('--accept-new', 'accept and record the key of a host not yet in known_hosts (a changed key is always refused)');
   return cmd;
 }
 
-function seconds(flag: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 7 * 86400) throw new UsageError(`${flag} ${String(v)}: must be a number of seconds above 0`);
-  return n;
+/** The values commander parsed (core/flags.ts parsers: a bad one was already exit 2). */
+export interface SshFlagValues {
+  connectTimeout?: number;
+  commandTimeout?: number;
+  concurrency?: number;
+  acceptNew?: boolean;
 }
 
-export function parseSshFlags(o: { connectTimeout?: string; commandTimeout?: string; concurrency?: string; acceptNew?: boolean }): SshFlags {
-  const out: SshFlags = { acceptNew: Boolean(o.acceptNew) };
-  const ct = seconds('--connect-timeout', o.connectTimeout);
-  if (ct !== undefined) out.connectTimeoutSec = ct;
-  const cmt = seconds('--command-timeout', o.commandTimeout);
-  if (cmt !== undefined) out.commandTimeoutSec = cmt;
-  if (o.concurrency !== undefined) {
-    const n = Number(o.concurrency);
-    if (!/^\d+$/.test(o.concurrency) || n < 1 || n > 4096) throw new UsageError(`--concurrency ${o.concurrency}: must be a whole number from 1 to 4096`);
-    out.concurrency = n;
-  }
-  return out;
+export function parseSshFlags(o: SshFlagValues): SshFlags {
+  return {
+    acceptNew: Boolean(o.acceptNew),
+    ...(o.connectTimeout !== undefined ? { connectTimeoutSec: o.connectTimeout } : {}),
+    ...(o.commandTimeout !== undefined ? { commandTimeoutSec: o.commandTimeout } : {}),
+    ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+  };
 }
 
 export function commandTimeout(flags: SshFlags, profile: Profile): number {

@@ -42,7 +42,7 @@ export async function status(opts: StatusOptions, ctx: Context): Promise<number>
     ctx.io.out(jsonText(r));
   } else {
     printRecords(ctx.io, opts.output, SR_COLUMNS, r.sr_instances);
-    for (const v of r.violations) ctx.io.err(paint(violationLine(v), 'bad', ctx.io.colorErr) + '\n');
+    for (const v of r.violations) ctx.io.err(paint(violationLine(v), 'bad', ctx.io.errPalette) + '\n');
     ctx.io.err(`cluster ${r.cluster} (${r.product}): ${r.sr_instances.length} SR instances, ${r.violations.length} rule violation${r.violations.length === 1 ? '' : 's'}\n`);
   }
   return r.violations.length ? ExitCode.UNHEALTHY : ExitCode.OK;
