@@ -148,7 +148,7 @@ export function restoreScript(s: Store, l: HostLayout, dir: string, marker: stri
       sh`norm() { sed -E 's|^([0-9a-f]{64}) [ *](\\./)?|\\1 |' | LC_ALL=C sort; }; ` +
       sh`want=$(norm < "$sums"); got=$(cd ${scratch} && find . -type f -print0 | xargs -0 -r -P 2 -n 32 ${SHA256_FILES} | norm); ` +
       sh`if [ -z "$want" ]; then rm -rf ${scratch}; echo "no checksums given for the set" >&2; exit 4; fi; ` +
-      sh`if [ "$want" != "$got" ]; then bad=$(diff <(printf '%s\\n' "$want") <(printf '%s\\n' "$got") | grep '^[<>]' | head -n 3 | tr '\\n' ' '); rm -rf ${scratch}; echo "checksum mismatch: $bad" >&2; exit 4; fi; ` +
+      sh`if [ "$want" != "$got" ]; then bad=$(diff <(printf '%s\\n' "$want") <(printf '%s\\n' "$got") | grep '^[<>]' | head -n 3 | tr '\\n' ' ' || true); rm -rf ${scratch}; echo "checksum mismatch: $bad" >&2; exit 4; fi; ` +
       BACKUP_BIN +
       // An encrypted set is prepared with this instance's key file (carried from the source).
       keyForPrepare(scratch, `${l.dbsDir}/keys/keyfile`) +
