@@ -141,7 +141,7 @@ for (let r = 0; r < opts.rounds; r++) {
   const b = await must(['instance', 'backup', NAME]);
   if (!/from the standby/.test(b.stderr)) throw new Error(`rdsctl backup was not from the standby: ${b.stderr}`);
   backups.rdsctl.push(b.ms);
-  const steps = [...b.stderr.matchAll(/\] (do_\S+)\s+\S*\s*([\d.]+m?s)/g)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+  const steps = [...b.stderr.matchAll(/\] (do_\S+)\s+(?:\S+\s+)??([\d.]+m?s)\s+\(/g)].map((m) => `${m[1]} ${m[2]}`).join(', ');
   log(`  backup round ${r + 1}: rdsctl ${(b.ms / 1000).toFixed(2)} s, hand ${(h.ms / 1000).toFixed(2)} s; steps: ${steps}`);
 }
 await onHost(store.host, store.address, sh`rm -rf ${handDir}`);
@@ -207,7 +207,7 @@ for (let r = 0; r < opts.rounds; r++) {
   if (got !== want(floorT)) throw new Error(`rdsctl clone ${name} has ${got} rows, want ${want(floorT)}`);
   cloneMs.push(c.ms);
   const dur = (x) => (x.endsWith('ms') ? Number(x.slice(0, -2)) : Number(x.slice(0, -1)) * 1000);
-  const slow = [...c.stderr.matchAll(/\] (do_\S+)\s+\S*\s*([\d.]+m?s)/g)].map((m) => [m[1], dur(m[2])]).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const slow = [...c.stderr.matchAll(/\] (do_\S+)\s+(?:\S+\s+)??([\d.]+m?s)\s+\(/g)].map((m) => [m[1], dur(m[2])]).sort((a, b) => b[1] - a[1]).slice(0, 8);
   log(`  clone round ${r + 1} slowest steps: ${slow.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
   await must(['instance', 'delete', name, '--yes']);
   created.splice(created.indexOf(name), 1);
