@@ -47,6 +47,17 @@ export interface Profile {
   group_source?: 'cluster' | 'zone';
   /** The backup store (issue 12): where backup sets and archived binlogs live. */
   backup?: BackupStoreSettings;
+  /**
+   * TLS for every MySQL connection rdsctl makes (metadbs and instances): the CA whose certificates
+   * it trusts. With it, a server without TLS or with a certificate the CA did not issue for the
+   * address rdsctl dialled is refused before any credential is sent.
+   */
+  tls?: TlsSettings;
+}
+
+export interface TlsSettings {
+  /** PEM file of the CA that issues the servers' certificates. */
+  ca: string;
 }
 
 /**
@@ -176,6 +187,11 @@ export function normalizeProfile(raw: unknown, where: string): Profile {
     out.group_source = p.group_source;
   }
   if (p.backup !== undefined && p.backup !== null) out.backup = normalizeBackup(p.backup, `${where}.backup`);
+  if (p.tls !== undefined && p.tls !== null) {
+    const t = p.tls as Record<string, unknown>;
+    if (typeof t !== 'object' || Array.isArray(t) || typeof t.ca !== 'string' || !t.ca.startsWith('/') || /[\0\n]/.test(t.ca)) throw new ConfigError(`${where}.tls.ca: the absolute path of the CA's PEM file`);
+    out.tls = { ca: t.ca };
+  }
   return out;
 }
 

@@ -96,7 +96,7 @@ export function createContext(o: ContextOptions = {}): Context {
         const p = ctx.profile();
         const conn = p.databases[name];
         if (!conn) throw new ConfigError(`profile "${p.name}" has no connection for database "${name}"`, { hint: `rdsctl config set databases.${name}.dsn mysql://user@host:port/${name}` });
-        db = createDb(name, conn, { env });
+        db = createDb(name, conn, { env, ...(p.tls ? { tls: p.tls } : {}) });
         dbs.set(name, db);
       }
       return db;

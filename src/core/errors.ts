@@ -26,7 +26,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: number; name: string; meanin
   { code: 5, name: 'remote', meaning: 'a remote command or SSH failed on one or more hosts (go2nc on one host passes the remote code through)' },
   { code: 6, name: 'permission', meaning: 'the operator lacks the role the command needs' },
   { code: 7, name: 'config', meaning: "config file unreadable or invalid, unknown profile, bad DSN, a metadb refusing the profile's login (wrong user, password or database name)" },
-  { code: 8, name: 'unavailable', meaning: 'a dependency is unreachable or missing: metadb down, port in use, package not installed' },
+  { code: 8, name: 'unavailable', meaning: 'a dependency is unreachable or missing: metadb down, port in use, package not installed, a metadb whose TLS certificate tls.ca did not issue' },
   { code: 9, name: 'conflict', meaning: 'the target is busy or in the wrong state (task leased by another runner, instance not running)' },
   { code: 130, name: 'interrupted', meaning: 'stopped by Ctrl-C / SIGINT / SIGTERM; what was gathered so far is printed' },
 ];

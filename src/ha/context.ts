@@ -1,10 +1,10 @@
 import { ConflictError, UsageError } from '../core/errors.js';
 import { loadInstallCtx, withSu, type InstallCtx } from '../flow/install/context.js';
 import type { FlowEnv, StepRole } from '../flow/types.js';
-import { REPLICATOR, secretOf } from '../rds/accounts.js';
+import { REPLICATOR, SUPERUSER, secretOf } from '../rds/accounts.js';
 import type { Node } from '../rds/layout.js';
 import type { InstanceSession } from '../remote/mysql-instance.js';
-import { superuserSession } from '../rds/instance-sql.js';
+import { openInstance } from '../remote/mysql-instance.js';
 import { routeDriver } from './driver.js';
 import type { RouteDriver } from './route.js';
 import { loadRoute, type LoadedRoute } from './route-store.js';
@@ -75,7 +75,7 @@ export async function loadHaCtx(env: FlowEnv): Promise<HaCtx> {
     session: (n, fn) => withSu(base, n, fn),
     async sessionWithin(n, connectMs, fn) {
       base.lease.assertHeld();
-      const su = await superuserSession(base.db, base.custins.id, n, connectMs);
+      const su = await openInstance({ name: n.host, host: n.ip, port: n.port, user: SUPERUSER, password: await secretOf(base.db, base.custins.id, SUPERUSER), connectTimeoutMs: connectMs, queryTimeoutMs: 2 * connectMs });
       try {
         return await fn(su);
       } finally {

@@ -5,6 +5,8 @@ import { sqlStore } from '../flow/store-sql.js';
 import type { Db } from '../remote/mysql.js';
 import { findCustins, instanceRows, type CustinsRow } from '../rds/custins.js';
 import { superuserSession } from '../rds/instance-sql.js';
+import { SUPERUSER, secretOf } from '../rds/accounts.js';
+import { openInstance, type InstanceSession } from '../remote/mysql-instance.js';
 import { toNode, type Node } from '../rds/layout.js';
 import { routeDriver } from './driver.js';
 import { failoverFlow, switchoverFlow } from './flows.js';
@@ -39,9 +41,19 @@ export async function unfinishedTask(db: Db, custinsId: number): Promise<{ id: n
   return (await db.query<{ id: number; flow: string; status: string }>("SELECT id, flow, status FROM task_queue WHERE custins_id = ? AND status IN ('pending','running','paused') ORDER BY id LIMIT 1", [custinsId]))[0] ?? null;
 }
 
+/**
+ * A superuser session on a server that may be gone: connect within timeoutMs, every statement
+ * (and close) within twice that. A host that stops answering after the handshake (frozen, cut
+ * off, TCP open) would otherwise hold a probe, and the watcher with it, until it came back.
+ */
+export async function haSession(db: Db, custinsId: number, n: Node, timeoutMs: number): Promise<InstanceSession> {
+  const password = await secretOf(db, custinsId, SUPERUSER);
+  return openInstance({ name: n.host, host: n.ip, port: n.port, user: SUPERUSER, password, connectTimeoutMs: timeoutMs, queryTimeoutMs: 2 * timeoutMs });
+}
+
 export async function probeServer(ctx: Context, p: Pair, n: Node, timeoutMs = 3000): Promise<ServerState | Error> {
   try {
-    const su = await superuserSession(ctx.db('dbaas'), p.custins.id, n, timeoutMs);
+    const su = await haSession(ctx.db('dbaas'), p.custins.id, n, timeoutMs);
     try {
       return await serverState(su);
     } finally {

@@ -1,5 +1,6 @@
 import { ConflictError, RemoteError, UnhealthyError } from '../core/errors.js';
 import type { InstanceSession } from '../remote/mysql-instance.js';
+import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
 import { semisyncState, type SemisyncState } from './semisync.js';
 
 // What HA needs to know of one server and the primitives it applies to it, each over a
@@ -154,4 +155,23 @@ export function requireWritable(st: ServerState, host: string): void {
 
 export function remoteDown(host: string, e: unknown): RemoteError {
   return new RemoteError(`${host}: ${(e as Error).message}`, { host, cause: e });
+}
+
+/**
+ * A command on a host that may be lost, answered within `ms` or not at all: a fresh SSH session
+ * (a cached one to a host that froze waits on its channel until keepalives give up: minutes), and
+ * the answer raced against a timer, after which the session is dropped. null: no answer in time.
+ */
+export async function execWithin(ssh: SshPool, target: HostTarget, command: string, ms: number, signal?: AbortSignal): Promise<ExecResult | null> {
+  ssh.forget(target);
+  const limit = AbortSignal.timeout(ms);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms + 250)));
+  const r = await Promise.race([ssh.exec(target, command, { timeoutSec: Math.max(1, Math.ceil(ms / 1000)), signal: signal ? AbortSignal.any([signal, limit]) : limit }), late]);
+  clearTimeout(timer);
+  if (r === null || (r.category !== null && r.category !== 'exit')) {
+    ssh.forget(target);
+    return null;
+  }
+  return r;
 }

@@ -9,7 +9,7 @@ import type { HaCtx } from './context.js';
 import { swapRoles } from './records.js';
 import { sameTarget } from './route.js';
 import { recordRouteTarget } from './route-store.js';
-import { catchUpWithin, killClientSessions, replicateFrom, replicating, serverState, setReadOnly, stopReplication, switchoverReadiness, waitApplied, type ServerState } from './server.js';
+import { catchUpWithin, execWithin, killClientSessions, replicateFrom, replicating, serverState, setReadOnly, stopReplication, switchoverReadiness, waitApplied, type ServerState } from './server.js';
 
 // The steps of the switchover and failover flows. 'master' steps act on the server that was
 // master when the task was written (c.from), 'slave' steps on the one that becomes master (c.to).
@@ -201,9 +201,9 @@ export const doFenceOldMaster: Step = {
   async run(c, _n, s) {
     const pw = await secretOf(c.base.db, c.base.custins.id, SUPERUSER);
     // Both doors at once: a lost NC costs the longer of the two timeouts, not their sum.
-    const ncAnswers = c.base.ssh.exec(c.from.target, 'true', { timeoutSec: 3, signal: AbortSignal.any([s.signal, AbortSignal.timeout(FENCE_SSH_CONNECT_MS)]) }).then((r) => r.exitCode === 0 ? null : (r.error ?? r.category ?? 'no answer'));
+    const ncAnswers = execWithin(c.base.ssh, c.from.target, 'true', FENCE_SSH_CONNECT_MS, s.signal).then((r) => (r === null ? `no SSH answer within ${FENCE_SSH_CONNECT_MS} ms` : r.exitCode === 0 ? null : `exit ${r.exitCode}`));
     try {
-      const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, connectTimeoutMs: 2000 });
+      const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, connectTimeoutMs: 2000, queryTimeoutMs: 4000 });
       try {
         await setReadOnly(su, true);
         const killed = await killClientSessions(su, KEEP_USERS);

@@ -7,11 +7,10 @@ import type { Db } from '../remote/mysql.js';
 import { aliveTest } from '../rds/host-ops.js';
 import type { Node } from '../rds/layout.js';
 import { FAILOVER_FLOW_NAME } from './flows.js';
-import { enqueueHaTask, failoverPrecheck, loadPair, probeServer, type Pair } from './operate.js';
+import { enqueueHaTask, failoverPrecheck, haSession, loadPair, probeServer, type Pair } from './operate.js';
 import { recordEvent } from './records.js';
-import { superuserSession } from '../rds/instance-sql.js';
 import { KEEP_USERS as FENCE_KEEP_USERS } from './steps.js';
-import { killClientSessions, receiveMark, serverState, setReadOnly } from './server.js';
+import { execWithin, killClientSessions, receiveMark, serverState, setReadOnly } from './server.js';
 
 // `ha watch`, the seed's aurora: watches every running instance of the profile. A master is
 // declared dead only when two vantage points agree: direct probes have failed for a whole window
@@ -170,7 +169,7 @@ export class Watcher {
 
   private async standbyMark(p: Pair): Promise<string | null> {
     try {
-      const su = await superuserSession(this.db, p.custins.id, p.slave, this.o.probeTimeoutMs);
+      const su = await haSession(this.db, p.custins.id, p.slave, this.o.probeTimeoutMs);
       try {
         const r = await receiveMark(su);
         return r.masterHost === p.master.ip && r.io === 'Yes' ? r.mark : null;
@@ -211,7 +210,7 @@ export class Watcher {
     const reb = (await this.db.query<{ r: number | null }>('SELECT rebuild_instance_id AS r FROM aurora_ha WHERE custins_id = ?', [p.custins.id]).catch(() => []))[0]?.r;
     if (!reb || Number(reb) !== p.slave.instanceId) return;
     try {
-      const su = await superuserSession(this.db, p.custins.id, p.slave, this.o.probeTimeoutMs);
+      const su = await haSession(this.db, p.custins.id, p.slave, this.o.probeTimeoutMs);
       try {
         if (!(await serverState(su)).readOnly) {
           await setReadOnly(su, true);
@@ -262,11 +261,10 @@ export class Watcher {
   }
 }
 
-/** The NC over SSH, within 3 s including the session (a lost NC accepts TCP and then says nothing). */
+/** The NC over SSH, within 3 s including a fresh session (a lost NC accepts TCP and then says nothing). */
 async function ncSays(ctx: Context, n: Node): Promise<'alive' | 'stopped' | 'unreachable'> {
-  const ssh = await ctx.ssh();
-  const r = await ssh.exec(n.target, `if ${aliveTest(n.layout)}; then echo alive; else echo stopped; fi`, { timeoutSec: 3, signal: AbortSignal.timeout(3000) });
-  if (r.category && r.category !== 'exit') return 'unreachable';
+  const r = await execWithin(await ctx.ssh(), n.target, `if ${aliveTest(n.layout)}; then echo alive; else echo stopped; fi`, 3000);
+  if (r === null) return 'unreachable';
   return r.stdout.trim() === 'alive' ? 'alive' : 'stopped';
 }
 

@@ -25,7 +25,9 @@ import {
   writeClientCnf,
   type MariadbPaths,
   type Secrets,
+  runsWithTls,
 } from './mariadb.js';
+import { ensureServerCert, labCaPaths } from './tls.js';
 import { mapLimit } from '../core/concurrency.js';
 import { bindProbe, portInUseMessage, tcpProbe } from './net.js';
 import { defaultLabDir, paramsOf, readLabFile, resolveLabParams, writeLabFile, type LabParams, type ParsedFlags } from './params.js';
@@ -166,7 +168,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
       let fresh = false;
       if (!mariaPid) {
         if (!fs.existsSync(path.join(maria.datadir, 'mysql'))) fresh = await newDatadir(bins, maria, cache, log);
-        started.push(await startMariadb(bins, maria, params.port));
+        started.push(await startMariadb(bins, maria, params.port, ensureServerCert(dir, 'metadb', ['127.0.0.1'], ['localhost'])));
       }
       writeClientCnf(dir, params.port, secrets);
       let seeded = false;
@@ -249,6 +251,8 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         knownHosts: layout.knownHosts,
         auditLog: path.join(dir, 'audit.jsonl'),
         backupStore: layout.topology.backupHosts[0]!,
+        // Only when the server speaks TLS: one started by an older rdsctl keeps running without it.
+        ...(runsWithTls(maria) ? { tlsCa: labCaPaths(dir).cert } : {}),
       }),
     );
     const hostsRunning = alwaysServed(layout.topology).length + vmsRunning.size;

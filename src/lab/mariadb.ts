@@ -12,6 +12,7 @@ import type { LabBinaries } from './binaries.js';
 import { bindProbe, portInUseMessage, tcpProbe } from './net.js';
 import { isRunning } from './procs.js';
 import type { Seed } from './seed.js';
+import type { ServerCert } from './tls.js';
 
 // The lab's metadb server: Debian's mariadbd on a private datadir, bound to 127.0.0.1 only.
 // Administration (schema, the rdsctl user) goes through the mariadb client over the server's
@@ -84,6 +85,17 @@ export function runningPid(p: MariadbPaths): number | undefined {
   }
 }
 
+/** Was the running server started with a certificate? (A lab started by an older rdsctl was not.) */
+export function runsWithTls(p: MariadbPaths): boolean {
+  const pid = runningPid(p);
+  if (!pid) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith('--ssl-cert='));
+  } catch {
+    return false;
+  }
+}
+
 function osUser(): string {
   return os.userInfo().username;
 }
@@ -117,9 +129,10 @@ export async function installDatadir(bins: LabBinaries, p: MariadbPaths): Promis
   if (r.code !== 0) throw new UnavailableError(`mariadb-install-db into ${p.datadir} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
 }
 
-export function mariadbdArgs(p: MariadbPaths, port: number): string[] {
+export function mariadbdArgs(p: MariadbPaths, port: number, cert?: ServerCert): string[] {
   return [
     '--no-defaults',
+    ...(cert ? [`--ssl-ca=${cert.ca}`, `--ssl-cert=${cert.cert}`, `--ssl-key=${cert.key}`] : []),
     `--datadir=${p.datadir}`,
     `--port=${port}`,
     '--bind-address=127.0.0.1',
@@ -144,9 +157,9 @@ export function mariadbdArgs(p: MariadbPaths, port: number): string[] {
  * its socket answers). Fails (and leaves nothing running) when it exits early, with the last
  * lines of its log.
  */
-export async function startMariadb(bins: LabBinaries, p: MariadbPaths, port: number | undefined, timeoutMs = 30000): Promise<number> {
+export async function startMariadb(bins: LabBinaries, p: MariadbPaths, port: number | undefined, cert?: ServerCert, timeoutMs = 30000): Promise<number> {
   fs.rmSync(p.pidFile, { force: true });
-  const args = port === undefined ? [...mariadbdArgs(p, 0), '--skip-networking'] : mariadbdArgs(p, port);
+  const args = port === undefined ? [...mariadbdArgs(p, 0), '--skip-networking'] : mariadbdArgs(p, port, cert);
   const child = spawn(bins.mariadbd, args, { detached: true, stdio: 'ignore' });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));

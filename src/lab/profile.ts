@@ -17,6 +17,8 @@ export interface LabProfileInput {
   knownHosts: string;
   auditLog: string;
   backupStore: { name: string; address: string; dir: string };
+  /** The lab CA's certificate (src/lab/tls.ts): the profile trusts only servers it issued. */
+  tlsCa?: string;
 }
 
 export function labProfile(i: LabProfileInput): Profile {
@@ -46,6 +48,7 @@ export function labProfile(i: LabProfileInput): Profile {
       nc_identity_file: NC_BACKUP_KEY,
       nc_known_hosts: NC_BACKUP_KNOWN_HOSTS,
     },
+    ...(i.tlsCa ? { tls: { ca: i.tlsCa } } : {}),
   };
 }
 

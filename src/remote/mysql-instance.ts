@@ -2,6 +2,8 @@ import net from 'node:net';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { RemoteError } from '../core/errors.js';
 import { PIN_SQL_MODE } from './sql-mode.js';
+import type { TlsSettings } from '../core/config.js';
+import { mysqlTrust, untrustedServer } from './mysql-tls.js';
 
 // Direct connections to an RDS instance (not a metadb): the install steps that run after root is
 // dropped, and `instance show --live`. Also a bare protocol probe that needs no account: a MySQL
@@ -64,6 +66,13 @@ export interface InstanceLogin extends InstanceEndpoint {
   user: string;
   password: string;
   connectTimeoutMs?: number;
+  /** Verify the server's certificate against this CA (mysql-tls.ts); without it, no TLS, but never a readable password. */
+  tls?: TlsSettings;
+  /**
+   * Bound on every statement (and on close). Without it a server whose host stops answering after
+   * the handshake (frozen, cut off: TCP stays open) holds a query forever; HA probes set it.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** A session on an instance as one account. Errors name the host and keep the server's message. */
@@ -73,6 +82,7 @@ export async function openInstance(login: InstanceLogin): Promise<InstanceSessio
   let conn: Connection;
   try {
     conn = await mysql.createConnection({
+      ...mysqlTrust(login.tls, { host: login.host, port: login.port }),
       host: login.host,
       port: login.port,
       user: login.user,
@@ -83,21 +93,28 @@ export async function openInstance(login: InstanceLogin): Promise<InstanceSessio
       dateStrings: true,
     });
     // See PINNED_SQL_MODE (sql-mode.ts): placeholders and literals assume backslash escapes.
-    await conn.query(PIN_SQL_MODE);
+    await conn.query({ sql: PIN_SQL_MODE, ...(login.queryTimeoutMs ? { timeout: login.queryTimeoutMs } : {}) });
   } catch (e) {
+    const untrusted = untrustedServer(e);
+    if (untrusted) throw new RemoteError(`${where} is not trusted: ${untrusted}; no password was sent`, { host: login.name, cause: e });
     throw new RemoteError(`${where}: cannot log in as ${login.user}: ${describe(e)}`, { host: login.name, cause: e });
   }
   return {
     async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
       try {
-        const [rows] = await conn.query<RowDataPacket[]>(sql, params);
+        const [rows] = await conn.query<RowDataPacket[]>({ sql, ...(login.queryTimeoutMs ? { timeout: login.queryTimeoutMs } : {}) }, params);
         return (Array.isArray(rows) ? rows : []) as unknown as T[];
       } catch (e) {
         throw new RemoteError(`${where}: ${describe(e)}`, { host: login.name, cause: e });
       }
     },
     async close() {
-      await conn.end().catch(() => conn.destroy());
+      if (!login.queryTimeoutMs) return void (await conn.end().catch(() => conn.destroy()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), login.queryTimeoutMs)));
+      const r = await Promise.race([conn.end().then(() => 'ended' as const, () => 'late' as const), late]);
+      clearTimeout(timer);
+      if (r === 'late') conn.destroy();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { dbPassword, parseDsn, type DbConnection } from '../core/config.js';
+import { dbPassword, parseDsn, type DbConnection, type TlsSettings } from '../core/config.js';
 import { PIN_SQL_MODE } from './sql-mode.js';
+import { mysqlTrust, untrustedServer } from './mysql-tls.js';
 import { ConfigError, ConflictError, DataError, RdsctlError, UnavailableError } from '../core/errors.js';
 
 // mysql2 pools, one per logical database, created on first use. mysql2 is imported lazily so
@@ -27,6 +28,8 @@ export interface DbOptions {
   env?: NodeJS.ProcessEnv;
   connectTimeoutMs?: number;
   connectionLimit?: number;
+  /** The profile's tls: the server must present a certificate from this CA (mysql-tls.ts). */
+  tls?: TlsSettings;
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ENOENT']);
@@ -38,6 +41,10 @@ export function mapDbError(err: unknown, name: string, where: string): Error {
   if (err instanceof RdsctlError) return err;
   const e = err as { code?: string; message?: string; errno?: number };
   const code = e?.code ?? '';
+  const untrusted = untrustedServer(err);
+  if (untrusted) {
+    return new UnavailableError(`metadb ${name} at ${where} is not trusted: ${untrusted}; no password was sent`, { cause: err, hint: "the profile's tls.ca must have issued the server's certificate for the DSN's host" });
+  }
   if (CREDENTIAL_CODES.has(code)) {
     const what = code === 'ER_BAD_DB_ERROR' ? 'the database name' : 'the user or password';
     return new ConfigError(`metadb ${name} at ${where} refused the login: ${code} (check ${what} in the profile's databases.${name})`, { cause: err });
@@ -56,9 +63,11 @@ export function createDb(name: string, conn: DbConnection, opts: DbOptions = {})
   const dsn = parseDsn(conn.dsn, `databases.${name}.dsn`);
   const where = dsn.socketPath ? dsn.socketPath : `${dsn.host}:${dsn.port}`;
   let poolP: Promise<Pool> | undefined;
+  const trust = mysqlTrust(opts.tls, dsn.socketPath ? undefined : { host: dsn.host, port: dsn.port });
   const pool = (): Promise<Pool> =>
     (poolP ??= import('mysql2/promise').then((m) =>
       m.createPool({
+        ...trust,
         host: dsn.host,
         port: dsn.port,
         user: dsn.user,

@@ -5,9 +5,11 @@ import { buildSshArgs } from './interactive.js';
 import type { HostTarget } from './ssh-types.js';
 
 // One host's command's stdout into another host's command's stdin, through two system ssh
-// processes joined by a kernel pipe: the stream crosses this host 64 KiB at a time and is never
-// stored here (used where two NCs trust no key of each other, e.g. rebuilding a standby from a
-// streamed backup of the master). Host keys are checked as for every other session.
+// processes joined by a kernel pipe: the sink's stdin is the source's stdout descriptor itself, so
+// the stream never passes through this process (no copy into node, no buffering here) and is
+// never stored on this host; a slow sink stops the source through the pipe and the SSH windows.
+// Used where two NCs trust no key of each other (rebuilding a standby from a streamed backup of
+// the master). Host keys are checked as for every other session.
 
 export interface PipeEnd {
   target: HostTarget;
@@ -18,8 +20,10 @@ export interface PipeEnd {
 export async function sshPipe(profile: Pick<Profile, 'ssh'>, from: PipeEnd & { stdin?: string }, to: PipeEnd, o: { signal?: AbortSignal; timeoutSec: number }): Promise<{ fromErr: string; toOut: string }> {
   const args = (e: PipeEnd): string[] => [...buildSshArgs(profile, e.target), e.command];
   const a = spawn('ssh', args(from), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const b = spawn('ssh', args(to), { stdio: ['pipe', 'pipe', 'pipe'] });
-  a.stdout.pipe(b.stdin);
+  // b gets a duplicate of a's stdout pipe as its stdin; this process closes its own copy at once
+  // (spawned in the same tick: nothing can have been read from it yet).
+  const b = spawn('ssh', args(to), { stdio: [a.stdout, 'pipe', 'pipe'] });
+  a.stdout.destroy();
   a.stdin.end(from.stdin ?? '');
   let aErr = '';
   let bErr = '';
@@ -37,7 +41,10 @@ export async function sshPipe(profile: Pick<Profile, 'ssh'>, from: PipeEnd & { s
   const [ca, cb] = await Promise.all([exit(a), exit(b)]);
   clearTimeout(timer);
   o.signal?.removeEventListener('abort', kill);
-  if (ca !== 0) throw new RemoteError(`${from.target.name}: stream source exited ${ca}: ${aErr.trim().split('\n').slice(-3).join(' | ')}`, { host: from.target.name });
-  if (cb !== 0) throw new RemoteError(`${to.target.name}: stream sink exited ${cb}: ${bErr.trim().split('\n').slice(-3).join(' | ')}`, { host: to.target.name });
+  const tail = (t: string): string => t.trim().split('\n').slice(-3).join(' | ');
+  // Both ends failed: a sink that died first broke the source's pipe, so name the sink then too.
+  if (ca !== 0 && cb !== 0) throw new RemoteError(`${to.target.name}: stream sink exited ${cb}: ${tail(bErr)}; ${from.target.name}: stream source exited ${ca}: ${tail(aErr)}`, { host: to.target.name });
+  if (ca !== 0) throw new RemoteError(`${from.target.name}: stream source exited ${ca}: ${tail(aErr)}`, { host: from.target.name });
+  if (cb !== 0) throw new RemoteError(`${to.target.name}: stream sink exited ${cb}: ${tail(bErr)}`, { host: to.target.name });
   return { fromErr: aErr, toOut: bOut };
 }

@@ -9,6 +9,7 @@ import { HA_ENABLE_FLOW_NAME, HA_ENABLE_STEPS, haEnableFlow } from '../../ha/ena
 import { probeServer, unfinishedTask, type Pair } from '../../ha/operate.js';
 import { findCustins, instanceRows } from '../../rds/custins.js';
 import { toNode } from '../../rds/layout.js';
+import { jsonText } from '../../core/output.js';
 import { addTaskOptions, parseTaskFlags, runTask, type RawTaskFlags, type TaskFlags } from '../shared/ha-task.js';
 
 // `rdsctl instance ha enable NAME`: lossless semi-sync and binlog expiry for a pair created
@@ -95,7 +96,7 @@ export async function haAction(opts: Options, ctx: Context): Promise<number> {
       }),
     (r) => {
       const rec = { ins_name: custins.ins_name, task_id: r.taskId, action: opts.action, status: r.status, master: m.host_name, standby: s.host_name, duration_ms: r.durationMs, error: r.failed };
-      if (opts.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
+      if (opts.output === 'json') ctx.io.out(jsonText(rec));
       else ctx.io.out(`${rec.ins_name}\tha ${rec.action}\t${rec.status}\t${rec.master} / ${rec.standby}\t${rec.duration_ms} ms\n`);
     },
   );

@@ -9,6 +9,7 @@ import { probeServer, unfinishedTask } from '../../ha/operate.js';
 import { REBUILD_FLOW_NAME, REBUILD_STEPS, rebuildFlow } from '../../ha/rebuild.js';
 import { findCustins, instanceRows } from '../../rds/custins.js';
 import { toNode } from '../../rds/layout.js';
+import { jsonText } from '../../core/output.js';
 import { addTaskOptions, parseTaskFlags, runTask, type RawTaskFlags, type TaskFlags } from '../shared/ha-task.js';
 
 // `rdsctl instance rebuild-standby NAME [--nc NC]`: a new standby from a streamed backup of the
@@ -88,7 +89,7 @@ export async function rebuildStandby(opts: Options, ctx: Context): Promise<numbe
       }),
     (r) => {
       const rec = { ins_name: custins.ins_name, task_id: r.taskId, status: r.status, master: m.host_name, standby: where, instance_id: s.id, duration_ms: r.durationMs, error: r.failed };
-      if (opts.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
+      if (opts.output === 'json') ctx.io.out(jsonText(rec));
       else ctx.io.out(`${rec.ins_name}\trebuild-standby\t${rec.status}\t${rec.master} -> ${rec.standby}\t${rec.duration_ms} ms\n`);
     },
   );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
-import { addOutputOption, parseOutput, type OutputFormat } from '../../core/output.js';
+import { addOutputOption, jsonText, parseOutput, termSafe, type OutputFormat } from '../../core/output.js';
 import { stderrProgress } from '../../flow/progress.js';
 import { CLAIMABLE, DEFAULT_LEASE_TTL_SEC, claimAndRun } from '../../flow/runner.js';
 import { sqlStore } from '../../flow/store-sql.js';
@@ -78,7 +78,7 @@ export async function runTask(
     }
     const task = await sqlStore(ctx.db('dbaas')).getTask(taskId);
     print({ taskId, status: task.status, exitCode, failed, durationMs: Date.now() - t0 });
-    if (failed) ctx.io.err(`rdsctl: ${o.insName}: ${o.verb} failed at ${failed}; fix the cause, then \`rdsctl instance step ${o.insName} resume\`\n`);
+    if (failed) ctx.io.err(`rdsctl: ${o.insName}: ${o.verb} failed at ${termSafe(failed)}; fix the cause, then \`rdsctl instance step ${o.insName} resume\`\n`);
     return { value: exitCode, ok: failed === null, exitCode, detail: { task_id: taskId, ...(failed ? { failed } : {}) } };
   });
 }
@@ -116,7 +116,7 @@ export async function runHaTask(ctx: Context, p: Pair, o: HaTaskOptions): Promis
     () => enqueueHaTask(ctx.db('dbaas'), p, o.flow, { createdBy: ctx.osUser, reason: o.flags.reason, ...(o.acceptDataLoss ? { acceptDataLoss: true } : {}) }),
     (r) => {
       const rec = { ins_name: p.custins.ins_name, task_id: r.taskId, flow: o.flow, status: r.status, old_master: p.master.host, new_master: p.slave.host, endpoint: `${p.route.route.ip}:${p.route.route.port}`, duration_ms: r.durationMs, error: r.failed };
-      if (o.output === 'json') ctx.io.out(JSON.stringify(rec, null, 2) + '\n');
+      if (o.output === 'json') ctx.io.out(jsonText(rec));
       else ctx.io.out(`${rec.ins_name}\t${rec.flow}\t${rec.status}\t${rec.old_master} -> ${rec.new_master}\t${rec.endpoint}\t${rec.duration_ms} ms\n`);
     },
   );

@@ -35,7 +35,7 @@ async function createUsersSql(c: InstallCtx, rows: AccountRow[]): Promise<string
   out.push('SET SESSION sql_log_bin = 1');
   return out;
 }
-const NO_BINLOG = 'SET SESSION sql_log_bin = 0';
+export const NO_BINLOG = 'SET SESSION sql_log_bin = 0';
 
 /** Before the superuser exists only root over the socket can look; afterwards TCP is cheaper. */
 type Via = 'socket' | 'su';
@@ -50,30 +50,35 @@ async function existingUsers(c: InstallCtx, n: Node, names: string[], s: StepSco
   return new Set(rows.map((r) => r.User ?? ''));
 }
 
-// The master drives it, on both hosts: before replication exists the standby cannot receive the
-// users from the master's binlog, and they must not be in it anyway.
+// On the master only; the standby gets the same users, unlogged too, from
+// do_install_duallmaster_slave, just before it starts replicating the GRANTs from the master.
 export const doInitializeMysqlAccountByMaster: Step = {
   name: 'do_initialize_mysql_account_by_master',
   role: 'master',
   timeoutSec: 60,
   effect: 'remote',
-  plan: (n, v) =>
-    [n, v.peer].map(
-      (h) => `on ${h.host}: ${socketSqlCommand(h.layout)}  # stdin: ${NO_BINLOG}; CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`,
-    ),
+  plan: (n) => [`${socketSqlCommand(n.layout)}  # stdin: ${NO_BINLOG}; CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`],
   async probe(c, [n], s) {
-    const want = (await systemAccounts(c)).map((r) => r.account_name);
-    for (const h of [n!, peerOf(c, n!)]) if ((await existingUsers(c, h, want, s, 'socket')).size !== want.length) return false;
-    return true;
+    return systemUsersExist(c, n!, s);
   },
   async run(c, [n], s) {
-    const rows = await systemAccounts(c);
-    if (!rows.length) throw new ConflictError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first');
-    const text = (await createUsersSql(c, rows)).map((x) => x + ';').join('\n');
-    for (const h of [n!, peerOf(c, n!)]) await c.sql(h, text, s);
-    return `${rows.map((r) => r.account_name).join(', ')} on ${n!.host} and ${peerOf(c, n!).host} (not binlogged)`;
+    return `${(await createSystemUsers(c, n!, s)).join(', ')} (not binlogged)`;
   },
 };
+
+/** Do the maintenance users and the replicator exist on this host (root over its socket)? */
+export async function systemUsersExist(c: InstallCtx, n: Node, s: StepScope): Promise<boolean> {
+  const want = (await systemAccounts(c)).map((r) => r.account_name);
+  return (await existingUsers(c, n, want, s, 'socket')).size === want.length;
+}
+
+/** The maintenance users and the replicator on one host, root over its socket, not binlogged. */
+export async function createSystemUsers(c: InstallCtx, n: Node, s: StepScope): Promise<string[]> {
+  const rows = await systemAccounts(c);
+  if (!rows.length) throw new ConflictError('no maintenance users or replicator in custins_account: run do_calculate_maintain_user_list and do_init_replicator_into_meta first');
+  await c.sql(n, (await createUsersSql(c, rows)).map((x) => x + ';').join('\n'), s);
+  return rows.map((r) => r.account_name);
+}
 
 function grantsSql(rows: AccountRow[]): string[] {
   return rows.flatMap((r) => grantsFor(accountSpecOf(r), sqlAccount(r.account_name, r.host), sqlIdent));

@@ -7,6 +7,7 @@ import { sqlString } from '../../rds/sql-text.js';
 import type { StepDef, StepScope } from '../types.js';
 import { peerOf, pollUntil, withSu, type InstallCtx } from './context.js';
 import { writeMyCnf } from './host-setup.js';
+import { NO_BINLOG, createSystemUsers, systemUsersExist } from './accounts.js';
 import { DEFAULT_SEMISYNC_TIMEOUT_MS, applySemisync, haParams, persistHaParams, semisyncConfigured, semisyncState, semisyncTimeoutMs } from '../../ha/semisync.js';
 
 // Dual-master replication between the two NCs, GTID based (MASTER_USE_GTID=slave_pos), the
@@ -62,12 +63,18 @@ export const doInstallDuallmasterSlave: Step = {
   timeoutSec: 60,
   effect: 'remote',
   group: 'duallmaster',
-  plan: (n, v) => [`${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1; START SLAVE`],
+  plan: (n, v) => [
+    `${socketSqlCommand(n.layout)}  # stdin: ${NO_BINLOG}; CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`,
+    `${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1; START SLAVE`,
+  ],
   async probe(c, [n], s) {
     const st = await slaveStatus(c, n!, s, 'socket');
-    return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes';
+    return pointsAt(st, c.master) && st!.Slave_SQL_Running === 'Yes' && (await systemUsersExist(c, n!, s));
   },
   async run(c, [n], s) {
+    // The users first, unlogged as on the master (no password in any binlog): the GRANTs this
+    // standby is about to replicate from the master need them.
+    await createSystemUsers(c, n!, s);
     await c.sql(n!, [...(await changeMasterSql(c, c.master)), 'START SLAVE'].map((x) => x + ';\n').join(''), s);
     return `${n!.host} replicates from ${c.master.ip}:${c.master.port}`;
   },
