@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createRequire } from 'node:module';
-import { COMMANDS, GROUPS } from './commands/index.js';
+import { COMMANDS, GROUP_EXAMPLES, GROUPS } from './commands/index.js';
+import { examples } from './core/command.js';
 import type { CommandSpec, Runner } from './core/command.js';
 import type { Context, ContextOptions } from './core/context.js';
 import { describeError, EXIT_CODE_TABLE, ExitCode } from './core/errors.js';
@@ -129,6 +130,8 @@ async function buildTree(program: Command, words: string[], run: Runner): Promis
       let g = groups.get(top!);
       if (!g) {
         g = program.command(top!).description(GROUPS[top!] ?? '').helpCommand(false);
+        const ex = GROUP_EXAMPLES[top!];
+        if (ex) g.addHelpText('after', examples(...ex));
         groups.set(top!, g);
       }
       parent = g;

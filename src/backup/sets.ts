@@ -1,5 +1,6 @@
 import { NotFoundError, UsageError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
+import type { InstanceTable } from '../rds/instance-tables.js';
 
 // baklist rows: the metadb's index of the backup sets in the store (and of the install's first
 // local copy on the standby, which has no store_host and is never restored from).
@@ -90,4 +91,34 @@ export async function insertSetRow(tx: Db, r: { custinsId: number; instanceId: n
 
 export async function setByTask(db: Db, taskId: number): Promise<BackupSetRow | null> {
   return (await db.query<BackupSetRow>(`SELECT ${COLS} ${FROM} WHERE b.task_id = ? ORDER BY b.id DESC LIMIT 1`, [taskId]))[0] ?? null;
+}
+
+// --- The install flow's first backup set (do_insert_baklist, do_start_create_new_backup) ---
+
+export const BAKLIST_TABLE: InstanceTable = { table: 'baklist', release: "UPDATE baklist SET status = 'deleted' WHERE custins_id = ?" };
+
+export async function ensureInstallSet(tx: Db, custinsId: number, s: { instanceId: number; host: string; backupSet: string; dir: string }): Promise<void> {
+  await tx.execute(
+    `INSERT INTO baklist (custins_id, instance_id, host_name, backup_set, backup_type, backup_method, backup_dir, status)
+         VALUES (?, ?, ?, ?, 'full', 'physical', ?, 'pending')
+         ON DUPLICATE KEY UPDATE instance_id = VALUES(instance_id), host_name = VALUES(host_name), backup_dir = VALUES(backup_dir)`,
+    [custinsId, s.instanceId, s.host, s.backupSet, s.dir],
+  );
+}
+
+export async function namedSetStatus(db: Db, custinsId: number, backupSet: string): Promise<string | undefined> {
+  return (await db.query<{ status: string }>('SELECT status FROM baklist WHERE custins_id = ? AND backup_set = ?', [custinsId, backupSet]))[0]?.status;
+}
+
+/** The named set is being taken; false when it has no row. */
+export async function namedSetRunning(tx: Db, custinsId: number, backupSet: string): Promise<boolean> {
+  return (await tx.execute("UPDATE baklist SET status = 'running', gmt_started = NOW(), gmt_finished = NULL, error = NULL WHERE custins_id = ? AND backup_set = ?", [custinsId, backupSet])).affectedRows > 0;
+}
+
+export async function namedSetFailed(tx: Db, custinsId: number, backupSet: string, error: string): Promise<void> {
+  await tx.execute("UPDATE baklist SET status = 'failed', error = ?, gmt_finished = NOW() WHERE custins_id = ? AND backup_set = ?", [error, custinsId, backupSet]);
+}
+
+export async function namedSetDone(tx: Db, custinsId: number, backupSet: string, r: { sizeBytes: number | null; gtid: string | null }): Promise<void> {
+  await tx.execute("UPDATE baklist SET status = 'success', size_bytes = ?, gtid = ?, gmt_finished = NOW() WHERE custins_id = ? AND backup_set = ?", [r.sizeBytes, r.gtid, custinsId, backupSet]);
 }

@@ -21,7 +21,7 @@ export function selectChecks(names: readonly string[]): Check[] {
   return CHECKS.filter((c) => names.includes(c.name));
 }
 
-async function runOne(ctx: Context, check: Check, timeoutSec: number): Promise<CheckResult> {
+async function runOne(ctx: Context, check: Check, timeoutSec: number, live: boolean): Promise<CheckResult> {
   const started = performance.now();
   const ac = new AbortController();
   const onAbort = (): void => ac.abort(ctx.signal.reason);
@@ -34,7 +34,7 @@ async function runOne(ctx: Context, check: Check, timeoutSec: number): Promise<C
     else ac.signal.addEventListener('abort', fail, { once: true });
   });
   try {
-    const out = await Promise.race([check.run({ ctx, signal: ac.signal, timeoutSec }), stopped]);
+    const out = await Promise.race([check.run({ ctx, signal: ac.signal, timeoutSec, live }), stopped]);
     return { name: check.name, ...out, duration_ms: Math.round(performance.now() - started), error: false };
   } catch (e) {
     const d = describeError(e);
@@ -45,6 +45,6 @@ async function runOne(ctx: Context, check: Check, timeoutSec: number): Promise<C
   }
 }
 
-export async function runChecks(ctx: Context, checks: readonly Check[], timeoutSec: number): Promise<CheckResult[]> {
-  return Promise.all(checks.map((c) => runOne(ctx, c, timeoutSec)));
+export async function runChecks(ctx: Context, checks: readonly Check[], timeoutSec: number, live = false): Promise<CheckResult[]> {
+  return Promise.all(checks.map((c) => runOne(ctx, c, timeoutSec, live)));
 }

@@ -26,6 +26,8 @@ export interface CheckEnv {
   signal: AbortSignal;
   /** Seconds the check has in all; a check passes a smaller share to its own network waits. */
   timeoutSec: number;
+  /** --live: checks that read a metadb also probe what it describes (lb_node, proxy). */
+  live: boolean;
 }
 
 export interface Check {

@@ -18,6 +18,7 @@ export interface Options {
   junit?: string;
   warnOk: boolean;
   timeoutSec: number;
+  live: boolean;
 }
 
 export function register(cmd: Command, run: Runner): void {
@@ -25,6 +26,7 @@ export function register(cmd: Command, run: Runner): void {
     .argument('[checks...]', `checks to run (default: all): ${CHECKS.map((c) => c.name).join(' ')}`)
     .option('--junit <file>', 'also write a JUnit XML report to this file (written atomically)')
     .option('--warn-ok', 'exit 0 when checks only warn')
+    .option('--live', 'lb_node, proxy: also TCP-probe every node\'s service port (as `lb_node status --live`); an online node that does not answer fails')
     .option('--timeout <sec>', 'time each check may take before it counts as failed', seconds('--timeout', 0.1, 3600), 30)
     .addHelpText(
       'after',
@@ -32,12 +34,12 @@ export function register(cmd: Command, run: Runner): void {
         CHECKS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n') +
         '\nrds logs in with each instance\'s HA maintenance account (password from dbaas.custins_secret).\n' +
         'Exit status: 0 when all are ok (warnings too, with --warn-ok); 4 otherwise.\n' +
-        examples('rdsctl check', 'rdsctl check lb_node proxy --junit reports/smoke.xml', 'rdsctl check pangu tianji -o json --warn-ok'),
+        examples('rdsctl check', 'rdsctl check lb_node proxy --live --junit reports/smoke.xml', 'rdsctl check pangu tianji -o json --warn-ok'),
     )
-    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: number }) => {
+    .action(async (names: string[], o: { output: string; junit?: string; warnOk?: boolean; timeout: number; live?: boolean }) => {
       if (o.junit !== undefined && (o.junit === '' || o.junit.includes('\0'))) throw new UsageError('--junit: expected a file name');
       selectChecks(names);
-      const opts: Options = { names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec: o.timeout };
+      const opts: Options = { names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec: o.timeout, live: Boolean(o.live) };
       return run((ctx) => check(opts, ctx));
     });
 }
@@ -53,7 +55,7 @@ export function exitCodeFor(status: CheckStatus, warnOk: boolean): number {
 export async function check(opts: Options, ctx: Context): Promise<number> {
   const checks = selectChecks(opts.names);
   if (opts.junit !== undefined) checkReportTarget(opts.junit);
-  const results = await runChecks(ctx, checks, opts.timeoutSec);
+  const results = await runChecks(ctx, checks, opts.timeoutSec, opts.live);
   const status = overall(results);
   const summary = { ok: 0, warn: 0, fail: 0 };
   for (const r of results) summary[r.status]++;

@@ -20,6 +20,23 @@ export const GROUPS: Record<string, string> = {
   backup: 'Backup sets in the backup store: list, show, verify, delete; the binlog archive',
 };
 
+/** Examples shown by `rdsctl GROUP --help`: the group's everyday commands, one line each. */
+export const GROUP_EXAMPLES: Record<string, string[]> = {
+  config: ['rdsctl config list', 'rdsctl config use prod-hz', 'printf "%s\\n" "$PW" | rdsctl config add prod-hz --metadb 10.1.2.3:3306 --password-stdin', 'rdsctl config set ssh.concurrency 128'],
+  audit: ['rdsctl audit list --since 2h --user alice', 'rdsctl audit list --source metadb --limit 20 -o json'],
+  lab: ['rdsctl lab up', 'rdsctl lab status', 'rdsctl lab down --purge'],
+  lb_node: ['rdsctl lb_node status', 'rdsctl lb_node status --live --cluster slb-hza-01'],
+  proxy: ['rdsctl proxy status', 'rdsctl proxy status --live -o json'],
+  tianji: ['rdsctl tianji product list', 'rdsctl tianji serverrole status --cluster rds-ctl-hz', 'rdsctl tianji machine rds-ctl-02'],
+  pangu: ['rdsctl pangu chunkserver status', 'rdsctl pangu disk status', 'rdsctl pangu disk offline cs-a04:sdb --reason "SMART pre-fail" --dry-run'],
+  vpc: ['rdsctl vpc list', 'rdsctl vpc vswitch list --vpc vpc-bp1…', 'rdsctl vpc route list --vpc vpc-bp1…'],
+  instance: ['rdsctl instance list --status running', 'rdsctl instance show rm-demo01', 'rdsctl instance create --name rm-demo01 --class rds.mysql.s1.small', 'rdsctl instance step rm-demo01 list'],
+  ha: ['rdsctl ha watch'],
+  task: ['rdsctl task list', 'rdsctl task show 17', 'rdsctl task skip 17 do_insert_db_perf --reason "perf collector down"'],
+  nc: ['rdsctl nc lock nc-a01 --reason "disk replacement, ticket 4411"', 'rdsctl nc unlock nc-a01'],
+  backup: ['rdsctl backup list --instance rm-demo01', 'rdsctl backup show 12', 'rdsctl backup verify 12'],
+};
+
 export const COMMANDS: CommandSpec[] = [
   { path: ['audit', 'list'], summary: 'Show audit records (intent + result per command run)', role: 'read', load: () => import('./audit/list.js') },
   { path: ['audit', 'backfill'], summary: 'Copy local audit records missing from dbaas.ops_audit', role: 'operator', load: () => import('./audit/backfill.js') },
@@ -73,6 +90,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'stop'], summary: 'Stop master, standby or both through the init script (a stopped master suspends HA); confirmed', role: 'operator', load: () => import('./instance/stop.js') },
   { path: ['instance', 'restart'], summary: 'Rolling restart: standby, switchover, old master (--role, --no-switchover for in place with downtime)', role: 'operator', load: () => import('./instance/restart.js') },
   { path: ['instance', 'ha'], summary: 'HA of an existing pair: enable (lossless semi-sync, binlog expiry) as a flow', role: 'operator', load: () => import('./instance/ha.js') },
+  { path: ['instance', 'migrate'], summary: 'Move the standby (or the master, after a switchover) to another NC: rebuilt there, old one removed once the new replicates', role: 'admin', load: () => import('./instance/migrate.js') },
   { path: ['instance', 'failover'], summary: 'Failover to the standby: route blocked, old master fenced, promote only without loss (or --accept-data-loss)', role: 'admin', load: () => import('./instance/failover.js') },
   { path: ['instance', 'encrypt'], summary: 'Data-at-rest encryption of a running pair: key on the NCs and the store, standby first, then the master', role: 'admin', load: () => import('./instance/encrypt.js') },
   { path: ['backup', 'list'], summary: 'Backup sets, newest first (--instance)', role: 'read', load: () => import('./backup/list.js') },

@@ -30,6 +30,14 @@ export function parseMutationFlags(o: { dryRun?: boolean; yes?: boolean; reason?
   return { dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), reason };
 }
 
+/**
+ * For actions whose "why" the next operator cannot work out from the result (a step skipped, a
+ * disk taken out): no --reason, no action. A dry run changes nothing and needs none.
+ */
+export function requireReason(flags: MutationFlags, command: string, why: string): void {
+  if (!flags.dryRun && flags.reason === null) throw new UsageError(`${command} needs --reason: ${why}`);
+}
+
 /** What a mutation would do: shown by --dry-run and in confirmation prompts. */
 export interface Plan {
   action: string;

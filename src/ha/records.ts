@@ -1,4 +1,5 @@
 import type { Db } from '../remote/mysql.js';
+import type { InstanceTable } from '../rds/instance-tables.js';
 
 // The metadb side of a role change and the HA event log. Each statement lives here, next to the
 // function that owns it; every write runs in the caller's (fenced) transaction.
@@ -82,4 +83,25 @@ export async function liveWatchers(db: Db, withinSec: number): Promise<Array<{ o
 /** Who watches this instance now (an unexpired lease), or null. */
 export async function watchHolder(db: Db, custinsId: number): Promise<string | null> {
   return (await db.query<{ owner: string }>('SELECT owner FROM ha_watch_lease WHERE custins_id = ? AND expires_at > NOW(3)', [custinsId]))[0]?.owner ?? null;
+}
+
+// --- The install flow's aurora_ha registration (do_add_aurora, do_enable_aurora, guard read-only) ---
+
+export const AURORA_TABLE: InstanceTable = { table: 'aurora_ha', release: "UPDATE aurora_ha SET status = 'deleted' WHERE custins_id = ?" };
+
+export async function addAurora(tx: Db, custinsId: number, masterId: number, slaveId: number): Promise<void> {
+  await tx.execute(
+    `INSERT INTO aurora_ha (custins_id, master_instance_id, slave_instance_id, ha_mode, status, read_only) VALUES (?, ?, ?, 'dual_master', 'added', 0)
+         ON DUPLICATE KEY UPDATE master_instance_id = VALUES(master_instance_id), slave_instance_id = VALUES(slave_instance_id), status = IF(status = 'deleted', 'added', status)`,
+    [custinsId, masterId, slaveId],
+  );
+}
+
+/** HA on; false when the instance is not registered (do_add_aurora not run). */
+export async function enableAurora(tx: Db, custinsId: number): Promise<boolean> {
+  return (await tx.execute("UPDATE aurora_ha SET status = 'enabled' WHERE custins_id = ? AND status <> 'deleted'", [custinsId])).affectedRows > 0;
+}
+
+export async function auroraReadOnly(tx: Db, custinsId: number): Promise<void> {
+  await tx.execute('UPDATE aurora_ha SET read_only = 1 WHERE custins_id = ?', [custinsId]);
 }

@@ -1,6 +1,7 @@
 import { ConflictError, ExitCode, NotFoundError, RdsctlError } from '../core/errors.js';
 import type { Db } from '../remote/mysql.js';
 import type { DataRoute, RouteTarget } from './route.js';
+import type { InstanceTable } from '../rds/instance-tables.js';
 
 // The data route's metadb side (dbaas.rds_data_route, dbaas.rds_proxy_node): which proxy host
 // and port carry an instance's route and where it leads. Values are checked where they are
@@ -113,3 +114,6 @@ export async function markRouteValid(tx: Db, custinsId: number): Promise<void> {
 
 /** The proxy slot of a deleted route is free again (the unique key must not hold it). */
 export const FREE_ROUTE_SQL = "UPDATE rds_data_route SET status = 'deleted', proxy_ip = NULL, proxy_port = NULL WHERE custins_id = ?";
+
+/** `instance delete` frees the route (and its proxy port) with the rest of the instance's rows. */
+export const ROUTE_TABLE: InstanceTable = { table: 'rds_data_route', release: FREE_ROUTE_SQL };

@@ -148,7 +148,7 @@ async function waitListening(address: string, port: number, timeoutMs: number, c
 }
 
 /** Boot a top-level host: its namespaces, its mounts, its sshd. Resolves with the power pid once sshd answers. */
-export async function bootHost(labDir: string, h: LabHostSpec, sshPort: number, unshare: string, timeoutMs = 30_000): Promise<number> {
+export async function bootHost(labDir: string, h: LabHostSpec, sshPort: number, unshare: string, timeoutMs = 90_000): Promise<number> {
   const run = runDirOf(labDir, h);
   const consoleLog = path.join(run, 'console.log');
   const fd = fs.openSync(consoleLog, 'a');

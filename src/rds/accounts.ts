@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../remote/mysql.js';
 import { DataError } from '../core/errors.js';
 import { accountHost, accountName, dbList, oneOf, optional, type RowRef } from './domain.js';
+import type { InstanceTable } from './instance-tables.js';
 
 // The MySQL accounts of a custins. Rows in custins_account describe them; passwords live in
 // custins_secret and are read only by code that logs in. A password is generated once and kept:
@@ -125,4 +126,23 @@ export function grantsFor(a: AccountSpec, account: string, ident: (s: string) =>
     default:
       throw new DataError(`account ${a.name}: unknown privilege kind ${a.privilege}`);
   }
+}
+
+// --- Writers of custins_account, custins_secret and custins_db (the install flow's) ---
+
+export const ACCOUNT_TABLE: InstanceTable = { table: 'custins_account', release: "UPDATE custins_account SET status = 'deleted' WHERE custins_id = ?" };
+export const SECRET_TABLE: InstanceTable = { table: 'custins_secret', release: 'DELETE FROM custins_secret WHERE custins_id = ?' };
+export const DB_TABLE: InstanceTable = { table: 'custins_db', release: "UPDATE custins_db SET status = 'deleted' WHERE custins_id = ?" };
+
+/** The install's own root account is gone once dropped on the servers: no record, no secret. */
+export async function forgetRootAccount(tx: Db, custinsId: number): Promise<void> {
+  await tx.execute("UPDATE custins_account SET status = 'deleted' WHERE custins_id = ? AND account_name = 'root'", [custinsId]);
+  await tx.execute("DELETE FROM custins_secret WHERE custins_id = ? AND account_name = 'root'", [custinsId]);
+}
+
+/** Accounts (but root) and databases being created become active; returns the accounts activated. */
+export async function activateAccountsAndDbs(tx: Db, custinsId: number): Promise<number> {
+  const a = await tx.execute("UPDATE custins_account SET status = 'active' WHERE custins_id = ? AND status = 'creating' AND account_type <> 'root'", [custinsId]);
+  await tx.execute("UPDATE custins_db SET status = 'active' WHERE custins_id = ? AND status = 'creating'", [custinsId]);
+  return a.affectedRows;
 }

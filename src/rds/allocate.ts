@@ -100,7 +100,12 @@ export async function allocate(tx: Db, spec: CreateSpec): Promise<AllocatedInsta
       `SELECT hostinfo_id, port FROM instance WHERE status <> 'deleted' AND hostinfo_id IN (${hosts.map(() => '?').join(',')})`,
       hosts.map((h) => h.id),
     );
-    for (const r of rows) {
+    // ports held by a migration in flight (src/lifecycle/placement.ts) are taken too
+    const held = await tx.query<{ hostinfo_id: number; port: number }>(
+      `SELECT hostinfo_id, port FROM rds_port_reservation WHERE hostinfo_id IN (${hosts.map(() => '?').join(',')})`,
+      hosts.map((h) => h.id),
+    );
+    for (const r of [...rows, ...held]) {
       if (!used.has(r.hostinfo_id)) used.set(r.hostinfo_id, new Set());
       used.get(r.hostinfo_id)!.add(r.port);
     }

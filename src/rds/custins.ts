@@ -2,6 +2,7 @@ import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
 import type { InstanceRowLike } from './layout.js';
 import { hostName, insName, ipAddress, matches, oneOf, optional, positiveInt, tcpPort, word, VPC_ID_RE, type RowRef } from './domain.js';
+import type { InstanceTable } from './instance-tables.js';
 
 // The custins and its physical instances in dbaas: the lookups every instance command and the
 // install flow share.
@@ -155,4 +156,42 @@ export async function listCustins(db: Db, f: ListFilter): Promise<CustinsListRow
     optional(ref, 'port', r.port, tcpPort);
     return r;
   });
+}
+
+// --- Writers of custins, instance and custins_param (the install flow's) ---
+
+export const CUSTINS_TABLE: InstanceTable = { table: 'custins', release: "UPDATE custins SET status = 'deleted', gmt_deleted = NOW() WHERE id = ?" };
+
+/** A failed install run again: creating once more. */
+export async function markCreatingAgain(tx: Db, custinsId: number): Promise<void> {
+  await tx.execute("UPDATE custins SET status = 'creating' WHERE id = ? AND status = 'failed'", [custinsId]);
+}
+
+/** The install finished: running, reached at its data route; its instance rows run. */
+export async function markRunning(tx: Db, custinsId: number, conn: { ip: string; port: number }): Promise<void> {
+  await tx.execute("UPDATE custins SET status = 'running', conn_ip = ?, conn_port = ? WHERE id = ? AND status IN ('creating', 'failed', 'running')", [conn.ip, conn.port, custinsId]);
+  await tx.execute("UPDATE instance SET status = 'running' WHERE custins_id = ? AND status <> 'deleted'", [custinsId]);
+}
+
+/** A delete has begun (its first step). */
+export async function markDeleting(tx: Db, custinsId: number): Promise<void> {
+  await tx.execute("UPDATE custins SET status = 'deleting' WHERE id = ? AND status <> 'deleted'", [custinsId]);
+}
+
+export async function markFailed(tx: Db, custinsId: number): Promise<void> {
+  await tx.execute("UPDATE custins SET status = 'failed' WHERE id = ? AND status = 'creating'", [custinsId]);
+}
+
+export async function setMinorVersion(tx: Db, custinsId: number, minor: string): Promise<void> {
+  await tx.execute('UPDATE custins SET minor_version = ? WHERE id = ?', [minor, custinsId]);
+}
+
+/** Instance rows (by id) running, unless deleted meanwhile. */
+export async function markInstancesRunning(tx: Db, instanceIds: number[]): Promise<void> {
+  await tx.execute(`UPDATE instance SET status = 'running' WHERE id IN (${instanceIds.map(() => '?').join(', ')}) AND status <> 'deleted'`, instanceIds);
+}
+
+/** The create parameters kept with the instance (custins_param), name by name. */
+export async function persistCustinsParams(tx: Db, custinsId: number, rows: Array<[string, string]>): Promise<void> {
+  await tx.execute('INSERT INTO custins_param (custins_id, name, value) VALUES ? ON DUPLICATE KEY UPDATE value = VALUES(value)', [rows.map(([k, v]) => [custinsId, k, v])]);
 }

@@ -1,4 +1,3 @@
-import { FREE_ROUTE_SQL } from '../ha/route-store.js';
 import type { Context } from '../core/context.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Plan } from '../core/mutation.js';
@@ -6,6 +5,7 @@ import { ownerIsProvablyDead } from '../flow/lease.js';
 import { sqlStore } from '../flow/store-sql.js';
 import type { TaskRow } from '../flow/store.js';
 import { findCustins, instanceRows, type CustinsRow } from './custins.js';
+import { INSTANCE_TABLES } from './instance-tables.js';
 import { purgeScript } from './host-ops.js';
 import { toNode, type Node } from './layout.js';
 
@@ -35,25 +35,8 @@ export async function deleteTarget(ctx: Context, ref: string): Promise<DeleteTar
   return { custins, nodes };
 }
 
-/** Metadata statements of a delete, for --dry-run and for the transaction itself. */
-export const METADATA_SQL: Array<[string, string]> = [
-  ['custins', "UPDATE custins SET status = 'deleted', gmt_deleted = NOW() WHERE id = ?"],
-  ['custins_account', "UPDATE custins_account SET status = 'deleted' WHERE custins_id = ?"],
-  ['custins_secret', 'DELETE FROM custins_secret WHERE custins_id = ?'],
-  ['custins_db', "UPDATE custins_db SET status = 'deleted' WHERE custins_id = ?"],
-  ['custins_whitelist', 'DELETE FROM custins_whitelist WHERE custins_id = ?'],
-  ['rds_ecs_sg_rel', 'DELETE FROM rds_ecs_sg_rel WHERE custins_id = ?'],
-  ['custins_slb', "UPDATE custins_slb SET status = 'deleted' WHERE custins_id = ?"],
-  ['vpc_custins_mapping', 'UPDATE vpc_custins_mapping SET live_key = NULL WHERE custins_id = ?'],
-  ['maxscale_ins', "UPDATE maxscale_ins SET status = 'deleted' WHERE custins_id = ?"],
-  ['maxscale_link', 'DELETE FROM maxscale_link WHERE custins_id = ?'],
-  ['rds_data_route', FREE_ROUTE_SQL],
-  ['baklist', "UPDATE baklist SET status = 'deleted' WHERE custins_id = ?"],
-  ['logplan', "UPDATE logplan SET status = 'deleted' WHERE custins_id = ?"],
-  ['instance_perf', "UPDATE instance_perf SET status = 'deleted' WHERE custins_id = ?"],
-  ['db_perf', "UPDATE db_perf SET status = 'deleted' WHERE custins_id = ?"],
-  ['aurora_ha', "UPDATE aurora_ha SET status = 'deleted' WHERE custins_id = ?"],
-];
+/** Metadata statements of a delete, for --dry-run and for the transaction itself: one per instance table (instance-tables.ts). */
+export const METADATA_SQL: ReadonlyArray<readonly [string, string]> = INSTANCE_TABLES.map((t) => [t.table, t.release] as const);
 
 export function deletePlan(t: DeleteTarget): Plan {
   return {

@@ -1,6 +1,7 @@
 import { DataError } from '../core/errors.js';
 import type { Node } from './layout.js';
 import { bad, PARAM_NAME_RE, paramName, paramValue, type RowRef } from './domain.js';
+import type { Db } from '../remote/mysql.js';
 
 // Server parameters. do_build_params resolves them (baseline < mycnf_template for the version <
 // the class's own template rows < create parameters) into mycnf_custinstance;
@@ -161,4 +162,17 @@ export function myCnfValue(text: string, name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+// --- Writers of mycnf_custinstance (the install flow's) ---
+
+/** The instance's resolved parameters, replacing what was there. */
+export async function replaceParamRows(tx: Db, custinsId: number, params: ParamRow[]): Promise<void> {
+  await tx.execute('DELETE FROM mycnf_custinstance WHERE custins_id = ?', [custinsId]);
+  await tx.execute('INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ?', [params.map((p) => [custinsId, p.name, p.value, p.source])]);
+}
+
+/** One parameter set by a task (source 'task'). */
+export async function setTaskParam(tx: Db, custinsId: number, name: string, value: string): Promise<void> {
+  await tx.execute("INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES (?, ?, ?, 'task') ON DUPLICATE KEY UPDATE value = VALUES(value), source = 'task'", [custinsId, name, value]);
 }

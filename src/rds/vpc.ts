@@ -1,5 +1,6 @@
 import type { Db } from '../remote/mysql.js';
 import { DataError, UnavailableError, UsageError } from '../core/errors.js';
+import type { InstanceTable } from './instance-tables.js';
 
 // A VPC instance's network: the VPC and vswitch come from the vpc database (go2vpc); its
 // addresses (the SLB VIP, the custins mapping address) are taken from the vswitch's CIDR,
@@ -52,4 +53,39 @@ export async function usedVpcAddresses(tx: Db, vpcId: string): Promise<Set<strin
   const a = await tx.query<{ vip: string }>("SELECT vip FROM custins_slb WHERE vpc_id = ? AND status <> 'deleted' FOR UPDATE", [vpcId]);
   const b = await tx.query<{ vip: string }>('SELECT vip FROM vpc_custins_mapping WHERE vpc_id = ? AND live_key = 1 FOR UPDATE', [vpcId]);
   return new Set([...a, ...b].map((r) => r.vip));
+}
+
+// --- Writers of custins_slb and vpc_custins_mapping (the install flow's) ---
+
+export const SLB_TABLE: InstanceTable = { table: 'custins_slb', release: "UPDATE custins_slb SET status = 'deleted' WHERE custins_id = ?" };
+export const VPC_MAPPING_TABLE: InstanceTable = { table: 'vpc_custins_mapping', release: 'UPDATE vpc_custins_mapping SET live_key = NULL WHERE custins_id = ?' };
+
+/** The instance's SLB VIP, if it has a live SLB record. */
+export async function slbVip(tx: Db, custinsId: number): Promise<string | undefined> {
+  return (await tx.query<{ vip: string }>("SELECT vip FROM custins_slb WHERE custins_id = ? AND status <> 'deleted'", [custinsId]))[0]?.vip;
+}
+
+export async function upsertSlb(tx: Db, custinsId: number, s: { slbId: string; vip: string; vport: number; vpcId: string; vswitchId: string }): Promise<void> {
+  await tx.execute(
+    `INSERT INTO custins_slb (custins_id, slb_id, vip, vport, vpc_id, vswitch_id, nglb, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'active')
+         ON DUPLICATE KEY UPDATE slb_id = VALUES(slb_id), vip = VALUES(vip), vport = VALUES(vport), vpc_id = VALUES(vpc_id), vswitch_id = VALUES(vswitch_id), status = 'active'`,
+    [custinsId, s.slbId, s.vip, s.vport, s.vpcId, s.vswitchId],
+  );
+}
+
+/** Put the instance's SLB on NGLB; false when it has no live SLB record. */
+export async function switchSlbToNglb(tx: Db, custinsId: number): Promise<boolean> {
+  return (await tx.execute("UPDATE custins_slb SET nglb = 1 WHERE custins_id = ? AND status <> 'deleted'", [custinsId])).affectedRows > 0;
+}
+
+/** The instance's live VPC mapping address, if any. */
+export async function mappingVip(tx: Db, custinsId: number): Promise<string | undefined> {
+  return (await tx.query<{ vip: string }>('SELECT vip FROM vpc_custins_mapping WHERE custins_id = ? AND live_key = 1', [custinsId]))[0]?.vip;
+}
+
+export async function replaceMapping(tx: Db, custinsId: number, m: { vpcId: string; vswitchId: string; tunnelId: string | number; vip: string; vport: number; targetIp: string; targetPort: number }): Promise<void> {
+  await tx.execute(
+    `REPLACE INTO vpc_custins_mapping (custins_id, vpc_id, vswitch_id, tunnel_id, vip, vport, target_ip, target_port, live_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+    [custinsId, m.vpcId, m.vswitchId, m.tunnelId, m.vip, m.vport, m.targetIp, m.targetPort],
+  );
 }

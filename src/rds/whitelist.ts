@@ -1,5 +1,7 @@
 import { bad } from './domain.js';
 import { commentText } from './mycnf.js';
+import type { Db } from '../remote/mysql.js';
+import type { InstanceTable } from './instance-tables.js';
 
 // Instance whitelists: rows in custins_whitelist, "flushed" to the NC as an iptables-restore
 // file with one chain per instance port. Loading that file into netfilter is the NC agent's job;
@@ -30,4 +32,21 @@ export function renderRules(insName: string, port: number, groups: WhitelistGrou
   }
   lines.push(`-A ${chain} -p tcp --dport ${port} -j DROP`, 'COMMIT', '');
   return lines.join('\n');
+}
+
+// --- Writers of custins_whitelist and rds_ecs_sg_rel (the install flow's) ---
+
+export const WHITELIST_TABLE: InstanceTable = { table: 'custins_whitelist', release: 'DELETE FROM custins_whitelist WHERE custins_id = ?' };
+export const ECS_SG_TABLE: InstanceTable = { table: 'rds_ecs_sg_rel', release: 'DELETE FROM rds_ecs_sg_rel WHERE custins_id = ?' };
+
+export async function whitelistGroups(db: Db, custinsId: number): Promise<WhitelistGroup[]> {
+  return db.query<WhitelistGroup>('SELECT group_name, group_type, ips FROM custins_whitelist WHERE custins_id = ? ORDER BY group_name', [custinsId]);
+}
+
+export async function upsertWhitelistGroup(tx: Db, custinsId: number, g: { name: string; type: WhitelistGroup['group_type']; ips: string[] }): Promise<void> {
+  await tx.execute('INSERT INTO custins_whitelist (custins_id, group_name, group_type, ips) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE group_type = VALUES(group_type), ips = VALUES(ips)', [custinsId, g.name, g.type, g.ips.join(',')]);
+}
+
+export async function addEcsSecurityGroup(tx: Db, custinsId: number, sg: string): Promise<void> {
+  await tx.execute('INSERT IGNORE INTO rds_ecs_sg_rel (custins_id, ecs_sg_id) VALUES (?, ?)', [custinsId, sg]);
 }

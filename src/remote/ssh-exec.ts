@@ -112,17 +112,20 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
    * Stop the remote process group from a second channel: TERM, then KILL a second later. TERM
    * first because shells run their EXIT traps on it: a group killed outright in the middle of
    * `pyenv rehash` in ~/.bashrc left its lock file behind and stalled every later login 60 s.
-   * Resolves once the script has started; it finishes on its own, even if the connection closes.
+   * Resolves once the script has started (true), or false when it could not be started; it
+   * finishes on its own, even if the connection closes.
    */
-  async function signalGroup(conn: Conn, pgid: number): Promise<void> {
+  async function signalGroup(conn: Conn, pgid: number): Promise<boolean> {
     const group = `-${pgid}`;
     try {
       const { ch } = await withTimeout(openExec(conn, sh`kill -s TERM -- ${group} 2>/dev/null || exit 0; sleep 1; kill -s KILL -- ${group} 2>/dev/null`), KILL_WAIT_MS);
       ch.resume();
       ch.stderr.resume();
       ch.end();
+      return true;
     } catch {
-      // Best effort: the connection may be the thing that failed.
+      // The connection may be the thing that failed: the caller reports that the kill was not sent.
+      return false;
     }
   }
 
@@ -145,6 +148,8 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
       let stopped: { category: FailureCategory; message: string } | undefined;
       let done = false;
       let forced = false;
+      /** The message once the channel closes after a kill was sent: the group is gone. */
+      let killedOk: string | undefined;
       let detachStdin = (): void => undefined;
       const finish = (): void => {
         if (done) return;
@@ -161,7 +166,7 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
         let error: string | undefined;
         if (stopped) {
           category = stopped.category;
-          error = stopped.message;
+          error = !forced && killedOk ? killedOk : stopped.message;
         } else if (exitCode !== null) {
           category = exitCode === 0 ? null : 'exit';
           if (category) error = `exited ${exitCode}`;
@@ -186,15 +191,30 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
           ...(truncated ? { truncated } : {}),
         });
       };
-      const stop = (category: FailureCategory, message: string): void => {
+      // What a stop did is only known at its end: the message says what really happened to the
+      // remote command (killed, signalled but still there, never reached, or never started).
+      const stop = (category: FailureCategory, cause: string): void => {
         if (done || stopped) return;
-        stopped = { category, message };
+        stopped = { category, message: cause };
         clearTimeout(timer);
+        const where = target.name;
         void (async () => {
+          // No PGID marker: the login shell has not reached the command (a hung login, ~/.bashrc),
+          // and there is no process group to kill.
           const id = await pgid.known(PGID_WAIT_MS);
           if (done) return;
-          if (id === undefined) ch.close();
-          else await signalGroup(conn, id);
+          if (id === undefined) {
+            stopped!.message = `${cause}; the command had not started on ${where} (its login shell never reported a process group; a hung login or ~/.bashrc?): closed the session, but that shell cannot be killed from here and may still run the command`;
+            ch.close();
+          } else if (!(await signalGroup(conn, id))) {
+            stopped!.message = `${cause}; could not send the kill to ${where} (the connection failed): remote process group ${id} may still be running`;
+            forced = true;
+            finish();
+            return;
+          } else {
+            stopped!.message = `${cause}; sent TERM, then KILL, to remote process group ${id}, which did not end within ${STOP_WAIT_MS / 1000}s: it may still be running on ${where}`;
+            killedOk = `${cause}; killed the remote process group ${id}`;
+          }
           // Once the group is gone sshd closes the channel by itself; past this, give up on it.
           setTimeout(() => {
             forced = !done;
@@ -204,8 +224,8 @@ export function createExecutor(connector: Connector, commandTimeoutSec: number, 
       };
       const onConnClose = (): void => finish();
       conn.client.once('close', onConnClose);
-      const timer = setTimeout(() => stop('command-timeout', `no exit within ${timeoutSec}s; killed the remote process group`), Math.min(Math.round(timeoutSec * 1000), 2 ** 31 - 1));
-      const offAbort = onAbort(signals, () => stop('interrupted', 'interrupted; killed the remote process group'));
+      const timer = setTimeout(() => stop('command-timeout', `no exit within ${timeoutSec}s`), Math.min(Math.round(timeoutSec * 1000), 2 ** 31 - 1));
+      const offAbort = onAbort(signals, () => stop('interrupted', 'interrupted'));
       let paused = false;
       const flow = o.backpressure;
       const throttle = (): void => {

@@ -3,7 +3,9 @@
 //   service_roles: if a cluster runs a service, every server role of that service is deployed on
 //                  at least one of the cluster's machines;
 //   role_apps:     if a machine runs a server role, every application of that role is on that
-//                  machine.
+//                  machine;
+//   app_error:     no application instance is in state error (Tianji's own "not good": present
+//                  but failing is as broken as missing).
 // Pure, so each rule is unit-tested without a database.
 
 export interface ClusterServiceRole {
@@ -46,7 +48,7 @@ export interface AppInstanceRow {
 }
 
 export interface Violation {
-  rule: 'service_roles' | 'role_apps';
+  rule: 'service_roles' | 'role_apps' | 'app_error';
   cluster: string;
   service: string;
   server_role: string;
@@ -120,6 +122,19 @@ export function evaluate(d: Deployment): { srInstances: SrInstanceView[]; violat
         machine: s.hostname,
         application: a.name,
         message: `machine ${s.hostname} runs server role ${s.service}.${s.role} but not its application ${a.name}`,
+      });
+    }
+    for (const p of present) {
+      if (p.status !== 'error') continue;
+      const name = appById.get(p.app_id)?.name ?? `#${p.app_id}`;
+      violations.push({
+        rule: 'app_error',
+        cluster: s.cluster,
+        service: s.service,
+        server_role: s.role,
+        machine: s.hostname,
+        application: name,
+        message: `application ${name} of server role ${s.service}.${s.role} on machine ${s.hostname} is in state error`,
       });
     }
     return {

@@ -41,9 +41,27 @@ test('the seed\'s faults fail their checks with reasons; exit 4; -o json', async
   expect(j.checks.map((c) => c.name)).toEqual(['lb_node', 'proxy', 'tianji', 'pangu']);
   expect(by.lb_node!.reason).toBe(`2 of 8 not online: ${lab.file.net}.200.4 (offline), ${lab.file.net}.200.7 (maintain)`);
   expect(by.proxy!.reason).toBe(`1 of 6 not online: ${lab.file.net}.201.3 (offline)`);
-  expect(by.tianji!.reason).toMatch(/^2 rule violations; first: violation \[service_roles\]: cluster houyi-ctl-hz/);
+  expect(by.tianji!.reason).toMatch(/^\d+ rule violations; first: violation \[service_roles\]: cluster houyi-ctl-hz/);
   expect(by.pangu!.reason).toBe('pangu-hz-b: 2 of 8 chunks below 3 healthy replicas');
   expect(j.checks.every((c) => !c.error && c.duration_ms >= 0)).toBe(true);
+});
+
+test('--live: lb_node also probes each node\'s port; an online node that does not answer fails, named', async () => {
+  const quiet = json<CheckJson>(await lab.run(['check', 'lb_node', '--live', '-o', 'json'])).checks[0]!;
+  // Every online LVS node of the lab answers on its service port: only the metadb's two remain.
+  expect(quiet.reason).toBe(`2 of 8 not online: ${lab.file.net}.200.4 (offline), ${lab.file.net}.200.7 (maintain)`);
+  expect(quiet.details).toMatchObject({ up: 6, online_not_answering: [] });
+  lab.stopHost('lvs-01');
+  try {
+    const r = await lab.run(['check', 'lb_node', '--live', '-o', 'json']);
+    expect(r.code).toBe(4);
+    const c = json<CheckJson>(r).checks[0]!;
+    expect(c.reason).toMatch(new RegExp(`; 1 online but not answering: ${lab.file.net.replace(/\./g, '\\.')}\\.200\\.1:${lab.file.ssh_port} \\(`));
+    // Without --live the metadb alone is read, as before.
+    expect(json<CheckJson>(await lab.run(['check', 'lb_node', '-o', 'json'])).checks[0]!.reason).toBe(quiet.reason);
+  } finally {
+    lab.startHost('lvs-01');
+  }
 });
 
 test('nc: every online NC answers `true` over SSH', async () => {

@@ -286,7 +286,7 @@ describe('bad input', () => {
     const r = await lab.run(['instance', 'step', NAME, 'run', 'do_make_dirs']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/step "do_make_dirs" is not in this task's flow \(did you mean: do_make_dir/);
-    const a = await lab.run(['instance', 'step', NAME, 'skip', 'do_make_dir']);
+    const a = await lab.run(['instance', 'step', NAME, 'skip', 'do_make_dir', '--reason', 'test']);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/listed 2 times/);
     const b = await lab.run(['instance', 'step', NAME, 'bounce']);

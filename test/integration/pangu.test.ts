@@ -82,7 +82,7 @@ describe('disk offline', () => {
 
   test('refused by the per-chunkserver rule: cs-a05 is at max_offline_disks_per_cs', async () => {
     const before = await diskState();
-    const r = await lab.run(['pangu', 'disk', 'offline', 'cs-a05:sdd', '--yes']);
+    const r = await lab.run(['pangu', 'disk', 'offline', 'cs-a05:sdd', '--yes', '--reason', 'test']);
     expect(r.code).toBe(9);
     expect(r.stderr).toBe('rdsctl: refusing to take cs-a05:sdd offline: chunkserver cs-a05 already has 2 disks offline or replacing (sdb, sdc); cluster pangu-hz-a allows 2\n');
     expect(await diskState()).toEqual(before);
@@ -90,15 +90,15 @@ describe('disk offline', () => {
 
   test('already offline: refused; bad names: usage or not-found; no TTY without --yes: usage, nothing written', async () => {
     const before = await diskState();
-    expect((await lab.run(['pangu', 'disk', 'offline', 'cs-a05:sdb', '--yes'])).stderr).toMatch(/cs-a05:sdb is already offline/);
+    expect((await lab.run(['pangu', 'disk', 'offline', 'cs-a05:sdb', '--yes', '--reason', 'test'])).stderr).toMatch(/cs-a05:sdb is already offline/);
     expect((await lab.run(['pangu', 'disk', 'offline', 'cs-a04', '--yes'])).code).toBe(2);
     expect((await lab.run(['pangu', 'disk', 'offline', "cs-a04:sdb'--", '--yes'])).code).toBe(2);
-    const nocs = await lab.run(['pangu', 'disk', 'offline', 'cs-a44:sdb', '--yes']);
+    const nocs = await lab.run(['pangu', 'disk', 'offline', 'cs-a44:sdb', '--yes', '--reason', 'test']);
     expect(nocs.code).toBe(3);
     expect(nocs.stderr).toMatch(/chunkserver cs-a44 not found \(did you mean: cs-a04/);
-    const nodev = await lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdz', '--yes']);
+    const nodev = await lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdz', '--yes', '--reason', 'test']);
     expect(nodev.code).toBe(3);
-    const noTty = await lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdb']);
+    const noTty = await lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdb', '--reason', 'test']);
     expect(noTty.code).toBe(2);
     expect(noTty.stderr).toMatch(/needs confirmation: rerun with --yes/);
     expect(await diskState()).toEqual(before);
@@ -142,7 +142,7 @@ describe('disk offline', () => {
   test('two operators at once on one chunkserver with one slot left: exactly one wins, the other is refused', async () => {
     try {
       await ctx.db('pangu').execute("UPDATE disk d JOIN chunkserver cs ON cs.id = d.chunkserver_id SET d.status = 'offline' WHERE cs.hostname = 'cs-a04' AND d.device = 'sde'");
-      const [a, b] = await Promise.all([lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdb', '--yes']), lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdc', '--yes'])]);
+      const [a, b] = await Promise.all([lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdb', '--yes', '--reason', 'race test']), lab.run(['pangu', 'disk', 'offline', 'cs-a04:sdc', '--yes', '--reason', 'race test'])]);
       expect([a.code, b.code].sort()).toEqual([0, 9]);
       expect([a, b].find((x) => x.code === 9)!.stderr).toMatch(/chunkserver cs-a04 already has 2 disks offline or replacing/);
       const out = await ctx.db('pangu').query<{ device: string }>("SELECT d.device FROM disk d JOIN chunkserver cs ON cs.id = d.chunkserver_id WHERE cs.hostname = 'cs-a04' AND d.status = 'offline' ORDER BY d.device");

@@ -206,7 +206,7 @@ describe('an audit log that cannot be written: the command refuses before it act
     ['hyapi add_natgw_acl', () => ['hyapi', 'add_natgw_acl', `natgw_id=${n.natgw}`, 'direction=ingress', 'protocol=tcp', 'src_cidr=198.51.100.0/24', 'dst_cidr=172.16.1.0/24', 'port_range=22/22', '-o', 'table']],
     ['nc lock', () => ['nc', 'lock', n.nc, '--reason', 'unaudited']],
     ['vpc route add', () => ['vpc', 'route', 'add', '--vpc', n.vpc, '--cidr', n.routeCidr, '--next-hop', n.nextHop]],
-    ['pangu disk offline', () => ['pangu', 'disk', 'offline', n.freeDisk, '--yes']],
+    ['pangu disk offline', () => ['pangu', 'disk', 'offline', n.freeDisk, '--yes', '--reason', 'unaudited']],
     ['instance create', () => ['instance', 'create', '--no-wait']],
   ];
 

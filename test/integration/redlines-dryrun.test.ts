@@ -46,6 +46,7 @@ const MUTATING: Record<string, string[]> = {
   'instance start': ['instance', 'start', '--help'],
   'instance stop': ['instance', 'stop', '--help'],
   'instance restart': ['instance', 'restart', '--help'],
+  'instance migrate': ['instance', 'migrate', '--help'],
   'instance ha': ['instance', 'ha', '--help'],
   'instance encrypt': ['instance', 'encrypt', '--help'],
   'backup verify': ['backup', 'verify', '--help'],

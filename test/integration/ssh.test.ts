@@ -169,12 +169,29 @@ test('a command past its timeout is killed on the remote side, nothing left behi
   await sleep(1000);
   expect(pgrep(`sleep ${marker}`).length).toBeGreaterThan(0);
   const r = await pending;
-  expect(r).toMatchObject({ category: 'command-timeout', exitCode: null });
+  expect(r).toMatchObject({ category: 'command-timeout', exitCode: null, error: expect.stringMatching(/^no exit within 2s; killed the remote process group \d+$/) });
   expect(r.durationMs).toBeLessThan(5000);
   expect(r.stderr).toBe('');
   expect(pgrep(`sleep ${marker}`)).toEqual([]);
   // The connection is still good for the next command.
   expect(await p.run(fx.target('nc-t02'), 'echo still')).toBe('still\n');
+});
+
+test('a host that hangs before the command starts (login shell stuck in ~/.bashrc): the timeout says it was not killed', async () => {
+  const marker = `4${randomInt(10000, 99999)}`;
+  const h = fx.hosts.find((x) => x.name === 'nc-t03')!;
+  const rc = path.join(h.root, '.bashrc');
+  fs.writeFileSync(rc, `sleep ${marker}\n`);
+  try {
+    const r = await pool().exec(fx.target(h.name), 'echo never', { timeoutSec: 1 });
+    // The stuck shell is still there: the report must not claim a kill.
+    expect(pgrep(`sleep ${marker}`).length).toBeGreaterThan(0);
+    expect(r).toMatchObject({ category: 'command-timeout', exitCode: null });
+    expect(r.error).toBe('no exit within 1s; the command had not started on nc-t03 (its login shell never reported a process group; a hung login or ~/.bashrc?): closed the session, but that shell cannot be killed from here and may still run the command');
+  } finally {
+    fs.rmSync(rc, { force: true });
+    for (const pid of pgrep(`sleep ${marker}`)) process.kill(pid, 'SIGKILL');
+  }
 });
 
 test('a command that ignores SIGTERM is killed a second later', async () => {

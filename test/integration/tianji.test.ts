@@ -90,15 +90,27 @@ describe('serverrole status', () => {
     expect(j.violations.map((v) => [v.rule, v.machine, v.server_role, v.application])).toEqual([['role_apps', 'rds-ctl-02', 'Pengine#', 'pengine-agent']]);
   });
 
-  test('--service narrows both rules; a clean cluster exits 0 even with an SR instance in error', async () => {
+  test('--service narrows the rules; a clean service exits 0', async () => {
     const api = await lab.run(['tianji', 'serverrole', 'status', '--cluster', 'rds-ctl-hz', '--service', 'rds-api', '-o', 'json']);
     expect(api.code).toBe(0);
     const j = json<SrStatus>(api);
     expect(j.service).toBe('rds-api');
     expect(j.sr_instances.every((s) => s.service === 'rds-api')).toBe(true);
+  });
+
+  test('rule app_error: an application instance in state error is a violation (exit 4), in JSON and on stderr', async () => {
     const pangu = await lab.run(['tianji', 'serverrole', 'status', '--cluster', 'pangu-ctl-hz', '-o', 'json']);
-    expect(pangu.code).toBe(0);
-    expect(json<SrStatus>(pangu).sr_instances.find((s) => s.machine === 'pangu-ctl-03')!.status).toBe('error');
+    expect(pangu.code).toBe(4);
+    const j = json<SrStatus>(pangu);
+    const broken = j.sr_instances.filter((s) => s.machine === 'pangu-ctl-03');
+    expect(broken.length).toBeGreaterThan(0);
+    const errored = broken.flatMap((s) => s.apps.filter((a) => a.status === 'error').map((a) => a.name)).sort();
+    expect(errored.length).toBeGreaterThan(0);
+    expect(j.violations.every((v) => v.rule === 'app_error' && v.machine === 'pangu-ctl-03')).toBe(true);
+    expect(j.violations.map((v) => v.application).sort()).toEqual(errored);
+    const table = await lab.run(['tianji', 'serverrole', 'status', '--cluster', 'pangu-ctl-hz']);
+    expect(table.code).toBe(4);
+    expect(table.stderr).toMatch(/violation \[app_error\]: application \S+ of server role \S+ on machine pangu-ctl-03 is in state error\n/);
   });
 
   test('unknown cluster or service: not-found', async () => {
@@ -117,8 +129,9 @@ describe('machine HOST', () => {
   }
 
   test('everything deployed on a machine, by hostname or IP, with its missing apps', async () => {
+    // The same role_apps violation `serverrole status` exits 4 for: so does `machine`.
     const r = await lab.run(['tianji', 'machine', 'rds-ctl-02', '-o', 'json']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(4);
     const j = json<MachineJson>(r);
     expect(j.machine).toMatchObject({ hostname: 'rds-ctl-02', status: 'good', cluster: 'rds-ctl-hz', product: 'rds' });
     expect(j.sr_instances.map((s) => [s.service, s.server_role, s.apps.map((a) => a.name), s.missing_apps])).toEqual([
@@ -132,7 +145,8 @@ describe('machine HOST', () => {
 
   test('tsv and table views', async () => {
     const tsv = await lab.run(['tianji', 'machine', 'pangu-ctl-03', '-o', 'tsv']);
-    expect(tsv.code).toBe(0);
+    expect(tsv.code).toBe(4);
+    expect(tsv.stdout).toMatch(/Rule violations\tapp_error\t/);
     expect(tsv.stdout).toContain('Machine pangu-ctl-03\tstatus\terror\n');
     const t = await lab.run(['tianji', 'machine', 'pangu-ctl-01']);
     expect(t.code).toBe(0);

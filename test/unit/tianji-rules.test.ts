@@ -20,7 +20,7 @@ function deployment(o: Partial<Deployment> = {}): Deployment {
     appInstances: [
       { sr_id: 10, app_id: 1, status: 'running' },
       { sr_id: 10, app_id: 2, status: 'running' },
-      { sr_id: 11, app_id: 3, status: 'error' },
+      { sr_id: 11, app_id: 3, status: 'stopped' },
     ],
     ...o,
   };
@@ -61,10 +61,14 @@ describe('Tianji deployment rules', () => {
     expect(r.violations[0]!.message).toBe('machine m1 runs server role s1.r1 but not its application a1');
   });
 
-  it('an app that is deployed but stopped or in error is present (the rule is about deployment)', () => {
-    const r = evaluate(deployment());
+  it('an app in error is present for role_apps, and an app_error violation of its own; a stopped one is neither', () => {
+    const base = deployment();
+    const r = evaluate({ ...base, appInstances: base.appInstances.map((a) => (a.app_id === 3 ? { ...a, status: 'error' } : a)) });
     expect(r.srInstances[1]!.apps).toEqual([{ name: 'a3', kind: 'process', status: 'error' }]);
-    expect(r.violations).toEqual([]);
+    expect(r.srInstances[1]!.missing_apps).toEqual([]);
+    expect(r.violations.map((v) => [v.rule, v.machine, v.application])).toEqual([['app_error', r.srInstances[1]!.machine, 'a3']]);
+    expect(r.violations[0]!.message).toBe(`application a3 of server role s1.r2 on machine ${r.srInstances[1]!.machine} is in state error`);
+    expect(evaluate(deployment()).violations).toEqual([]);
   });
 
   it('both rules at once, in a stable order', () => {

@@ -77,7 +77,7 @@ function parse(instance: string, action: string, step: string | undefined, o: Ra
   if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown action "${action}" (valid: ${ACTIONS.join(', ')})`);
   const a = action as Action;
   if (a === 'list' && step !== undefined) throw new UsageError(`list takes no STEP (got "${step}")`);
-  if (a !== 'list') checkControlArgs(a, step);
+  if (a !== 'list') checkControlArgs(a, step, parseMutationFlags(o));
   return {
     instance,
     action: a,

@@ -4,7 +4,7 @@ import type { Context } from '../../core/context.js';
 import { requireRole } from '../../core/authz.js';
 import { ConflictError, ExitCode } from '../../core/errors.js';
 import { listOf } from '../../core/flags.js';
-import { addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
+import { requireReason, addMutationOptions, applyAudited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '../../core/output.js';
 import { DISK_STATUSES, diskStatus, panguName, type DiskStatus } from '../../pangu/status.js';
 import { parseDiskRef, planOffline, type DiskRef } from '../../pangu/offline.js';
@@ -38,7 +38,8 @@ export function register(cmd: Command, run: Runner): void {
     .argument('<disk>', 'the disk as <chunkserver>:<device>, e.g. cs-a04:sdb')
     .addHelpText(
       'after',
-      '\nRefused (exit 9, nothing written) when the disk is already offline or replacing, when its\n' +
+      '\n--reason is required (but for --dry-run): it becomes the disk\'s offline_reason.\n' +
+        'Refused (exit 9, nothing written) when the disk is already offline or replacing, when its\n' +
         'chunkserver already has max_offline_disks_per_cs disks offline or replacing, or when any chunk\n' +
         'with a replica on it would keep fewer healthy replicas than the cluster\'s replica_count.\n' +
         'The checks and the update run in one transaction holding row locks on the disks involved.\n' +
@@ -46,6 +47,7 @@ export function register(cmd: Command, run: Runner): void {
     )
     .action(async (disk: string, o: { output: string; dryRun?: boolean; yes?: boolean; reason?: string }) => {
       const opts = { ref: parseDiskRef(disk), flags: parseMutationFlags(o), output: parseOutput(o.output) };
+      requireReason(opts.flags, 'pangu disk offline', 'it is written to the disk\'s offline_reason, which is what the replacement crew and `pangu disk status` read');
       return run(async (ctx) => {
         await requireRole(ctx, 'admin', 'rdsctl pangu disk offline');
         await offline(opts, ctx);

@@ -4,7 +4,7 @@ import type { Context } from '../../core/context.js';
 import { findCustins } from '../../rds/custins.js';
 import { requireRole } from '../../core/authz.js';
 import { ConflictError, ExitCode, UsageError } from '../../core/errors.js';
-import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, type MutationFlags } from '../../core/mutation.js';
+import { addMutationOptions, audited, confirm, parseMutationFlags, printPlan, requireReason, type MutationFlags } from '../../core/mutation.js';
 import { addOutputOption, jsonText, parseOutput, termSafe, type OutputFormat } from '../../core/output.js';
 import { gotoDirection, gotoStep, resolveStep, skipStep } from '../../flow/control.js';
 import { cancelUnderLease, failureText, firstUnfinished, type RunMode, type RunResult } from '../../flow/engine.js';
@@ -36,8 +36,12 @@ export interface ControlOptions {
 }
 
 /** Checks of the arguments, before any context: a typo is exit 2 even with the metadb down. */
-export function checkControlArgs(action: ControlAction, step: string | undefined): void {
+/** Why `skip` requires --reason: the step's work is left undone, and only the reason says why. */
+export const SKIP_REASON_WHY = 'the step\'s work is left undone and only the reason tells the next operator why (it is recorded on the step and in the audit)';
+
+export function checkControlArgs(action: ControlAction, step: string | undefined, flags?: MutationFlags): void {
   if ((action === 'skip' || action === 'goto') && step === undefined) throw new UsageError(`${action} needs a STEP (number or name)`);
+  if (action === 'skip' && flags) requireReason(flags, 'skip', SKIP_REASON_WHY);
   if ((action === 'retry' || action === 'resume' || action === 'cancel') && step !== undefined) throw new UsageError(`${action} takes no STEP (got "${step}")`);
 }
 
@@ -241,7 +245,7 @@ interface RawControl {
 const ACTION_HELP: Record<ControlAction, string> = {
   run: 'Run the next unfinished step, or the named STEP whatever its state; the task is then paused until `task resume`.',
   retry: 'Run the failed step again, then continue to the end.',
-  skip: 'Mark STEP skipped (the reason is recorded); the task is paused until `task resume`.',
+  skip: 'Mark STEP skipped; --reason is required (recorded on the step and in the audit: the step\'s work is left undone,\nand only the reason tells the next operator why). The task is paused until `task resume`.',
   goto: 'Go back (STEP and every step after it become pending, their results forgotten) or forward (the unfinished\nsteps before STEP are skipped). Asks for confirmation (--yes without a TTY). Then `task resume`.',
   resume: 'Continue from the first unfinished step to the end.',
   cancel: 'Stop the task at its next step boundary and mark it cancelled (a task no runner holds is cancelled at\nonce). Steps already done stay done. Asks for confirmation (--yes without a TTY).',
@@ -266,7 +270,7 @@ export function registerTaskControl(cmd: Command, run: Runner, action: ControlAc
     const stepArg = action === 'run' || action === 'skip' || action === 'goto' ? (args[1] as string | undefined) : undefined;
     const o = args[action === 'run' || action === 'skip' || action === 'goto' ? 2 : 1] as RawControl;
     const taskId = parseTaskId(taskArg);
-    checkControlArgs(action, stepArg);
+    checkControlArgs(action, stepArg, parseMutationFlags(o));
     const opts: ControlOptions = {
       action,
       ...(stepArg !== undefined ? { step: stepArg } : {}),

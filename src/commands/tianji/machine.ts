@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
+import { ExitCode } from '../../core/errors.js';
 import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
 import { machineView } from '../../tianji/model.js';
 import { nameArg } from '../../tianji/names.js';
@@ -15,14 +16,15 @@ export interface Options {
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .argument('<host>', 'machine hostname or IP')
-    .addHelpText('after', examples('rdsctl tianji machine rds-ctl-02', 'rdsctl tianji machine pangu-ctl-03 -o json'))
+    .addHelpText('after', '\nExit status: 0 when the machine breaks no rule (role_apps, app_error; see `tianji serverrole\nstatus --help`), 4 otherwise.\n' + examples('rdsctl tianji machine rds-ctl-02', 'rdsctl tianji machine pangu-ctl-03 -o json'))
     .action(async (host: string, o: { output: string }) => {
       const opts: Options = { output: parseOutput(o.output), host: nameArg(host, 'HOST') };
       return run((ctx) => show(opts, ctx));
     });
 }
 
-export async function show(opts: Options, ctx: Context): Promise<void> {
+/** Exit 4 when the machine breaks a rule, as `serverrole status` does for the same violation. */
+export async function show(opts: Options, ctx: Context): Promise<number> {
   const v = await machineView(ctx.db('tianji'), opts.host);
   const m = v.machine;
   printSections(
@@ -43,4 +45,5 @@ export async function show(opts: Options, ctx: Context): Promise<void> {
     ],
     v,
   );
+  return v.violations.length ? ExitCode.UNHEALTHY : ExitCode.OK;
 }

@@ -26,6 +26,7 @@ export function register(cmd: Command, run: Runner): void {
       '\nRules checked:\n' +
         '  service_roles  a cluster that runs a service has every server role of it on its machines\n' +
         '  role_apps      a machine that runs a server role has every application of that role\n' +
+        '  app_error      no application instance is in state error\n' +
         'Exit status: 0 when no rule is violated, 4 otherwise.\n' +
         examples('rdsctl tianji serverrole status --cluster houyi-ctl-hz', 'rdsctl tianji serverrole status --cluster rds-ctl-hz --service pengine -o json'),
     )

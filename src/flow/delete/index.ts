@@ -1,7 +1,7 @@
 import type { Context } from '../../core/context.js';
 import { ConflictError, RemoteError } from '../../core/errors.js';
 import { releaseCapacity } from '../../rds/allocate.js';
-import { findCustins, instanceRows, type CustinsRow } from '../../rds/custins.js';
+import { findCustins, instanceRows, markDeleting, type CustinsRow } from '../../rds/custins.js';
 import { DELETE_FLOW_NAME, METADATA_SQL } from '../../rds/delete.js';
 import { aliveTest, leftoversScript, purgeScript, script, stopBody, withHostLock } from '../../rds/host-ops.js';
 import { toNode, type Node } from '../../rds/layout.js';
@@ -65,7 +65,7 @@ export const doCancelOpenTasks: Step = {
       }
       cancelled.push(t.id);
     }
-    await c.base.tx((tx) => tx.execute("UPDATE custins SET status = 'deleting' WHERE id = ? AND status <> 'deleted'", [c.custins.id]));
+    await c.base.tx((tx) => markDeleting(tx, c.custins.id));
     const scope: Scope = { instance_ids: c.nodes.map((n) => n.instanceId), cancelled_tasks: cancelled };
     return { detail: `${c.custins.ins_name} deleting; ${cancelled.length ? `cancelled task ${cancelled.join(', ')}` : 'no other open task'}`, result: { ...scope } };
   },

@@ -1,5 +1,5 @@
 import { ConflictError, UsageError } from '../../core/errors.js';
-import { SUPERUSER, accountSpecOf, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
+import { SUPERUSER, accountSpecOf, forgetRootAccount, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
 import { socketSqlCommand } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
 import { dbName, word } from '../../rds/domain.js';
@@ -253,10 +253,7 @@ function dropRootAccount(role: 'master' | 'slave'): Step {
         await su.query("DROP USER IF EXISTS 'root'@'localhost'");
       });
       if (role === 'slave') {
-        await c.tx(async (tx) => {
-          await tx.execute("UPDATE custins_account SET status = 'deleted' WHERE custins_id = ? AND account_name = 'root'", [c.custins.id]);
-          await tx.execute("DELETE FROM custins_secret WHERE custins_id = ? AND account_name = 'root'", [c.custins.id]);
-        });
+        await c.tx((tx) => forgetRootAccount(tx, c.custins.id));
       }
       return `${n!.host}: root dropped`;
     },

@@ -10,6 +10,7 @@ import * as p from './prepare.js';
 import * as r from './records.js';
 import * as rep from './replication.js';
 import * as srv from './server.js';
+import { markCreatingAgain, markFailed, markRunning } from '../../rds/custins.js';
 
 // The install flow of an RDS MySQL instance: the seed's 80 entries, in the seed's order, with
 // the seed's spelling. A name listed twice runs once per role (master, then slave); the
@@ -113,15 +114,14 @@ export const installFlow: FlowDef<InstallCtx, Node> = {
   nodesOf,
   hostName: (node) => node.host,
   async onRun(c, tx) {
-    await tx.execute("UPDATE custins SET status = 'creating' WHERE id = ? AND status = 'failed'", [c.custins.id]);
+    await markCreatingAgain(tx, c.custins.id);
   },
   // "Notify Yaochi": the instance is running and its endpoint is its data route on the proxy layer.
   async onDone(c, tx) {
     const route = await loadRoute(tx, c.custins.id, c.custins.ins_name);
-    await tx.execute("UPDATE custins SET status = 'running', conn_ip = ?, conn_port = ? WHERE id = ? AND status IN ('creating', 'failed', 'running')", [route.route.ip, route.route.port, c.custins.id]);
-    await tx.execute("UPDATE instance SET status = 'running' WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
+    await markRunning(tx, c.custins.id, { ip: route.route.ip, port: route.route.port });
   },
   async onFail(c, tx) {
-    await tx.execute("UPDATE custins SET status = 'failed' WHERE id = ? AND status = 'creating'", [c.custins.id]);
+    await markFailed(tx, c.custins.id);
   },
 };

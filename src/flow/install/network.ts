@@ -1,10 +1,10 @@
 import { ConflictError, UnhealthyError } from '../../core/errors.js';
 import { readGreeting } from '../../remote/mysql-instance.js';
-import type { Db } from '../../remote/mysql.js';
 import { readFileScript, writeFileScript } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
-import { findVswitch, firstFreeAddress, usedVpcAddresses } from '../../rds/vpc.js';
-import { renderRules, type WhitelistGroup } from '../../rds/whitelist.js';
+import { findVswitch, firstFreeAddress, mappingVip, replaceMapping, slbVip, switchSlbToNglb, upsertSlb, usedVpcAddresses } from '../../rds/vpc.js';
+import { ensureMaxscale, maxscaleStatus, replaceLinks } from '../../rds/maxscale.js';
+import { addEcsSecurityGroup, renderRules, upsertWhitelistGroup, whitelistGroups, type WhitelistGroup } from '../../rds/whitelist.js';
 import type { StepDef } from '../types.js';
 import type { InstallCtx } from './context.js';
 import { routeDriver } from '../../ha/driver.js';
@@ -30,14 +30,12 @@ export const doAddRdsEcsSgRel: Step = {
   skipRule: 'applies when --ecs-sg is given',
   skip: (c) => (c.params.ecs_sg ? null : 'no ECS security group was given (--ecs-sg)'),
   async run(c) {
-    await c.tx((tx) => tx.execute('INSERT IGNORE INTO rds_ecs_sg_rel (custins_id, ecs_sg_id) VALUES (?, ?)', [c.custins.id, c.params.ecs_sg]));
+    await c.tx((tx) => addEcsSecurityGroup(tx, c.custins.id, c.params.ecs_sg!));
     return c.params.ecs_sg!;
   },
 };
 
-async function groups(db: Db, custinsId: number): Promise<WhitelistGroup[]> {
-  return db.query<WhitelistGroup>('SELECT group_name, group_type, ips FROM custins_whitelist WHERE custins_id = ? ORDER BY group_name', [custinsId]);
-}
+const groups = whitelistGroups;
 
 /** Write the group's row, then render every group of the instance into each NC's rules file. */
 function flushWhitelist(name: string, group: { name: string; type: WhitelistGroup['group_type']; ips: (c: InstallCtx) => string[] }, batch?: string): Step {
@@ -58,9 +56,7 @@ function flushWhitelist(name: string, group: { name: string; type: WhitelistGrou
     },
     async run(c, nodes, s) {
       const ips = group.ips(c);
-      await c.tx((tx) =>
-        tx.execute('INSERT INTO custins_whitelist (custins_id, group_name, group_type, ips) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE group_type = VALUES(group_type), ips = VALUES(ips)', [c.custins.id, group.name, group.type, ips.join(',')]),
-      );
+      await c.tx((tx) => upsertWhitelistGroup(tx, c.custins.id, { name: group.name, type: group.type, ips }));
       const text = renderRules(c.custins.ins_name, c.master.port, await groups(c.db, c.custins.id));
       await Promise.all(nodes.map((n) => c.remote(n, writeFileScript(n.layout.whitelistFile, '0644'), s, { stdin: text })));
       return `${group.name}: ${ips.join(',')} -> ${nodes.map((n) => n.host).join(', ')}:${c.master.layout.whitelistFile}`;
@@ -91,14 +87,10 @@ export const doCreateSlbIns4vpc: Step = {
   async run(c) {
     const sw = await vswitch(c);
     const vip = await c.tx(async (tx) => {
-      const have = await tx.query<{ vip: string }>("SELECT vip FROM custins_slb WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
-      if (have[0]) return have[0].vip;
+      const have = await slbVip(tx, c.custins.id);
+      if (have) return have;
       const ip = firstFreeAddress(sw.cidr, await usedVpcAddresses(tx, sw.vpc_id));
-      await tx.execute(
-        `INSERT INTO custins_slb (custins_id, slb_id, vip, vport, vpc_id, vswitch_id, nglb, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'active')
-         ON DUPLICATE KEY UPDATE slb_id = VALUES(slb_id), vip = VALUES(vip), vport = VALUES(vport), vpc_id = VALUES(vpc_id), vswitch_id = VALUES(vswitch_id), status = 'active'`,
-        [c.custins.id, `lb-${c.custins.ins_name}`, ip, c.master.port, sw.vpc_id, sw.vswitch_id],
-      );
+      await upsertSlb(tx, c.custins.id, { slbId: `lb-${c.custins.ins_name}`, vip: ip, vport: c.master.port, vpcId: sw.vpc_id, vswitchId: sw.vswitch_id });
       return ip;
     });
     return `SLB lb-${c.custins.ins_name} ${vip}:${c.master.port} in ${sw.vswitch_id}`;
@@ -115,13 +107,10 @@ export const doCreateVpcCustinsMappingAddress: Step = {
   async run(c) {
     const sw = await vswitch(c);
     const vip = await c.tx(async (tx) => {
-      const have = await tx.query<{ vip: string }>('SELECT vip FROM vpc_custins_mapping WHERE custins_id = ? AND live_key = 1', [c.custins.id]);
-      if (have[0]) return have[0].vip;
+      const have = await mappingVip(tx, c.custins.id);
+      if (have) return have;
       const ip = firstFreeAddress(sw.cidr, await usedVpcAddresses(tx, sw.vpc_id));
-      await tx.execute(
-        `REPLACE INTO vpc_custins_mapping (custins_id, vpc_id, vswitch_id, tunnel_id, vip, vport, target_ip, target_port, live_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-        [c.custins.id, sw.vpc_id, sw.vswitch_id, sw.tunnel_id, ip, c.master.port, c.master.ip, c.master.port],
-      );
+      await replaceMapping(tx, c.custins.id, { vpcId: sw.vpc_id, vswitchId: sw.vswitch_id, tunnelId: sw.tunnel_id, vip: ip, vport: c.master.port, targetIp: c.master.ip, targetPort: c.master.port });
       return ip;
     });
     return `${vip}:${c.master.port} (tunnel ${sw.tunnel_id}) -> ${c.master.ip}:${c.master.port}`;
@@ -137,8 +126,7 @@ export const doSwitchNglbIfNeeded: Step = {
   skip: vpcOnly,
   async run(c) {
     await c.tx(async (tx) => {
-      const r = await tx.execute("UPDATE custins_slb SET nglb = 1 WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
-      if (r.affectedRows === 0) throw new ConflictError(`instance ${c.custins.ins_name} has no SLB record: run do_create_slb_ins_4vpc first`);
+      if (!(await switchSlbToNglb(tx, c.custins.id))) throw new ConflictError(`instance ${c.custins.ins_name} has no SLB record: run do_create_slb_ins_4vpc first`);
     });
     return `lb-${c.custins.ins_name} on NGLB`;
   },
@@ -152,9 +140,7 @@ export const doCreateSingleTenantInsAndWaitFinish: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    await c.tx((tx) =>
-      tx.execute("INSERT INTO maxscale_ins (custins_id, maxscale_name, status) VALUES (?, ?, 'running') ON DUPLICATE KEY UPDATE maxscale_name = VALUES(maxscale_name), status = 'running'", [c.custins.id, maxscaleName(c)]),
-    );
+    await c.tx((tx) => ensureMaxscale(tx, c.custins.id, maxscaleName(c)));
     return maxscaleName(c);
   },
 };
@@ -165,8 +151,8 @@ export const doWaitForCreatingMaxscaleTaskFinish: Step = {
   timeoutSec: 30,
   effect: 'check',
   async run(c) {
-    const rows = await c.db.query<{ status: string }>('SELECT status FROM maxscale_ins WHERE custins_id = ?', [c.custins.id]);
-    if (rows[0]?.status !== 'running') throw new UnhealthyError(`maxscale of ${c.custins.ins_name} is ${rows[0]?.status ?? 'missing'}, not running`);
+    const status = await maxscaleStatus(c.db, c.custins.id);
+    if (status !== 'running') throw new UnhealthyError(`maxscale of ${c.custins.ins_name} is ${status ?? 'missing'}, not running`);
     return `${maxscaleName(c)} running`;
   },
 };
@@ -186,15 +172,9 @@ export const doRefreshMaxscaleLinkTopology: Step = {
   effect: 'metadb',
   async run(c) {
     const version = await c.tx(async (tx) => {
-      const r = await tx.execute('UPDATE maxscale_ins SET topology_version = topology_version + 1 WHERE custins_id = ?', [c.custins.id]);
-      if (r.affectedRows === 0) throw new ConflictError(`no maxscale for ${c.custins.ins_name}: run do_create_single_tenant_ins_and_wait_finish first`);
-      const v = (await tx.query<{ topology_version: number }>('SELECT topology_version FROM maxscale_ins WHERE custins_id = ?', [c.custins.id]))[0]!.topology_version;
-      await tx.execute('DELETE FROM maxscale_link WHERE custins_id = ?', [c.custins.id]);
-      const links = expectedLinks(c);
-      await tx.execute(
-        'INSERT INTO maxscale_link (custins_id, instance_id, role, ip, port, read_weight, topology_version) VALUES ?',
-        [links.map(({ n, weight }) => [c.custins.id, n.instanceId, n.role, n.ip, n.port, weight, v])],
-      );
+      const links = expectedLinks(c).map(({ n, weight }) => ({ instanceId: n.instanceId, role: n.role, ip: n.ip, port: n.port, readWeight: weight }));
+      const v = await replaceLinks(tx, c.custins.id, links);
+      if (v === undefined) throw new ConflictError(`no maxscale for ${c.custins.ins_name}: run do_create_single_tenant_ins_and_wait_finish first`);
       return v;
     });
     return `topology v${version}: master ${c.master.ip}:${c.master.port}, slave ${c.slave.ip}:${c.slave.port}`;

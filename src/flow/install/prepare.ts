@@ -1,11 +1,12 @@
 import { ConflictError, NotFoundError, UnavailableError, UnhealthyError, UsageError } from '../../core/errors.js';
 import { ensureAccount, generatePassword, maintainUsers, replicatorUser } from '../../rds/accounts.js';
 import type { Node } from '../../rds/layout.js';
-import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../../rds/mycnf.js';
+import { BASELINE_PARAMS, replaceParamRows, resolveParams, type ClassVars } from '../../rds/mycnf.js';
 import { isNamedTimeZone } from '../../rds/names.js';
 import { encryptionParams } from '../../backup/encryption.js';
 import type { StepDef } from '../types.js';
 import type { InstallCtx } from './context.js';
+import { setMinorVersion } from '../../rds/custins.js';
 
 // The metadb preparation at the head of the flow: context, minor version, parameters, the
 // maintenance users and the replicator.
@@ -76,10 +77,7 @@ export const doBuildParams: Step = {
       ],
       classVars(c),
     );
-    await c.tx(async (tx) => {
-      await tx.execute('DELETE FROM mycnf_custinstance WHERE custins_id = ?', [c.custins.id]);
-      await tx.execute('INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ?', [params.map((p) => [c.custins.id, p.name, p.value, p.source])]);
-    });
+    await c.tx((tx) => replaceParamRows(tx, c.custins.id, params));
     const bySource = (src: string): number => params.filter((p) => p.source === src).length;
     return `${params.length} parameters (${bySource('baseline')} baseline, ${bySource('template')} template, ${bySource('class')} class, ${bySource('task')} task)`;
   },
@@ -119,7 +117,7 @@ export const doUpdateMinorVersionInMetadb: Step = {
   async run(c) {
     const minor = c.params.minor_version;
     if (!minor) throw new ConflictError('no minor version chosen yet: run do_ensure_minor_version first');
-    await c.tx((tx) => tx.execute('UPDATE custins SET minor_version = ? WHERE id = ?', [minor, c.custins.id]));
+    await c.tx((tx) => setMinorVersion(tx, c.custins.id, minor));
     return minor;
   },
 };

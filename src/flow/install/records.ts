@@ -3,6 +3,12 @@ import type { Node } from '../../rds/layout.js';
 import { seedPaths } from '../../rds/layout.js';
 import type { StepDef } from '../types.js';
 import type { InstallCtx } from './context.js';
+import { ensureInstallSet } from '../../backup/sets.js';
+import { addAurora, auroraReadOnly, enableAurora } from '../../ha/records.js';
+import { activateAccountsAndDbs } from '../../rds/accounts.js';
+import { markInstancesRunning, persistCustinsParams } from '../../rds/custins.js';
+import { ensureBinlogPlan } from '../../rds/logplan.js';
+import { collectDbPerf, collectInstancePerf } from '../../rds/perf.js';
 
 // Rows the rest of the control plane reads: backup list and log plan, instance and account
 // status, the HA (aurora) registration, the persisted create parameters and the perf tables.
@@ -22,14 +28,7 @@ export const doInsertBaklist: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    await c.tx((tx) =>
-      tx.execute(
-        `INSERT INTO baklist (custins_id, instance_id, host_name, backup_set, backup_type, backup_method, backup_dir, status)
-         VALUES (?, ?, ?, ?, 'full', 'physical', ?, 'pending')
-         ON DUPLICATE KEY UPDATE instance_id = VALUES(instance_id), host_name = VALUES(host_name), backup_dir = VALUES(backup_dir)`,
-        [c.custins.id, c.slave.instanceId, c.slave.host, FIRST_BACKUP_SET, firstBackupDir(c.slave.port)],
-      ),
-    );
+    await c.tx((tx) => ensureInstallSet(tx, c.custins.id, { instanceId: c.slave.instanceId, host: c.slave.host, backupSet: FIRST_BACKUP_SET, dir: firstBackupDir(c.slave.port) }));
     return `${FIRST_BACKUP_SET} on ${c.slave.host}:${firstBackupDir(c.slave.port)}`;
   },
 };
@@ -41,13 +40,7 @@ export const doInsertLogplan: Step = {
   effect: 'metadb',
   async run(c) {
     const dir = seedPaths(c.master.port).dbsDir;
-    await c.tx((tx) =>
-      tx.execute(
-        `INSERT INTO logplan (custins_id, log_type, retention_hours, upload_interval_sec, binlog_dir, status) VALUES (?, 'binlog', 168, 300, ?, 'active')
-         ON DUPLICATE KEY UPDATE binlog_dir = VALUES(binlog_dir), status = 'active'`,
-        [c.custins.id, dir],
-      ),
-    );
+    await c.tx((tx) => ensureBinlogPlan(tx, c.custins.id, dir));
     return `binlogs in ${dir}, kept 168 h, shipped every 300 s`;
   },
 };
@@ -58,7 +51,7 @@ export const doActiveInstanceForInstall: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    await c.tx((tx) => tx.execute("UPDATE instance SET status = 'running' WHERE id IN (?, ?) AND status <> 'deleted'", [c.master.instanceId, c.slave.instanceId]));
+    await c.tx((tx) => markInstancesRunning(tx, [c.master.instanceId, c.slave.instanceId]));
     return `instances ${c.master.instanceId}, ${c.slave.instanceId} running`;
   },
 };
@@ -69,11 +62,7 @@ export const doUpdateInsAccountStatus: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    const n = await c.tx(async (tx) => {
-      const a = await tx.execute("UPDATE custins_account SET status = 'active' WHERE custins_id = ? AND status = 'creating' AND account_type <> 'root'", [c.custins.id]);
-      await tx.execute("UPDATE custins_db SET status = 'active' WHERE custins_id = ? AND status = 'creating'", [c.custins.id]);
-      return a.affectedRows;
-    });
+    const n = await c.tx((tx) => activateAccountsAndDbs(tx, c.custins.id));
     return `${n} accounts activated`;
   },
 };
@@ -84,13 +73,7 @@ export const doAddAurora: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    await c.tx((tx) =>
-      tx.execute(
-        `INSERT INTO aurora_ha (custins_id, master_instance_id, slave_instance_id, ha_mode, status, read_only) VALUES (?, ?, ?, 'dual_master', 'added', 0)
-         ON DUPLICATE KEY UPDATE master_instance_id = VALUES(master_instance_id), slave_instance_id = VALUES(slave_instance_id), status = IF(status = 'deleted', 'added', status)`,
-        [c.custins.id, c.master.instanceId, c.slave.instanceId],
-      ),
-    );
+    await c.tx((tx) => addAurora(tx, c.custins.id, c.master.instanceId, c.slave.instanceId));
     return `HA pair ${c.master.host} / ${c.slave.host}`;
   },
 };
@@ -102,8 +85,7 @@ export const doEnableAurora: Step = {
   effect: 'metadb',
   async run(c) {
     await c.tx(async (tx) => {
-      const r = await tx.execute("UPDATE aurora_ha SET status = 'enabled' WHERE custins_id = ? AND status <> 'deleted'", [c.custins.id]);
-      if (r.affectedRows === 0) throw new ConflictError(`instance ${c.custins.ins_name} is not registered with aurora: run do_add_aurora first`);
+      if (!(await enableAurora(tx, c.custins.id))) throw new ConflictError(`instance ${c.custins.ins_name} is not registered with aurora: run do_add_aurora first`);
     });
     return 'HA enabled';
   },
@@ -120,7 +102,7 @@ export const doUpdateAuroraToReadonlyForGuardIns: Step = {
   skipRule: GUARD_RULE,
   skip: guardOnly,
   async run(c) {
-    await c.tx((tx) => tx.execute('UPDATE aurora_ha SET read_only = 1 WHERE custins_id = ?', [c.custins.id]));
+    await c.tx((tx) => auroraReadOnly(tx, c.custins.id));
     return 'HA keeps both servers read-only';
   },
 };
@@ -143,9 +125,7 @@ export const doPersisCustinsParam: Step = {
       ['install_task_id', String(c.task.id)],
       ['requested_by', p.requested_by ?? c.task.created_by ?? ''],
     ];
-    await c.tx((tx) =>
-      tx.execute('INSERT INTO custins_param (custins_id, name, value) VALUES ? ON DUPLICATE KEY UPDATE value = VALUES(value)', [rows.map(([k, v]) => [c.custins.id, k, v])]),
-    );
+    await c.tx((tx) => persistCustinsParams(tx, c.custins.id, rows));
     return `${rows.length} parameters`;
   },
 };
@@ -158,13 +138,7 @@ export const doInsertInstancePerfTable: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    await c.tx((tx) =>
-      tx.execute(
-        `INSERT INTO instance_perf (instance_id, custins_id, collect_interval_sec, metrics, status) VALUES (?, ?, 60, ?, 'active'), (?, ?, 60, ?, 'active')
-         ON DUPLICATE KEY UPDATE metrics = VALUES(metrics), status = 'active'`,
-        [c.master.instanceId, c.custins.id, INSTANCE_METRICS, c.slave.instanceId, c.custins.id, INSTANCE_METRICS],
-      ),
-    );
+    await c.tx((tx) => collectInstancePerf(tx, c.custins.id, [c.master.instanceId, c.slave.instanceId], INSTANCE_METRICS));
     return `2 instances, every 60 s: ${INSTANCE_METRICS}`;
   },
 };
@@ -177,12 +151,7 @@ export const doInsertDbPerf: Step = {
   skipRule: 'applies when databases were created (--db)',
   skip: (c) => (c.params.dbs.length ? null : 'no database was requested (--db)'),
   async run(c) {
-    await c.tx((tx) =>
-      tx.execute(
-        "INSERT INTO db_perf (custins_id, db_name, collect_interval_sec, status) VALUES ? ON DUPLICATE KEY UPDATE status = 'active'",
-        [c.params.dbs.map((d) => [c.custins.id, d, 300, 'active'])],
-      ),
-    );
+    await c.tx((tx) => collectDbPerf(tx, c.custins.id, c.params.dbs, 300));
     return c.params.dbs.join(', ');
   },
 };

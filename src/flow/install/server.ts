@@ -2,7 +2,7 @@ import { RemoteError } from '../../core/errors.js';
 import { SUPERUSER, secretOf } from '../../rds/accounts.js';
 import { loadTimeZonesScript, readFileScript, script, writeFileScript } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
-import { myCnfValue } from '../../rds/mycnf.js';
+import { myCnfValue, setTaskParam } from '../../rds/mycnf.js';
 import { isNamedTimeZone } from '../../rds/names.js';
 import { sqlString } from '../../rds/sql-text.js';
 import { sh } from '../../remote/quote.js';
@@ -10,6 +10,7 @@ import type { StepDef } from '../types.js';
 import { withSu, type InstallCtx } from './context.js';
 import { writeMyCnf } from './host-setup.js';
 import { FIRST_BACKUP_SET, GUARD_RULE, guardOnly } from './records.js';
+import { namedSetDone, namedSetFailed, namedSetRunning, namedSetStatus } from '../../backup/sets.js';
 
 // Server-side work after replication runs: time zones, the HA heartbeat objects, read-only for a
 // guard instance, and the first physical backup of the standby.
@@ -58,9 +59,7 @@ function resetNamedTimezone(role: 'master' | 'slave'): Step {
       const tz = c.params.time_zone;
       if ((await zoneCount(c, n!, tz)) === 0) throw new RemoteError(`${n!.host}: time zone ${tz} is not in mysql.time_zone_name (not in the NC's zoneinfo?)`, { host: n!.host });
       await c.suSql(n!, [`SET GLOBAL time_zone = ${sqlString(tz)}`]);
-      await c.tx((tx) =>
-        tx.execute("INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES (?, 'default_time_zone', ?, 'task') ON DUPLICATE KEY UPDATE value = VALUES(value), source = 'task'", [c.custins.id, tz]),
-      );
+      await c.tx((tx) => setTaskParam(tx, c.custins.id, 'default_time_zone', tz));
       await writeMyCnf(c, n!, s);
       return `${n!.host}: time_zone ${tz} (live and in my.cnf)`;
     },
@@ -151,12 +150,10 @@ export const doStartCreateNewBackup: Step = {
   effect: 'remote',
   plan: (n) => [`${backupScript(n)}  # stdin: option file with the ${SUPERUSER} password (masked here)`],
   async probe(c, [n], s) {
-    const rows = await c.db.query<{ status: string }>('SELECT status FROM baklist WHERE custins_id = ? AND backup_set = ?', [c.custins.id, FIRST_BACKUP_SET]);
-    return rows[0]?.status === 'success' && c.test(n!, sh`[ -f ${`${n!.layout.backupDir}/${FIRST_BACKUP_SET}/xtrabackup_checkpoints`} ]`, s);
+    return (await namedSetStatus(c.db, c.custins.id, FIRST_BACKUP_SET)) === 'success' && c.test(n!, sh`[ -f ${`${n!.layout.backupDir}/${FIRST_BACKUP_SET}/xtrabackup_checkpoints`} ]`, s);
   },
   async run(c, [n], s) {
-    const started = await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'running', gmt_started = NOW(), gmt_finished = NULL, error = NULL WHERE custins_id = ? AND backup_set = ?", [c.custins.id, FIRST_BACKUP_SET]));
-    if (started.affectedRows === 0) throw new RemoteError(`no ${FIRST_BACKUP_SET} row in baklist for ${c.custins.ins_name}: run do_insert_baklist first`);
+    if (!(await c.tx((tx) => namedSetRunning(tx, c.custins.id, FIRST_BACKUP_SET)))) throw new RemoteError(`no ${FIRST_BACKUP_SET} row in baklist for ${c.custins.ins_name}: run do_insert_baklist first`);
     const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
     const options = `!include ${n!.layout.mycnf}\n[client]\nuser=${SUPERUSER}\npassword=${pw}\n`;
     let out: string;
@@ -164,13 +161,11 @@ export const doStartCreateNewBackup: Step = {
       out = await c.remote(n!, backupScript(n!), s, { stdin: options, timeoutSec: 900 });
     } catch (e) {
       const msg = e instanceof Error ? e.message.slice(0, 2000) : String(e);
-      await c.tx((tx) => tx.execute("UPDATE baklist SET status = 'failed', error = ?, gmt_finished = NOW() WHERE custins_id = ? AND backup_set = ?", [msg, c.custins.id, FIRST_BACKUP_SET])).catch(() => undefined);
+      await c.tx((tx) => namedSetFailed(tx, c.custins.id, FIRST_BACKUP_SET, msg)).catch(() => undefined);
       throw e;
     }
     const [size, gtid] = out.trim().split('\n');
-    await c.tx((tx) =>
-      tx.execute("UPDATE baklist SET status = 'success', size_bytes = ?, gtid = ?, gmt_finished = NOW() WHERE custins_id = ? AND backup_set = ?", [Number(size) || null, gtid || null, c.custins.id, FIRST_BACKUP_SET]),
-    );
+    await c.tx((tx) => namedSetDone(tx, c.custins.id, FIRST_BACKUP_SET, { sizeBytes: Number(size) || null, gtid: gtid || null }));
     return `${n!.host}: ${FIRST_BACKUP_SET} ${Math.round((Number(size) || 0) / 1048576)} MB, gtid ${gtid || '-'}`;
   },
 };

@@ -1,0 +1,281 @@
+import { ConflictError, DataError, RemoteError, UsageError } from '../core/errors.js';
+import { loadInstallCtx, withSu, type InstallCtx } from '../flow/install/context.js';
+import * as f from '../flow/install/host-files.js';
+import { doMakeDirSlave } from '../flow/install/host-setup.js';
+import { doFlushAdminWhitelist } from '../flow/install/network.js';
+import type { FlowDef, FlowEnv, StepDef, StepRole } from '../flow/types.js';
+import { REBUILD_STEPS } from '../ha/rebuild.js';
+import { recordEvent } from '../ha/records.js';
+import { pointsAt, serverState } from '../ha/server.js';
+import { REPLICATOR, secretOf } from '../rds/accounts.js';
+import { leftoversScript, portAndDirsScript, purgeScript, readFileScript } from '../rds/host-ops.js';
+import { toNode, type Node } from '../rds/layout.js';
+
+// `instance migrate NAME --role standby [--to-nc NC]`: the standby is rebuilt on another NC while
+// the old one keeps replicating, and the old one is removed only after the new one replicates.
+// The new standby is built by the HA rebuild's own steps (streamed mariadb-backup of the master,
+// prepare, GTID position from the backup, semi-sync) and the install's host-file steps (init
+// script, resource config, insname, instance.conf line), acting on the target node.
+//
+// The metadb never has two copies of the node: the instance row keeps pointing at the old NC until
+// do_switch_standby_in_metadb moves it (host, ip, port, maxscale_link) in one transaction. The
+// target's port is reserved (rds_port_reservation) and its capacity taken from the moment the
+// task is written; at the switch the reservation moves to the old NC's port, which stays held
+// until the old server is purged: a port is never free in the metadb while a server of this
+// task may still listen on it, and the old NC's capacity is given back only then.
+//
+// Step roles: 'master' = the master, 'slave' = the node at its target (the new standby), 'both' =
+// the two, 'old' = the node at its old place. The target and the old place are fixed in the
+// task's parameters, so a resume acts on the same hosts before and after the metadb switch.
+
+export const MIGRATE_FLOW_NAME = 'migrate';
+
+export interface PlaceParams {
+  hostinfo_id: number;
+  host: string;
+  ip: string;
+  port: number;
+  ssh_port: number;
+}
+
+export interface MigrateParams {
+  moving_instance_id: number;
+  master_instance_id: number;
+  target: PlaceParams;
+  old: PlaceParams;
+  need: { cpu: number; mem_mb: number; disk_gb: number };
+  requested_by?: string;
+}
+
+export interface MigrateCtx extends InstallCtx {
+  mp: MigrateParams;
+  old: Node;
+}
+
+type Step = StepDef<MigrateCtx, Node>;
+
+function place(p: unknown, what: string): PlaceParams {
+  const o = (p ?? {}) as Record<string, unknown>;
+  const int = (k: string): number => {
+    const v = Number(o[k]);
+    if (!Number.isInteger(v) || v <= 0 || v > 65535 * 65536) throw new UsageError(`task parameter ${what}.${k}: a positive integer`);
+    return v;
+  };
+  const host = o.host;
+  const ip = o.ip;
+  if (typeof host !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(host)) throw new UsageError(`task parameter ${what}.host: an NC host name`);
+  if (typeof ip !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new UsageError(`task parameter ${what}.ip: an IPv4 address`);
+  const port = int('port');
+  const sshPort = int('ssh_port');
+  if (port > 65535 || sshPort > 65535) throw new UsageError(`task parameter ${what}: port out of range`);
+  return { hostinfo_id: int('hostinfo_id'), host, ip, port, ssh_port: sshPort };
+}
+
+export function parseMigrateParams(p: Record<string, unknown>): MigrateParams {
+  const id = (k: string): number => {
+    const v = Number(p[k]);
+    if (!Number.isInteger(v) || v <= 0) throw new UsageError(`task parameter ${k} must be an instance id`);
+    return v;
+  };
+  const need = (p.need ?? {}) as Record<string, unknown>;
+  const n = (k: string): number => {
+    const v = Number(need[k]);
+    if (!Number.isInteger(v) || v < 0) throw new UsageError(`task parameter need.${k}: a non-negative integer`);
+    return v;
+  };
+  return {
+    moving_instance_id: id('moving_instance_id'),
+    master_instance_id: id('master_instance_id'),
+    target: place(p.target, 'target'),
+    old: place(p.old, 'old'),
+    need: { cpu: n('cpu'), mem_mb: n('mem_mb'), disk_gb: n('disk_gb') },
+    ...(typeof p.requested_by === 'string' ? { requested_by: p.requested_by } : {}),
+  };
+}
+
+const nodeAt = (id: number, at: PlaceParams): Node => toNode({ id, role: 'slave', hostinfo_id: at.hostinfo_id, host_name: at.host, ip: at.ip, port: at.port, ssh_port: at.ssh_port });
+
+async function loadMigrateCtx(env: FlowEnv): Promise<MigrateCtx> {
+  const base = await loadInstallCtx(env);
+  const mp = parseMigrateParams(env.task.params);
+  if (base.master.instanceId !== mp.master_instance_id) throw new ConflictError(`instance ${base.custins.ins_name}: the master is instance ${base.master.instanceId} now, not ${mp.master_instance_id} as when task ${env.task.id} was written`);
+  if (base.slave.instanceId !== mp.moving_instance_id) throw new DataError(`instance ${base.custins.ins_name}: the standby is instance ${base.slave.instanceId}, not ${mp.moving_instance_id}`);
+  // From here on 'slave' is the node at its target, whatever the metadb row says yet.
+  const c = base as MigrateCtx;
+  c.slave = nodeAt(mp.moving_instance_id, mp.target);
+  c.old = nodeAt(mp.moving_instance_id, mp.old);
+  c.mp = mp;
+  return c;
+}
+
+function migrateNodesOf(c: MigrateCtx, role: StepRole): Node[] {
+  return role === 'master' ? [c.master] : role === 'slave' ? [c.slave] : role === 'both' ? [c.master, c.slave] : role === 'old' ? [c.old] : [];
+}
+
+const rebuildStep = (name: string): Step => {
+  const s = REBUILD_STEPS.find((x) => x.name === name);
+  if (!s) throw new Error(`the rebuild flow has no step ${name}`);
+  return s as Step;
+};
+
+const doCheckTargetNc: Step = {
+  name: 'do_check_target_nc',
+  role: 'slave',
+  timeoutSec: 30,
+  effect: 'check',
+  async run(c, [n], s) {
+    const out = (await c.remote(n!, portAndDirsScript(n!.layout, n!.ip), s)).trim();
+    if (out) throw new ConflictError(`${n!.host}: port ${n!.port} or the instance's directories are in use there (${out.split('\n').join('; ')}); nothing was changed`);
+    return `${n!.host}: port ${n!.port} free, no directories of port ${n!.port}`;
+  },
+};
+
+/**
+ * The old standby stops replicating just before the new one starts: both carry the node's
+ * server_id (the instance row id), and a master drops the older of two replicas with one
+ * server_id each time the other connects, so the two would keep cutting each other off. The old
+ * server keeps its data and keeps running until the new one replicates and the metadb moved.
+ */
+const doStopOldStandbyReplication: Step = {
+  name: 'do_stop_old_standby_replication',
+  role: 'old',
+  timeoutSec: 60,
+  effect: 'remote',
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port}: STOP SLAVE (same server_id as the new standby)`],
+  probe: async (c) => {
+    const st = await withSu(c, c.old, serverState).catch(() => null);
+    return st === null || !st.replica || (st.replica.ioRunning !== 'Yes' && st.replica.ioRunning !== 'Connecting');
+  },
+  async run(c) {
+    await withSu(c, c.old, (su) => su.query('STOP SLAVE'));
+    return `${c.old.host}:${c.old.port} stopped replicating (kept until the new standby replicates)`;
+  },
+};
+
+/**
+ * The master's own replication channel (the install's dual-master shape) follows the standby: a
+ * channel from the old place is stopped and pointed at the new one (MASTER_USE_GTID =
+ * current_pos), not started: a master does not apply from its standby, and a switchover starts
+ * the channel of whichever server becomes the standby (the shape a pair has after one). A master
+ * with no channel to the old place is left so.
+ */
+const doRepointMasterReplication: Step = {
+  name: 'do_repoint_master_replication',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port}: when its replication channel points at the old standby: STOP SLAVE; CHANGE MASTER TO ${v.peer.ip}:${v.peer.port}, MASTER_USE_GTID = current_pos (not started)`],
+  probe: async (c) => {
+    const st = await withSu(c, c.master, serverState);
+    return !st.replica || !pointsAt(st, c.old);
+  },
+  async run(c) {
+    const st = await withSu(c, c.master, serverState);
+    if (!st.replica || !pointsAt(st, c.old)) return `${c.master.host} has no channel to the old standby: left as it is`;
+    const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
+    await withSu(c, c.master, async (su) => {
+      await su.query('STOP SLAVE');
+      await su.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1', [c.slave.ip, c.slave.port, REPLICATOR, pw]);
+    });
+    return `${c.master.host}: replication channel now points at ${c.slave.host}:${c.slave.port} (stopped, as after a switchover)`;
+  },
+};
+
+const doSwitchStandbyInMetadb: Step = {
+  name: 'do_switch_standby_in_metadb',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c) {
+    const { target: t, old: o } = c.mp;
+    const id = c.mp.moving_instance_id;
+    const moved = await c.tx(async (tx) => {
+      const row = (await tx.query<{ hostinfo_id: number; port: number }>('SELECT hostinfo_id, port FROM instance WHERE id = ? FOR UPDATE', [id]))[0];
+      if (!row) throw new DataError(`instance row ${id} is gone`);
+      if (row.hostinfo_id === t.hostinfo_id && row.port === t.port) return false;
+      await tx.execute('UPDATE instance SET hostinfo_id = ?, host_name = ?, ip = ?, port = ? WHERE id = ?', [t.hostinfo_id, t.host, t.ip, t.port, id]);
+      await tx.execute('UPDATE maxscale_link SET ip = ?, port = ? WHERE custins_id = ? AND instance_id = ?', [t.ip, t.port, c.custins.id, id]);
+      await tx.execute('DELETE FROM rds_port_reservation WHERE hostinfo_id = ? AND port = ? AND task_id = ?', [t.hostinfo_id, t.port, c.task.id]);
+      await tx.execute('INSERT INTO rds_port_reservation (hostinfo_id, port, custins_id, task_id, why) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE task_id = task_id', [o.hostinfo_id, o.port, c.custins.id, c.task.id, 'migrate source']);
+      return true;
+    });
+    return `instance ${id}: ${o.host}:${o.port} -> ${t.host}:${t.port}${moved ? '' : ' (already)'}; ${o.host}:${o.port} held until the old server is removed`;
+  },
+};
+
+const doRemoveOldStandby: Step = {
+  name: 'do_remove_old_standby',
+  role: 'old',
+  timeoutSec: 120,
+  effect: 'remote',
+  plan: (n) => [`on ${n.host}, when its insinfo line of port ${n.port} names this instance (or is gone) and the metadb no longer points there: ${purgeScript(n.layout)}`],
+  probe: async (c, [n], s) => (await c.remote(n!, leftoversScript(n!.layout), s)).trim() === '',
+  async run(c, [n], s) {
+    const row = (await c.db.query<{ hostinfo_id: number; port: number }>('SELECT hostinfo_id, port FROM instance WHERE id = ?', [c.mp.moving_instance_id]))[0];
+    if (!row || (row.hostinfo_id === n!.hostinfoId && row.port === n!.port)) throw new ConflictError(`instance ${c.mp.moving_instance_id} still lives on ${n!.host}:${n!.port} in the metadb: not removing it`);
+    const insinfo = (await c.remote(n!, readFileScript(n!.layout.insinfoFile), s)).split('\n').find((l) => l.split(/\s+/)[0] === String(n!.port));
+    if (insinfo && insinfo.split(/\s+/)[1] !== c.custins.ins_name) throw new RemoteError(`${n!.host}: port ${n!.port} belongs to ${insinfo.split(/\s+/)[1]} per its insinfo file, not ${c.custins.ins_name}: not removing it`, { host: n!.host });
+    const out = (await c.remote(n!, purgeScript(n!.layout), s, { timeoutSec: 110 })).trim();
+    return `${n!.host}: ${out.split('\n').join('; ')}`;
+  },
+};
+
+const doReleaseOldPlace: Step = {
+  name: 'do_release_old_place',
+  role: 'metadb',
+  timeoutSec: 30,
+  effect: 'metadb',
+  async run(c) {
+    const { old: o, need } = c.mp;
+    const released = await c.tx(async (tx) => {
+      const r = await tx.execute('DELETE FROM rds_port_reservation WHERE hostinfo_id = ? AND port = ? AND task_id = ?', [o.hostinfo_id, o.port, c.task.id]);
+      if (!r.affectedRows) return false;
+      await tx.execute(
+        `UPDATE hostinfo SET cpu_allocated = GREATEST(CAST(cpu_allocated AS SIGNED) - ?, 0), mem_allocated_mb = GREATEST(CAST(mem_allocated_mb AS SIGNED) - ?, 0),
+                disk_allocated_gb = GREATEST(CAST(disk_allocated_gb AS SIGNED) - ?, 0) WHERE id = ?`,
+        [need.cpu, need.mem_mb, need.disk_gb, o.hostinfo_id],
+      );
+      return true;
+    });
+    return released ? `${o.host}: port ${o.port} and ${need.cpu} cpu, ${need.mem_mb} MB, ${need.disk_gb} GB given back` : `${o.host}: already given back`;
+  },
+};
+
+export const MIGRATE_STEPS: Step[] = [
+  rebuildStep('do_check_rebuild_source'),
+  doCheckTargetNc,
+  doMakeDirSlave as Step,
+  rebuildStep('do_prepare_standby_datadir'),
+  rebuildStep('do_stream_backup_from_master'),
+  rebuildStep('do_prepare_backup'),
+  f.doRebuildInitdSlave as Step,
+  f.doConfigResourceSlave as Step,
+  f.doPersistResourceConfigSlave as Step,
+  f.doWriteInsnameToFileSlave as Step,
+  f.doAddPortToInstanceConfigSlave as Step,
+  rebuildStep('do_start_standby'),
+  doStopOldStandbyReplication,
+  rebuildStep('do_configure_standby_replication'),
+  rebuildStep('do_enable_semisync_on_master'),
+  doRepointMasterReplication,
+  doSwitchStandbyInMetadb,
+  doFlushAdminWhitelist as Step,
+  f.doFlushInsinfoFile as Step,
+  doRemoveOldStandby,
+  doReleaseOldPlace,
+];
+
+export const migrateFlow: FlowDef<MigrateCtx, Node> = {
+  name: MIGRATE_FLOW_NAME,
+  version: 1,
+  targetKind: 'instance',
+  roles: ['master', 'slave', 'both', 'old', 'metadb'],
+  steps: MIGRATE_STEPS,
+  validateParams: (p) => void parseMigrateParams(p),
+  load: loadMigrateCtx,
+  nodesOf: migrateNodesOf,
+  hostName: (n) => n.host,
+  async onDone(c, tx) {
+    await recordEvent(tx, { custinsId: c.custins.id, kind: 'rebuild', oldMaster: c.master.instanceId, newMaster: c.master.instanceId, taskId: c.task.id, actor: c.mp.requested_by ?? c.task.created_by ?? null, detail: `standby instance ${c.mp.moving_instance_id} migrated ${c.mp.old.host}:${c.mp.old.port} -> ${c.mp.target.host}:${c.mp.target.port}` });
+  },
+};
