@@ -340,7 +340,7 @@ const wall = Date.now() - t0;
 // ---- the table ----
 const GOAL = { switchover: 2000, kill: 10000, freeze: 15000 };
 const COMPARE = {
-  switchover: 'orchestrator graceful takeover: a few s; managed Multi-AZ MySQL: 60-120 s',
+  switchover: 'the issue names no comparison for a planned switchover',
   kill: 'orchestrator: 10-30 s detect+recover; managed Multi-AZ MySQL: 60-120 s',
   freeze: 'orchestrator: 10-30 s detect+recover; managed Multi-AZ MySQL: 60-120 s',
 };

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
-import { UsageError } from '../../core/errors.js';
-import { addOutputOption, parseOutput, printSections, type OutputFormat } from '../../core/output.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import { seconds } from '../../core/flags.js';
+import { addOutputOption, parseOutput, printSections, termSafe, type OutputFormat } from '../../core/output.js';
 import { stepViews } from '../../flow/control.js';
 import { flows } from '../../flow/flows.js';
 import { secondsText } from '../../flow/progress.js';
@@ -17,7 +18,12 @@ import { targetLabel } from './list.js';
 export interface Options {
   taskId: number;
   output: OutputFormat;
+  /** --follow: poll every this many seconds until the task ends, then show it. */
+  followSec?: number;
 }
+
+/** States a task does not leave by itself. */
+const ENDED = ['done', 'failed', 'cancelled'];
 
 export function parseTaskId(v: string): number {
   if (!/^\d{1,18}$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`task "${v.slice(0, 40)}": a task id is a number`);
@@ -27,11 +33,63 @@ export function parseTaskId(v: string): number {
 export function register(cmd: Command, run: Runner): void {
   addOutputOption(cmd)
     .argument('<task>', 'task id (see `rdsctl task list`)')
-    .addHelpText('after', examples('rdsctl task show 17', 'rdsctl task show 17 -o json | jq ".steps[] | select(.status == \\"failed\\")"'))
-    .action(async (task: string, o: { output: string }) => {
-      const opts = { taskId: parseTaskId(task), output: parseOutput(o.output) };
-      return run((ctx) => show(opts, ctx));
+    .option('--follow', 'report each step as it changes (stderr) until the task is done, failed or cancelled, then show it')
+    .option('--interval <sec>', 'with --follow: seconds between reads of the task', seconds('--interval', 0.1, 60), 2)
+    .addHelpText(
+      'after',
+      '\nWith --follow the exit status is 0 when the task ends done, 4 when it ends failed or cancelled,\n130 on Ctrl-C (a paused task is followed until someone resumes or cancels it).\n' +
+        examples('rdsctl task show 17', 'rdsctl task show 17 --follow', 'rdsctl task show 17 -o json | jq ".steps[] | select(.status == \\"failed\\")"'),
+    )
+    .action(async (task: string, o: { output: string; follow?: boolean; interval: number }) => {
+      const opts: Options = { taskId: parseTaskId(task), output: parseOutput(o.output), ...(o.follow ? { followSec: o.interval } : {}) };
+      return run((ctx) => (opts.followSec === undefined ? show(opts, ctx) : follow(opts, ctx)));
     });
+}
+
+/**
+ * `--follow`: read the task and its steps every interval, one stderr line per step that changed
+ * state, until the task is in an end state; then the usual view on stdout. Like `kubectl get -w`
+ * the progress is talk (stderr) and the final record is data (stdout).
+ */
+export async function follow(opts: Options, ctx: Context): Promise<number> {
+  const store = taskStore(ctx);
+  const seen = new Map<number, string>();
+  let first = true;
+  for (;;) {
+    const t = await store.getTask(opts.taskId);
+    const rows = await store.loadSteps(t.id);
+    for (const r of rows) {
+      const before = seen.get(r.seq);
+      if (before !== r.status && !(first && r.status === 'pending')) {
+        const at = ctx.clock.now().toISOString().slice(11, 19);
+        ctx.io.err(termSafe(`${at} step ${r.seq} ${r.step_name}: ${before ?? ''}${before ? ' -> ' : ''}${r.status}${r.status === 'failed' && r.error ? ` (${r.error})` : ''}`) + '\n');
+      }
+      seen.set(r.seq, r.status);
+    }
+    first = false;
+    if (ENDED.includes(t.status)) {
+      ctx.io.err(`task ${t.id}: ${t.status}\n`);
+      await show(opts, ctx);
+      return t.status === 'done' ? ExitCode.OK : ExitCode.UNHEALTHY;
+    }
+    if (!(await pause((opts.followSec ?? 2) * 1000, ctx.signal))) return ExitCode.INTERRUPTED;
+  }
+}
+
+/** Wait, or stop early on the signal; false when the signal fired. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 export async function show(opts: Options, ctx: Context): Promise<void> {
