@@ -16,6 +16,7 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RDSCTL, RESULTS, ROOT } from './lib/paths.mjs';
@@ -80,6 +81,8 @@ function busyNets() {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const loadAtStart = os.loadavg()[0];
+
 // ---- the lab, the instance, its data ----
 if (!fs.existsSync(path.join(opts.dir, 'lab.json'))) {
   const x = [131, 132, 133, 134, 135, 136, 137, 138, 139, 140].find((n) => !busyNets().has(n));
@@ -138,7 +141,8 @@ for (let r = 0; r < opts.rounds; r++) {
   const b = await must(['instance', 'backup', NAME]);
   if (!/from the standby/.test(b.stderr)) throw new Error(`rdsctl backup was not from the standby: ${b.stderr}`);
   backups.rdsctl.push(b.ms);
-  log(`  backup round ${r + 1}: rdsctl ${(b.ms / 1000).toFixed(2)} s, hand ${(h.ms / 1000).toFixed(2)} s`);
+  const steps = [...b.stderr.matchAll(/\] (do_\S+)\s+(?:\S+\s+)??([\d.]+m?s)\s+\(/g)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+  log(`  backup round ${r + 1}: rdsctl ${(b.ms / 1000).toFixed(2)} s, hand ${(h.ms / 1000).toFixed(2)} s; steps: ${steps}`);
 }
 await onHost(store.host, store.address, sh`rm -rf ${handDir}`);
 
@@ -202,6 +206,9 @@ for (let r = 0; r < opts.rounds; r++) {
   const got = Number(await onMaster('SELECT COUNT(*) FROM bench.w', cr));
   if (got !== want(floorT)) throw new Error(`rdsctl clone ${name} has ${got} rows, want ${want(floorT)}`);
   cloneMs.push(c.ms);
+  const dur = (x) => (x.endsWith('ms') ? Number(x.slice(0, -2)) : Number(x.slice(0, -1)) * 1000);
+  const slow = [...c.stderr.matchAll(/\] (do_\S+)\s+(?:\S+\s+)??([\d.]+m?s)\s+\(/g)].map((m) => [m[1], dur(m[2])]).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  log(`  clone round ${r + 1} slowest steps: ${slow.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
   await must(['instance', 'delete', name, '--yes']);
   created.splice(created.indexOf(name), 1);
   log(`  clone round ${r + 1}: rdsctl ${(c.ms / 1000).toFixed(2)} s (pair, replicating), floor by hand ${(f.ms / 1000).toFixed(2)} s (one server)`);
@@ -230,6 +237,7 @@ const result = {
   at: new Date().toISOString(),
   commit: (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim(),
   rows: rowCount,
+  load: { start: +loadAtStart.toFixed(1), end: +os.loadavg()[0].toFixed(1), cores: os.cpus().length },
   backup: { rdsctl_ms: median(backups.rdsctl), hand_ms: median(backups.hand), ratio: +(median(backups.rdsctl) / median(backups.hand)).toFixed(2), goal: 1.15, rounds: backups },
   clone: { rdsctl_ms: median(cloneMs), floor_ms: median(floorMs), ratio: +(median(cloneMs) / median(floorMs)).toFixed(2), goal: 1.5, rounds: { rdsctl: cloneMs, floor: floorMs } },
   pitr: { exact, of: opts.times, goal: `${opts.times}/${opts.times}`, tried },
@@ -237,6 +245,7 @@ const result = {
 fs.mkdirSync(RESULTS, { recursive: true });
 fs.writeFileSync(path.join(RESULTS, 'backup.json'), JSON.stringify(result, null, 2) + '\n');
 log('');
+log(`load average (1 min): ${result.load.start} at the start, ${result.load.end} at the end, ${result.load.cores} cores`);
 log('| case | rdsctl | by hand | ratio | goal | met |');
 log('|---|---|---|---|---|---|');
 log(`| backup (${rowCount} rows, from the standby) | ${(result.backup.rdsctl_ms / 1000).toFixed(2)} s | ${(result.backup.hand_ms / 1000).toFixed(2)} s | ${result.backup.ratio} | <=1.15x | ${result.backup.ratio <= 1.15 ? 'yes' : '**no**'} |`);

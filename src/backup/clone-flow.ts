@@ -16,9 +16,9 @@ import { sqlString } from '../rds/sql-text.js';
 import { manifestOnStore } from './backup-flow.js';
 import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
-import { encryptionOf, encryptionParams, keySha256Script, pullKeyScript, pushKeyScript, type EncryptionRow } from './encryption.js';
+import { encryptionOf, encryptionParams, keyFilePath, keySha256Script, pullKeyScript, pushKeyScript, tableKeyOf, type EncryptionRow } from './encryption.js';
 import { checkList, type Manifest } from './manifest.js';
-import { optionFile, replayBinlogsScript, restoreScript, workLock } from './scripts.js';
+import { optionFile, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
 import { binlogDir, keyDir, setDir } from './store.js';
@@ -62,7 +62,10 @@ async function loadCloneCtx(env: FlowEnv): Promise<CloneCtx> {
         [ids, ids],
       )
     : [];
-  return Object.assign(c, { cp, source, binlogs, sourceKey: source.encrypted ? await encryptionOf(c.db, cp.source_custins_id) : null });
+  // The key comes along when the set or any binlog to replay is encrypted (a set made before
+  // `instance encrypt` with binlogs after it gives an encrypted clone too).
+  const needsKey = Boolean(source.encrypted) || binlogs.some((b) => Boolean(b.encrypted));
+  return Object.assign(c, { cp, source, binlogs, sourceKey: needsKey ? await encryptionOf(c.db, cp.source_custins_id) : null });
 }
 
 function sourceDir(c: CloneCtx): string {
@@ -116,7 +119,8 @@ export const doCarryEncryptionKey: Step = {
       if (sha !== k.key_sha256) throw new RemoteError(`${nd.host}: key ${k.key_id} of ${c.cp.source_ins} from the store does not match its fingerprint`, { host: nd.host });
     }
     await c.remote(c.master, pushKeyScript(c.store, c.master.layout, `${keyDir(c.store, c.custins.ins_name)}/${k.key_id}`), s);
-    const rows = encryptionParams(c.master.port);
+    // The source's table key id comes along (after a --rotate-key new tables use the newest key).
+    const rows = encryptionParams(c.master.port, await tableKeyOf(c.db, c.cp.source_custins_id));
     await c.tx(async (tx) => {
       await tx.execute("INSERT INTO custins_encryption (custins_id, key_id, key_sha256, status) VALUES (?, ?, ?, 'enabled') ON DUPLICATE KEY UPDATE key_id = VALUES(key_id), key_sha256 = VALUES(key_sha256)", [c.custins.id, k.key_id, k.key_sha256]);
       await tx.execute("INSERT INTO mycnf_custinstance (custins_id, name, value, source) VALUES ? ON DUPLICATE KEY UPDATE value = VALUES(value), source = 'task'", [rows.map((p) => [c.custins.id, p.name, p.value, 'task'])]);
@@ -233,7 +237,10 @@ export const doApplyBinlogUntilTime: Step = {
   effect: 'remote',
   skipRule: 'applies to a clone to a point in time (--to-time, --latest)',
   skip: (c) => (c.cp.time && c.binlogs.length ? null : c.cp.time ? 'no archived binlog after the set reaches the recovery point: the set itself is the point' : 'clone from a backup set (--backup): no binlogs to replay'),
-  plan: (nd) => [`ssh <store> cat binlogs/FILE > ${nd.layout.backupDir}/replay/FILE; TZ=UTC mariadb-binlog --start-position=<set GTID, or what was applied> --stop-datetime=<TIME+1s> FILE | mariadb --socket=${nd.layout.socket} (as ${SUPERUSER}, option file on stdin)`],
+  plan: (nd) => [
+    `ssh <store> cat binlogs/FILE > ${nd.layout.backupDir}/replay/FILE; TZ=UTC mariadb-binlog --start-position=<set GTID, or what was applied> --stop-datetime=<TIME+1s> FILE | mariadb --socket=${nd.layout.socket} (as ${SUPERUSER}, option file on stdin)`,
+    `encrypted binlogs: the files as they are (encrypted) into ${nd.layout.backupDir}/replay/b; a local mariadbd (no network, the instance's key file) serves them; TZ=UTC mariadb-binlog --read-from-remote-server --to-last-log --start-position=<GTID> --stop-datetime=<TIME+1s> | mariadb --socket=${nd.layout.socket}`,
+  ],
   async run(c, [nd], s) {
     // Resumable exactly: each run starts after the GTIDs the master already has, counted once
     // the replay of a killed runner (still running on the NC) has released the lock.
@@ -241,7 +248,13 @@ export const doApplyBinlogUntilTime: Step = {
     const start = await reached(c, nd!);
     const inputs = replayInputs(c.binlogs, start);
     if (!inputs.length) return `nothing after ${start || 'the set'} in the ${c.binlogs.length} archived binlogs up to ${c.cp.time}`;
-    const script = replayBinlogsScript(c.store, nd!.layout, binlogDir(c.store, c.cp.source_ins), inputs, c.cp.stop_datetime);
+    // Encrypted binlogs (any of them) are read through a local reader server with the key; clear ones with mariadb-binlog directly.
+    const names = new Set(inputs.map((x) => x.name));
+    const encrypted = c.binlogs.some((b) => names.has(b.file_name) && Boolean(b.encrypted));
+    if (encrypted && !c.sourceKey) throw new ConflictError(`${c.cp.source_ins}: encrypted archived binlogs and no key recorded for it`);
+    const script = encrypted
+      ? replayEncryptedBinlogsScript(c.store, nd!.layout, binlogDir(c.store, c.cp.source_ins), inputs.map((x) => x.name), inputs[0]!.startPos, c.cp.stop_datetime, keyFilePath(nd!.layout))
+      : replayBinlogsScript(c.store, nd!.layout, binlogDir(c.store, c.cp.source_ins), inputs, c.cp.stop_datetime);
     const pw = await secretOf(c.db, c.custins.id, SUPERUSER);
     const out = await c.remote(nd!, script, s, { stdin: optionFile(nd!.layout, SUPERUSER, pw), timeoutSec: 3600 });
     return `${out.trim()} from ${start || 'the start'} to ${c.cp.stop_datetime} UTC (exclusive); now at ${await reached(c, nd!)}`;

@@ -62,11 +62,6 @@ export async function planClone(ctx: Context, req: CloneRequest): Promise<CloneP
     if (!sets.length) throw new ConflictError(`${source.ins_name} has no restorable full set in the store; recoverable window: ${windowText(window)}`);
     recovery = planToTime(sets, binlogs, req.from.time, ctx.clock.now());
   }
-  if (recovery.time && recovery.files.some((f) => f.encrypted)) {
-    throw new ConflictError(
-      `${source.ins_name} is encrypted at rest and this recovery point needs encrypted archived binlogs, which mariadb-binlog cannot read; clone from a set instead (--backup ID; newest set ${recovery.set.id})`,
-    );
-  }
   const tz = (await db.query<{ value: string }>("SELECT value FROM custins_param WHERE custins_id = ? AND name = 'time_zone'", [source.id]))[0]?.value;
   const spec = validateCreate(
     {

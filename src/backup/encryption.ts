@@ -35,9 +35,13 @@ export function keyFileFromDatadir(port: number): string {
   return `../../../mysqldata/dbs${port}/keys/keyfile`;
 }
 
-/** InnoDB tablespaces, redo, undo and temporary tables, Aria, binlogs and relay logs, temporary files. */
-export function encryptionParams(port: number): Array<{ name: string; value: string }> {
+/**
+ * InnoDB tablespaces, redo, undo and temporary tables, Aria, binlogs and relay logs, temporary
+ * files. `tableKey` is the key id new InnoDB tables are encrypted with (1 until a rotation).
+ */
+export function encryptionParams(port: number, tableKey = 1): Array<{ name: string; value: string }> {
   return [
+    { name: 'innodb_default_encryption_key_id', value: String(tableKey) },
     { name: 'plugin_load_add', value: 'file_key_management' },
     { name: 'file_key_management_filename', value: keyFileFromDatadir(port) },
     { name: 'file_key_management_encryption_algorithm', value: 'AES_CTR' },
@@ -81,6 +85,31 @@ export function pullKeyScript(s: Store, l: HostLayout, storeKey: string): string
     sh`u=$(stat -c %U ${l.dbsDir}); mkdir -p ${dir}; chmod 700 ${dir}; umask 077; ` +
       `${ncToStore(s, sh`cat ${storeKey}`)} > ${shq(file + '.tmp')}; ` +
       sh`test -s ${file + '.tmp'} || { echo "the store's key "${storeKey}" is empty or missing" >&2; exit 1; }; mv -f ${file + '.tmp'} ${file}; chown "$u": ${dir} ${file}; chmod 600 ${file}; sha256sum ${file} | cut -d" " -f1`,
+  );
+}
+
+/** The key id an instance's InnoDB tables use (innodb_default_encryption_key_id in its parameters; 1 before any rotation). */
+export async function tableKeyOf(db: Db, custinsId: number): Promise<number> {
+  const v = (await db.query<{ value: string }>("SELECT value FROM mycnf_custinstance WHERE custins_id = ? AND name = 'innodb_default_encryption_key_id'", [custinsId]))[0]?.value;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/**
+ * On an NC, --rotate-key: a new key appended to the key file (the next id, 256 bits from
+ * openssl) unless the file is no longer the one the rotation began with (`oldSha`: a re-run
+ * after the append appends nothing). Old keys stay: the system tablespace, redo log, binlogs,
+ * relay logs and every backup set made before still need them. Prints "<newest id> <sha256>".
+ */
+export function appendKeyScript(l: HostLayout, oldSha: string): string {
+  if (!/^[0-9a-f]{64}$/.test(oldSha)) throw new Error('appendKeyScript: oldSha is not a sha256');
+  const file = keyFilePath(l);
+  return script(
+    sh`test -s ${file} || { echo "no key file at "${file} >&2; exit 1; }; u=$(stat -c %U ${l.dbsDir}); ` +
+      sh`if [ "$(sha256sum ${file} | cut -d" " -f1)" = ${oldSha} ]; then ` +
+      sh`n=$(($(cut -d";" -f1 ${file} | sort -n | tail -n 1) + 1)); umask 077; { cat ${file}; printf '%s;%s\n' "$n" "$(openssl rand -hex 32)"; } > ${file + '.tmp'}; ` +
+      sh`chown "$u": ${file + '.tmp'}; chmod 600 ${file + '.tmp'}; mv -f ${file + '.tmp'} ${file}; fi; ` +
+      sh`printf '%s %s\n' "$(cut -d";" -f1 ${file} | sort -n | tail -n 1)" "$(sha256sum ${file} | cut -d" " -f1)"`,
   );
 }
 

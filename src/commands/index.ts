@@ -55,6 +55,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['go2vm'], summary: 'Shell on a VM (or run a command) through its NC as jump host', role: 'operator', load: () => import('./go2vm.js') },
   { path: ['nc', 'lock'], summary: 'Lock an NC in houyi with --reason (an online NC becomes status locked); audited', role: 'operator', load: () => import('./nc/lock.js') },
   { path: ['nc', 'unlock'], summary: 'Unlock an NC in houyi (status locked goes back to online); audited', role: 'operator', load: () => import('./nc/unlock.js') },
+  { path: ['nc', 'evacuate'], summary: 'Lock an NC and migrate every RDS node off it, --concurrency N at a time (masters through a switchover)', role: 'admin', load: () => import('./nc/evacuate.js') },
   { path: ['go2vmlist'], summary: 'List the VMs on an NC', role: 'read', load: () => import('./go2vmlist.js') },
   { path: ['go2which'], summary: 'What a name is and where it lives: VM, NC, RDS instance, endpoint, VIP, SLB node, NAT gateway, VPC, chunkserver, Tianji machine; - reads names from stdin', role: 'read', load: () => import('./go2which.js') },
   { path: ['lb_node', 'status'], summary: 'LVS nodes with a summary by status; --live TCP-checks each; exit 4 if any is not online', role: 'read', load: () => import('./lb_node/status.js') },

@@ -61,17 +61,64 @@ export function parse(instance: string, o: RawOptions): Options {
   return { instance, role: o.role, toNc: o.toNc ?? null, leaseTtlSec: Number(o.leaseTtl), output: parseOutput(o.output), flags: parseMutationFlags(o) };
 }
 
-let lastExit: number = ExitCode.OK;
-
-async function runTask(ctx: Context, taskId: number, opts: Options): Promise<string | null> {
-  const { result } = await claimAndRun(ctx, taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: opts.leaseTtlSec, progress: stderrProgress(ctx.io) });
-  lastExit = result.failed?.exitCode ?? ExitCode.OK;
+async function runTask(ctx: Context, taskId: number, leaseTtlSec: number, prefix: string, exit: { code: number }): Promise<string | null> {
+  const { result } = await claimAndRun(ctx, taskId, { allow: CLAIMABLE.resume, mode: { kind: 'resume' }, ttlSec: leaseTtlSec, progress: stderrProgress(ctx.io, prefix) });
+  exit.code = result.failed?.exitCode ?? ExitCode.OK;
   return result.failed ? `task ${taskId} step ${result.failed.seq} ${result.failed.name}${result.failed.host ? ` on ${result.failed.host}` : ''}: ${result.failed.error}` : null;
 }
 
-export async function migrate(opts: Options, ctx: Context): Promise<number> {
+export interface MigrationRecord {
+  ins_name: string;
+  task_ids: number[];
+  role: 'standby' | 'master';
+  status: string;
+  from: string;
+  to: string;
+  master: string;
+  standby: string;
+  duration_ms: number;
+  error: string | null;
+}
+
+/**
+ * One migration after its checks and confirmation: (a switchover task, then) the migrate task,
+ * run in the foreground with progress lines prefixed by `prefix`. Also what `nc evacuate` runs
+ * for each instance. Returns the record and the exit code; prints nothing on stdout.
+ */
+export async function runMigration(ctx: Context, ref: string, o: { role: 'standby' | 'master'; toNc: string | null; leaseTtlSec: number; reason: string | null; prefix?: string }): Promise<{ rec: MigrationRecord; exitCode: number }> {
   const db = ctx.db('dbaas');
-  let p = await loadPair(ctx, opts.instance);
+  const prefix = o.prefix ?? '';
+  let p = await loadPair(ctx, ref);
+  const moving = o.role === 'master' ? p.master : p.slave;
+  const t0 = Date.now();
+  let failed: string | null = null;
+  const exit = { code: ExitCode.OK as number };
+  const tasks: number[] = [];
+  let to = '-';
+  if (o.role === 'master') {
+    await switchoverPrecheck(ctx, p);
+    const sw = await enqueueHaTask(db, p, 'switchover', { createdBy: ctx.osUser, reason: o.reason });
+    tasks.push(sw);
+    ctx.io.err(`${prefix}${p.custins.ins_name}: switchover task ${sw}\n`);
+    failed = await runTask(ctx, sw, o.leaseTtlSec, prefix, exit);
+    if (!failed) p = await loadPair(ctx, p.custins.ins_name);
+  }
+  if (!failed) {
+    const plan = await migratePrecheck(ctx, p, o.toNc);
+    const q = await enqueueMigrate(db, p, plan, { createdBy: ctx.osUser, reason: o.reason });
+    tasks.push(q.taskId);
+    to = `${q.target.host}:${q.target.port}`;
+    ctx.io.err(`${prefix}${p.custins.ins_name}: migrate task ${q.taskId}: ${moving.host}:${moving.port} -> ${to}\n`);
+    failed = await runTask(ctx, q.taskId, o.leaseTtlSec, prefix, exit);
+  }
+  const last = tasks.length ? await sqlStore(db).getTask(tasks[tasks.length - 1]!) : null;
+  const after = await loadPair(ctx, p.custins.ins_name).catch(() => p);
+  const rec: MigrationRecord = { ins_name: p.custins.ins_name, task_ids: tasks, role: o.role, status: last?.status ?? 'failed', from: `${moving.host}:${moving.port}`, to, master: after.master.host, standby: after.slave.host, duration_ms: Date.now() - t0, error: failed };
+  return { rec, exitCode: failed ? (exit.code === ExitCode.OK ? ExitCode.REMOTE : exit.code) : ExitCode.OK };
+}
+
+export async function migrate(opts: Options, ctx: Context): Promise<number> {
+  const p = await loadPair(ctx, opts.instance);
   const moving = opts.role === 'master' ? p.master : p.slave;
   const planned = await migratePrecheck(ctx, p, opts.toNc, opts.role);
   const target = await previewMigrateTarget(ctx, planned);
@@ -99,33 +146,10 @@ export async function migrate(opts: Options, ctx: Context): Promise<number> {
   if (opts.role === 'master') await switchoverPrecheck(ctx, p);
   await confirm(ctx, `${what}${opts.role === 'master' ? ' (after a switchover: writes pause for it)' : ''}; the old server is removed from ${moving.host}`, opts.flags, [p.custins.ins_name, moving.host]);
   return audited(ctx, { command: 'instance migrate', targets: [p.custins.ins_name, moving.host, target.host.hostname], reason: opts.flags.reason, detail: { role: opts.role, instance_id: moving.instanceId, to_nc: opts.toNc } }, async () => {
-    const t0 = Date.now();
-    let failed: string | null = null;
-    let exitCode: number = ExitCode.OK;
-    const tasks: number[] = [];
-    if (opts.role === 'master') {
-      const sw = await enqueueHaTask(db, p, 'switchover', { createdBy: ctx.osUser, reason: opts.flags.reason });
-      tasks.push(sw);
-      ctx.io.err(`${p.custins.ins_name}: switchover task ${sw}\n`);
-      failed = await runTask(ctx, sw, opts);
-      if (!failed) p = await loadPair(ctx, p.custins.ins_name);
-    }
-    let to = target;
-    if (!failed) {
-      const plan = await migratePrecheck(ctx, p, opts.toNc);
-      const q = await enqueueMigrate(db, p, plan, { createdBy: ctx.osUser, reason: opts.flags.reason });
-      tasks.push(q.taskId);
-      to = { ...target, port: q.target.port, host: { ...target.host, hostname: q.target.host } };
-      ctx.io.err(`${p.custins.ins_name}: migrate task ${q.taskId}: ${moving.host}:${moving.port} -> ${q.target.host}:${q.target.port}\n`);
-      failed = await runTask(ctx, q.taskId, opts);
-    }
-    if (failed) exitCode = lastExit === ExitCode.OK ? ExitCode.REMOTE : lastExit;
-    const last = tasks.length ? await sqlStore(db).getTask(tasks[tasks.length - 1]!) : null;
-    const after = await loadPair(ctx, p.custins.ins_name).catch(() => p);
-    const rec = { ins_name: p.custins.ins_name, task_ids: tasks, role: opts.role, status: last?.status ?? 'failed', from: `${moving.host}:${moving.port}`, to: `${to.host.hostname}:${to.port}`, master: after.master.host, standby: after.slave.host, duration_ms: Date.now() - t0, error: failed };
+    const { rec, exitCode } = await runMigration(ctx, p.custins.ins_name, { role: opts.role, toNc: opts.toNc, leaseTtlSec: opts.leaseTtlSec, reason: opts.flags.reason });
     if (opts.output === 'json') ctx.io.out(jsonText(rec));
     else ctx.io.out([rec.ins_name, 'migrate', rec.role, rec.status, `${rec.from} -> ${rec.to}`, `master ${rec.master}`, `standby ${rec.standby}`, `${rec.duration_ms} ms`].map(termSafe).join('\t') + '\n');
-    if (failed) ctx.io.err(`rdsctl: ${termSafe(`${p.custins.ins_name}: migrate failed at ${failed}`)}; fix the cause, then \`rdsctl instance step ${p.custins.ins_name} resume\`\n`);
-    return { value: exitCode, ok: failed === null, exitCode, detail: { task_ids: tasks, ...(failed ? { failed } : {}) } };
+    if (rec.error) ctx.io.err(`rdsctl: ${termSafe(`${p.custins.ins_name}: migrate failed at ${rec.error}`)}; fix the cause, then \`rdsctl instance step ${p.custins.ins_name} resume\`\n`);
+    return { value: exitCode, ok: rec.error === null, exitCode, detail: { task_ids: rec.task_ids, ...(rec.error ? { failed: rec.error } : {}) } };
   });
 }
