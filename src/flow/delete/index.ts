@@ -5,6 +5,8 @@ import { findCustins, instanceRows, markDeleting, type CustinsRow } from '../../
 import { DELETE_FLOW_NAME, METADATA_SQL } from '../../rds/delete.js';
 import { aliveTest, leftoversScript, purgeScript, script, stopBody, withHostLock } from '../../rds/host-ops.js';
 import { toNode, type Node } from '../../rds/layout.js';
+import type { HostLayout } from '../../rds/layout.js';
+import { sh } from '../../remote/quote.js';
 import type { FlowBase } from '../base.js';
 import { cancelUnderLease } from '../engine.js';
 import { Lease, newOwner } from '../lease.js';
@@ -71,15 +73,43 @@ export const doCancelOpenTasks: Step = {
   },
 };
 
+/** Exit status of ownedBy when the host's files name another instance. */
+const NOT_OURS = 86;
+
+/**
+ * On the host, before anything is stopped or removed: the port's files must belong to this
+ * instance. The metadb's host and port are not enough (a crossed row once made a delete stop and
+ * remove another instance). The ins_name file names the owner once an install has written it;
+ * before that, my.cnf's first line does; a port with neither has nothing of an instance to take.
+ */
+export function ownedBy(l: HostLayout, insName: string): string {
+  const mine = `# my.cnf of ${insName} (`;
+  return (
+    sh`if [ -f ${l.insnameFile} ]; then n=$(head -n 1 ${l.insnameFile}); if [ "$n" != ${insName} ]; then echo "refused: port "${String(l.port)}" on this host belongs to $n (from "${l.insnameFile}"), not to "${insName} >&2; exit ${String(NOT_OURS)}; fi; ` +
+    sh`elif [ -f ${l.mycnf} ]; then h=$(head -n 1 ${l.mycnf}); case "$h" in ${mine}*) ;; *) echo "refused: "${l.mycnf}" is not the my.cnf of "${insName}": $h" >&2; exit ${String(NOT_OURS)};; esac; fi; `
+  );
+}
+
+/** A destructive command on a node, run only after ownedBy holds; a refusal is a conflict (exit 9) naming the host. */
+async function onOwnHost(c: DeleteCtx, n: Node, body: string, s: Parameters<Step['run']>[2], timeoutSec?: number): Promise<string> {
+  try {
+    return await c.base.remote(n.target, n.host, script(ownedBy(n.layout, c.custins.ins_name) + body), s, timeoutSec ? { timeoutSec } : {});
+  } catch (e) {
+    const m = e instanceof RemoteError ? /refused: [^\n]*/.exec(e.message) : null;
+    if (m) throw new ConflictError(`${n.host}: ${m[0]}; nothing was stopped or removed there (check the instance rows of ${c.custins.ins_name})`, { cause: e });
+    throw e;
+  }
+}
+
 export const doStopInstance: Step = {
   name: 'do_stop_instance',
   role: 'both',
   timeoutSec: 120,
   effect: 'remote',
-  plan: (n) => [withHostLock(n.layout, stopBody(n.layout))],
+  plan: (n, v) => [script(ownedBy(n.layout, v.insName) + withHostLock(n.layout, stopBody(n.layout)))],
   probe: async (c, nodes, s) => (await Promise.all(nodes.map((n) => c.base.test(n.target, n.host, script(`if ${aliveTest(n.layout)}; then exit 1; fi`), s)))).every(Boolean),
   async run(c, nodes, s) {
-    const out = await Promise.all(nodes.map(async (n) => `${n.host}: ${(await c.base.remote(n.target, n.host, withHostLock(n.layout, stopBody(n.layout)), s)).trim()}`));
+    const out = await Promise.all(nodes.map(async (n) => `${n.host}: ${(await onOwnHost(c, n, withHostLock(n.layout, stopBody(n.layout)), s)).trim()}`));
     return out.join('; ');
   },
 };
@@ -89,10 +119,10 @@ export const doPurgeInstanceFiles: Step = {
   role: 'both',
   timeoutSec: 300,
   effect: 'remote',
-  plan: (n) => [purgeScript(n.layout)],
+  plan: (n, v) => [script(ownedBy(n.layout, v.insName) + purgeScript(n.layout))],
   probe: async (c, nodes, s) => (await Promise.all(nodes.map(async (n) => (await c.base.remote(n.target, n.host, leftoversScript(n.layout), s)).trim() === ''))).every(Boolean),
   async run(c, nodes, s) {
-    const out = await Promise.all(nodes.map(async (n) => `${n.host}: ${(await c.base.remote(n.target, n.host, purgeScript(n.layout), s, { timeoutSec: 300 })).trim().split('\n').join(', ')}`));
+    const out = await Promise.all(nodes.map(async (n) => `${n.host}: ${(await onOwnHost(c, n, purgeScript(n.layout), s, 300)).trim().split('\n').join(', ')}`));
     return out.join('; ');
   },
 };
