@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { main, type MainDeps } from '../../src/cli.js';
 import { createIO } from '../../src/core/io.js';
+import { COMMANDS } from '../../src/commands/index.js';
 
 // Runs the real program in-process with captured streams: what a user would see on a pipe
 // (no TTY, no colour) unless a test asks for a TTY.
@@ -16,7 +17,26 @@ export interface RunOptions extends Omit<MainDeps, 'io'> {
   tty?: boolean;
 }
 
+/**
+ * Jest's ESM loader (--experimental-vm-modules) can fail to link a module that two in-process runs
+ * import at the same moment ("request for 'node:os' is not in cache"); the CLI loads its verb
+ * lazily, so tests that run several commands at once (hostile-metadb) hit it at random. Loading
+ * every verb once, one after another, before the first run puts them all in the registry.
+ */
+let warmed: Promise<void> | undefined;
+function warmVerbs(): Promise<void> {
+  return (warmed ??= (async () => {
+    for (const spec of COMMANDS) await spec.load();
+    // The modules the CLI itself imports on first use.
+    await import('../../src/core/context.js');
+    await import('../../src/core/authz.js');
+    await import('../../src/remote/ssh.js');
+    await import('mysql2/promise');
+  })());
+}
+
 export async function runCli(args: string[], o: RunOptions = {}): Promise<CliResult> {
+  await warmVerbs();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const stdin = new PassThrough();
