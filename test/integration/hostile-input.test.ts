@@ -168,7 +168,7 @@ beforeAll(async () => {
   if (c.code !== 0) throw new Error(`instance create --no-wait: ${c.stderr}`);
   f = { ...(await labNames(ctx)), ins };
   await ctx.db('dbaas').execute(`CREATE TABLE IF NOT EXISTS ${CANARY_TABLE} (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL)`);
-  await ctx.db('dbaas').execute(`INSERT INTO ${CANARY_TABLE} (id, v) VALUES (1, 'canary')`);
+  await ctx.db('dbaas').execute(`INSERT IGNORE INTO ${CANARY_TABLE} (id, v) VALUES (1, 'canary')`);
   for (const file of canaryFiles()) fs.writeFileSync(file, 'canary\n');
   fs.mkdirSync(JUNIT_DIR);
   const cfg = readConfig(lab.configPath);
