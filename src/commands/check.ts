@@ -8,7 +8,7 @@ import { addOutputOption, parseOutput, printRecords, type OutputFormat } from '.
 import { CHECKS, runChecks, selectChecks } from '../check/checks.js';
 import { checkReportTarget, renderJunit, writeFileAtomic } from '../check/junit.js';
 import type { CheckResult, CheckStatus } from '../check/types.js';
-import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from './shared/watch.js';
+import { parseWatch, WATCH_HELP, watching } from './shared/watch.js';
 
 // `rdsctl check [NAME…]`: CI smoke checks. Exit 0 when every check is ok (or only warns, with
 // --warn-ok), 4 otherwise; --junit FILE also writes a JUnit XML report.
@@ -42,8 +42,7 @@ export function register(cmd: Command, run: Runner): void {
       if (o.junit !== undefined && (o.junit === '' || o.junit.includes('\0'))) throw new UsageError('--junit: expected a file name');
       selectChecks(names);
       const opts: Options = { names, output: parseOutput(o.output), ...(o.junit !== undefined ? { junit: o.junit } : {}), warnOk: Boolean(o.warnOk), timeoutSec: o.timeout, live: Boolean(o.live) };
-      const every = watchSeconds(o.watch);
-      return run((ctx) => (every === undefined ? check(opts, ctx) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => check(opts, c))));
+      return run(watching(o.watch, (ctx) => check(opts, ctx)));
     });
 }
 

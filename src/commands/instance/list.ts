@@ -5,7 +5,7 @@ import { oneOf, wholeNumber } from '../../core/flags.js';
 import { addOutputOption, parseOutput, printRecords, timeText, type OutputFormat } from '../../core/output.js';
 import { listCustins, type CustinsListRow } from '../../rds/custins.js';
 import { checkListFilters } from '../../rds/lookup.js';
-import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from '../shared/watch.js';
+import { parseWatch, WATCH_HELP, watching } from '../shared/watch.js';
 
 // `rdsctl instance list`: the Dukang instance list.
 
@@ -29,8 +29,7 @@ export function register(cmd: Command, run: Runner): void {
     .addHelpText('after', examples('rdsctl instance list', 'rdsctl instance list --nc nc-a01 --status running', 'rdsctl instance list --status creating --watch', 'rdsctl instance list -o json | jq -r ".[].ins_name"'))
     .action(async (o: { output: string; status?: string; nc?: string; zone?: string; limit: number; watch?: number | true }) => {
       const opts: Options = { output: parseOutput(o.output), ...(o.status ? { status: o.status } : {}), ...(o.nc ? { nc: o.nc } : {}), ...(o.zone ? { zone: o.zone } : {}), limit: o.limit };
-      const every = watchSeconds(o.watch);
-      return run((ctx) => (every === undefined ? list(opts, ctx) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => list(opts, c))));
+      return run(watching(o.watch, (ctx) => list(opts, ctx)));
     });
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { examples, type Runner } from '../../core/command.js';
 import type { Context } from '../../core/context.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
-import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from './watch.js';
+import { parseWatch, WATCH_HELP, watching } from './watch.js';
 import { addOutputOption, parseOutput, printRecords, type Column, type OutputFormat } from '../../core/output.js';
 import { addressOf, healthy, NODE_STATUSES, probeNodes, readNodes, summarize, summaryLine, type LbNodeRow, type NodeFilter, type NodeStatus, type ProxyRow, type SlbKind, type SlbRow } from '../../slb/nodes.js';
 
@@ -26,8 +26,7 @@ export function registerSlbStatus(cmd: Command, run: Runner, kind: 'lb_node' | '
     )
     .action(async (o: { output: string; cluster?: string; status?: string; live?: boolean; timeout: string; concurrency: string; watch?: number | true }) => {
       const opts = { output: parseOutput(o.output), ...parseStatusFlags(o) };
-      const every = watchSeconds(o.watch);
-      return run((ctx) => (every === undefined ? nodeStatus(ctx, kind, opts) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => nodeStatus(c, kind, opts))));
+      return run(watching(o.watch, (ctx) => nodeStatus(ctx, kind, opts)));
     });
 }
 

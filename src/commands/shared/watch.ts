@@ -58,6 +58,12 @@ export function watchTitle(argv: readonly string[] = process.argv.slice(2)): str
   return ['rdsctl', ...argv].join(' ');
 }
 
+/** The verb's work as run(): as is without --watch, inside watch() with it. One place for all the views. */
+export function watching(v: number | boolean | undefined, round: (ctx: Context) => Promise<number | void>): (ctx: Context) => Promise<number | void> {
+  const every = watchSeconds(v);
+  return every === undefined ? round : (ctx) => watch(ctx, { intervalSec: every, title: watchTitle() }, round);
+}
+
 export interface WatchOptions {
   intervalSec: number;
   /** The command as typed, for the header ("rdsctl lb_node status --live"). */

@@ -9,7 +9,7 @@ import { taskStore } from '../../flow/runner.js';
 import type { TaskListRow } from '../../flow/store.js';
 import { TASK_STATUSES, type Target, type TaskStatus } from '../../flow/types.js';
 import { findCustins } from '../../rds/custins.js';
-import { parseWatch, watch, WATCH_HELP, watchSeconds, watchTitle } from '../shared/watch.js';
+import { parseWatch, WATCH_HELP, watching } from '../shared/watch.js';
 
 // `rdsctl task list`: the task queue, newest first, every flow and target kind.
 
@@ -51,8 +51,7 @@ export function register(cmd: Command, run: Runner): void {
     )
     .action(async (o: Raw) => {
       const opts = parse(o);
-      const every = watchSeconds(o.watch);
-      return run((ctx) => (every === undefined ? list(opts, ctx) : watch(ctx, { intervalSec: every, title: watchTitle() }, (c) => list(opts, c))));
+      return run(watching(o.watch, (ctx) => list(opts, ctx)));
     });
 }
 
