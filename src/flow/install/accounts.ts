@@ -279,23 +279,32 @@ function resetRootPassword(role: 'master' | 'slave'): Step {
   };
 }
 
+/**
+ * mariadb-install-db also creates 'mysql'@'localhost' (unix_socket, ALL WITH GRANT OPTION): a
+ * second all-powerful account for whoever runs as the OS user mysql, which is what mariadbd runs
+ * as. It goes with root, so aliyun_root is the only account with GRANT OPTION (issue #16).
+ */
+async function installAccountsLeft(c: InstallCtx, n: Node): Promise<boolean> {
+  return withSu(c, n, async (su) => (await su.query<{ n: number }>("SELECT COUNT(*) AS n FROM mysql.user WHERE User IN ('root', 'mysql') AND Host = 'localhost'"))[0]!.n > 0);
+}
+
 function dropRootAccount(role: 'master' | 'slave'): Step {
   return {
     name: 'do_drop_root_account',
     role,
     timeoutSec: 60,
     effect: 'remote',
-    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; DROP USER IF EXISTS 'root'@'localhost'`],
-    probe: async (c, [n]) => !(await rootExists(c, n!)),
+    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; DROP USER IF EXISTS 'root'@'localhost', 'mysql'@'localhost'`],
+    probe: async (c, [n]) => !(await installAccountsLeft(c, n!)),
     async run(c, [n]) {
       await withSu(c, n!, async (su) => {
         await su.query('SET SESSION sql_log_bin = 0');
-        await su.query("DROP USER IF EXISTS 'root'@'localhost'");
+        await su.query("DROP USER IF EXISTS 'root'@'localhost', 'mysql'@'localhost'");
       });
       if (role === 'slave') {
         await c.tx((tx) => forgetRootAccount(tx, c.custins.id));
       }
-      return `${n!.host}: root dropped`;
+      return `${n!.host}: root and mysql@localhost dropped`;
     },
   };
 }
