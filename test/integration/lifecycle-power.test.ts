@@ -237,7 +237,8 @@ test('a stop that hangs (mariadbd SIGSTOPped on its NC) is reported as stuck and
   const onNc = (argv: string[]) => lab.hostExec(p.slave.host, argv);
   const stateOf = async (): Promise<string> => (await onNc(['sh', '-c', 'sed -n "s/^[0-9]* (.*) \\([A-Za-z]\\) .*/\\1/p" "/proc/$1/stat" 2>/dev/null', 'sh', pid])).stdout.trim();
   const errorLog = lab.hostLayoutOnDisk(p.slave.host, p.slave.port).errorLog;
-  const shutdowns = (): number => (fs.readFileSync(errorLog, 'utf8').match(/Shutdown complete/g) ?? []).length;
+  // The server's own last line of a clean shutdown (InnoDB's "Shutdown completed; log sequence number" comes before it).
+  const shutdowns = (): number => (fs.readFileSync(errorLog, 'utf8').match(/mariadbd: Shutdown complete$/gm) ?? []).length;
   const before = shutdowns();
   expect((await onNc(['kill', '-STOP', pid])).code).toBe(0);
   let stop: Awaited<ReturnType<TestLab['run']>>;
