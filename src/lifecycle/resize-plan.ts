@@ -3,6 +3,7 @@ import { ConflictError, DataError, UnavailableError, UnhealthyError, UsageError 
 import { enqueue } from '../flow/enqueue.js';
 import { sqlStore } from '../flow/store-sql.js';
 import { haSession, type Pair } from '../ha/operate.js';
+import { semisyncTimeoutMs } from '../ha/semisync.js';
 import { findClass, type InstanceClass } from '../rds/catalog.js';
 import { instanceRows } from '../rds/custins.js';
 import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../rds/mycnf.js';
@@ -44,6 +45,8 @@ export interface ResizePlan {
   capacity: NodeCapacity[];
   usedGb: number;
 }
+
+const CLASS_SOURCES: readonly string[] = ['baseline', 'template', 'class'];
 
 interface HostRow {
   id: number;
@@ -94,12 +97,18 @@ export async function paramChanges(db: Db, p: Pair, cls: InstanceClass, storageG
       { source: 'baseline', rows: BASELINE_PARAMS.map(([name, value]) => ({ name, value })) },
       { source: 'template', rows: tpl.filter((r) => r.class_code === '') },
       { source: 'class', rows: tpl.filter((r) => r.class_code !== '') },
-      { source: 'task', rows: cur.filter((r) => r.source === 'task') },
+      // rows written by later steps (time zone, encryption, HA) stay as they are
+      { source: 'task', rows: cur.filter((r) => !CLASS_SOURCES.includes(r.source)) },
     ],
     vars,
   );
   const now = new Map(cur.map((r) => [r.name, r.value]));
-  return next.filter((r) => now.get(r.name) !== r.value).map((r) => ({ name: r.name, from: now.get(r.name) ?? null, to: r.value, source: r.source }));
+  const changes: Array<Omit<ParamChange, 'live'>> = next.filter((r) => now.get(r.name) !== r.value && CLASS_SOURCES.includes(r.source)).map((r) => ({ name: r.name, from: now.get(r.name) ?? null, to: r.value, source: r.source as 'baseline' | 'template' | 'class' }));
+  // The semi-sync timeout is the class's too (instance_class.semisync_timeout_ms), kept with the HA rows.
+  const semi = cur.find((r) => r.name === 'rpl_semi_sync_master_timeout' && r.source === 'ha');
+  const ms = String(await semisyncTimeoutMs(db, cls.class_code));
+  if (semi && semi.value !== ms) changes.push({ name: semi.name, from: semi.value, to: ms, source: 'ha' });
+  return changes;
 }
 
 /** Which of these the server changes live (SYSTEM_VARIABLES.READ_ONLY = NO); names it does not know are static. */

@@ -34,7 +34,7 @@ export interface ParamChange {
   name: string;
   from: string | null;
   to: string;
-  source: 'baseline' | 'template' | 'class' | 'task';
+  source: 'baseline' | 'template' | 'class' | 'ha';
   /** applied with SET GLOBAL (the server says the variable is dynamic); otherwise by the restart */
   live: boolean;
 }
@@ -113,7 +113,7 @@ export function parseResizeParams(p: Record<string, unknown>): ResizeParams {
     const str = (v: unknown): boolean => typeof v === 'string' && v.length <= 255 && !/[\r\n\0]/.test(v);
     if (typeof o.name !== 'string' || !/^[a-z][a-z0-9_.-]{0,127}$/.test(o.name)) throw new UsageError(`task parameter resize.changes[${i}].name: a server option name`);
     if (!str(o.to) || (o.from !== null && !str(o.from))) throw new UsageError(`task parameter resize.changes[${i}]: one-line values`);
-    if (o.source !== 'baseline' && o.source !== 'template' && o.source !== 'class' && o.source !== 'task') throw new UsageError(`task parameter resize.changes[${i}].source: baseline, template, class or task`);
+    if (o.source !== 'baseline' && o.source !== 'template' && o.source !== 'class' && o.source !== 'ha') throw new UsageError(`task parameter resize.changes[${i}].source: baseline, template, class or ha`);
     if (o.live === true && !VAR_RE.test(o.name)) throw new UsageError(`task parameter resize.changes[${i}]: ${o.name} cannot be set live`);
     return { name: o.name, from: (o.from as string | null) ?? null, to: o.to as string, source: o.source, live: o.live === true };
   });
