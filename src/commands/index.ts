@@ -92,6 +92,7 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['instance', 'restart'], summary: 'Rolling restart: standby, switchover, old master (--role, --no-switchover for in place with downtime)', role: 'operator', load: () => import('./instance/restart.js') },
   { path: ['instance', 'ha'], summary: 'HA of an existing pair: enable (lossless semi-sync, binlog expiry) as a flow', role: 'operator', load: () => import('./instance/ha.js') },
   { path: ['instance', 'resize'], summary: 'Give an instance another class (--class) and/or storage: parameters live or by rolling restart, capacity moved on both NCs', role: 'admin', load: () => import('./instance/resize.js') },
+  { path: ['instance', 'upgrade'], summary: 'Rolling minor version upgrade (--minor-version): standby, switchover, old master; custins.minor_version follows', role: 'admin', load: () => import('./instance/upgrade.js') },
   { path: ['instance', 'migrate'], summary: 'Move the standby (or the master, after a switchover) to another NC: rebuilt there, old one removed once the new replicates', role: 'admin', load: () => import('./instance/migrate.js') },
   { path: ['instance', 'failover'], summary: 'Failover to the standby: route blocked, old master fenced, promote only without loss (or --accept-data-loss)', role: 'admin', load: () => import('./instance/failover.js') },
   { path: ['instance', 'encrypt'], summary: 'Data-at-rest encryption of a running pair: key on the NCs and the store, standby first, then the master', role: 'admin', load: () => import('./instance/encrypt.js') },

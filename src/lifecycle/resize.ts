@@ -6,7 +6,10 @@ import type { FlowDef, FlowEnv, StepDef, StepScope } from '../flow/types.js';
 import { loadHaCtx, haNodesOf } from '../ha/context.js';
 import { recordEvent } from '../ha/records.js';
 import { findClass } from '../rds/catalog.js';
-import type { Node } from '../rds/layout.js';
+import path from 'node:path';
+import { aliveTest, readFileScript, script } from '../rds/host-ops.js';
+import type { HostLayout, Node } from '../rds/layout.js';
+import { sh } from '../remote/quote.js';
 import type { Db } from '../remote/mysql.js';
 import type { InstanceSession } from '../remote/mysql-instance.js';
 import { RESTART_STEPS, type PowerCtx } from './power.js';
@@ -187,11 +190,11 @@ const liveChanges = (c: ResizeCtx): ParamChange[] => c.rz.changes.filter((x) => 
 const bothNodes = (c: ResizeCtx): Node[] => [c.from, c.to];
 
 /** An install step (which sees the install context) run as a step of this flow. */
-function onBase(st: StepDef<InstallCtx, Node>): Step {
+export function onBase<C extends { base: InstallCtx }>(st: StepDef<InstallCtx, Node>): StepDef<C, Node> {
   const { probe, run, skip: _skip, ...rest } = st;
   return {
     ...rest,
-    ...(probe ? { probe: (c: ResizeCtx, n: Node[], s: StepScope) => probe(c.base, n, s) } : {}),
+    ...(probe ? { probe: (c: C, n: Node[], s: StepScope) => probe(c.base, n, s) } : {}),
     run: (c, n, s) => run(c.base, n, s),
   };
 }
@@ -330,11 +333,47 @@ const doUpdateClassInMetadb: Step = {
   },
 };
 
+/**
+ * The install's do_config_resource for a running server of the new class: the limits file is
+ * rewritten and NOFILE applied to the running mysqld with prlimit as its owner, which can lower it
+ * or raise it up to the hard limit it was started with. A raise above that needs the restart,
+ * which follows: NOFILE is open_files_limit, a static variable.
+ */
+function configResource(role: 'master' | 'slave'): Step {
+  const nofile = async (c: ResizeCtx): Promise<number> => {
+    const [r] = await c.base.db.query<{ value: string }>("SELECT value FROM mycnf_custinstance WHERE custins_id = ? AND name = 'open_files_limit'", [c.base.custins.id]);
+    const v = Number(r?.value);
+    return Number.isInteger(v) && v > 0 ? v : c.base.cls.max_connections * 5;
+  };
+  return {
+    name: 'do_config_resource',
+    role,
+    timeoutSec: 30,
+    effect: 'remote',
+    group: 'host_files',
+    plan: (n) => [`write ${n.layout.limitsFile} (NOFILE = open_files_limit of the new class); prlimit --nofile on the running mysqld of port ${n.port} as its owner (a raise above its hard limit waits for the restart)`],
+    probe: async (c, [n], s) => (await c.base.remote(n!, readFileScript(n!.layout.limitsFile), s)) === (await f.limitsFile(c.base, n!)),
+    async run(c, [n], s) {
+      const out = await c.base.remote(n!, resizeLimitsScript(n!.layout, await nofile(c)), s, { stdin: await f.limitsFile(c.base, n!) });
+      return `${n!.host}: ${out.trim()}`;
+    },
+  };
+}
+
+function resizeLimitsScript(l: HostLayout, nofile: number): string {
+  return script(
+    sh`mkdir -p ${path.posix.dirname(l.limitsFile)}; umask 022; cat > ${l.limitsFile + '.rdsctl-tmp'}; mv -f ${l.limitsFile + '.rdsctl-tmp'} ${l.limitsFile}; ` +
+      `if ${aliveTest(l)}; then ` +
+      sh`if command -v prlimit >/dev/null 2>&1; then if runuser -u "$(stat -c %U "/proc/$p")" -- prlimit --pid "$p" --nofile=${nofile}:${nofile} 2>/dev/null; then echo "nofile=${nofile} applied to pid $p"; else echo "nofile=${nofile} is above the hard limit pid $p started with: applies at its restart"; fi; else echo "prlimit not installed: limits apply at the next start"; fi; ` +
+      'else echo "mysqld not running: limits apply at the next start"; fi',
+  );
+}
+
 export const RESIZE_STEPS: Step[] = [
   doCheckResize,
   doBuildParams,
-  onBase(f.doConfigResourceMaster),
-  onBase(f.doConfigResourceSlave),
+  configResource('master'),
+  configResource('slave'),
   onBase(f.doPersistResourceConfigMaster),
   onBase(f.doPersistResourceConfigSlave),
   onBase(doBuildMysqlParams),

@@ -10,7 +10,7 @@ import { sqlStore } from '../../flow/store-sql.js';
 import { loadPair, migratePrecheck, previewMigrateTarget } from '../../lifecycle/operate.js';
 import { RESIZE_STEPS, type ResizeCtx } from '../../lifecycle/resize.js';
 import { enqueueResize, planResize, type NodeCapacity, type ResizePlan } from '../../lifecycle/resize-plan.js';
-import type { Pair } from '../../ha/operate.js';
+import { switchoverPrecheck, type Pair } from '../../ha/operate.js';
 import { runMigration } from './migrate.js';
 
 // `rdsctl instance resize NAME --class CLASS [--storage GB] [--no-migrate]`: the resize flow
@@ -125,6 +125,8 @@ export async function resize(opts: Options, ctx: Context): Promise<number> {
   const short = shortNodes(plan);
   if (short.length && !opts.migrate) throw new UnavailableError(`resize of ${p.custins.ins_name} refused: ${short.map((n) => n.short).join('; ')} (--no-migrate)`);
   if (opts.flags.dryRun) return dryRun(ctx, opts, p, plan);
+  // the rolling restart's switchover must be possible before anything changes
+  if (plan.params.restart && !short.length) await switchoverPrecheck(ctx, p);
   const { what, downtime } = describe(p, plan);
   const moving = short.map((n) => `the ${n.role === 'master' ? 'master' : 'standby'} is migrated off ${n.host} first (no room there)`);
   await confirm(ctx, `${what}: ${[...moving, downtime].join('; ')}`, opts.flags, [p.custins.ins_name, p.master.host, p.slave.host]);
@@ -148,6 +150,7 @@ export async function resize(opts: Options, ctx: Context): Promise<number> {
     if (!failed && short.length) {
       p = await loadPair(ctx, p.custins.ins_name);
       plan = await planResize(ctx, p, { classCode: opts.classCode, storageGb: opts.storageGb });
+      if (plan.params.restart) await switchoverPrecheck(ctx, p);
     }
     if (!failed) {
       const taskId = await enqueueResize(db, p, plan, { createdBy: ctx.osUser, reason: opts.flags.reason });
