@@ -3,7 +3,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
-import type { Db } from '../remote/mysql.js';
+import { isDeadlock, type Db } from '../remote/mysql.js';
 import { FENCE_LOST, type Fence, type Mutation, type TaskStore } from './store.js';
 import type { TaskStatus } from './types.js';
 
@@ -114,6 +114,9 @@ export function ownerIsProvablyDead(owner: string, self: Omit<OwnerId, 'nonce'> 
   const start = processStart(o.pid);
   return o.start !== '-' && start !== '' && start !== o.start;
 }
+
+/** Tries of a step's metadb transaction that keeps being chosen as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 4;
 
 // ---- the lease ---------------------------------------------------------------------------------
 
@@ -229,15 +232,30 @@ export class Lease {
     }
   }
 
-  /** A metadb transaction that first checks the fence: the metadb writes of a step. */
+  /**
+   * A metadb transaction that first checks the fence: the metadb writes of a step. A transaction
+   * InnoDB chose as a deadlock victim has been rolled back whole, and running it again is the
+   * server's own advice: two migrates of one evacuation giving capacity back to the same NC
+   * deadlocked and failed the task. fn only runs SQL on tx, so a re-run repeats nothing else.
+   */
   async tx<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    this.assertHeld();
-    const r = await this.store.fencedTx(this.fence(), fn);
-    if (r === FENCE_LOST) {
-      this.markLost('fencing token no longer current');
-      throw new LeaseLostError(this.taskId, this.lost!);
+    for (let attempt = 1; ; attempt++) {
+      this.assertHeld();
+      let r: T | typeof FENCE_LOST;
+      try {
+        r = await this.store.fencedTx(this.fence(), fn);
+      } catch (e) {
+        if (!isDeadlock(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
+        // Apart, so that the two victims do not meet again at once.
+        await new Promise((res) => setTimeout(res, 25 + Math.random() * 100 * attempt));
+        continue;
+      }
+      if (r === FENCE_LOST) {
+        this.markLost('fencing token no longer current');
+        throw new LeaseLostError(this.taskId, this.lost!);
+      }
+      return r;
     }
-    return r;
   }
 
   /** Give the task back: owner cleared, token kept (it only ever grows). */

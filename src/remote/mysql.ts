@@ -36,6 +36,17 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENO
 /** The server answered and refused what the profile gave it: a wrong user, password or database name. */
 const CREDENTIAL_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR']);
 
+/**
+ * InnoDB rolled the transaction back as a deadlock victim (ER_LOCK_DEADLOCK, 1213), seen on the
+ * driver's error or on the typed error mapDbError made of it.
+ */
+export function isDeadlock(err: unknown): boolean {
+  for (let e = err as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ER_LOCK_DEADLOCK' || e.errno === 1213) return true;
+  }
+  return false;
+}
+
 /** Map a driver error to a typed one that names the database and where it is. */
 export function mapDbError(err: unknown, name: string, where: string): Error {
   if (err instanceof RdsctlError) return err;

@@ -1,5 +1,5 @@
 import type { Context } from '../../src/core/context.js';
-import { ExitCode, RemoteError } from '../../src/core/errors.js';
+import { ConflictError, ExitCode, RemoteError } from '../../src/core/errors.js';
 import type { FlowBase } from '../../src/flow/base.js';
 import { gotoStep, skipStep, stepViews } from '../../src/flow/control.js';
 import { cancelUnderLease, runTask, StepTimeoutError, type RunMode, type RunResult, type StepEvent } from '../../src/flow/engine.js';
@@ -321,6 +321,22 @@ test('a step past its timeout fails with the timeout (measured on the clock, no 
   const r = await p;
   expect(r.failed).toMatchObject({ name: 'slow', error: 'slow timed out after 5s', exitCode: ExitCode.REMOTE });
   expect(new StepTimeoutError('x', 1, null)).toBeInstanceOf(RemoteError);
+});
+
+test('a step transaction chosen as a deadlock victim runs again; other errors and a fourth deadlock do not', async () => {
+  const id = await newTask(testFlow([step('s1')]));
+  const lease = await Lease.claim(store, id, { owner: newOwner(), ttlSec: 30, allow: ALL, clock });
+  const deadlock = (): Error => new ConflictError('metadb dbaas: ER_LOCK_DEADLOCK (another operation holds the rows; retry)', { cause: Object.assign(new Error('Deadlock found when trying to get lock'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 }) });
+  let calls = 0;
+  await expect(lease.tx(async () => (++calls < 3 ? Promise.reject(deadlock()) : 'written'))).resolves.toBe('written');
+  expect(calls).toBe(3);
+  calls = 0;
+  await expect(lease.tx(async () => (++calls, Promise.reject(deadlock())))).rejects.toThrow(/ER_LOCK_DEADLOCK/);
+  expect(calls).toBe(4);
+  calls = 0;
+  await expect(lease.tx(async () => (++calls, Promise.reject(new ConflictError('metadb dbaas: ER_LOCK_WAIT_TIMEOUT'))))).rejects.toThrow(/LOCK_WAIT/);
+  expect(calls).toBe(1);
+  await lease.release();
 });
 
 test('skip: a skipped step does not run; the task is paused until resume', async () => {
