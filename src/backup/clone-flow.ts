@@ -18,7 +18,7 @@ import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
 import { encryptionOf, encryptionParams, keyFilePath, keySha256Script, pullKeyScript, pushKeyScript, tableKeyOf, type EncryptionRow } from './encryption.js';
 import { checkList, type Manifest } from './manifest.js';
-import { optionFile, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
+import { checkSumsScript, optionFile, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
 import { binlogDir, keyDir, setDir } from './store.js';
@@ -157,7 +157,7 @@ export const doCheckBackupSetManifest: Step = {
     const m = await sourceManifest(c, s);
     if (c.binlogs.length) {
       const want = c.binlogs.map((b) => `${b.sha256}  ${b.store_path}\n`).join('');
-      const r = await c.tryOnStore('sha256sum --quiet --strict -c - 2>&1', s, { stdin: want, timeoutSec: 600 });
+      const r = await c.tryOnStore(checkSumsScript(null), s, { stdin: want, timeoutSec: 600 });
       if (!r.ok) throw new UnhealthyError(`archived binlogs of ${c.cp.source_ins} on ${c.store.host} do not match their sha256: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`);
     }
     return `manifest of set ${c.source.id}: ${m.files.length} files (checked on each NC as they arrive); ${c.binlogs.length} binlogs match their sha256`;
