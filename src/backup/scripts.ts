@@ -155,20 +155,28 @@ export function removeSetScript(dir: string): string {
   return script(sh`if [ -d ${dir} ]; then rm -rf -- ${dir}; echo removed; else echo absent; fi`);
 }
 
+/** The restore's scratch directory: inside the datadir, so that --move-back renames files instead of copying them. */
+export const RESTORE_SCRATCH = '.rds-restore';
+
 /**
  * On the target NC of a restore: pull the set from the store into a scratch directory,
- * prepare it and move it into the (empty) datadir, owned by the user mysqld runs as. A datadir
- * already restored (its marker present) is left as it is.
+ * prepare it and move it into the (otherwise empty) datadir, owned by the user mysqld runs as.
+ * The scratch directory is inside the datadir: on the same filesystem whatever the NC's mounts
+ * (the seed's /home/mysql and /mysqldata may be two), so --move-back renames the files instead
+ * of copying the whole set a second time; a failed restore leaves it where `instance delete`
+ * removes it. A datadir already restored (its marker present) is left as it is.
  */
 export function restoreScript(s: Store, l: HostLayout, dir: string, marker: string): string {
-  const scratch = `${l.backupDir}/restore`;
+  const scratch = `${l.dataDir}/${RESTORE_SCRATCH}`;
   const log = `${l.backupDir}/restore.log`;
   return bash(
     sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup or restore of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
       'sums=$(mktemp); trap \'rm -f "$sums"\' EXIT; cat > "$sums"; ' +
       sh`if [ -f ${marker} ]; then echo already; exit 0; fi; ` +
-      sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; ` +
-      `${ncToStore(s, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; ` +
+      // Phase times (bash's $EPOCHREALTIME) go into the result: where a slow restore spends its time.
+      't0=$EPOCHREALTIME; ph=""; lap() { local t=$EPOCHREALTIME; ph="$ph${ph:+, }$1 $(awk -v a="$t0" -v b="$t" \'BEGIN { printf "%.1f", b - a }\') s"; t0=$t; }; ' +
+      sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; chmod 700 ${scratch}; ` +
+      `${ncToStore(s, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; lap pull; ` +
       // What arrived is checked against the manifest (stdin) before anything uses it: end to end.
       // openssl (a fifth of sha256sum's CPU); the sorted "hash path" lists must be equal: a file
       // that differs, is missing or is extra fails the restore.
@@ -176,14 +184,15 @@ export function restoreScript(s: Store, l: HostLayout, dir: string, marker: stri
       HASHZ +
       sh`want=$(norm < "$sums"); got=$(cd ${scratch} && find . -type f -print0 | hashz | norm); ` +
       sh`if [ -z "$want" ]; then rm -rf ${scratch}; echo "no checksums given for the set" >&2; exit 4; fi; ` +
-      sh`if [ "$want" != "$got" ]; then bad=$(diff <(printf '%s\\n' "$want") <(printf '%s\\n' "$got") | grep '^[<>]' | head -n 3 | tr '\\n' ' ' || true); rm -rf ${scratch}; echo "checksum mismatch: $bad" >&2; exit 4; fi; ` +
+      sh`if [ "$want" != "$got" ]; then bad=$(diff <(printf '%s\\n' "$want") <(printf '%s\\n' "$got") | grep '^[<>]' | head -n 3 | tr '\\n' ' ' || true); rm -rf ${scratch}; echo "checksum mismatch: $bad" >&2; exit 4; fi; lap sha256; ` +
       BACKUP_BIN +
       // An encrypted set is prepared with this instance's key file (carried from the source).
       keyForPrepare(scratch, `${l.dbsDir}/keys/keyfile`) +
-      sh`"$b" --defaults-file=${scratch + '/backup-my.cnf'} --prepare --target-dir=${scratch} > ${log} 2>&1 || { rm -rf "$kw"; tail -n 5 ${log} >&2; exit 1; }; rm -rf "$kw"; ` +
-      sh`find ${l.dataDir} -mindepth 1 -delete; ` +
-      sh`"$b" --defaults-file=${l.mycnf} --move-back --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
-      sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; echo restored`,
+      sh`"$b" --defaults-file=${scratch + '/backup-my.cnf'} --prepare --target-dir=${scratch} > ${log} 2>&1 || { rm -rf "$kw"; tail -n 5 ${log} >&2; exit 1; }; rm -rf "$kw"; lap prepare; ` +
+      sh`find ${l.dataDir} -mindepth 1 -maxdepth 1 ! -name ${RESTORE_SCRATCH} -exec rm -rf -- {} +; ` +
+      // The datadir holds only the scratch directory: the one entry --force-non-empty-directories lets through.
+      sh`"$b" --defaults-file=${l.mycnf} --move-back --force-non-empty-directories --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; lap move-back; echo "restored ($ph)"`,
   );
 }
 
