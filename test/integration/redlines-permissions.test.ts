@@ -66,6 +66,8 @@ const REGISTRY_ROLE: Record<string, Role> = {
   'instance stop': 'operator',
   'instance restart': 'operator',
   'instance migrate': 'admin',
+  'instance resize': 'admin',
+  'instance upgrade': 'admin',
   'nc evacuate': 'admin',
   'instance ha': 'operator',
   'instance encrypt': 'admin',
@@ -210,6 +212,8 @@ const CASES: Case[] = [
   change('instance stop', 'instance stop', 'operator', (f) => ['instance', 'stop', f.ins, '--yes'], null),
   change('instance restart', 'instance restart', 'operator', (f) => ['instance', 'restart', f.ins, '--yes'], null),
   change('instance migrate', 'instance migrate', 'admin', (f) => ['instance', 'migrate', f.ins, '--yes'], null),
+  change('instance resize', 'instance resize', 'admin', (f) => ['instance', 'resize', f.ins, '--class', 'rds.mysql.s2.large', '--yes'], null),
+  change('instance upgrade', 'instance upgrade', 'admin', (f) => ['instance', 'upgrade', f.ins, '--minor-version', '8.0.35', '--yes'], null),
   change('nc evacuate', 'nc evacuate', 'admin', (f) => ['nc', 'evacuate', f.lockedNc, '--reason', 'denied', '--yes'], null),
   change('instance ha', 'instance ha', 'operator', (f) => ['instance', 'ha', 'enable', f.ins, '--yes'], null),
   change('pangu disk', 'pangu disk offline', 'admin', (f) => ['pangu', 'disk', 'offline', f.freeDisk, '--yes', '--reason', 'denied']),
@@ -257,7 +261,7 @@ test('every command that needs a role has a case, and instance step one per acti
 });
 
 const below = (needs: Case['needs']): Array<keyof typeof USERS> => (['none', 'read', 'operator'] as const).filter((u) => u === 'none' || RANK[u] < RANK[needs]);
-const label = (c: Case): string => `${c.what} (${c.args({ ins: 'INS', taskId: 0, customRoute: 'RTE', lockedNc: 'LNC', nc: 'NC', ncSet: 'NCS', ncs: [], runningVm: 'VM', stoppedVm: 'VM', tianjiCluster: 'C', tianjiMachine: 'M', panguCluster: 'P', freeDisk: 'CS:DEV', vpc: 'VPC', routeCidr: 'CIDR', nextHop: 'IP', natgw: 'NGW', aclId: 0 }).join(' ')})`;
+const label = (c: Case): string => `${c.what} (${c.args({ ins: 'INS', taskId: 0, customRoute: 'RTE', lockedNc: 'LNC', nc: 'NC', ncSet: 'NCS', ncs: [], runningVm: 'VM', stoppedVm: 'VM', runningVmUuid: 'UUID', stoppedVmUuid: 'UUID', tianjiCluster: 'C', tianjiMachine: 'M', panguCluster: 'P', freeDisk: 'CS:DEV', vpc: 'VPC', routeCidr: 'CIDR', nextHop: 'IP', natgw: 'NGW', aclId: 0 }).join(' ')})`;
 
 describe('below the role: exit 6 naming the role, nothing written', () => {
   test.each(CASES.map((c) => [label(c), c] as const))('%s', async (_, c) => {
