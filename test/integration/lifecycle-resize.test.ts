@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
+import { hostLayout } from '../../src/rds/layout.js';
 import type { InstanceRecord } from '../../src/rds/record.js';
 import type { InstanceView } from '../../src/rds/show.js';
 import { openInstance } from '../../src/remote/mysql-instance.js';
@@ -354,4 +355,36 @@ test('an NC without room for the new class: the standby is migrated first, then 
   await checkNoLoss('t_mig', w);
   await checkMetadbMatchesHosts();
   process.stderr.write(`lifecycle-resize: migrate + resize: ${w.acked.length} acked writes, longest write gap ${w.maxGapMs} ms\n`);
+});
+
+test('more storage alone: no parameter changes, no restart, disk taken on both NCs; an instance with an unfinished task is refused', async () => {
+  const p = await pair();
+  const restart = await lab.run(['instance', 'restart', NAME, '--no-wait', '--yes', '--reason', 'resize test: a task in the way']);
+  expect({ code: restart.code, err: restart.code ? restart.stderr : '' }).toEqual({ code: 0, err: '' });
+  const pending = Number(/restart task (\d+)/.exec(restart.stderr)![1]);
+  const busy = await lab.run(['instance', 'resize', NAME, '--class', SMALL, '--yes']);
+  expect({ code: busy.code, err: busy.stderr.trim() }).toEqual({ code: 9, err: `rdsctl: instance ${NAME} has an unfinished restart task ${pending} (pending) (finish or cancel it first: rdsctl task show ${pending})` });
+  expect((await lab.run(['task', 'cancel', String(pending), '--yes', '--reason', 'resize test'])).code).toBe(0);
+  const [st] = await db<{ step: number }>('SELECT step_gb AS step FROM storage_type WHERE name = ?', [rec.storage_type]);
+  const before = await custins();
+  const gb = before.storage_gb + Number(st!.step);
+  const cap = [await allocated(p.master.hostinfo_id), await allocated(p.slave.hostinfo_id)];
+  const up = [await uptime(p.master), await uptime(p.slave)];
+  const r = await lab.run(['instance', 'resize', NAME, '--class', LARGE, '--storage', String(gb), '--yes', '--reason', 'resize test', '-o', 'json']);
+  expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' });
+  expect(json(r)).toMatchObject({ status: 'done', storage_from: before.storage_gb, storage_to: gb, live: [], restart: [] });
+  expect(await pair()).toEqual(p);
+  expect(await uptime(p.master)).toBeGreaterThanOrEqual(up[0]!);
+  expect(await uptime(p.slave)).toBeGreaterThanOrEqual(up[1]!);
+  const after = await custins();
+  expect({ cls: after.class_code, gb: after.storage_gb, disks: after.rows.map((x) => x.disk_gb) }).toEqual({ cls: LARGE, gb, disks: [gb, gb] });
+  const more = gb - before.storage_gb;
+  expect([await allocated(p.master.hostinfo_id), await allocated(p.slave.hostinfo_id)]).toEqual([plus(cap[0]!, 0, 0, more), plus(cap[1]!, 0, 0, more)]);
+  // the NC's resource config says the new disk size
+  for (const n of [p.master, p.slave]) {
+    const conf = await lab.hostExec(n.host, ['sh', '-c', `cat ${hostLayout(n.port).resourceConf}`]);
+    expect(conf.stdout).toContain(`[${n.port}]\nins_name = ${NAME}\n`);
+    expect(conf.stdout).toMatch(new RegExp(`\\[${n.port}\\][^[]*disk_gb = ${gb}\\n`));
+  }
+  await checkMetadbMatchesHosts();
 });

@@ -2,8 +2,10 @@ import { parse } from '../../src/commands/instance/resize.js';
 import { UsageError } from '../../src/core/errors.js';
 import { flows } from '../../src/flow/flows.js';
 import { chooseTarget, type Placement } from '../../src/lifecycle/placement.js';
-import { capacityDelta, parseResizeParams, RESIZE_STEPS, runsAsAsked, sameValue, serverValue, type ResizeCtx } from '../../src/lifecycle/resize.js';
+import { capacityDelta, parseResizeParams, RESIZE_STEPS, resizeFlow, runsAsAsked, sameValue, serverValue, type ResizeCtx } from '../../src/lifecycle/resize.js';
 import { nodeCapacity } from '../../src/lifecycle/resize-plan.js';
+import type { TaskRow } from '../../src/flow/store.js';
+import { DbStub } from '../support/doubles.js';
 
 // The resize flow's pure parts: values as the server shows them, capacity taken and given back,
 // the NC check, the task parameters checked before anything is written, the steps a task runs.
@@ -109,5 +111,50 @@ describe('the resize task', () => {
     expect(rolling.indexOf('do_stop_mysql:slave')).toBeLessThan(rolling.indexOf('do_stop_mysql:master'));
     expect(rolling).not.toContain('do_suspend_ha:metadb');
     expect(rolling[rolling.length - 1]).toBe('do_update_class_in_metadb:metadb');
+  });
+});
+
+describe('a cancelled resize', () => {
+  const task = (resize: Record<string, unknown>) =>
+    ({
+      id: 5,
+      custins_id: 42,
+      params: {
+        from_instance_id: 1,
+        to_instance_id: 2,
+        resize: {
+          class_from: 'rds.mysql.s1.small',
+          class_to: 'rds.mysql.s2.large',
+          storage_from: 20,
+          storage_to: 20,
+          need_to: { cpu: 2, mem_mb: 4096, disk_gb: 20 },
+          nodes: [
+            { instance_id: 1, hostinfo_id: 11, host: 'nc-1', from: { cpu: 1, mem_mb: 2048, disk_gb: 20 } },
+            { instance_id: 2, hostinfo_id: 12, host: 'nc-2', from: { cpu: 1, mem_mb: 2048, disk_gb: 20 } },
+          ],
+          changes: [
+            { name: 'max_connections', from: '300', to: '600', source: 'template', live: true },
+            { name: 'innodb_io_capacity', from: null, to: '1000', source: 'template', live: true },
+          ],
+          restart: false,
+          ...resize,
+        },
+      },
+    }) as unknown as TaskRow;
+  test('before its last step: the capacity it took goes back and the parameter rows are put back', async () => {
+    const tx = new DbStub('dbaas')
+      .onQuery('SELECT cpu, mem_mb, disk_gb FROM instance WHERE id = ? FOR UPDATE', [{ cpu: 1, mem_mb: 2048, disk_gb: 20 }], { params: [1] })
+      .onQuery('SELECT cpu, mem_mb, disk_gb FROM instance WHERE id = ? FOR UPDATE', [{ cpu: 1, mem_mb: 2048, disk_gb: 20 }], { params: [2] })
+      .onExecute('UPDATE hostinfo SET cpu_allocated = GREATEST', { affectedRows: 1 }, { params: [1, 2048, 0, 11] })
+      .onExecute('UPDATE hostinfo SET cpu_allocated = GREATEST', { affectedRows: 1 }, { params: [1, 2048, 0, 12] })
+      .onExecute('UPDATE mycnf_custinstance SET value = ? WHERE custins_id = ? AND name = ?', { affectedRows: 1 }, { params: ['300', 42, 'max_connections'] })
+      .onExecute('DELETE FROM mycnf_custinstance WHERE custins_id = ? AND name = ?', { affectedRows: 1 }, { params: [42, 'innodb_io_capacity'] });
+    await resizeFlow.onCancel!(tx, task({}));
+    tx.verify();
+  });
+  test('after its last step (the rows hold the new class): nothing is undone', async () => {
+    const tx = new DbStub('dbaas').onQuery('SELECT cpu, mem_mb, disk_gb FROM instance WHERE id = ? FOR UPDATE', [{ cpu: 2, mem_mb: 4096, disk_gb: 20 }], { params: [1] });
+    await resizeFlow.onCancel!(tx, task({}));
+    tx.verify();
   });
 });
