@@ -128,6 +128,9 @@ export const INSTANCE_CLASSES = [
   { class_code: 'rds.mysql.c1.xlarge', cpu: 8, mem_mb: 32768, max_connections: 8000, max_iops: 12000 },
 ];
 
+/** The one lab class whose servers accept plain (non-TLS) TCP clients. */
+export const PLAIN_CLIENTS_CLASS = 'rds.mysql.s1.small';
+
 export const ENGINE_VERSIONS = [
   { engine: 'mysql', version: '5.6', minor_version: '5.6.51', is_default: 0, status: 'available' },
   { engine: 'mysql', version: '5.7', minor_version: '5.7.43', is_default: 0, status: 'available' },
@@ -191,6 +194,12 @@ function dbaasRows(t: Topology, osUser: string | undefined): SeedTable[] {
   ];
   let n = 0;
   const mycnf_template = ENGINE_VERSIONS.flatMap((v) => mycnfParams(v.version).map(([name, value]) => ({ id: ++n, engine: v.engine, version: v.version, class_code: '', name, value })));
+  // require_secure_transport per class (#16): every class but the entry-level one refuses plain
+  // TCP logins (the socket stays allowed); rds.mysql.s1.small keeps accepting plain clients for
+  // applications that cannot speak TLS yet. Its servers still offer verified TLS.
+  for (const v of ENGINE_VERSIONS) {
+    for (const c of INSTANCE_CLASSES) if (c.class_code !== PLAIN_CLIENTS_CLASS) mycnf_template.push({ id: ++n, engine: v.engine, version: v.version, class_code: c.class_code, name: 'require_secure_transport', value: 'ON' });
+  }
   const operators: Array<{ os_user: string; role: string; full_name: string }> = [
     { os_user: 'root', role: 'admin', full_name: 'root on the AG' },
     { os_user: 'alice', role: 'readonly', full_name: 'Alice (on call, read only)' },
