@@ -18,6 +18,8 @@ export interface NewProfileInput {
   ssh: { user?: string; port?: number; identity_file?: string; known_hosts?: string; jump_host?: string };
   rolesSource?: 'table' | 'none';
   auditLog?: string;
+  /** PEM file of the CA that issues the MySQL servers' certificates (profile tls.ca). */
+  tlsCa?: string;
 }
 
 export function profileName(v: string): string {
@@ -59,6 +61,7 @@ export function buildProfile(i: NewProfileInput): Profile {
     ssh: Object.fromEntries(Object.entries(i.ssh).filter(([, v]) => v !== undefined)),
     roles_source: i.rolesSource ?? 'table',
     ...(i.auditLog ? { audit_log: i.auditLog } : {}),
+    ...(i.tlsCa ? { tls: { ca: i.tlsCa } } : {}),
   };
   try {
     return normalizeProfile(raw, `profile "${i.name}"`);

@@ -206,9 +206,14 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   let vmsStarted = 0;
   // Their NCs start the VMs, as `virsh start` does.
   const startVms = async (nc: string, running: Set<string>): Promise<void> => {
+    const mine = layout.topology.vms.filter((v) => v.nc === nc);
+    // Walking /proc is synchronous and costs ~1 s with a fleet lab's 2,400 processes; done for each
+    // of 1,000 VM-less NCs as it booted, it starved the event loop for seconds at a time and the
+    // metadb seeding beside it failed its 5 s connect timeout (ETIMEDOUT).
+    if (!mine.length) return;
     const tree = procTree();
     const vms: string[] = [];
-    for (const vm of layout.topology.vms.filter((v) => v.nc === nc)) {
+    for (const vm of mine) {
       const up = powerPid(dir, labHost(layout, vm.name), tree) !== undefined;
       if (!up) writeVmState(dir, vm, running.has(vm.name));
       if (running.has(vm.name) && !up) vms.push(vm.name);

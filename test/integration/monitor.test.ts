@@ -12,6 +12,7 @@ import type { PerfView } from '../../src/monitor/perf-view.js';
 import type { SessionsResult } from '../../src/monitor/sessions.js';
 import { json } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
+import { rdsctlOnPty } from '../support/pty.js';
 
 // Monitoring and diagnostics on a real primary–standby pair of the shared lab: `monitor` fills the
 // perf tables (and a stopped server is a gap, then recovers), `instance perf` returns the series,
@@ -297,20 +298,17 @@ describe('instance top', () => {
   });
 
   test('on a terminal: redraws in place, a key changes the sort, q quits', async () => {
-    const cmd = [process.execPath, BIN, 'instance', 'top', NAME, '--interval', '500ms', '--no-host'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const p = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { ...lab.env, TERM: 'xterm', COLUMNS: '200', LINES: '40' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    const pty = rdsctlOnPty(['instance', 'top', NAME, '--interval', '500ms', '--no-host'], { ...lab.env, TERM: 'xterm', COLUMNS: '200', LINES: '40' });
+    const { p, exit } = pty;
     try {
-      await eventually('the first screen', () => out.includes('rdsctl instance top') && out.includes(NAME) && out.includes('sort: qps'));
-      expect(out).toContain('\x1b[?1049h');
-      await eventually('two refreshes', () => (out.match(/\x1b\[H\x1b\[2J/g) ?? []).length >= 3);
+      await eventually('the first screen', () => pty.out().includes('rdsctl instance top') && pty.out().includes(NAME) && pty.out().includes('sort: qps'));
+      expect(pty.out()).toContain('\x1b[?1049h');
+      await eventually('two refreshes', () => (pty.out().match(/\x1b\[H\x1b\[2J/g) ?? []).length >= 3);
       p.stdin!.write('t');
-      await eventually('the sort by tps', () => out.includes('sort: tps'));
+      await eventually('the sort by tps', () => pty.out().includes('sort: tps'));
       p.stdin!.write('q');
       expect(await exit).toBe(0);
-      expect(out).toContain('\x1b[?1049l');
+      expect(pty.out()).toContain('\x1b[?1049l');
     } finally {
       p.kill();
     }
@@ -388,15 +386,12 @@ describe('instance logs', () => {
 describe('instance connect', () => {
   test('runs a query through a pseudo-terminal; the password is in no process\'s argv or environment; audited start and end', async () => {
     await eventually('the master answering', async () => (await readGreeting({ name: 'm', host: rec.master!.ip, port: rec.master!.port }, 1000).catch(() => null))?.serverVersion);
-    const cmd = [process.execPath, BIN, 'instance', 'connect', NAME, '--reason', 'monitor test connect'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const p = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { ...lab.env, TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    const pty = rdsctlOnPty(['instance', 'connect', NAME, '--reason', 'monitor test connect'], { ...lab.env, TERM: 'dumb' });
+    const { p, exit } = pty;
     try {
-      await eventually('the client prompt', () => out.includes(`${NAME}(master)>`));
+      await eventually('the client prompt', () => pty.out().includes(`${NAME}(master)>`));
       p.stdin!.write("SELECT CONCAT('pty', '-ok') AS x, CURRENT_USER() AS u;\n");
-      await eventually('the query result', () => /pty-ok/.test(out) && /aliyun_root@/.test(out));
+      await eventually('the query result', () => /pty-ok/.test(pty.out()) && /aliyun_root@/.test(pty.out()));
       // While the session is open: no process shows the password in its arguments or environment.
       const ps = execFileSync('ps', ['-eww', '-o', 'args'], { encoding: 'utf8' });
       expect(ps).toMatch(/mariadb --defaults-file=/);
@@ -422,14 +417,14 @@ describe('instance connect', () => {
       p.stdin!.write('SELECT SLEEP(30);\n');
       await sleepRunning();
       p.stdin!.write('\x03');
-      await eventually('the query killed by Ctrl-C', () => /query killed|interrupted/i.test(out));
+      await eventually('the query killed by Ctrl-C', () => /query killed|interrupted/i.test(pty.out()));
       await eventually('the killed query gone', async () => !(await sleepRunning(0).then(() => true, () => false)));
       p.stdin!.write('SELECT SLEEP(30);\n');
       await sleepRunning();
       p.stdin!.write('\x03');
       await eventually('the second query gone', async () => !(await sleepRunning(0).then(() => true, () => false)));
       p.stdin!.write("SELECT CONCAT('still', '-here') AS y;\n");
-      await eventually('the session alive after two Ctrl-C', () => /still-here/.test(out));
+      await eventually('the session alive after two Ctrl-C', () => /still-here/.test(pty.out()));
       p.stdin!.write('quit\n');
       expect(await exit).toBe(0);
     } finally {

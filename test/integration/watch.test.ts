@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { sharedLab, type TestLab } from '../support/lab.js';
+import { rdsctlOnPty } from '../support/pty.js';
 
 // `--watch` on the shared lab's real metadb: into a pipe the rounds are appended (a stream of JSON
 // documents under -o json), on a terminal each round redraws the screen, Ctrl-C ends it with 130.
@@ -49,19 +50,15 @@ test('into a pipe: proxy status --watch 0.2 -o json appends a JSON document per 
 });
 
 test('on a terminal: lb_node status --watch redraws the screen in place each round; Ctrl-C exits 130', async () => {
-  const cmd = [process.execPath, BIN, 'lb_node', 'status', '--watch', '0.2'].map((a) => `'${a}'`).join(' ');
-  const p = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { ...lab.env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+  const { p, out: screen, exit } = rdsctlOnPty(['lb_node', 'status', '--watch', '0.2'], { ...lab.env, TERM: 'xterm' });
   try {
-    await until('two redraws of the table', () => count(out, '\x1b[H\x1b[2J') >= 2 && count(out, 'IP_ADDR') >= 2);
+    await until('two redraws of the table', () => count(screen(), '\x1b[H\x1b[2J') >= 2 && count(screen(), 'IP_ADDR') >= 2);
     p.stdin!.write('\x03');
     expect(await exit).toBe(130);
   } finally {
     p.kill('SIGKILL');
   }
-  const frames = out.split('\x1b[H\x1b[2J').slice(1);
+  const frames = screen().split('\x1b[H\x1b[2J').slice(1);
   expect(frames[0]).toMatch(/^Every 0\.2s: rdsctl lb_node status --watch 0\.2 {4}\S+: \d{4}-\d\d-\d\dT/);
   expect(frames[0]).toMatch(/online/);
 });

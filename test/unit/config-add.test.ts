@@ -43,6 +43,28 @@ describe('config add', () => {
     expect(readConfig(file).current).toBeUndefined();
   });
 
+  it('--tls-ca stores the CA as an absolute path in tls.ca; what is not a readable PEM certificate is a usage error', async () => {
+    const { file, env } = fresh();
+    const ca = path.join(tmp, 'ca.pem');
+    fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const r = await runCli(['config', 'add', 'tls', '--metadb', '10.1.2.3:3306', '--password-env', 'PW', '--tls-ca', ca], { env });
+    expect(r.code).toBe(0);
+    expect(readConfig(file).profiles[0]!.tls).toEqual({ ca });
+    const notPem = path.join(tmp, 'not-a-cert.pem');
+    fs.writeFileSync(notPem, 'hello\n');
+    for (const [arg, msg] of [
+      [notPem, /--tls-ca .*not-a-cert\.pem: not a PEM certificate/],
+      [path.join(tmp, 'missing.pem'), /--tls-ca .*missing\.pem: cannot read it \(ENOENT\)/],
+    ] as const) {
+      const f = fresh();
+      const bad = await runCli(['config', 'add', 'tls', '--metadb', '10.1.2.3:3306', '--tls-ca', arg], { env: f.env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(msg);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(fs.existsSync(f.file)).toBe(false);
+    }
+  });
+
   it('an existing name is a conflict (9) unless --force', async () => {
     const { file, env } = fresh();
     expect((await runCli(['config', 'add', 'a', '--metadb', 'h:1'], { env })).code).toBe(0);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
@@ -32,6 +34,7 @@ interface Flags {
   jumpHost?: string;
   rolesSource?: string;
   auditLog?: string;
+  tlsCa?: string;
   use?: boolean;
   force?: boolean;
 }
@@ -51,6 +54,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--jump-host <user@host:port>', 'a bastion in front of the NCs')
     .option('--roles-source <src>', 'table (operator roles from dbaas.operator, the default) or none')
     .option('--audit-log <path>', 'local audit log (JSONL)')
+    .option('--tls-ca <pem>', "the CA that issues the MySQL servers' certificates: every metadb connection is then TLS, checked against it")
     .option('--use', 'make it the current profile')
     .option('--force', 'replace a profile of the same name')
     .addHelpText(
@@ -62,6 +66,7 @@ export function register(cmd: Command, run: Runner): void {
           'rdsctl config add prod-hz',
           'printf "%s\\n" "$PW" | rdsctl config add prod-hz --metadb 10.1.2.3:3306 --db-user rdsctl --password-stdin --ssh-user admin --use',
           'rdsctl config add stg --metadb db.stg:3306 --password-env STG_DB_PW --dsn tianji=mysql://tj@10.9.0.4:3306/tianji',
+          'rdsctl config add prod-bj --metadb 10.2.0.5:3306 --password-env BJ_DB_PW --tls-ca /etc/rdsctl/rds-ca.pem',
         ),
     )
     .action(async (name: string, o: Flags) => {
@@ -78,6 +83,7 @@ export function register(cmd: Command, run: Runner): void {
           ssh: { user: o.sshUser, port: o.sshPort, identity_file: o.identityFile, known_hosts: o.knownHosts, jump_host: o.jumpHost },
           ...(o.rolesSource ? { rolesSource: o.rolesSource as 'table' | 'none' } : {}),
           ...(o.auditLog ? { auditLog: o.auditLog } : {}),
+          ...(o.tlsCa !== undefined ? { tlsCa: tlsCaArg(o.tlsCa) } : {}),
         },
         passwordStdin: Boolean(o.passwordStdin),
         use: Boolean(o.use),
@@ -85,6 +91,23 @@ export function register(cmd: Command, run: Runner): void {
       };
       return run((ctx) => add(opts, ctx));
     });
+}
+
+/**
+ * `--tls-ca PEM`: checked now, so that a typo is not first met as every metadb being "not trusted".
+ * Stored as the absolute path: the profile is read from other working directories.
+ */
+function tlsCaArg(v: string): string {
+  const file = path.resolve(v);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--tls-ca ${v}: cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new UsageError(`--tls-ca ${v}: not a PEM certificate (no BEGIN CERTIFICATE line)`);
+  if (/[\0\n]/.test(file)) throw new UsageError('--tls-ca: the path holds a newline or NUL');
+  return file;
 }
 
 export async function add(opts: Options, ctx: Context): Promise<void> {
