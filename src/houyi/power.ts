@@ -3,7 +3,7 @@ import { ConflictError, InterruptedError, RemoteError, oneLine } from '../core/e
 import type { Plan, PlannedChange } from '../core/mutation.js';
 import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
 import { findVm, recordVmStatus, vmTarget, type Vm, type VmStatus } from './vm.js';
-import { allowedFrom, confirmingState, domstateCommand, houyiStatus, parseDomstate, powerCommand, type DomainState, type PowerAction } from './virsh.js';
+import { allowedFrom, confirmingState, domainUuid, domstateCommand, houyiStatus, parseDomstate, powerCommand, type DomainState, type PowerAction } from './virsh.js';
 
 // start_vm / stop_vm / reboot_vm: act on the VM's NC through virsh, wait until the NC reports the
 // domain in the new state, and only then write that state to houyi. A failure anywhere before the
@@ -32,12 +32,13 @@ const POLL_MS = 500;
 const VIRSH_TIMEOUT_SEC = 60;
 
 export function powerPlan(vm: Vm, action: PowerAction, to: VmStatus): Plan {
+  const domain = domainUuid(vm);
   return {
     action: `${action}_vm`,
     targets: [vm.name],
     remote: [
-      { host: vm.nc_hostname, command: powerCommand(action, vm.name) },
-      { host: vm.nc_hostname, command: `${domstateCommand(vm.name)}  (repeated until "${confirmingState(action)}")` },
+      { host: vm.nc_hostname, command: powerCommand(action, domain) },
+      { host: vm.nc_hostname, command: `${domstateCommand(domain)}  (repeated until "${confirmingState(action)}")` },
     ],
     sql: [{ db: 'houyi', statement: 'UPDATE vm SET status = ? WHERE id = ? AND status = ?', params: [to, vm.id, vm.status] }],
   };
@@ -47,6 +48,7 @@ export function powerPlan(vm: Vm, action: PowerAction, to: VmStatus): Plan {
 export async function planPower(ctx: Context, req: PowerRequest): Promise<PlannedChange<PowerResult>> {
   const db = ctx.db('houyi');
   const vm = await findVm(db, req.vm);
+  const domain = domainUuid(vm);
   const allowed = allowedFrom(req.action);
   if (!allowed.includes(vm.status)) {
     throw new ConflictError(`VM ${vm.name} is ${vm.status} in houyi; ${req.action}_vm needs it ${allowed.join(' or ')}`);
@@ -56,19 +58,19 @@ export async function planPower(ctx: Context, req: PowerRequest): Promise<Planne
   const nc = vmTarget(vm).via!;
   return {
     plan: powerPlan(vm, req.action, to),
-    audit: { command: `hyapi ${req.action}_vm`, targets: [vm.name], detail: { nc: nc.name, command: powerCommand(req.action, vm.name) } },
+    audit: { command: `hyapi ${req.action}_vm`, targets: [vm.name], detail: { nc: nc.name, domain, command: powerCommand(req.action, domain) } },
     resultDetail: (r) => ({ nc: nc.name, previous_status: r.previous_status, status: r.status, domain_state: r.domain_state }),
     async apply() {
       const started = Date.now();
       const pool = await ctx.ssh();
-      const r = await pool.exec(nc, powerCommand(req.action, vm.name), { timeoutSec: VIRSH_TIMEOUT_SEC, signal: ctx.signal });
+      const r = await pool.exec(nc, powerCommand(req.action, domain), { timeoutSec: VIRSH_TIMEOUT_SEC, signal: ctx.signal });
       sshOk(r, nc);
       if (r.category === 'exit') {
         // virsh refuses when the domain is already there (houyi drifted from the NC); that is a confirmation too.
-        const now = await domstate(pool, nc, vm.name, ctx.signal);
-        if (now !== want) throw new RemoteError(oneLine(`${nc.name}: ${powerCommand(req.action, vm.name)} exited ${r.exitCode}: ${lastLine(r.stderr || r.stdout)}; domain is ${now}; houyi unchanged`), { host: nc.name });
+        const now = await domstate(pool, nc, domain, ctx.signal);
+        if (now !== want) throw new RemoteError(oneLine(`${nc.name}: ${powerCommand(req.action, domain)} exited ${r.exitCode}: ${lastLine(r.stderr || r.stdout)}; domain is ${now}; houyi unchanged`), { host: nc.name });
       }
-      const state = await waitForState(ctx, pool, nc, vm.name, want, req.waitSec);
+      const state = await waitForState(ctx, pool, nc, domain, want, req.waitSec);
       const status = houyiStatus(state);
       if (!(await recordVmStatus(db, vm.id, vm.status, status))) {
         const fresh = await findVm(db, vm.name);

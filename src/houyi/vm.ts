@@ -11,6 +11,8 @@ export type VmStatus = 'pending' | 'starting' | 'running' | 'stopping' | 'stoppe
 export interface Vm {
   id: number;
   name: string;
+  /** The libvirt domain UUID (unchecked here: domainUuid() checks it before virsh is called). */
+  uuid: string | null;
   instance_id: string;
   status: VmStatus;
   vcpu: number;
@@ -32,7 +34,7 @@ export interface Vm {
 export type VmKey = 'name' | 'instance_id' | 'ip';
 
 // STRAIGHT_JOIN: vm first, by the key in the WHERE (see SELECT_NC).
-const SELECT_VM = `SELECT STRAIGHT_JOIN v.id, v.name, v.instance_id, v.status, v.vcpu, v.mem_mb, v.ip, v.ssh_port, v.image, v.vpc_id,
+const SELECT_VM = `SELECT STRAIGHT_JOIN v.id, v.name, v.uuid, v.instance_id, v.status, v.vcpu, v.mem_mb, v.ip, v.ssh_port, v.image, v.vpc_id,
        v.gmt_created, v.gmt_modified, v.nc_id, n.hostname AS nc_hostname, n.ip AS nc_ip, n.ssh_port AS nc_ssh_port,
        c.name AS cluster, z.name AS zone
   FROM vm v JOIN nc n ON n.id = v.nc_id JOIN cluster c ON c.id = n.cluster_id JOIN zone z ON z.id = n.zone_id`;

@@ -207,13 +207,15 @@ async function loadHouyi(db: Db, t: Topology, netOctet: number, counts: FleetCou
   const vmBase = await count(db, 'vm');
   await run(
     db,
-    q`INSERT INTO vm (id, instance_id, name, nc_id, status, vcpu, mem_mb, ip, ssh_port, image, vpc_id)
-      SELECT STRAIGHT_JOIN ${vmBase} + v.j + 1, CONCAT('i-bp1', LEFT(SHA1(CONCAT('vm:', v.name, '#0')), 17)), v.name, e.nc_id,
+    q`INSERT INTO vm (id, instance_id, name, uuid, nc_id, status, vcpu, mem_mb, ip, ssh_port, image, vpc_id)
+      SELECT STRAIGHT_JOIN ${vmBase} + v.j + 1, CONCAT('i-bp1', LEFT(SHA1(CONCAT('vm:', v.name, '#0')), 17)), v.name,
+             CONCAT_WS('-', SUBSTR(v.h, 1, 8), SUBSTR(v.h, 9, 4), CONCAT('4', SUBSTR(v.h, 14, 3)), CONCAT('a', SUBSTR(v.h, 18, 3)), SUBSTR(v.h, 21, 12)), e.nc_id,
              IF(e.offline OR (v.j + 1) MOD 5 = 0, 'stopped', 'running'),
              ${pick('v.j', VM_SHAPES.map((s) => s.vcpu))}, ${pick('v.j', VM_SHAPES.map((s) => s.memMb))},
              CONCAT('127.', ${netOctet + 1} + v.j DIV ${VMS_PER_NET}, '.', 1 + (v.j MOD ${VMS_PER_NET}) DIV ${HOSTS_PER_OCTET}, '.', 1 + v.j MOD ${HOSTS_PER_OCTET}),
              ${t.sshPort}, ${pick('v.j', IMAGES)}, ${pick('v.j', t.vpcs.map((p) => p.vpcId))}
-        FROM (SELECT seq AS j, CONCAT('vm-', LPAD(seq + 1, ${String(FLEET.vms).length}, '0')) AS name FROM ${raw(SEQ)} WHERE seq < ${FLEET.vms}) v
+        FROM (SELECT j, name, SHA1(CONCAT('vm:', name, '#0')) AS h
+                FROM (SELECT seq AS j, CONCAT('vm-', LPAD(seq + 1, ${String(FLEET.vms).length}, '0')) AS name FROM ${raw(SEQ)} WHERE seq < ${FLEET.vms}) n) v
         JOIN fleet_ecs_nc e ON e.rn = v.j MOD ${ecs}`,
   );
   // Capacity follows placement, as in topology.ts: totals rounded up to whole 32 vCPU / 128 GiB.

@@ -204,7 +204,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
   const proxyByName = new Map(proxies.map((p) => [p.name, p]));
   const followers: Array<Promise<unknown>> = [];
   let vmsStarted = 0;
-  // Their NCs start the VMs, as `virsh start` does.
+  // Their NCs start the VMs, as `virsh start` does (by domain UUID, as rdsctl addresses virsh).
   const startVms = async (nc: string, running: Set<string>): Promise<void> => {
     const mine = layout.topology.vms.filter((v) => v.nc === nc);
     // Walking /proc is synchronous and costs ~1 s with a fleet lab's 2,400 processes; done for each
@@ -216,7 +216,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
     for (const vm of mine) {
       const up = powerPid(dir, labHost(layout, vm.name), tree) !== undefined;
       if (!up) writeVmState(dir, vm, running.has(vm.name));
-      if (running.has(vm.name) && !up) vms.push(vm.name);
+      if (running.has(vm.name) && !up) vms.push(vm.uuid);
     }
     if (!vms.length) return;
     const r = await hostExec(dir, labHost(layout, nc), ['/bin/bash', '-c', 'rc=0; p=""; for vm; do virsh -q start "$vm" & p="$p $!"; done; for x in $p; do wait "$x" || rc=1; done; exit $rc', 'virsh-start', ...vms], { timeoutMs: 120_000 });

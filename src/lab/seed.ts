@@ -81,6 +81,7 @@ function houyiRows(t: Topology): SeedTable[] {
     id: i + 1,
     instance_id: v.instanceId,
     name: v.name,
+    uuid: v.uuid,
     nc_id: id1(t.ncs, (n) => n.hostname === v.nc),
     status: v.status,
     vcpu: v.vcpu,

@@ -40,7 +40,13 @@ export interface LiveView {
   seconds_behind_master: number | null;
   last_error: string | null;
   error: string | null;
+  /** The verdict on this server: 'fail' makes `show --live` exit 4; 'info' is worth knowing, not a failure. */
+  check: LiveCheck;
+  /** Why the verdict is not plain 'ok' (null when it is). */
+  note: string | null;
 }
+
+export type LiveCheck = 'ok' | 'info' | 'fail';
 
 export interface InstanceView {
   instance: InstanceRecord;
@@ -87,13 +93,35 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     ha,
   };
   if (o.live && c.status !== 'deleted') {
-    view.live = await Promise.all(rows.map((r) => liveOf(db, c.id, toNode(r))));
+    view.live = (await Promise.all(rows.map((r) => liveOf(db, c.id, toNode(r))))).map((l) => ({ ...l, ...judgeLive(l) }));
   }
   return view;
 }
 
-async function liveOf(db: Db, custinsId: number, n: Node): Promise<LiveView> {
-  const v: LiveView = { role: n.role, host: n.host, reachable: false, version: null, read_only: null, server_id: null, gtid_current_pos: null, replicating_from: null, slave_io_running: null, slave_sql_running: null, seconds_behind_master: null, last_error: null, error: null };
+/**
+ * What one server's live facts mean. A server that does not answer is a failure, and so is a
+ * standby whose IO or SQL thread is not running. A master's own channel (the install's
+ * dual-master shape) is a different matter: after a switchover, a failover or a migrate the HA
+ * repointing leaves the new master's channel toward its standby stopped on purpose (a master does
+ * not apply from its standby), so a stopped master channel is reported as info, not a failure.
+ */
+export function judgeLive(l: Pick<LiveView, 'role' | 'reachable' | 'error' | 'replicating_from' | 'slave_io_running' | 'slave_sql_running' | 'last_error'>): { check: LiveCheck; note: string | null } {
+  if (l.error !== null) return { check: 'fail', note: l.error };
+  if (!l.reachable) return { check: 'fail', note: 'does not answer' };
+  const threads = `IO ${l.slave_io_running ?? 'none'}, SQL ${l.slave_sql_running ?? 'none'}`;
+  const running = l.slave_io_running === 'Yes' && l.slave_sql_running === 'Yes';
+  const lastError = l.last_error ? `; last error: ${l.last_error}` : '';
+  if (l.role === 'master') {
+    if (l.replicating_from === null || running) return { check: 'ok', note: null };
+    return { check: 'info', note: `own channel toward ${l.replicating_from} not running (${threads}): expected after a switchover, a master does not apply from its standby${lastError}` };
+  }
+  if (l.replicating_from === null) return { check: 'fail', note: 'a standby with no replication channel' };
+  if (!running) return { check: 'fail', note: `replication from ${l.replicating_from} broken (${threads})${lastError}` };
+  return { check: 'ok', note: null };
+}
+
+async function liveOf(db: Db, custinsId: number, n: Node): Promise<Omit<LiveView, 'check' | 'note'>> {
+  const v: Omit<LiveView, 'check' | 'note'> = { role: n.role, host: n.host, reachable: false, version: null, read_only: null, server_id: null, gtid_current_pos: null, replicating_from: null, slave_io_running: null, slave_sql_running: null, seconds_behind_master: null, last_error: null, error: null };
   try {
     v.version = (await readGreeting({ name: n.host, host: n.ip, port: n.port }, 3000)).serverVersion;
     v.reachable = true;

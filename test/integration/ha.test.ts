@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { hostLayout } from '../../src/rds/layout.js';
 import type { InstanceRecord } from '../../src/rds/record.js';
+import type { InstanceView } from '../../src/rds/show.js';
 import { openInstance } from '../../src/remote/mysql-instance.js';
 import { json } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
@@ -203,6 +204,10 @@ test('switchover and back under a write load: every acknowledged write kept, one
     await w.waitAcks(50);
     expect((await pair()).master).toEqual(before.slave);
     await checkOneWritable();
+    // the new master's own channel toward its standby is stopped after the switchover: info, not exit 4
+    const live = await lab.run(['instance', 'show', NAME, '--live', '-o', 'json']);
+    const lv = json<InstanceView>(live).live!;
+    expect({ code: live.code, checks: lv.map((l) => [l.role, l.check]) }).toEqual({ code: 0, checks: [['master', 'info'], ['slave', 'ok']] });
     // my.cnf follows the roles: the semi-sync master side on for the new master only
     expect({ m: cnfSemisyncMaster(before.slave.host, before.slave.port), s: cnfSemisyncMaster(before.master.host, before.master.port) }).toEqual({ m: 'ON', s: 'OFF' });
     const r2 = await lab.run(['instance', 'switchover', NAME, '--yes', '-o', 'json']);

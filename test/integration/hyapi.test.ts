@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { jest } from '@jest/globals';
 import { json } from '../support/run.js';
 import { sharedLab, type TestLab } from '../support/lab.js';
@@ -14,15 +16,15 @@ interface Envelope<T> {
 }
 
 let lab: TestLab;
-let vm: { name: string; instance_id: string; ip: string; nc: string };
+let vm: { name: string; uuid: string; instance_id: string; ip: string; nc: string };
 
 beforeAll(async () => {
   lab = sharedLab();
   const { ctx } = lab.context();
   try {
     // A running VM on an NC nobody else's test stops; the last one keeps clear of other suites' picks.
-    const rows = await ctx.db('houyi').query<{ name: string; instance_id: string; ip: string; nc: string }>(
-      "SELECT v.name, v.instance_id, v.ip, n.hostname AS nc FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' ORDER BY v.name DESC LIMIT 1",
+    const rows = await ctx.db('houyi').query<{ name: string; uuid: string; instance_id: string; ip: string; nc: string }>(
+      "SELECT v.name, v.uuid, v.instance_id, v.ip, n.hostname AS nc FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' ORDER BY v.name DESC LIMIT 1",
     );
     vm = rows[0]!;
   } finally {
@@ -120,7 +122,7 @@ describe('stop, start, reboot', () => {
     expect(r.code).toBe(0);
     const plan = json<{ dry_run: boolean; remote: Array<{ host: string; command: string }>; sql: Array<{ statement: string }> }>(r);
     expect(plan.dry_run).toBe(true);
-    expect(plan.remote[0]).toEqual({ host: vm.nc, command: `virsh shutdown ${vm.name}` });
+    expect(plan.remote[0]).toEqual({ host: vm.nc, command: `virsh shutdown ${vm.uuid}` });
     expect(plan.sql[0]!.statement).toMatch(/^UPDATE vm SET status/);
     expect(await status(vm.name)).toBe('running');
     expect(await domstate()).toBe('running');
@@ -169,5 +171,145 @@ describe('stop, start, reboot', () => {
     await ctx.close();
     expect(recs.length).toBeGreaterThan(0);
     expect(recs.some((x) => x.ok === true && x.detail.nc === vm.nc && x.detail.domain_state === 'shut off')).toBe(true);
+  });
+});
+
+// Issue #16: virsh takes an all-digit domain argument as a domain id before a UUID or a name, so
+// `virsh shutdown 1` for a VM named "1" stopped whichever domain had id 1 on that NC. A running VM
+// (B) next to the domain with id 1 (A) is renamed "1" in houyi and on its NC (the stand-in's
+// domain file, as a libvirt domain rename would), then stopped and started through hyapi.
+describe('virsh is addressed by UUID: a VM named "1" beside the domain with id 1', () => {
+  interface Dom {
+    name: string;
+    uuid: string;
+    id: string;
+    conf: string;
+  }
+  let nc = '';
+  let a: Dom;
+  let b: Dom;
+  let libvirt = '';
+  let renamed = false;
+
+  const houyiStatus = async (name: string): Promise<string | undefined> => {
+    const { ctx } = lab.context();
+    try {
+      const [r] = await ctx.db('houyi').query<{ status: string }>('SELECT status FROM vm WHERE name = ?', [name]);
+      return r?.status;
+    } finally {
+      await ctx.close();
+    }
+  };
+  const renameInHouyi = async (from: string, to: string): Promise<void> => {
+    const { ctx } = lab.context();
+    try {
+      await ctx.db('houyi').execute('UPDATE vm SET name = ? WHERE name = ?', [to, from]);
+    } finally {
+      await ctx.close();
+    }
+  };
+  const stateByUuid = async (uuid: string): Promise<string> => {
+    const r = await lab.run(['go2nc', nc, '--', `virsh domstate ${uuid}`]);
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n')[0]!.replace(`${nc}: `, '');
+  };
+
+  beforeAll(async () => {
+    const { ctx } = lab.context();
+    let rows: Array<{ name: string; nc: string }>;
+    try {
+      rows = await ctx.db('houyi').query<{ name: string; nc: string }>(
+        "SELECT v.name, n.hostname AS nc FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' AND n.status = 'online' ORDER BY n.hostname, v.name",
+      );
+    } finally {
+      await ctx.close();
+    }
+    const running = new Set(rows.map((r) => r.name).filter((n) => n !== vm.name));
+    for (const host of [...new Set(rows.map((r) => r.nc))]) {
+      const dir = path.join(lab.hostDisk(host), 'var/lib/libvirt/lab');
+      const doms = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.conf'))
+        .map((f) => {
+          const conf = fs.readFileSync(path.join(dir, f), 'utf8');
+          const kv = Object.fromEntries(conf.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+          return { name: kv.name!, uuid: kv.uuid!, id: kv.id!, conf };
+        })
+        .filter((d) => running.has(d.name));
+      const one = doms.find((d) => d.id === '1');
+      const other = doms.find((d) => d.id !== '1');
+      if (one && other) {
+        nc = host;
+        a = one;
+        b = other;
+        libvirt = dir;
+        break;
+      }
+    }
+    expect(nc).not.toBe('');
+    // Domain B becomes "1": its domain file names it "1" and keeps its VM (host=), houyi follows.
+    fs.writeFileSync(path.join(libvirt, '1.conf'), b.conf.replace(/^name=.*$/m, 'name=1') + `host=${b.name}\n`);
+    fs.renameSync(path.join(libvirt, `${b.name}.state`), path.join(libvirt, '1.state'));
+    fs.rmSync(path.join(libvirt, `${b.name}.conf`));
+    await renameInHouyi(b.name, '1');
+    renamed = true;
+  });
+
+  afterAll(async () => {
+    if (!renamed) return;
+    // Both domains running again, whatever the test did, then B gets its name back.
+    for (const d of [a, b]) if ((await stateByUuid(d.uuid)) !== 'running') await lab.run(['go2nc', nc, '--', `virsh start ${d.uuid}`]);
+    fs.writeFileSync(path.join(libvirt, `${b.name}.conf`), b.conf);
+    fs.renameSync(path.join(libvirt, '1.state'), path.join(libvirt, `${b.name}.state`));
+    fs.rmSync(path.join(libvirt, '1.conf'));
+    await renameInHouyi('1', b.name);
+    const { ctx } = lab.context();
+    try {
+      await ctx.db('houyi').execute("UPDATE vm SET status = 'running' WHERE name IN (?, ?)", [a.name, b.name]);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('the stand-in resolves "1" as real virsh does: the domain with id 1, not the domain named "1"', async () => {
+    const r = await lab.run(['go2nc', nc, '--', 'virsh dominfo 1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`UUID:           ${a.uuid}`);
+  });
+
+  test('stop_vm / start_vm of VM "1" act on its own domain only; the domain with id 1 keeps running', async () => {
+    const stop = await lab.run(['hyapi', 'stop_vm', 'vm_name=1', '--wait', '60', '--reason', 'virsh by uuid test']);
+    expect(stop.stderr).toBe('');
+    expect(stop.code).toBe(0);
+    expect(json<Envelope<Record<string, unknown>>>(stop).data).toMatchObject({ vm_name: '1', status: 'stopped', domain_state: 'shut off' });
+    expect(await stateByUuid(b.uuid)).toBe('shut off');
+    expect(await stateByUuid(a.uuid)).toBe('running');
+    expect(await houyiStatus(a.name)).toBe('running');
+    expect((await lab.run(['go2vm', a.name, '--', 'true'])).code).toBe(0);
+
+    const start = await lab.run(['hyapi', 'start_vm', 'vm_name=1', '--wait', '60']);
+    expect(start.code).toBe(0);
+    expect(await stateByUuid(b.uuid)).toBe('running');
+    expect(await stateByUuid(a.uuid)).toBe('running');
+    expect(await houyiStatus('1')).toBe('running');
+  });
+
+  test('a VM with no uuid in houyi: one line naming table, key and column; nothing is run', async () => {
+    const { ctx } = lab.context();
+    try {
+      await ctx.db('houyi').execute("UPDATE vm SET uuid = NULL WHERE name = '1'");
+      const r = await lab.run(['hyapi', 'stop_vm', 'vm_name=1']);
+      expect(r.code).toBe(9);
+      expect(r.stderr).toMatch(/^rdsctl: metadb row houyi\.vm name=1: column uuid holds null, which is not a libvirt domain UUID/);
+      expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+      await ctx.db('houyi').execute("UPDATE vm SET uuid = 'vm-1; reboot' WHERE name = '1'");
+      const bad = await lab.run(['hyapi', 'stop_vm', 'vm_name=1', '--dry-run']);
+      expect(bad.code).toBe(9);
+      expect(bad.stderr).toMatch(/column uuid holds "vm-1; reboot"/);
+    } finally {
+      await ctx.db('houyi').execute("UPDATE vm SET uuid = ? WHERE name = '1'", [b.uuid]);
+      await ctx.close();
+    }
+    expect(await stateByUuid(b.uuid)).toBe('running');
   });
 });

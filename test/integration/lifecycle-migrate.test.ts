@@ -81,11 +81,14 @@ async function checkNoLoss(table: string, w: AckedWriter): Promise<void> {
   expect(await sum(p.slave)).toBe(await sum(p.master));
 }
 
-async function checkMetadbMatchesHosts(): Promise<void> {
+/** `show --live` agrees with the metadb and exits 0; returns the master's verdict ('info' when its own channel is stopped, as after a switchover). */
+async function checkMetadbMatchesHosts(): Promise<string> {
   const p = await pair();
-  const v = json<InstanceView>(await lab.run(['instance', 'show', NAME, '--live', '-o', 'json']));
+  const r = await lab.run(['instance', 'show', NAME, '--live', '-o', 'json']);
+  const v = json<InstanceView>(r);
   const m = v.live!.find((l) => l.role === 'master')!;
   const s = v.live!.find((l) => l.role === 'slave')!;
+  expect({ code: r.code, slave: s.check, master: ['ok', 'info'].includes(m.check) }).toEqual({ code: 0, slave: 'ok', master: true });
   expect({ host: m.host, reachable: m.reachable, ro: m.read_only }).toEqual({ host: p.master.host, reachable: true, ro: false });
   expect({ host: s.host, reachable: s.reachable, ro: s.read_only, from: s.replicating_from, io: s.slave_io_running, sql: s.slave_sql_running }).toEqual({
     host: p.slave.host,
@@ -96,6 +99,7 @@ async function checkMetadbMatchesHosts(): Promise<void> {
     sql: 'Yes',
   });
   expect(s.server_id).toBe(p.slave.id);
+  return m.check;
 }
 
 /** Nothing of the instance's port left on the NC (files, config lines, process). */
@@ -135,7 +139,7 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
   rec = json<InstanceRecord>(r);
   suPw = (await db<{ secret: string }>("SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = 'aliyun_root'", [rec.custins_id]))[0]!.secret;
-  for (const t of ['t_mig', 't_crash', 't_master']) await sql(rec.master!, `CREATE TABLE shop.${t} (id INT PRIMARY KEY)`);
+  for (const t of ['t_mig', 't_crash', 't_master', 't_cancel']) await sql(rec.master!, `CREATE TABLE shop.${t} (id INT PRIMARY KEY)`);
 });
 
 afterAll(async () => {
@@ -166,6 +170,59 @@ test('refusals change nothing: the other node\'s NC, a locked NC, bad input', as
   expect(await tasks()).toBe(n);
   expect(await db('SELECT * FROM rds_port_reservation WHERE custins_id = ?', [rec.custins_id])).toEqual([]);
   expect(await pair()).toEqual(p);
+});
+
+test('a cancelled migrate gives the target port and capacity back: at once when no host was touched, through a migrate_undo task once a copy was built', async () => {
+  const before = await pair();
+  const capacity = async () => new Map((await db<{ id: number; c: number; m: number; d: number }>('SELECT id, cpu_allocated AS c, mem_allocated_mb AS m, disk_allocated_gb AS d FROM hostinfo ORDER BY id')).map((r) => [r.id, `${r.c}/${r.m}/${r.d}`]));
+  const cap0 = await capacity();
+  const held = () => db<{ hostinfo_id: number; port: number; why: string }>('SELECT hostinfo_id, port, why FROM rds_port_reservation WHERE custins_id = ?', [rec.custins_id]);
+  const undoTasks = () => db<{ id: number; status: string }>("SELECT id, status FROM task_queue WHERE custins_id = ? AND flow = 'migrate_undo' ORDER BY id", [rec.custins_id]);
+  const w = writer('t_cancel');
+  w.start();
+  try {
+    await w.waitAcks(30);
+    // 1. cancelled after its first check: nothing on any host, the hold goes in the cancel's own transaction
+    const early = await rdsctl(['instance', 'migrate', NAME, '--yes', '--reason', 'cancel test'], /^\[\s*1\/21\] /);
+    expect(early.signal).toBe('SIGKILL');
+    const t1 = Number(/migrate task (\d+)/.exec(early.stderr)![1]);
+    expect((await held()).map((r) => r.why)).toEqual(['migrate target']);
+    const c1 = await lab.run(['task', 'cancel', String(t1), '--yes', '--reason', 'cancel test']);
+    expect({ code: c1.code, err: c1.code ? c1.stderr : '' }).toEqual({ code: 0, err: '' });
+    expect(await held()).toEqual([]);
+    expect(await capacity()).toEqual(cap0);
+    expect(await undoTasks()).toEqual([]);
+    expect(await pair()).toEqual(before);
+
+    // 2. cancelled once the copy runs on the target and the old standby stopped replicating (the master's channel maybe repointed)
+    const mid = await rdsctl(['instance', 'migrate', NAME, '--yes', '--reason', 'cancel test'], /^\[\s*15\/21\] /);
+    expect(mid.signal).toBe('SIGKILL');
+    const t2 = Number(/migrate task (\d+)/.exec(mid.stderr)![1]);
+    const [target] = await held();
+    const [tHost] = await db<{ hostname: string }>('SELECT hostname FROM hostinfo WHERE id = ?', [target!.hostinfo_id]);
+    expect(await leftovers(tHost!.hostname, target!.port)).toMatch(/process/);
+    const c2 = await lab.run(['task', 'cancel', String(t2), '--yes', '--reason', 'cancel test']);
+    expect({ code: c2.code, err: c2.code ? c2.stderr : '' }).toEqual({ code: 0, err: '' });
+    // a server of the instance still listens there: the port stays held until the undo removed it
+    expect(await held()).toEqual([target]);
+    const undo = await undoTasks();
+    expect(undo.map((t) => t.status)).toEqual(['pending']);
+    const busy = await lab.run(['instance', 'migrate', NAME, '--yes']);
+    expect({ code: busy.code, err: busy.stderr }).toEqual({ code: 9, err: expect.stringContaining(`has an unfinished migrate_undo task ${undo[0]!.id} (pending)`) });
+    const u = await lab.run(['task', 'resume', String(undo[0]!.id)]);
+    expect({ code: u.code, err: u.code ? u.stderr : '' }).toEqual({ code: 0, err: '' });
+    await w.waitAcks(30);
+  } finally {
+    await w.stop();
+  }
+  const [target] = (await db<{ params: string }>('SELECT params FROM task_queue WHERE custins_id = ? AND flow = ? ORDER BY id DESC LIMIT 1', [rec.custins_id, 'migrate'])).map((r) => (typeof r.params === 'string' ? JSON.parse(r.params) : r.params).target as { host: string; port: number });
+  expect(await leftovers(target!.host, target!.port)).toBe('');
+  expect(await held()).toEqual([]);
+  expect(await capacity()).toEqual(cap0);
+  expect((await undoTasks()).map((t) => t.status)).toEqual(['done']);
+  expect(await pair()).toEqual(before);
+  await checkNoLoss('t_cancel', w);
+  await checkMetadbMatchesHosts();
 });
 
 test('migrate the standby under a write load: rebuilt elsewhere, old one removed after, metadb and capacity follow, nothing lost', async () => {
@@ -257,7 +314,8 @@ test('migrate the master: a switchover, then the old master migrated as the stan
   expect(after.slave.host).not.toBe(before.master.host);
   expect(await leftovers(before.master.host, before.master.port)).toBe('');
   await checkNoLoss('t_master', w);
-  await checkMetadbMatchesHosts();
+  // the new master's own channel was stopped by the switchover: info, and show --live exits 0
+  expect(await checkMetadbMatchesHosts()).toBe('info');
   process.stderr.write(`lifecycle-migrate: master migrate: ${w.acked.length} acked writes, longest write gap ${w.maxGapMs} ms\n`);
   expect(w.maxGapMs).toBeLessThan(9000);
 });

@@ -90,9 +90,9 @@ const CASES: DryCase[] = [
     shows: () => ['"dry_run": true', '"command": "touch x"'],
   },
   { name: 'go2vm', args: (f) => ['go2vm', f.runningVm, '--dry-run', '--', 'touch x'], shows: (f) => [`targets (1): ${f.runningVm} (`, ' via ', `remote [${f.runningVm}]: touch x`] },
-  { name: 'hyapi start_vm', args: (f) => ['hyapi', 'start_vm', `vm_name=${f.stoppedVm}`, '--dry-run', '--yes'], shows: (f) => ['"dry_run": true', `"virsh start ${f.stoppedVm}"`, 'UPDATE vm SET status'] },
-  { name: 'hyapi stop_vm', args: (f) => ['hyapi', 'stop_vm', `vm_name=${f.runningVm}`, '--dry-run', '--yes'], shows: (f) => [`"virsh shutdown ${f.runningVm}"`, 'UPDATE vm SET status'] },
-  { name: 'hyapi reboot_vm', args: (f) => ['hyapi', 'reboot_vm', `vm_name=${f.runningVm}`, '--dry-run', '--yes', '-o', 'table'], shows: (f) => ['dry run: reboot_vm', `virsh reboot ${f.runningVm}`] },
+  { name: 'hyapi start_vm', args: (f) => ['hyapi', 'start_vm', `vm_name=${f.stoppedVm}`, '--dry-run', '--yes'], shows: (f) => ['"dry_run": true', `"virsh start ${f.stoppedVmUuid}"`, 'UPDATE vm SET status'] },
+  { name: 'hyapi stop_vm', args: (f) => ['hyapi', 'stop_vm', `vm_name=${f.runningVm}`, '--dry-run', '--yes'], shows: (f) => [`"virsh shutdown ${f.runningVmUuid}"`, 'UPDATE vm SET status'] },
+  { name: 'hyapi reboot_vm', args: (f) => ['hyapi', 'reboot_vm', `vm_name=${f.runningVm}`, '--dry-run', '--yes', '-o', 'table'], shows: (f) => ['dry run: reboot_vm', `virsh reboot ${f.runningVmUuid}`] },
   {
     name: 'hyapi add_natgw_acl',
     args: (f) => ['hyapi', 'add_natgw_acl', `natgw_id=${f.natgw}`, 'direction=ingress', 'protocol=tcp', 'src_cidr=198.51.100.0/24', 'dst_cidr=172.16.1.0/24', 'port_range=22/22', '--dry-run'],

@@ -257,7 +257,7 @@ test('every command that needs a role has a case, and instance step one per acti
 });
 
 const below = (needs: Case['needs']): Array<keyof typeof USERS> => (['none', 'read', 'operator'] as const).filter((u) => u === 'none' || RANK[u] < RANK[needs]);
-const label = (c: Case): string => `${c.what} (${c.args({ ins: 'INS', taskId: 0, customRoute: 'RTE', lockedNc: 'LNC', nc: 'NC', ncSet: 'NCS', ncs: [], runningVm: 'VM', stoppedVm: 'VM', tianjiCluster: 'C', tianjiMachine: 'M', panguCluster: 'P', freeDisk: 'CS:DEV', vpc: 'VPC', routeCidr: 'CIDR', nextHop: 'IP', natgw: 'NGW', aclId: 0 }).join(' ')})`;
+const label = (c: Case): string => `${c.what} (${c.args({ ins: 'INS', taskId: 0, customRoute: 'RTE', lockedNc: 'LNC', nc: 'NC', ncSet: 'NCS', ncs: [], runningVm: 'VM', stoppedVm: 'VM', runningVmUuid: 'UUID', stoppedVmUuid: 'UUID', tianjiCluster: 'C', tianjiMachine: 'M', panguCluster: 'P', freeDisk: 'CS:DEV', vpc: 'VPC', routeCidr: 'CIDR', nextHop: 'IP', natgw: 'NGW', aclId: 0 }).join(' ')})`;
 
 describe('below the role: exit 6 naming the role, nothing written', () => {
   test.each(CASES.map((c) => [label(c), c] as const))('%s', async (_, c) => {

@@ -14,6 +14,9 @@ export interface LabNames {
   ncs: string[];
   runningVm: string;
   stoppedVm: string;
+  /** Their libvirt domain UUIDs (virsh is addressed by UUID). */
+  runningVmUuid: string;
+  stoppedVmUuid: string;
   tianjiCluster: string;
   tianjiMachine: string;
   panguCluster: string;
@@ -35,8 +38,8 @@ export async function labNames(ctx: Context): Promise<LabNames> {
     return r;
   };
   const ncs = (await houyi.query<{ hostname: string }>("SELECT hostname FROM nc WHERE status = 'online' ORDER BY hostname LIMIT 3")).map((r) => r.hostname);
-  const running = await one<{ name: string }>(houyi, "SELECT v.name FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' AND n.status = 'online' ORDER BY v.id LIMIT 1");
-  const stopped = await one<{ name: string }>(houyi, "SELECT v.name FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'stopped' AND n.status = 'online' ORDER BY v.id LIMIT 1");
+  const running = await one<{ name: string; uuid: string }>(houyi, "SELECT v.name, v.uuid FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'running' AND n.status = 'online' ORDER BY v.id LIMIT 1");
+  const stopped = await one<{ name: string; uuid: string }>(houyi, "SELECT v.name, v.uuid FROM vm v JOIN nc n ON n.id = v.nc_id WHERE v.status = 'stopped' AND n.status = 'online' ORDER BY v.id LIMIT 1");
   const tj = await one<{ cluster: string; machine: string }>(ctx.db('tianji'), 'SELECT c.name AS cluster, m.hostname AS machine FROM tj_cluster c JOIN machine m ON m.cluster_id = c.id ORDER BY c.id, m.id LIMIT 1');
   const pc = await one<{ name: string }>(ctx.db('pangu'), 'SELECT name FROM pangu_cluster ORDER BY id LIMIT 1');
   const disk = await one<{ d: string }>(
@@ -52,6 +55,8 @@ export async function labNames(ctx: Context): Promise<LabNames> {
     ncs,
     runningVm: running.name,
     stoppedVm: stopped.name,
+    runningVmUuid: running.uuid,
+    stoppedVmUuid: stopped.uuid,
     tianjiCluster: tj.cluster,
     tianjiMachine: tj.machine,
     panguCluster: pc.name,

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { RemoteError } from '../../src/core/errors.js';
-import { allowedFrom, confirmingState, domstateCommand, houyiStatus, parseDomstate, powerCommand } from '../../src/houyi/virsh.js';
+import { BadRowError } from '../../src/rds/domain.js';
+import { allowedFrom, confirmingState, domainUuid, domstateCommand, houyiStatus, parseDomstate, powerCommand } from '../../src/houyi/virsh.js';
 
 describe('virsh commands', () => {
   it('maps actions to virsh verbs', () => {
@@ -15,6 +16,22 @@ describe('virsh commands', () => {
     const cmd = powerCommand('start', name);
     const argv = JSON.parse(execFileSync('sh', ['-c', `printf_json() { node -e 'process.stdout.write(JSON.stringify(process.argv.slice(1)))' -- "$@"; }; set -- ${cmd}; printf_json "$@"`], { encoding: 'utf8' })) as string[];
     expect(argv).toEqual(['virsh', 'start', name]);
+  });
+});
+
+describe('domain UUID from houyi', () => {
+  it('accepts a libvirt UUID (lower-cased) and nothing else, naming table, key and column', () => {
+    expect(domainUuid({ name: '1', uuid: '6F1C2B7E-0A3D-4C55-A1B2-0123456789AB' })).toBe('6f1c2b7e-0a3d-4c55-a1b2-0123456789ab');
+    for (const uuid of [null, '', '1', 'vm-001', '6f1c2b7e-0a3d-4c55-a1b2-0123456789ab; reboot', '6f1c2b7e0a3d4c55a1b20123456789ab', '-6f1c2b7e-0a3d-4c55-a1b2-0123456789a']) {
+      let err: unknown;
+      try {
+        domainUuid({ name: '1', uuid });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(BadRowError);
+      expect((err as Error).message).toMatch(/^metadb row houyi\.vm name=1: column uuid holds .*, which is not a libvirt domain UUID/);
+    }
   });
 });
 

@@ -59,6 +59,19 @@ describe('virsh stand-in', () => {
     expect(info).not.toContain('CPU time');
   });
 
+  test('a domain argument is an id first, then a UUID, then a name (real virsh order); host= keeps a renamed domain on its VM', () => {
+    const lib = path.join(root, 'var/lib/libvirt/lab');
+    // A shut-off domain named "2" (its VM is vm-020): no running domain has id 2, so "2" is the name.
+    fs.writeFileSync(path.join(lib, '2.conf'), 'name=2\nid=7\nuuid=00000000-0000-4000-a000-000000000007\nvcpu=1\nmemory_kib=1024\nhost=vm-020\n');
+    try {
+      expect(virsh('dominfo', '2').stdout).toContain('UUID:           00000000-0000-4000-a000-000000000007');
+      expect(virsh('domstate', '00000000-0000-4000-a000-000000000007')).toEqual({ code: 0, stdout: 'shut off\n\n', stderr: '' });
+      expect(virsh('dominfo', '00000000-0000-4000-a000-000000000002').stdout).toContain('Name:           vm-002');
+    } finally {
+      fs.rmSync(path.join(lib, '2.conf'));
+    }
+  });
+
   test('errors: unknown or hostile domain, wrong state, a start that fails, unknown command', () => {
     expect(virsh('domstate', 'vm-999')).toEqual({ code: 1, stdout: '\n', stderr: "error: failed to get domain 'vm-999'\n" });
     expect(virsh('dominfo', '../../etc/passwd')).toMatchObject({ code: 1, stderr: "error: failed to get domain '../../etc/passwd'\n" });

@@ -20,8 +20,9 @@ export function register(cmd: Command, run: Runner): void {
     .option('--live', 'also ask both servers: version, read_only, replication threads and lag')
     .addHelpText(
       'after',
-      '\nWith --live the exit status is 4 when a server does not answer or a replication thread is not\n' +
-        'running.\n' +
+      '\nWith --live the exit status is 4 when a server does not answer or a standby\'s replication thread is\n' +
+        'not running. A master\'s own channel toward its standby stopped (the state HA leaves after a\n' +
+        'switchover or failover) is shown as info (CHECK column, json "check"/"note"), not a failure.\n' +
         examples('rdsctl instance show rm-2ze1abcd', 'rdsctl instance show rm-2ze1abcd --live', 'rdsctl instance show 42 -o json | jq .hosts'),
     )
     .action(async (instance: string, o: { output: string; live?: boolean }) => {
@@ -67,11 +68,11 @@ export async function show(opts: Options, ctx: Context): Promise<number> {
     sections.push({
       title: 'Live',
       table: {
-        headers: ['ROLE', 'HOST', 'ANSWERS', 'VERSION', 'READ_ONLY', 'REPLICATES FROM', 'IO', 'SQL', 'LAG', 'ERROR'],
-        rows: v.live.map((l) => [l.role, l.host, l.reachable, l.version, l.read_only, l.replicating_from, l.slave_io_running, l.slave_sql_running, l.seconds_behind_master, l.error ?? l.last_error]),
+        headers: ['ROLE', 'HOST', 'ANSWERS', 'VERSION', 'READ_ONLY', 'REPLICATES FROM', 'IO', 'SQL', 'LAG', 'CHECK', 'ERROR'],
+        rows: v.live.map((l) => [l.role, l.host, l.reachable, l.version, l.read_only, l.replicating_from, l.slave_io_running, l.slave_sql_running, l.seconds_behind_master, l.note ? `${l.check}: ${l.note}` : l.check, l.error ?? l.last_error]),
       },
     });
-    unhealthy = v.live.some((l) => !l.reachable || l.error !== null || l.slave_io_running !== 'Yes' || l.slave_sql_running !== 'Yes');
+    unhealthy = v.live.some((l) => l.check === 'fail');
   }
   printSections(ctx.io, opts.output, sections, v);
   return unhealthy ? ExitCode.UNHEALTHY : ExitCode.OK;
