@@ -136,7 +136,7 @@ const CASES: DryCase[] = [
   { name: 'instance step skip', args: (f) => ['instance', 'step', f.ins, 'skip', '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
   { name: 'instance step goto', args: (f) => ['instance', 'step', f.ins, 'goto', '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
   { name: 'instance step cancel', args: (f) => ['instance', 'step', f.ins, 'cancel', '--dry-run', '--yes'], shows: (f) => ['dry run: instance step cancel', f.ins, /^note: would mark task \d+ cancelled now \(no runner holds it\)$/m] },
-  ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `task ${a}`, args: (f) => ['task', a, String(f.taskId), '--dry-run'], shows: (f) => [`dry run: task ${a} (task ${f.taskId}, install v1 on instance `, f.ins, /^note: would /m] })),
+  ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `task ${a}`, args: (f) => ['task', a, String(f.taskId), '--dry-run'], shows: (f) => [`dry run: task ${a} (task ${f.taskId}, install v2 on instance `, f.ins, /^note: would /m] })),
   { name: 'task skip', args: (f) => ['task', 'skip', String(f.taskId), '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
   { name: 'task goto', args: (f) => ['task', 'goto', String(f.taskId), '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
   { name: 'task cancel', args: (f) => ['task', 'cancel', String(f.taskId), '--dry-run', '--yes'], shows: (f) => [`dry run: task cancel (task ${f.taskId}`, /^note: would mark task \d+ cancelled now/m] },
