@@ -10,6 +10,9 @@ const shared = {
 };
 
 export default {
+  // The first in-process run of the CLI in a file loads every verb (test/support/run.ts): about a
+  // second on a quiet machine, more than Jest's default 5 s at load 25. A hung test still fails.
+  testTimeout: 30_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -62,7 +62,7 @@ export interface MigratePlan {
   placement: Placement;
 }
 
-export async function migratePrecheck(ctx: Context, p: Pair, toNc: string | null, moving: 'standby' | 'master' = 'standby'): Promise<MigratePlan> {
+export async function migratePrecheck(ctx: Context, p: Pair, toNc: string | null, moving: 'standby' | 'master' = 'standby', room?: { cpu: number; memMb: number; diskGb: number }): Promise<MigratePlan> {
   const db = ctx.db('dbaas');
   await refuseIfBusy(db, p);
   const rows = await instanceRows(db, p.custins.id);
@@ -87,6 +87,7 @@ export async function migratePrecheck(ctx: Context, p: Pair, toNc: string | null
       peerHostinfoId: peer.hostinfoId,
       peerCluster,
       toNc,
+      ...(room ? { room: { cpu: Math.max(room.cpu, row.cpu), memMb: Math.max(room.memMb, row.mem_mb), diskGb: Math.max(room.diskGb, row.disk_gb) } } : {}),
     },
   };
 }

@@ -24,11 +24,14 @@ export interface Placement {
   peerHostinfoId: number;
   peerCluster: string | null;
   toNc: string | null;
+  /** room the target must have (a resize's new class), when more than `need`, which is all that is taken now */
+  room?: Need;
 }
 
 type Candidate = HostCandidate & { zone: string; ssh_port: number; status: string; locked: number };
 
 const freeMem = (h: HostCandidate): number => h.mem_total_mb - h.mem_allocated_mb;
+const room = (p: Placement): Need => p.room ?? p.need;
 
 /** Pure: the target (or why none), given the locked candidates and the ports used on each. */
 export function chooseTarget(hosts: Candidate[], p: Placement, used: Map<number, Set<number>>): TargetChoice | string {
@@ -45,12 +48,12 @@ export function chooseTarget(hosts: Candidate[], p: Placement, used: Map<number,
     if (h.id === p.peerHostinfoId) return `--to-nc ${p.toNc} holds the instance's other node: master and standby must be on different NCs`;
     if (h.status !== 'online') return `--to-nc ${p.toNc} is ${h.status}`;
     if (h.locked) return `--to-nc ${p.toNc} is locked`;
-    if (!fits(h, p.need)) return `--to-nc ${p.toNc} has no room for ${p.need.cpu} cpu, ${p.need.memMb} MB, ${p.need.diskGb} GB (free ${h.cpu_total - h.cpu_allocated} cpu, ${freeMem(h)} MB, ${h.disk_total_gb - h.disk_allocated_gb} GB)`;
+    if (!fits(h, room(p))) return `--to-nc ${p.toNc} has no room for ${room(p).cpu} cpu, ${room(p).memMb} MB, ${room(p).diskGb} GB (free ${h.cpu_total - h.cpu_allocated} cpu, ${freeMem(h)} MB, ${h.disk_total_gb - h.disk_allocated_gb} GB)`;
     const port = portOn(h);
     return port === null ? `--to-nc ${p.toNc} has no free port in ${h.port_min}-${h.port_max}` : { host: h, port };
   }
   const ok = hosts
-    .filter((h) => h.status === 'online' && !h.locked && h.id !== p.fromHostinfoId && h.id !== p.peerHostinfoId && fits(h, p.need) && portOn(h) !== null)
+    .filter((h) => h.status === 'online' && !h.locked && h.id !== p.fromHostinfoId && h.id !== p.peerHostinfoId && fits(h, room(p)) && portOn(h) !== null)
     .sort(
       (a, b) =>
         Number(b.zone === p.zone) - Number(a.zone === p.zone) ||
@@ -59,7 +62,7 @@ export function chooseTarget(hosts: Candidate[], p: Placement, used: Map<number,
         a.hostname.localeCompare(b.hostname),
     );
   const h = ok[0];
-  if (!h) return `no online unlocked RDS NC other than the instance's two has room for ${p.need.cpu} cpu, ${p.need.memMb} MB, ${p.need.diskGb} GB and a free port`;
+  if (!h) return `no online unlocked RDS NC other than the instance's two has room for ${room(p).cpu} cpu, ${room(p).memMb} MB, ${room(p).diskGb} GB and a free port`;
   return { host: h, port: portOn(h)! };
 }
 

@@ -47,6 +47,8 @@ const MUTATING: Record<string, string[]> = {
   'instance stop': ['instance', 'stop', '--help'],
   'instance restart': ['instance', 'restart', '--help'],
   'instance migrate': ['instance', 'migrate', '--help'],
+  'instance resize': ['instance', 'resize', '--help'],
+  'instance upgrade': ['instance', 'upgrade', '--help'],
   'nc evacuate': ['nc', 'evacuate', '--help'],
   'instance ha': ['instance', 'ha', '--help'],
   'instance encrypt': ['instance', 'encrypt', '--help'],

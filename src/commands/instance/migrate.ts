@@ -85,7 +85,7 @@ export interface MigrationRecord {
  * run in the foreground with progress lines prefixed by `prefix`. Also what `nc evacuate` runs
  * for each instance. Returns the record and the exit code; prints nothing on stdout.
  */
-export async function runMigration(ctx: Context, ref: string, o: { role: 'standby' | 'master'; toNc: string | null; leaseTtlSec: number; reason: string | null; prefix?: string }): Promise<{ rec: MigrationRecord; exitCode: number }> {
+export async function runMigration(ctx: Context, ref: string, o: { role: 'standby' | 'master'; toNc: string | null; leaseTtlSec: number; reason: string | null; prefix?: string; room?: { cpu: number; memMb: number; diskGb: number } }): Promise<{ rec: MigrationRecord; exitCode: number }> {
   const db = ctx.db('dbaas');
   const prefix = o.prefix ?? '';
   let p = await loadPair(ctx, ref);
@@ -104,7 +104,7 @@ export async function runMigration(ctx: Context, ref: string, o: { role: 'standb
     if (!failed) p = await loadPair(ctx, p.custins.ins_name);
   }
   if (!failed) {
-    const plan = await migratePrecheck(ctx, p, o.toNc);
+    const plan = await migratePrecheck(ctx, p, o.toNc, 'standby', o.room);
     const q = await enqueueMigrate(db, p, plan, { createdBy: ctx.osUser, reason: o.reason });
     tasks.push(q.taskId);
     to = `${q.target.host}:${q.target.port}`;
