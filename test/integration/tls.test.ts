@@ -23,7 +23,9 @@ import { startRogue, type Rogue } from '../support/rogue-mysql.js';
 jest.setTimeout(600_000);
 
 const NAME = `rm-tls${randomBytes(4).toString('hex')}`;
-const CLASS = 'rds.mysql.s2.large';
+// A class of the test's own with the seed's per-class setting (the lab seeds it ON for the
+// dedicated rds.mysql.c1.* classes, whose 16 GB+ buffer pools a test lab should not run).
+const CLASS = `rds.mysql.tls${randomBytes(3).toString('hex')}`;
 let lab: TestLab;
 let rec: InstanceRecord;
 let suPw: string;
@@ -73,6 +75,9 @@ function client(host: string, port: number, extra: string[], sql: string): { sta
 
 beforeAll(async () => {
   lab = sharedLab();
+  await dbaas("INSERT INTO instance_class (class_code, engine, cpu, mem_mb, max_connections, max_iops, sort_order) VALUES (?, 'mysql', 2, 2048, 300, 600, 998)", [CLASS]);
+  await dbaas("INSERT INTO mycnf_template (engine, version, class_code, name, value) SELECT engine, version, ?, 'require_secure_transport', 'ON' FROM engine_version WHERE engine = 'mysql'", [CLASS]);
+  expect((await dbaas<{ n: number }>("SELECT COUNT(*) AS n FROM mycnf_template WHERE class_code IN ('rds.mysql.c1.large', 'rds.mysql.c1.xlarge') AND name = 'require_secure_transport' AND value = 'ON'"))[0]!.n).toBeGreaterThan(0);
   const r = await lab.run(['instance', 'create', '--name', NAME, '--class', CLASS, '--reason', 'tls test', '-o', 'json']);
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
   rec = json<InstanceRecord>(r);
@@ -82,6 +87,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (rec) await lab.run(['instance', 'delete', NAME, '--yes', '--reason', 'tls test cleanup']);
+  await dbaas('DELETE FROM mycnf_template WHERE class_code = ?', [CLASS]);
+  await dbaas('DELETE FROM instance_class WHERE class_code = ?', [CLASS]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
