@@ -268,6 +268,25 @@ async function changeMaster(c: CloneCtx, replica: Node, peer: Node): Promise<str
   return `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, ${await replicationTls(c.db, c.custins.id, replica.layout)}`;
 }
 
+/**
+ * The maintenance accounts and the replicator come with the restored data, bound to the source
+ * pair's addresses: here they are bound to the clone's own (created where missing, the source's
+ * hosts dropped; unlogged on each server), before the two replicate from each other.
+ */
+export const doCloneBindSystemAccounts: Step = {
+  name: 'do_initialize_mysql_account_by_master',
+  role: 'master',
+  timeoutSec: 60,
+  effect: 'remote',
+  plan: (nd, v) => [`SQL over TCP to ${nd.ip}:${nd.port} and ${v.peer.ip}:${v.peer.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; CREATE USER … IDENTIFIED BY <masked> / GRANT for the clone's addresses, DROP USER for the source's`],
+  async probe(c) {
+    return (await a.pairAccountsBound(c, c.master)) && (await a.pairAccountsBound(c, c.slave));
+  },
+  async run(c) {
+    return a.bindPairAccounts(c, [c.master, c.slave]);
+  },
+};
+
 /** The standby, restored from the same set, replicates from the set's GTID position: it gets the replay from the new master. */
 export const doCloneInstallDuallmasterSlave: Step = {
   name: 'do_install_duallmaster_slave',
@@ -351,7 +370,7 @@ export const CLONE_FLOW_V1: ReadonlyArray<Step> = [
   h.doCheckStartInstanceSuccessSlave,
   doSetGtidFromBackupSet,
   doApplyBinlogUntilTime,
-  notForClone(a.doInitializeMysqlAccountByMaster, `the maintenance accounts ${RESTORED}`),
+  doCloneBindSystemAccounts,
   notForClone(a.doGrantMasterByMaster, `their grants ${RESTORED}`),
   a.doInstallPluginFor55Master,
   a.doInstallPluginFor55Slave,

@@ -1,6 +1,6 @@
 import type { Db } from '../remote/mysql.js';
 import { openInstance, type InstanceSession } from '../remote/mysql-instance.js';
-import { maintainUsers, secretOf } from '../rds/accounts.js';
+import { HA_USER, secretOf } from '../rds/accounts.js';
 import { mapLimit } from '../core/concurrency.js';
 import type { Check, CheckOutcome } from './types.js';
 import { haView } from '../ha/view.js';
@@ -19,9 +19,7 @@ const CONCURRENCY = 8;
 
 /** The maintenance user whose grants cover SHOW SLAVE STATUS. */
 export function haUser(): string {
-  const u = maintainUsers().find((m) => m.privilege === 'HA');
-  if (!u) throw new Error('do_calculate_maintain_user_list has no HA maintenance user');
-  return u.name;
+  return HA_USER;
 }
 
 // Last_SQL_Error quotes the failed statement, and a replicated CREATE USER or CHANGE MASTER

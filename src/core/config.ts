@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 
@@ -53,6 +54,18 @@ export interface Profile {
    * address rdsctl dialled is refused before any credential is sent.
    */
   tls?: TlsSettings;
+  /**
+   * Where the control plane connects to instances from: the AG hosts rdsctl runs on and the HA
+   * watcher's host (IP addresses). The maintenance accounts of every pair rdsctl installs are
+   * bound to these and to the pair's own addresses, never to '%'.
+   */
+  control_addresses?: string[];
+  /**
+   * Where a connection from one NC to another arrives from when that is not the NC's own address.
+   * A lab's hosts share the jump host's network stack, so connections between them come from
+   * 127.0.0.1 (MariaDB has no MASTER_BIND to pick another); production leaves this unset.
+   */
+  nc_source_addresses?: string[];
 }
 
 export interface TlsSettings {
@@ -201,6 +214,12 @@ export function normalizeProfile(raw: unknown, where: string): Profile {
       out.tls.ca_key = t.ca_key;
     }
   }
+  for (const k of ['control_addresses', 'nc_source_addresses'] as const) {
+    const v = p[k];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v) || v.length === 0 || v.length > 32 || !v.every((a) => typeof a === 'string' && net.isIP(a) !== 0)) throw new ConfigError(`${where}.${k}: a list of 1-32 IP addresses`);
+    out[k] = [...new Set(v as string[])];
+  }
   return out;
 }
 
@@ -306,12 +325,14 @@ export function dbPassword(c: DbConnection, env: NodeJS.ProcessEnv): string | un
 
 // ---- `config set KEY VALUE`: the settable keys, their types and checks, in one table ----
 
-type Setter = { kind: 'string' | 'number' | 'enum'; values?: string[]; secret?: boolean };
+type Setter = { kind: 'string' | 'number' | 'enum' | 'list'; values?: string[]; secret?: boolean };
 const DB_KEYS: Record<string, Setter> = { dsn: { kind: 'string' }, password: { kind: 'string', secret: true }, password_env: { kind: 'string' } };
 const TOP_KEYS: Record<string, Setter> = {
   audit_log: { kind: 'string' },
   roles_source: { kind: 'enum', values: ['table', 'none'] },
   group_source: { kind: 'enum', values: ['cluster', 'zone'] },
+  control_addresses: { kind: 'list' },
+  nc_source_addresses: { kind: 'list' },
   'ssh.user': { kind: 'string' },
   'ssh.port': { kind: 'number' },
   'ssh.identity_file': { kind: 'string' },
@@ -356,6 +377,8 @@ export function setProfileKey(p: Profile, key: string, value: string): Profile {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`config set ${key}: "${value}" is not a number`);
     target[leaf] = n;
+  } else if (setter.kind === 'list') {
+    target[leaf] = value.split(',').map((x) => x.trim()).filter((x) => x !== '');
   } else if (setter.kind === 'enum') {
     if (!setter.values!.includes(value)) throw new UsageError(`config set ${key}: "${value}" is not one of ${setter.values!.join(', ')}`);
     target[leaf] = value;

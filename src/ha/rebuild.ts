@@ -1,6 +1,7 @@
 import { ConflictError, RemoteError, UnhealthyError } from '../core/errors.js';
 import { loadInstallCtx, nodesOf, pollUntil, withSu, type InstallCtx } from '../flow/install/context.js';
 import { writeMyCnf } from '../flow/install/host-setup.js';
+import { bindPairAccounts } from '../flow/install/accounts.js';
 import type { FlowDef, StepDef } from '../flow/types.js';
 import { REPLICATOR, SUPERUSER, secretOf } from '../rds/accounts.js';
 import { aliveTest, makeDirsScript, script, startScript, stopBody } from '../rds/host-ops.js';
@@ -165,6 +166,13 @@ const doConfigureStandbyReplication: Step = {
   async run(c, [n], s) {
     const gtid = (await c.remote(n!, sh`cut -f3 ${n!.layout.dataDir + '/xtrabackup_binlog_info'}`, s)).trim();
     if (!/^[0-9,-]*$/.test(gtid)) throw new RemoteError(`${n!.host}: xtrabackup_binlog_info has no GTID position (${gtid.slice(0, 80)})`, { host: n!.host });
+    // The standby's accounts came from the master's backup, bound to the pair as it was: a standby
+    // on another NC (--nc, migrate) has a new address, which the replicator and the superuser
+    // must follow on both servers (issue #16: no '%').
+    // A migrate keeps its old standby (its undo may start it replicating again) until
+    // do_remove_old_standby: its address stays bound until then.
+    const old = (c as InstallCtx & { old?: Node }).old;
+    const bound = await bindPairAccounts(c, [c.master, n!], old && old.ip !== n!.ip ? [old.ip] : []);
     const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
     const tlsOptions = await replicationTls(c.db, c.custins.id, n!.layout);
     await withSu(c, n!, async (su) => {
@@ -183,7 +191,7 @@ const doConfigureStandbyReplication: Step = {
       if (st.replica?.sqlRunning === 'No' && st.replica.lastError) throw new UnhealthyError(`${n!.host}: ${st.replica.lastError}`);
       return undefined;
     });
-    return `${n!.host} replicates from ${c.master.host} from GTID ${gtid || '-'}`;
+    return `${n!.host} replicates from ${c.master.host} from GTID ${gtid || '-'}; accounts ${bound}`;
   },
 };
 

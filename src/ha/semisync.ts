@@ -1,5 +1,6 @@
 import type { Db } from '../remote/mysql.js';
 import type { InstanceSession } from '../remote/mysql-instance.js';
+import { BINLOG_EXPIRE_SECONDS } from '../rds/mycnf.js';
 
 // Semi-synchronous replication, MariaDB's built-in implementation, lossless: with the AFTER_SYNC
 // wait point the master acknowledges a commit to its client only after the standby has the
@@ -9,9 +10,10 @@ import type { InstanceSession } from '../remote/mysql-instance.js';
 // own binlog, and with the master side on it would wait for ACKs no server can send.
 // When the standby does not answer within the class's timeout the master falls back to
 // asynchronous replication (Rpl_semi_sync_master_status OFF); the failover flow then refuses to
-// promote automatically. Binlogs expire after 7 days (they never did before).
+// promote automatically. Binlogs expire after 7 days (BINLOG_EXPIRE_SECONDS, also in every
+// my.cnf from the install on).
 
-export const BINLOG_EXPIRE_SECONDS = 7 * 86400;
+export { BINLOG_EXPIRE_SECONDS };
 export const DEFAULT_SEMISYNC_TIMEOUT_MS = 10000;
 
 export function haParams(timeoutMs: number): Array<[string, string]> {

@@ -51,6 +51,10 @@ export function labProfile(i: LabProfileInput): Profile {
       nc_known_hosts: NC_BACKUP_KNOWN_HOSTS,
     },
     ...(i.tlsCa ? { tls: { ca: i.tlsCa, ...(i.tlsCaKey ? { ca_key: i.tlsCaKey } : {}) } } : {}),
+    // rdsctl on the jump host (the lab's AG) dials instances from 127.0.0.1, and so does every lab
+    // host: they share the jump host's loopback network stack (no network namespace).
+    control_addresses: ['127.0.0.1'],
+    nc_source_addresses: ['127.0.0.1'],
   };
 }
 

@@ -2,6 +2,7 @@ import { ConflictError, DataError, RemoteError, UsageError } from '../core/error
 import { enqueue } from '../flow/enqueue.js';
 import { loadInstallCtx, pollUntil, withSu, type InstallCtx } from '../flow/install/context.js';
 import * as f from '../flow/install/host-files.js';
+import { bindPairAccounts, pairAccountsBound } from '../flow/install/accounts.js';
 import { doMakeDirSlave } from '../flow/install/host-setup.js';
 import { doFlushAdminWhitelist } from '../flow/install/network.js';
 import type { TaskRow } from '../flow/store.js';
@@ -215,14 +216,16 @@ const doRemoveOldStandby: Step = {
   timeoutSec: 120,
   effect: 'remote',
   plan: (n) => [`on ${n.host}, when its insinfo line of port ${n.port} names this instance (or is gone) and the metadb no longer points there: ${purgeScript(n.layout)}`],
-  probe: async (c, [n], s) => (await c.remote(n!, leftoversScript(n!.layout), s)).trim() === '',
+  probe: async (c, [n], s) => (await c.remote(n!, leftoversScript(n!.layout), s)).trim() === '' && (await pairAccountsBound(c, c.master)) && (await pairAccountsBound(c, c.slave)),
   async run(c, [n], s) {
     const row = (await c.db.query<{ hostinfo_id: number; port: number }>('SELECT hostinfo_id, port FROM instance WHERE id = ?', [c.mp.moving_instance_id]))[0];
     if (!row || (row.hostinfo_id === n!.hostinfoId && row.port === n!.port)) throw new ConflictError(`instance ${c.mp.moving_instance_id} still lives on ${n!.host}:${n!.port} in the metadb: not removing it`);
     const insinfo = (await c.remote(n!, readFileScript(n!.layout.insinfoFile), s)).split('\n').find((l) => l.split(/\s+/)[0] === String(n!.port));
     if (insinfo && insinfo.split(/\s+/)[1] !== c.custins.ins_name) throw new RemoteError(`${n!.host}: port ${n!.port} belongs to ${insinfo.split(/\s+/)[1]} per its insinfo file, not ${c.custins.ins_name}: not removing it`, { host: n!.host });
     const out = (await c.remote(n!, purgeScript(n!.layout), s, { timeoutSec: 110 })).trim();
-    return `${n!.host}: ${out.split('\n').join('; ')}`;
+    // The old standby is gone: its address is no longer bound to the pair's system accounts.
+    const acc = await bindPairAccounts(c, [c.master, c.slave]);
+    return `${n!.host}: ${out.split('\n').join('; ')}; accounts ${acc}`;
   },
 };
 

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../remote/mysql.js';
-import { DataError } from '../core/errors.js';
-import { accountHost, accountName, dbList, oneOf, optional, type RowRef } from './domain.js';
+import { ConfigError, DataError } from '../core/errors.js';
+import type { Profile } from '../core/config.js';
+import { accountHostList, accountName, dbList, oneOf, optional, type RowRef } from './domain.js';
 import type { InstanceTable } from './instance-tables.js';
+import type { InstanceSession } from '../remote/mysql-instance.js';
+import { sqlAccount, sqlIdent } from './sql-text.js';
 
 // The MySQL accounts of a custins. Rows in custins_account describe them; passwords live in
 // custins_secret and are read only by code that logs in. A password is generated once and kept:
@@ -15,6 +18,7 @@ export interface AccountSpec {
   type: AccountType;
   /** ALL, HA, REPLICATION, ReadWrite */
   privilege: string;
+  /** The hosts the account is bound to: one, or a comma list (system accounts: accountHostsOf). */
   host: string;
   dbs?: string[];
 }
@@ -31,18 +35,62 @@ export interface AccountRow {
 
 /** The control plane's own superuser: what rdsctl logs in as once root is dropped. */
 export const SUPERUSER = 'aliyun_root';
+/** The HA service's account (REPLICA MONITOR, no data rights): `check rds` logs in as it. */
+export const HA_USER = 'aurora';
 export const REPLICATOR = 'replicator';
 
-/** do_calculate_maintain_user_list: the maintenance users every instance has. */
-export function maintainUsers(): AccountSpec[] {
+/**
+ * Where the system accounts connect from. They are bound to exactly these addresses, never '%'
+ * (issue #16): a leaked maintenance password is then no use from anywhere else.
+ */
+export interface AccountSources {
+  /** The AG hosts rdsctl and the HA watcher run on (profile control_addresses). */
+  control: string[];
+  /** The pair's own addresses (master and standby IPs): replication, and agents on the NCs. */
+  pair: string[];
+  /** Where NC-to-NC connections arrive from when not from the NC's address (profile nc_source_addresses: a lab's 127.0.0.1). */
+  ncSource: string[];
+}
+
+export function accountSources(profile: Pick<Profile, 'name' | 'control_addresses' | 'nc_source_addresses'>, pairIps: string[]): AccountSources {
+  if (!profile.control_addresses?.length) {
+    throw new ConfigError(`profile "${profile.name}" has no control_addresses: the maintenance accounts of a pair are bound to the addresses rdsctl connects from`, {
+      hint: 'set them: rdsctl config set control_addresses <AG address>[,<AG address>…]',
+    });
+  }
+  return { control: profile.control_addresses, pair: pairIps, ncSource: profile.nc_source_addresses ?? [] };
+}
+
+function hostList(...lists: string[][]): string {
+  return [...new Set(lists.flat())].join(',');
+}
+
+/**
+ * do_calculate_maintain_user_list: the maintenance users every instance has.
+ * - aliyun_root (the one account with GRANT OPTION): rdsctl and the HA flows from the AG, on-host
+ *   tools over the socket (localhost: mariadb-backup) and from the pair's NCs.
+ * - aurora: the HA service, from the AG only.
+ */
+export function maintainUsers(src: AccountSources): AccountSpec[] {
   return [
-    { name: SUPERUSER, type: 'maintain', privilege: 'ALL', host: '%' },
-    { name: 'aurora', type: 'maintain', privilege: 'HA', host: '%' },
+    { name: SUPERUSER, type: 'maintain', privilege: 'ALL', host: hostList(['localhost'], src.control, src.pair, src.ncSource) },
+    { name: HA_USER, type: 'maintain', privilege: 'HA', host: hostList(src.control) },
   ];
 }
 
-export function replicatorUser(): AccountSpec {
-  return { name: REPLICATOR, type: 'replicator', privilege: 'REPLICATION', host: '%' };
+/** The replicator: each server of the pair replicates from the other, so from the pair's addresses only. */
+export function replicatorUser(src: AccountSources): AccountSpec {
+  return { name: REPLICATOR, type: 'replicator', privilege: 'REPLICATION', host: hostList(src.pair, src.ncSource) };
+}
+
+/** The system accounts as they must be for a pair at these addresses (after a move or a clone, too). */
+export function systemAccountSpecs(src: AccountSources): AccountSpec[] {
+  return [...maintainUsers(src), replicatorUser(src)];
+}
+
+/** The hosts of an account row or spec. */
+export function hostsOf(a: { host: string }): string[] {
+  return a.host.split(',');
 }
 
 /** 24 characters with upper, lower and digits: passes the console's rule and needs no escaping. */
@@ -98,7 +146,7 @@ export function checkAccountRow(r: AccountRow): AccountRow {
   const ref: RowRef = { table: 'dbaas.custins_account', key: `custins_id=${r.custins_id} account_name=${JSON.stringify(r.account_name)}` };
   accountName(ref, 'account_name', r.account_name);
   oneOf(ref, 'account_type', r.account_type, ['root', 'replicator', 'maintain', 'normal']);
-  accountHost(ref, 'host', r.host);
+  accountHostList(ref, 'host', r.host);
   oneOf(ref, 'privilege', r.privilege, ['ALL', 'HA', 'REPLICATION', 'ReadWrite']);
   optional(ref, 'dbs', r.dbs, dbList);
   return r;
@@ -145,4 +193,38 @@ export async function activateAccountsAndDbs(tx: Db, custinsId: number): Promise
   const a = await tx.execute("UPDATE custins_account SET status = 'active' WHERE custins_id = ? AND status = 'creating' AND account_type <> 'root'", [custinsId]);
   await tx.execute("UPDATE custins_db SET status = 'active' WHERE custins_id = ? AND status = 'creating'", [custinsId]);
   return a.affectedRows;
+}
+
+/**
+ * Bind accounts on one server to exactly their hosts: a missing user@host is created (with its
+ * password and grants), any other host of the same user is dropped. Unlogged (sql_log_bin = 0):
+ * every server is bound on its own, so nothing with a password reaches a binlog and the standby
+ * never applies a DROP of an account it still needs. For the pair's system accounts after the
+ * pair's addresses changed (a standby moved, a clone restored from another pair's data).
+ */
+export async function bindAccounts(su: InstanceSession, accounts: Array<{ spec: AccountSpec; password: string }>): Promise<{ created: string[]; dropped: string[] }> {
+  const created: string[] = [];
+  const dropped: string[] = [];
+  await su.query('SET SESSION sql_log_bin = 0');
+  try {
+    for (const { spec, password } of accounts) {
+      const want = hostsOf(spec);
+      const have = (await su.query<{ Host: string }>('SELECT Host FROM mysql.user WHERE User = ?', [spec.name])).map((r) => String(r.Host));
+      for (const h of want) {
+        const acc = sqlAccount(spec.name, h);
+        if (!have.includes(h)) {
+          await su.query(`CREATE USER ${acc} IDENTIFIED BY ?`, [password]);
+          created.push(`${spec.name}@${h}`);
+        }
+        for (const g of grantsFor(spec, acc, sqlIdent)) await su.query(g);
+      }
+      for (const h of have.filter((x) => !want.includes(x))) {
+        await su.query(`DROP USER ${sqlAccount(spec.name, h)}`);
+        dropped.push(`${spec.name}@${h}`);
+      }
+    }
+  } finally {
+    await su.query('SET SESSION sql_log_bin = 1');
+  }
+  return { created, dropped };
 }

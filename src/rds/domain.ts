@@ -103,6 +103,12 @@ export function accountHost(ref: RowRef, column: string, v: unknown): string {
   return matches(ref, column, v, ACCOUNT_HOST_RE, "an account host (%, an address or pattern, no quotes or spaces)");
 }
 
+/** One account host, or a comma list of up to 16 (the system accounts are bound to several addresses). */
+export function accountHostList(ref: RowRef, column: string, v: unknown): string {
+  if (typeof v !== 'string' || v.split(',').length > 16 || !v.split(',').every((h) => ACCOUNT_HOST_RE.test(h))) bad(ref, column, v, 'an account host or a comma list of them (%, addresses or patterns, no quotes or spaces)');
+  return v;
+}
+
 export function dbName(ref: RowRef, column: string, v: unknown): string {
   return matches(ref, column, v, DB_NAME_RE, 'a database name');
 }

@@ -140,9 +140,25 @@ export function startingOrAliveProbe(l: HostLayout): string {
   return `${aliveTest(l)} || ${serverProcessTest(l)}`;
 }
 
-/** TERM, wait up to 30 s for a clean shutdown, then KILL. Quiet when nothing runs. */
+/** How long a stop waits for mysqld to finish its shutdown before it reports the stop as stuck. */
+export const STOP_WAIT_SEC = 30;
+
+/**
+ * Graceful stop: SIGTERM, which mysqld handles as `mysqladmin shutdown` does (connections closed,
+ * InnoDB flushed, binlog closed), then wait for the pid to exit. A shutdown still running after
+ * STOP_WAIT_SEC is reported as stuck (exit 1, one line on stderr naming the pid, its process state
+ * and the error log) and the server is left alone: a kill -9 skips the shutdown (the next start is
+ * a crash recovery, a semi-sync master's last commits may not be on its standby, a stuck stop's
+ * cause is gone from view), so the operator decides, knowing why it hangs. Quiet when nothing runs.
+ */
 export function stopBody(l: HostLayout): string {
-  return `if ${aliveTest(l)}; then kill -TERM "$p"; i=0; while kill -0 "$p" 2>/dev/null; do i=$((i+1)); if [ $i -ge 600 ]; then kill -KILL "$p" 2>/dev/null || true; break; fi; sleep 0.05; done; echo "stopped pid $p"; else echo "not running"; fi`;
+  const ticks = STOP_WAIT_SEC * 20;
+  return (
+    `if ${aliveTest(l)}; then kill -TERM "$p"; i=0; while kill -0 "$p" 2>/dev/null; do i=$((i+1)); ` +
+    `if [ $i -ge ${ticks} ]; then st=$(sed -n 's/^[0-9]* (.*) \\([A-Za-z]\\) .*/\\1/p' "/proc/$p/stat" 2>/dev/null); ` +
+    sh`echo "stop stuck: mysqld pid $p of port ${String(l.port)} still runs ${String(STOP_WAIT_SEC)} s after SIGTERM (process state \${st:-?}); not killed (kill -9 means crash recovery at the next start), see "${l.errorLog} >&2; exit 1; fi; ` +
+    'sleep 0.05; done; echo "stopped pid $p"; else echo "not running"; fi'
+  );
 }
 
 export function errorLogTail(l: HostLayout, lines = 5): string {

@@ -8,7 +8,26 @@ import type { Db } from '../remote/mysql.js';
 // do_build_mysql_params renders each host's my.cnf from those rows plus what only the host
 // knows (paths, address, port, server_id, read_only on the standby).
 
-/** What every instance gets unless the catalogue says otherwise. */
+/** Binlogs expire after 7 days: in my.cnf from the install on (a restart keeps it), and set live by HA's semisync step. */
+export const BINLOG_EXPIRE_SECONDS = 7 * 86400;
+
+/**
+ * performance_schema is on for classes with at least this much memory. Measured on the lab's
+ * MariaDB 10.11 (SHOW ENGINE PERFORMANCE_SCHEMA STATUS, table_open_cache 2000 as the template
+ * sets): its buffers are sized at start-up and take 98 MB with max_connections 300 and 142 MB
+ * from 600 connections up. The template gives the buffer pool 3/4 of the class's memory; the
+ * rest holds every connection's buffers. On an 8 GB class 142 MB is 1.7% of the memory and 7% of
+ * what the buffer pool leaves; on 4 GB (s2.large) it is 14% of that headroom, on 2 GB (s1.small)
+ * 19%: there it would be taken from the connections the class promises, so small classes go without.
+ */
+export const PERFORMANCE_SCHEMA_MIN_MEM_MB = 8192;
+
+/**
+ * What every instance gets unless the catalogue says otherwise. Hardened defaults (issue #16):
+ * local_infile off (LOAD DATA LOCAL lets a server read any file of a client that connects to it,
+ * and a client's session read files of the server's host through a crafted server), binlog
+ * expiry in the file, performance_schema by class (performanceSchemaFor).
+ */
 export const BASELINE_PARAMS: ReadonlyArray<readonly [string, string]> = [
   ['character_set_server', 'utf8mb4'],
   ['collation_server', 'utf8mb4_general_ci'],
@@ -26,9 +45,19 @@ export const BASELINE_PARAMS: ReadonlyArray<readonly [string, string]> = [
   ['table_open_cache', '{max_connections*2}'],
   ['open_files_limit', '{max_connections*5}'],
   ['slave_net_timeout', '60'],
-  ['performance_schema', 'OFF'],
   ['default_time_zone', 'SYSTEM'],
+  ['local_infile', '0'],
+  ['binlog_expire_logs_seconds', String(BINLOG_EXPIRE_SECONDS)],
 ];
+
+export function performanceSchemaFor(vars: Pick<ClassVars, 'mem_mb'>): 'ON' | 'OFF' {
+  return vars.mem_mb >= PERFORMANCE_SCHEMA_MIN_MEM_MB ? 'ON' : 'OFF';
+}
+
+/** The baseline layer of one class: BASELINE_PARAMS and performance_schema as the class affords. */
+export function baselineParams(vars: ClassVars): Array<{ name: string; value: string }> {
+  return [...BASELINE_PARAMS.map(([name, value]) => ({ name, value })), { name: 'performance_schema', value: performanceSchemaFor(vars) }];
+}
 
 /** Parameters rdsctl writes per host; a template row may not override them. */
 export const HOST_PARAMS = ['port', 'bind_address', 'datadir', 'tmpdir', 'socket', 'pid_file', 'log_error', 'log_bin', 'relay_log', 'server_id', 'read_only', 'user', 'ssl_ca', 'ssl_cert', 'ssl_key'];

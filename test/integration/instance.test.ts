@@ -42,6 +42,15 @@ function mariadb(cnf: string, host: string, port: number, sql: string, db?: stri
   }
 }
 
+async function suPassword(): Promise<string> {
+  const { ctx } = lab.context();
+  try {
+    return (await ctx.db('dbaas').query<{ secret: string }>("SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = 'aliyun_root'", [rec.custins_id]))[0]!.secret;
+  } finally {
+    await ctx.close();
+  }
+}
+
 async function eventually(what: string, fn: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -135,6 +144,46 @@ describe('instance create', () => {
       expect(mariadb(su, n.ip, n.port, "SELECT COUNT(*) FROM mysql.user WHERE user = 'root'").out).toBe('0');
       expect(mariadb(su, n.ip, n.port, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '__rds_sys__'").out).toBe('1');
     }
+  });
+
+  test('hardened pair: GRANT OPTION for the superuser only; local_infile off; no performance_schema on this 2 GB class; binlog expiry in my.cnf and live', async () => {
+    const su = clientCnf('aliyun_root', await suPassword());
+    for (const n of [rec.master!, rec.slave!]) {
+      const q = (sql: string): string => mariadb(su, n.ip, n.port, sql).out;
+      // mariadb-install-db's 'mysql'@'localhost' (ALL WITH GRANT OPTION) goes with root.
+      expect(q("SELECT DISTINCT user FROM mysql.user WHERE Grant_priv = 'Y' ORDER BY 1")).toBe('aliyun_root');
+      for (const acc of q("SELECT CONCAT(QUOTE(user), '@', QUOTE(host)) FROM mysql.user WHERE user IN ('aurora', 'replicator', 'app')").split('\n')) {
+        expect(q(`SHOW GRANTS FOR ${acc}`)).not.toMatch(/WITH GRANT OPTION|ALL PRIVILEGES/);
+      }
+      expect(q('SELECT @@GLOBAL.local_infile, @@GLOBAL.performance_schema, @@GLOBAL.binlog_expire_logs_seconds')).toBe('0\t0\t604800');
+      // Bound to the addresses they connect from (the lab's AG and every lab host dial from 127.0.0.1), never '%'.
+      const hosts = (user: string): string[] => q(`SELECT host FROM mysql.user WHERE user = '${user}'`).split('\n').sort();
+      const pairIps = [rec.master!.ip, rec.slave!.ip];
+      expect(hosts('aliyun_root')).toEqual([...new Set(['localhost', '127.0.0.1', ...pairIps])].sort());
+      expect(hosts('aurora')).toEqual(['127.0.0.1']);
+      expect(hosts('replicator')).toEqual([...new Set(['127.0.0.1', ...pairIps])].sort());
+      const cnf = fs.readFileSync(layoutOf(n.host).mycnf, 'utf8');
+      expect(cnf).toMatch(/^local_infile = 0$/m);
+      expect(cnf).toMatch(/^performance_schema = OFF$/m);
+      expect(cnf).toMatch(/^binlog_expire_logs_seconds = 604800$/m);
+    }
+  });
+
+  test('a maintenance login from an address the account is not bound to is refused (it was accepted with %)', async () => {
+    const mysql = await import('mysql2/promise');
+    const net = await import('node:net');
+    const su = await suPassword();
+    // mysql2 has no source-address option: its socket is dialled here, bound to the address.
+    const login = (localAddress: string) =>
+      mysql
+        .createConnection({ user: 'aliyun_root', password: su, connectTimeout: 5000, stream: () => net.connect({ host: rec.master!.ip, port: rec.master!.port, localAddress }) })
+        .then(async (c) => {
+          await c.end();
+          return 'ok';
+        })
+        .catch((e: Error) => e.message);
+    expect(await login('127.0.0.1')).toBe('ok');
+    expect(await login('127.0.0.2')).toMatch(/Access denied for user 'aliyun_root'@'127\.0\.0\.2'|Host '127\.0\.0\.2' is not allowed/);
   });
 
   test('the files the steps write are on each NC at the production paths, with the right content', async () => {

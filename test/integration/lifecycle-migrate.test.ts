@@ -255,6 +255,15 @@ test('migrate the standby under a write load: rebuilt elsewhere, old one removed
   expect(link).toEqual([{ ip: after.slave.ip, port: after.slave.port }]);
   await checkNoLoss('t_mig', w);
   await checkMetadbMatchesHosts();
+  // The system accounts followed the standby to its new address on both servers (issue #16: bound, never '%').
+  for (const n of [after.master, after.slave]) {
+    const hosts = async (user: string) => (await sql<{ h: string }>(n, `SELECT Host AS h FROM mysql.user WHERE User = '${user}'`)).map((r) => r.h).sort();
+    expect(await hosts('replicator')).toEqual([...new Set(['127.0.0.1', after.master.ip, after.slave.ip])].sort());
+    expect(await hosts('aliyun_root')).toEqual([...new Set(['localhost', '127.0.0.1', after.master.ip, after.slave.ip])].sort());
+  }
+  const rows = await db<{ account_name: string; host: string }>("SELECT account_name, host FROM custins_account WHERE custins_id = ? AND account_name IN ('aliyun_root', 'replicator') ORDER BY account_name", [rec.custins_id]);
+  for (const r of rows) expect(r.host.split(',')).toEqual(expect.arrayContaining([after.slave.ip]));
+  for (const r of rows) expect(r.host.split(',')).not.toContain(before.slave.ip === after.master.ip ? '-' : before.slave.ip);
   process.stderr.write(`lifecycle-migrate: standby migrate ${before.slave.host} -> ${after.slave.host}: ${w.acked.length} acked writes, longest write gap ${w.maxGapMs} ms\n`);
   expect(w.maxGapMs).toBeLessThan(5000);
 });

@@ -11,7 +11,9 @@ import { AckedWriter } from '../support/ha-writer.js';
 // `instance start|stop|restart` on a real pair under a small write load through the endpoint:
 // rolling restart (standby, switchover, old master) keeps the instance writable except for the
 // switchover, a standby restart never stalls the master's commits on semi-sync, stop/start move
-// instance.status with what the hosts say and suspend/resume HA, refusals change nothing.
+// instance.status with what the hosts say and suspend/resume HA, refusals change nothing. A stop
+// that hangs is reported as stuck and never ends in a kill -9 (issue #16). The pair is of an 8 GB
+// class (s2.xlarge), which gets performance_schema (the 2 GB class of instance.test.ts does not).
 
 jest.setTimeout(900_000);
 
@@ -103,7 +105,7 @@ async function tasks(): Promise<number> {
 
 beforeAll(async () => {
   lab = sharedLab();
-  const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', 'app', '--password-stdin', '--reason', 'lifecycle test', '-o', 'json'], { stdin: `${APP_PW}\n` });
+  const r = await lab.run(['instance', 'create', '--name', NAME, '--class', 'rds.mysql.s2.xlarge', '--db', 'shop', '--account', 'app', '--password-stdin', '--reason', 'lifecycle test', '-o', 'json'], { stdin: `${APP_PW}\n` });
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
   rec = json<InstanceRecord>(r);
   suPw = (await db<{ secret: string }>("SELECT secret FROM custins_secret WHERE custins_id = ? AND account_name = 'aliyun_root'", [rec.custins_id]))[0]!.secret;
@@ -112,6 +114,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (rec) await lab.run(['instance', 'delete', NAME, '--yes', '--reason', 'lifecycle test cleanup']);
+});
+
+test('an 8 GB class runs with performance_schema, in my.cnf and live', async () => {
+  const p = await pair();
+  for (const n of [p.master, p.slave]) {
+    expect(fs.readFileSync(lab.hostLayoutOnDisk(n.host, n.port).mycnf, 'utf8')).toMatch(/^performance_schema = ON$/m);
+    expect((await sql<{ v: number }>(n, 'SELECT @@GLOBAL.performance_schema AS v'))[0]!.v).toBe(1);
+  }
 });
 
 test('dry run and bad input change nothing', async () => {
@@ -217,5 +227,45 @@ test('stop of both suspends HA and marks both stopped; an open task refuses a se
     await w.stop();
   }
   await checkNoLoss('t_stop', w);
+  await checkMetadbMatchesHosts();
+});
+
+test('a stop that hangs (mariadbd SIGSTOPped on its NC) is reported as stuck and nothing is killed; once the server can shut down, the task finishes', async () => {
+  const p = await pair();
+  const pid = pidOf(p.slave);
+  // Inside the NC: the pid file holds the NC's pid of the server (its own pid namespace).
+  const onNc = (argv: string[]) => lab.hostExec(p.slave.host, argv);
+  const stateOf = async (): Promise<string> => (await onNc(['sh', '-c', 'sed -n "s/^[0-9]* (.*) \\([A-Za-z]\\) .*/\\1/p" "/proc/$1/stat" 2>/dev/null', 'sh', pid])).stdout.trim();
+  const errorLog = lab.hostLayoutOnDisk(p.slave.host, p.slave.port).errorLog;
+  // The server's own last line of a clean shutdown (InnoDB's "Shutdown completed; log sequence number" comes before it).
+  const shutdowns = (): number => (fs.readFileSync(errorLog, 'utf8').match(/mariadbd: Shutdown complete$/gm) ?? []).length;
+  const before = shutdowns();
+  expect((await onNc(['kill', '-STOP', pid])).code).toBe(0);
+  let stop: Awaited<ReturnType<TestLab['run']>>;
+  const t0 = Date.now();
+  try {
+    stop = await lab.run(['instance', 'stop', NAME, '--role', 'standby', '--yes', '--reason', 'stuck stop test']);
+    // Still there, still stopped: the stop sent TERM, waited, reported, and killed nothing.
+    expect(await stateOf()).toBe('T');
+  } finally {
+    await onNc(['kill', '-CONT', pid]);
+  }
+  process.stderr.write(`lifecycle-power: stuck stop reported after ${Date.now() - t0} ms\n`);
+  expect(stop.code).not.toBe(0);
+  expect(stop.stderr).toMatch(new RegExp(`stop stuck: mysqld pid ${pid} of port ${p.slave.port} still runs 30 s after SIGTERM \\(process state T\\); not killed`));
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(30_000);
+  // Continued, the server runs the shutdown its pending TERM asked for: a clean one.
+  const end = Date.now() + 120_000;
+  while ((await onNc(['kill', '-0', pid])).code === 0) {
+    if (Date.now() > end) throw new Error(`mysqld ${pid} did not shut down after SIGCONT`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(shutdowns()).toBe(before + 1);
+  const taskId = (await db<{ id: number }>("SELECT id FROM task_queue WHERE custins_id = ? AND status = 'failed' ORDER BY id DESC LIMIT 1", [rec.custins_id]))[0]!.id;
+  const retry = await lab.run(['task', 'retry', String(taskId)]);
+  expect({ code: retry.code, err: retry.code ? retry.stderr : '' }).toEqual({ code: 0, err: '' });
+  expect((await pair()).slave.status).toBe('stopped');
+  const start = await lab.run(['instance', 'start', NAME, '--role', 'standby', '--yes', '-o', 'json']);
+  expect({ code: start.code, err: start.code ? start.stderr : '' }).toEqual({ code: 0, err: '' });
   await checkMetadbMatchesHosts();
 });

@@ -16,7 +16,13 @@ import {
   writeInsinfoLine,
   writeResourceSection,
 } from '../../src/rds/host-ops.js';
-import { myCnfValue, renderMyCnf, resolveParams, substitute } from '../../src/rds/mycnf.js';
+import { baselineParams, BINLOG_EXPIRE_SECONDS, myCnfValue, performanceSchemaFor, renderMyCnf, resolveParams, substitute } from '../../src/rds/mycnf.js';
+import { INSTANCE_CLASSES } from '../../src/lab/seed.js';
+import { stopBody } from '../../src/rds/host-ops.js';
+import { accountSources, checkAccountRow, grantsFor, maintainUsers, replicatorUser, systemAccountSpecs } from '../../src/rds/accounts.js';
+import { BadRowError } from '../../src/rds/domain.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { normalizeProfile } from '../../src/core/config.js';
 import { parseBatch } from '../../src/rds/instance-sql.js';
 import { sqlAccount, sqlIdent, sqlString } from '../../src/rds/sql-text.js';
 import { renderRules } from '../../src/rds/whitelist.js';
@@ -124,6 +130,36 @@ describe('my.cnf', () => {
     expect(() => substitute('{nope}', vars, 'x')).toThrow(/unknown variable/);
   });
 
+  test('hardened baseline: local_infile off, binlog expiry in the file, performance_schema only for classes of 8 GB and more', () => {
+    const base = new Map(baselineParams(vars).map((p) => [p.name, p.value]));
+    expect(base.get('local_infile')).toBe('0');
+    expect(base.get('binlog_expire_logs_seconds')).toBe(String(BINLOG_EXPIRE_SECONDS));
+    expect(BINLOG_EXPIRE_SECONDS).toBe(604800);
+    expect(base.get('performance_schema')).toBe('OFF');
+    const byClass = Object.fromEntries(INSTANCE_CLASSES.map((c) => [c.class_code, performanceSchemaFor(c)]));
+    expect(byClass).toEqual({
+      'rds.mysql.s1.small': 'OFF',
+      'rds.mysql.s2.large': 'OFF',
+      'rds.mysql.s2.xlarge': 'ON',
+      'rds.mysql.s3.large': 'ON',
+      'rds.mysql.m1.medium': 'ON',
+      'rds.mysql.c1.large': 'ON',
+      'rds.mysql.c1.xlarge': 'ON',
+    });
+    // A class template row still decides over the baseline.
+    const p = resolveParams([{ source: 'baseline', rows: baselineParams({ ...vars, mem_mb: 16384 }) }, { source: 'class', rows: [{ name: 'performance_schema', value: 'OFF' }] }], vars);
+    expect(p.find((x) => x.name === 'performance_schema')).toEqual({ name: 'performance_schema', value: 'OFF', source: 'class' });
+  });
+
+  test('the stop never kills: SIGTERM, a bounded wait, then a stuck report and exit 1', () => {
+    const body = stopBody(hostLayout(3007));
+    expect(body).toContain('kill -TERM "$p"');
+    // The only signals sent: TERM once, and 0 (is it still there?).
+    expect([...new Set(body.match(/kill -\S+ "\$p"/g))].sort()).toEqual(['kill -0 "$p"', 'kill -TERM "$p"']);
+    expect(body).toMatch(/stop stuck: mysqld pid \$p of port 3007 still runs 30 s after SIGTERM/);
+    expect(body).toContain('>&2; exit 1;');
+  });
+
   test('later layers win; host parameters cannot be overridden; bad rows are refused', () => {
     const p = resolveParams(
       [
@@ -190,5 +226,46 @@ describe('whitelist rules file', () => {
       '-A RDS-3007 -p tcp --dport 3007 -j DROP',
     ]);
     expect(() => renderRules('rm-x', 3007, [{ group_name: 'x', group_type: 'user', ips: '1.2.3.4; rm -rf /' }])).toThrow(/column ips holds .* not a comma list of IPv4/);
+  });
+});
+
+describe('system accounts bound to addresses (issue #16)', () => {
+  const profile = { name: 'p', control_addresses: ['10.1.0.5', '10.1.0.6'] };
+  const src = accountSources(profile, ['10.2.0.11', '10.2.0.12']);
+
+  test('never %: the superuser from the AG, the pair and localhost; aurora from the AG; the replicator from the pair', () => {
+    const by = Object.fromEntries(systemAccountSpecs(src).map((a) => [a.name, a.host.split(',')]));
+    expect(by).toEqual({
+      aliyun_root: ['localhost', '10.1.0.5', '10.1.0.6', '10.2.0.11', '10.2.0.12'],
+      aurora: ['10.1.0.5', '10.1.0.6'],
+      replicator: ['10.2.0.11', '10.2.0.12'],
+    });
+    // A lab: every lab host dials from 127.0.0.1 (one loopback stack), listed once.
+    const lab = accountSources({ name: 'lab', control_addresses: ['127.0.0.1'], nc_source_addresses: ['127.0.0.1'] }, ['127.150.1.2', '127.150.1.3']);
+    expect(replicatorUser(lab).host).toBe('127.150.1.2,127.150.1.3,127.0.0.1');
+    expect(maintainUsers(lab)[0]!.host).toBe('localhost,127.0.0.1,127.150.1.2,127.150.1.3');
+  });
+
+  test('GRANT OPTION for the superuser only', () => {
+    const grants = systemAccountSpecs(src).map((a) => [a.name, grantsFor(a, `'${a.name}'@'h'`, (x) => x).join(';')] as const);
+    expect(grants.filter(([, g]) => /WITH GRANT OPTION/.test(g)).map(([n]) => n)).toEqual(['aliyun_root']);
+  });
+
+  test('a profile without control_addresses cannot install a pair: a config error saying what to set', () => {
+    expect(() => accountSources({ name: 'prod' }, ['10.2.0.11'])).toThrow(ConfigError);
+    expect(() => accountSources({ name: 'prod' }, ['10.2.0.11'])).toThrow(/profile "prod" has no control_addresses/);
+  });
+
+  test('custins_account.host holds one host or a comma list; anything else is a bad row', () => {
+    const row = { custins_id: 7, account_name: 'replicator', account_type: 'replicator' as const, host: '10.2.0.11,10.2.0.12', privilege: 'REPLICATION', dbs: null, status: 'active' as const };
+    expect(checkAccountRow(row).host).toBe('10.2.0.11,10.2.0.12');
+    for (const host of ["10.2.0.11,'x", '10.2.0.11,,10.2.0.12', '10.2.0.11, 10.2.0.12', '']) expect(() => checkAccountRow({ ...row, host })).toThrow(BadRowError);
+  });
+
+  test('profile control_addresses and nc_source_addresses: lists of IP addresses', () => {
+    const base = { name: 'p', databases: {}, ssh: {} };
+    expect(normalizeProfile({ ...base, control_addresses: ['10.1.0.5', '10.1.0.5'] }, 'x').control_addresses).toEqual(['10.1.0.5']);
+    expect(() => normalizeProfile({ ...base, control_addresses: ['ag-01'] }, 'x')).toThrow(/control_addresses: a list of 1-32 IP addresses/);
+    expect(() => normalizeProfile({ ...base, nc_source_addresses: '127.0.0.1' }, 'x')).toThrow(/nc_source_addresses/);
   });
 });

@@ -1,5 +1,5 @@
 import { ConflictError, UsageError } from '../../core/errors.js';
-import { SUPERUSER, accountSpecOf, forgetRootAccount, accountsOf, ensureAccount, generatePassword, grantsFor, secretOf, type AccountRow } from '../../rds/accounts.js';
+import { SUPERUSER, accountSources, accountSpecOf, bindAccounts, forgetRootAccount, accountsOf, ensureAccount, generatePassword, grantsFor, hostsOf, secretOf, systemAccountSpecs, type AccountRow, type AccountSources } from '../../rds/accounts.js';
 import { socketSqlCommand } from '../../rds/host-ops.js';
 import type { Node } from '../../rds/layout.js';
 import { dbName, word } from '../../rds/domain.js';
@@ -20,6 +20,42 @@ import { is55, peerOf, withSu, type InstallCtx } from './context.js';
 
 type Step = StepDef<InstallCtx, Node>;
 
+/** Where this pair's system accounts connect from: the profile's AG addresses and the pair's own. */
+export function pairSources(c: InstallCtx): AccountSources {
+  return accountSources(c.profile, [c.master.ip, c.slave.ip]);
+}
+
+/**
+ * The system accounts bound to the pair as it is now (after a standby moved to another NC, or a
+ * clone whose restored data carries another pair's accounts): custins_account.host first, then
+ * each server, unlogged. The passwords stay.
+ */
+export async function bindPairAccounts(c: InstallCtx, nodes: Node[], keep: string[] = []): Promise<string> {
+  const bound = systemAccountSpecs(pairSources(c));
+  // On the servers, `keep` addresses stay bound too (a migrate's old standby, until it is removed).
+  const specs = keep.length ? systemAccountSpecs(accountSources(c.profile, [c.master.ip, c.slave.ip, ...keep])) : bound;
+  const passwords = await c.tx(async (tx) => Promise.all(bound.map(async (spec) => ensureAccount(tx, c.custins.id, spec, generatePassword()))));
+  const accounts = specs.map((spec, i) => ({ spec, password: passwords[i]! }));
+  const out: string[] = [];
+  for (const n of nodes) {
+    const r = await withSu(c, n, (su) => bindAccounts(su, accounts));
+    out.push(`${n.host}: ${r.created.length} created${r.dropped.length ? `, dropped ${r.dropped.join(' ')}` : ''}`);
+  }
+  return out.join('; ');
+}
+
+/** Are the pair's system accounts on this server exactly as custins_account binds them? */
+export async function pairAccountsBound(c: InstallCtx, n: Node): Promise<boolean> {
+  const specs = systemAccountSpecs(pairSources(c));
+  return withSu(c, n, async (su) => {
+    for (const spec of specs) {
+      const have = (await su.query<{ Host: string }>('SELECT Host FROM mysql.user WHERE User = ?', [spec.name])).map((r) => String(r.Host)).sort();
+      if (have.join(',') !== [...hostsOf(spec)].sort().join(',')) return false;
+    }
+    return true;
+  });
+}
+
 async function systemAccounts(c: InstallCtx): Promise<AccountRow[]> {
   return accountsOf(c.db, c.custins.id, { types: ['maintain', 'replicator'] });
 }
@@ -29,8 +65,10 @@ async function createUsersSql(c: InstallCtx, rows: AccountRow[]): Promise<string
   const out: string[] = [NO_BINLOG];
   for (const r of rows) {
     const pw = sqlString(await secretOf(c.db, c.custins.id, r.account_name));
-    const acc = sqlAccount(r.account_name, r.host);
-    out.push(`CREATE USER IF NOT EXISTS ${acc} IDENTIFIED BY ${pw}`, `ALTER USER ${acc} IDENTIFIED BY ${pw}`);
+    for (const h of hostsOf(r)) {
+      const acc = sqlAccount(r.account_name, h);
+      out.push(`CREATE USER IF NOT EXISTS ${acc} IDENTIFIED BY ${pw}`, `ALTER USER ${acc} IDENTIFIED BY ${pw}`);
+    }
   }
   out.push('SET SESSION sql_log_bin = 1');
   return out;
@@ -44,10 +82,12 @@ async function sqlVia(c: InstallCtx, n: Node, via: Via, statements: string[], s:
   return via === 'su' ? c.suSql(n, statements) : c.sql(n, statements.map((x) => x + ';').join('\n'), s);
 }
 
-async function existingUsers(c: InstallCtx, n: Node, names: string[], s: StepScope, via: Via): Promise<Set<string>> {
-  if (!names.length) return new Set();
-  const rows = await sqlVia(c, n, via, [`SELECT User FROM mysql.user WHERE User IN (${names.map(sqlString).join(', ')})`], s);
-  return new Set(rows.map((r) => r.User ?? ''));
+/** Which of the accounts' user@host pairs exist on the server. */
+async function missingAccounts(c: InstallCtx, n: Node, rows: AccountRow[], s: StepScope, via: Via): Promise<string[]> {
+  if (!rows.length) return [];
+  const have = await sqlVia(c, n, via, [`SELECT CONCAT(User, '@', Host) AS a FROM mysql.user WHERE User IN (${rows.map((r) => sqlString(r.account_name)).join(', ')})`], s);
+  const got = new Set(have.map((r) => r.a ?? ''));
+  return rows.flatMap((r) => hostsOf(r).map((h) => `${r.account_name}@${h}`)).filter((a) => !got.has(a));
 }
 
 // On the master only; the standby gets the same users, unlogged too, from
@@ -68,8 +108,7 @@ export const doInitializeMysqlAccountByMaster: Step = {
 
 /** Do the maintenance users and the replicator exist on this host (root over its socket)? */
 export async function systemUsersExist(c: InstallCtx, n: Node, s: StepScope): Promise<boolean> {
-  const want = (await systemAccounts(c)).map((r) => r.account_name);
-  return (await existingUsers(c, n, want, s, 'socket')).size === want.length;
+  return (await missingAccounts(c, n, await systemAccounts(c), s, 'socket')).length === 0;
 }
 
 /** The maintenance users and the replicator on one host, root over its socket, not binlogged. */
@@ -81,20 +120,22 @@ export async function createSystemUsers(c: InstallCtx, n: Node, s: StepScope): P
 }
 
 function grantsSql(rows: AccountRow[]): string[] {
-  return rows.flatMap((r) => grantsFor(accountSpecOf(r), sqlAccount(r.account_name, r.host), sqlIdent));
+  return rows.flatMap((r) => hostsOf(r).flatMap((h) => grantsFor(accountSpecOf(r), sqlAccount(r.account_name, h), sqlIdent)));
 }
 
 const PRIV_MARK: Record<string, string> = { ALL: 'GRANT ALL PRIVILEGES ON *.*', HA: 'REPLICATION SLAVE', REPLICATION: 'REPLICATION SLAVE', ReadWrite: 'GRANT SELECT, INSERT' };
 
 async function grantsInPlace(c: InstallCtx, n: Node, rows: AccountRow[], s: StepScope, via: Via): Promise<boolean> {
   for (const r of rows) {
-    let shown: string;
-    try {
-      shown = (await sqlVia(c, n, via, [`SHOW GRANTS FOR ${sqlAccount(r.account_name, r.host)}`], s)).map((x) => Object.values(x)[0] ?? '').join('\n');
-    } catch {
-      return false;
+    for (const h of hostsOf(r)) {
+      let shown: string;
+      try {
+        shown = (await sqlVia(c, n, via, [`SHOW GRANTS FOR ${sqlAccount(r.account_name, h)}`], s)).map((x) => Object.values(x)[0] ?? '').join('\n');
+      } catch {
+        return false;
+      }
+      if (!shown.includes(PRIV_MARK[r.privilege] ?? '\0')) return false;
     }
-    if (!shown.includes(PRIV_MARK[r.privilege] ?? '\0')) return false;
   }
   return true;
 }
@@ -181,8 +222,7 @@ export const doCreateAccounts: Step = {
   ],
   async probe(c, [n], s) {
     const rows = await normalAccounts(c);
-    const names = rows.map((r) => r.account_name);
-    for (const h of [n!, peerOf(c, n!)]) if ((await existingUsers(c, h, names, s, 'su')).size !== rows.length) return false;
+    for (const h of [n!, peerOf(c, n!)]) if ((await missingAccounts(c, h, rows, s, 'su')).length) return false;
     return grantsInPlace(c, n!, rows, s, 'su');
   },
   async run(c, [n]) {
@@ -239,23 +279,32 @@ function resetRootPassword(role: 'master' | 'slave'): Step {
   };
 }
 
+/**
+ * mariadb-install-db also creates 'mysql'@'localhost' (unix_socket, ALL WITH GRANT OPTION): a
+ * second all-powerful account for whoever runs as the OS user mysql, which is what mariadbd runs
+ * as. It goes with root, so aliyun_root is the only account with GRANT OPTION (issue #16).
+ */
+async function installAccountsLeft(c: InstallCtx, n: Node): Promise<boolean> {
+  return withSu(c, n, async (su) => (await su.query<{ n: number }>("SELECT COUNT(*) AS n FROM mysql.user WHERE User IN ('root', 'mysql') AND Host = 'localhost'"))[0]!.n > 0);
+}
+
 function dropRootAccount(role: 'master' | 'slave'): Step {
   return {
     name: 'do_drop_root_account',
     role,
     timeoutSec: 60,
     effect: 'remote',
-    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; DROP USER IF EXISTS 'root'@'localhost'`],
-    probe: async (c, [n]) => !(await rootExists(c, n!)),
+    plan: (n) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: SET SESSION sql_log_bin = 0; DROP USER IF EXISTS 'root'@'localhost', 'mysql'@'localhost'`],
+    probe: async (c, [n]) => !(await installAccountsLeft(c, n!)),
     async run(c, [n]) {
       await withSu(c, n!, async (su) => {
         await su.query('SET SESSION sql_log_bin = 0');
-        await su.query("DROP USER IF EXISTS 'root'@'localhost'");
+        await su.query("DROP USER IF EXISTS 'root'@'localhost', 'mysql'@'localhost'");
       });
       if (role === 'slave') {
         await c.tx((tx) => forgetRootAccount(tx, c.custins.id));
       }
-      return `${n!.host}: root dropped`;
+      return `${n!.host}: root and mysql@localhost dropped`;
     },
   };
 }

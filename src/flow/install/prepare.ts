@@ -1,7 +1,8 @@
 import { ConflictError, NotFoundError, UnavailableError, UnhealthyError, UsageError } from '../../core/errors.js';
 import { ensureAccount, generatePassword, maintainUsers, replicatorUser } from '../../rds/accounts.js';
+import { pairSources } from './accounts.js';
 import type { Node } from '../../rds/layout.js';
-import { BASELINE_PARAMS, replaceParamRows, resolveParams, type ClassVars } from '../../rds/mycnf.js';
+import { baselineParams, replaceParamRows, resolveParams, type ClassVars } from '../../rds/mycnf.js';
 import { isNamedTimeZone } from '../../rds/names.js';
 import { encryptionParams } from '../../backup/encryption.js';
 import type { StepDef } from '../types.js';
@@ -70,7 +71,7 @@ export const doBuildParams: Step = {
     const tz = isNamedTimeZone(c.params.time_zone) ? 'SYSTEM' : c.params.time_zone;
     const params = resolveParams(
       [
-        { source: 'baseline', rows: BASELINE_PARAMS.map(([name, value]) => ({ name, value })) },
+        { source: 'baseline', rows: baselineParams(classVars(c)) },
         { source: 'template', rows: tpl.filter((r) => r.class_code === '') },
         { source: 'class', rows: tpl.filter((r) => r.class_code !== '') },
         { source: 'task', rows: [{ name: 'default_time_zone', value: tz }, ...(c.params.encrypt ? encryptionParams(c.master.port) : [])] },
@@ -89,7 +90,7 @@ export const doCalculateMaintainUserList: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    const users = maintainUsers();
+    const users = maintainUsers(pairSources(c));
     await c.tx(async (tx) => {
       for (const u of users) await ensureAccount(tx, c.custins.id, u, generatePassword());
     });
@@ -103,7 +104,7 @@ export const doInitReplicatorIntoMeta: Step = {
   timeoutSec: 30,
   effect: 'metadb',
   async run(c) {
-    const r = replicatorUser();
+    const r = replicatorUser(pairSources(c));
     await c.tx((tx) => ensureAccount(tx, c.custins.id, r, generatePassword()));
     return r.name;
   },
