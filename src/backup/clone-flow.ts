@@ -19,7 +19,7 @@ import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
 import { encryptionOf, encryptionParams, keyFilePath, keySha256Script, pullKeyScript, pushKeyScript, tableKeyOf, type EncryptionRow } from './encryption.js';
 import { checkList, type Manifest } from './manifest.js';
-import { optionFile, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
+import { checkSumsScript, optionFile, RESTORE_SCRATCH, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
 import { binlogDir, keyDir, setDir } from './store.js';
@@ -155,11 +155,15 @@ export const doCheckBackupSetManifest: Step = {
   role: 'metadb',
   timeoutSec: 600,
   effect: 'check',
+  // At the same time as the two restores (which read the manifest themselves and check every
+  // file they receive): the binlogs' hashing on the store is off the critical path, and nothing
+  // after the restores runs unless this check passed.
+  group: 'restore',
   async run(c, _n, s) {
     const m = await sourceManifest(c, s);
     if (c.binlogs.length) {
       const want = c.binlogs.map((b) => `${b.sha256}  ${b.store_path}\n`).join('');
-      const r = await c.tryOnStore('sha256sum --quiet --strict -c - 2>&1', s, { stdin: want, timeoutSec: 600 });
+      const r = await c.tryOnStore(checkSumsScript(null), s, { stdin: want, timeoutSec: 600 });
       if (!r.ok) throw new UnhealthyError(`archived binlogs of ${c.cp.source_ins} on ${c.store.host} do not match their sha256: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`);
     }
     return `manifest of set ${c.source.id}: ${m.files.length} files (checked on each NC as they arrive); ${c.binlogs.length} binlogs match their sha256`;
@@ -173,7 +177,7 @@ function restoreOn(role: 'master' | 'slave'): Step {
     timeoutSec: 3600,
     effect: 'remote',
     group: 'restore',
-    plan: (nd) => [`ssh <store> tar -cf - <source set> | tar -xf - -C ${nd.layout.backupDir}/restore; mariadb-backup --prepare; mariadb-backup --move-back --datadir=${nd.layout.dataDir}  # NC pulls from the store with its own key`],
+    plan: (nd) => [`ssh <store> tar -cf - <source set> | tar -xf - -C ${nd.layout.dataDir}/${RESTORE_SCRATCH}; openssl dgst -sha256 of every file = the manifest; mariadb-backup --prepare; mariadb-backup --move-back --force-non-empty-directories --datadir=${nd.layout.dataDir} (a rename: the scratch dir is inside the datadir)  # NC pulls from the store with its own key`],
     probe: (c, [nd], s) => c.test(nd!, `test -f '${nd!.layout.installDoneMarker}'`, s),
     async run(c, [nd], s) {
       const m = await sourceManifest(c, s);
