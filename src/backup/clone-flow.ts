@@ -1,5 +1,6 @@
 import { ConflictError, RdsctlError, RemoteError, UnhealthyError } from '../core/errors.js';
-import { installFlow } from '../flow/install/index.js';
+import { insertAfter, installFlow } from '../flow/install/index.js';
+import { doIssueServerCert } from '../flow/install/tls.js';
 import { nodesOf, pollUntil, withSu } from '../flow/install/context.js';
 import * as a from '../flow/install/accounts.js';
 import * as f from '../flow/install/host-files.js';
@@ -22,6 +23,7 @@ import { checkSumsScript, optionFile, RESTORE_SCRATCH, replayBinlogsScript, repl
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
 import { binlogDir, keyDir, setDir } from './store.js';
+import { replicationTls } from '../rds/instance-tls.js';
 
 // The clone flow (point-in-time recovery into a NEW instance): the install library's own steps,
 // with restore in place of initialisation. The master is restored from the source's set
@@ -265,9 +267,9 @@ export const doApplyBinlogUntilTime: Step = {
   },
 };
 
-async function changeMaster(c: CloneCtx, peer: Node): Promise<string> {
+async function changeMaster(c: CloneCtx, replica: Node, peer: Node): Promise<string> {
   const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
-  return `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`;
+  return `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, ${await replicationTls(c.db, c.custins.id, replica.layout)}`;
 }
 
 /**
@@ -302,7 +304,7 @@ export const doCloneInstallDuallmasterSlave: Step = {
   },
   async run(c, [nd]) {
     const g = c.source.gtid ?? '';
-    await c.suSql(nd!, ['STOP SLAVE', `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`, await changeMaster(c, c.master), 'START SLAVE']);
+    await c.suSql(nd!, ['STOP SLAVE', `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`, await changeMaster(c, nd!, c.master), 'START SLAVE']);
     return `${nd!.host} replicates from ${c.master.ip}:${c.master.port} after ${g || 'nothing'} (the replayed transactions come through the new master's binlog)`;
   },
 };
@@ -343,7 +345,8 @@ async function waitRunning(c: CloneCtx, nd: Node, s: StepScope): Promise<Record<
   });
 }
 
-export const CLONE_FLOW: ReadonlyArray<Step> = [
+/** Version 1, kept for clone tasks written before version 2. */
+export const CLONE_FLOW_V1: ReadonlyArray<Step> = [
   p.doInit,
   doCheckCloneSource,
   p.doEnsureMinorVersion,
@@ -431,12 +434,16 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   n.doAddReadinsToMaxscaleConfig,
 ];
 
+/** Version 2 (#16): the clone's nodes get server certificates as an install's do (do_issue_server_cert). */
+export const CLONE_FLOW: ReadonlyArray<Step> = insertAfter(CLONE_FLOW_V1, h.doMakeDirSlave as Step, doIssueServerCert as Step);
+
 export const cloneFlow: FlowDef<CloneCtx, Node> = {
   name: CLONE_FLOW_NAME,
-  version: 1,
+  version: 2,
   targetKind: 'instance',
   roles: ['master', 'slave', 'both', 'metadb'],
   steps: CLONE_FLOW,
+  previous: { 1: CLONE_FLOW_V1 },
   load: loadCloneCtx,
   nodesOf,
   hostName: (nd) => nd.host,
