@@ -235,7 +235,8 @@ for (let k = 0; k < opts.times; k++) {
 
 const result = {
   at: new Date().toISOString(),
-  commit: (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim(),
+  // A snapshot of a commit (git archive, no .git) names itself in BENCH_COMMIT.
+  commit: process.env.BENCH_COMMIT ?? (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).then((r) => r.stdout.trim(), () => 'unknown')),
   rows: rowCount,
   load: { start: +loadAtStart.toFixed(1), end: +os.loadavg()[0].toFixed(1), cores: os.cpus().length },
   backup: { rdsctl_ms: median(backups.rdsctl), hand_ms: median(backups.hand), ratio: +(median(backups.rdsctl) / median(backups.hand)).toFixed(2), goal: 1.15, rounds: backups },

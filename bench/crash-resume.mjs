@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Crash torture for the install flow: for each chosen step boundary k of the 80, start `rdsctl
+// Crash torture for the install flow: for each chosen step boundary k of the 81, start `rdsctl
 // instance create` as its own process, SIGKILL it as soon as it reports step k finished, then
 // `instance step NAME resume` to the end and check what the crash must not leave behind: the pair
 // replicates, no row or config line was written twice, and after `instance delete` no process of
@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { RDSCTL, RESULTS, ROOT } from './lib/paths.mjs';
 
 const run = promisify(execFile);
-const TOTAL = 80;
+const TOTAL = 81;
 const APP_PW = `Crash-${randomBytes(6).toString('hex')}`;
 
 function die(msg) {
@@ -214,8 +214,8 @@ async function verify(name, tag) {
     'dbaas',
     `SELECT COUNT(*), COUNT(DISTINCT s.seq), SUM(s.status IN ('done','skipped')), MAX(s.seq) FROM task_step s JOIN task_queue q ON q.id = s.task_id WHERE q.custins_id = ${Number(cid)}`,
   );
-  if (steps !== '80' || seqs !== '80' || maxSeq !== '80') problems.push(`task_step ${steps} rows, ${seqs} distinct seq, max ${maxSeq}`);
-  if (finished !== '80') problems.push(`${finished}/80 steps done or skipped`);
+  if (steps !== String(TOTAL) || seqs !== String(TOTAL) || maxSeq !== String(TOTAL)) problems.push(`task_step ${steps} rows, ${seqs} distinct seq, max ${maxSeq}`);
+  if (finished !== String(TOTAL)) problems.push(`${finished}/${TOTAL} steps done or skipped`);
   const counts = await sql(
     'dbaas',
     `SELECT 'instance', COUNT(*) FROM instance WHERE custins_id = ${Number(cid)} AND status <> 'deleted'
@@ -262,7 +262,7 @@ async function boundary(k, tag) {
   const child = await rdsctl(['instance', 'create', '--name', name, '--db', 'crashdb', '--account', 'app', '--password-stdin', '--reason', `crash-${k}`], {
     stdin: `${APP_PW}\n`,
     onLine(line, kill) {
-      const m = /^\[\s*(\d+)\/80\] (\S+)/.exec(line);
+      const m = /^\[\s*(\d+)\/81\] (\S+)/.exec(line);
       if (!killedAt && m && Number(m[1]) === k && !/\bFAILED\b/.test(line)) {
         rec.step = m[2];
         killedAt = Date.now();
@@ -277,7 +277,7 @@ async function boundary(k, tag) {
   }
   const t = await rdsctlJson(['task', 'list', '--instance', name, '-o', 'json']);
   rec.task_status_after_kill = t.json?.[0]?.status ?? null;
-  // Killed after the flow's last write (step 80's done, then the task's), the task is already done.
+  // Killed after the flow's last write (the last step's done, then the task's), the task is already done.
   if (rec.task_status_after_kill !== 'done') {
     const r = await rdsctl(['instance', 'step', name, 'resume', '--reason', `crash-${k} runner was killed`]);
     rec.resumed = true;
@@ -286,7 +286,7 @@ async function boundary(k, tag) {
       rec.problems.push(`resume exited ${r.code}: ${lastLine(r.stderr)}`);
       rec.resume_stderr_tail = r.stderr.trim().split('\n').slice(-8);
     }
-    const again = r.stderr.match(/^\[\s*(\d+)\/80\]/gm)?.map((s) => Number(s.replace(/\D+/g, ' ').trim().split(' ')[0])) ?? [];
+    const again = r.stderr.match(/^\[\s*(\d+)\/81\]/gm)?.map((s) => Number(s.replace(/\D+/g, ' ').trim().split(' ')[0])) ?? [];
     rec.resume_first_step = again.length ? Math.min(...again) : null;
   }
   rec.problems.push(...(await verify(name, `crash-${k}`)));
@@ -328,7 +328,7 @@ async function main() {
       rec.total_s = Number(((Date.now() - t0) / 1000).toFixed(1));
       results.push(rec);
       log(
-        `[${String(k).padStart(2)}/80] ${(rec.step ?? '?').padEnd(48)} ${rec.kill_to_healthy_s === null ? '     -' : `${rec.kill_to_healthy_s.toFixed(1).padStart(5)}s`}  ${rec.ok ? 'ok' : `FAIL ${rec.problems.join('; ')}`}`,
+        `[${String(k).padStart(2)}/${TOTAL}] ${(rec.step ?? '?').padEnd(48)} ${rec.kill_to_healthy_s === null ? '     -' : `${rec.kill_to_healthy_s.toFixed(1).padStart(5)}s`}  ${rec.ok ? 'ok' : `FAIL ${rec.problems.join('; ')}`}`,
       );
       writeResults(results, started);
     }

@@ -166,7 +166,7 @@ export const doWriteBackupManifest: Step = {
   role: 'metadb',
   timeoutSec: 1800,
   effect: 'remote',
-  plan: () => ['on the store: find + sha256sum of every file of the set, then manifest.json written to a temporary name, fsynced and renamed (written last)'],
+  plan: () => ['on the store: find + openssl dgst -sha256 of every file of the set, then manifest.json written to a temporary name, fsynced and renamed (written last)'],
   async probe(c, _n, s) {
     const set = await theSet(c);
     const m = await manifestOnStore(c, set, s);
@@ -239,7 +239,7 @@ export const doArchiveBinlogs: Step = {
   role: 'master',
   timeoutSec: 1800,
   effect: 'remote',
-  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port}: SHOW BINARY LOGS; then for each closed binlog not archived: mariadb-binlog (metadata) and cat FILE | ssh <store> 'cat > binlogs/FILE.tmp && sha256sum && mv'`],
+  plan: (n) => [`SQL over TCP to ${n.ip}:${n.port}: SHOW BINARY LOGS; then for each closed binlog not archived: mariadb-binlog (metadata) and cat FILE | ssh <store> 'cat > binlogs/FILE.tmp && openssl dgst -sha256 && mv'`],
   async run(c, _n, s) {
     const r = await archivePass(c, s, { rotate: false });
     return `${r.host}: ${r.archived.length} binlogs archived (${r.archived.join(', ') || 'none new'}), ${r.present} already in the store, ${r.active ?? '-'} active`;

@@ -1,5 +1,6 @@
 import { ConflictError, RdsctlError, RemoteError, UnhealthyError } from '../core/errors.js';
-import { installFlow } from '../flow/install/index.js';
+import { insertAfter, installFlow } from '../flow/install/index.js';
+import { doIssueServerCert } from '../flow/install/tls.js';
 import { nodesOf, pollUntil, withSu } from '../flow/install/context.js';
 import * as a from '../flow/install/accounts.js';
 import * as f from '../flow/install/host-files.js';
@@ -18,10 +19,11 @@ import { mergeGtid, replayInputs, type ArchivedBinlog } from './binlogs.js';
 import { loadBackupCtx, type BackupCtx } from './context.js';
 import { encryptionOf, encryptionParams, keyFilePath, keySha256Script, pullKeyScript, pushKeyScript, tableKeyOf, type EncryptionRow } from './encryption.js';
 import { checkList, type Manifest } from './manifest.js';
-import { optionFile, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
+import { checkSumsScript, optionFile, RESTORE_SCRATCH, replayBinlogsScript, replayEncryptedBinlogsScript, restoreScript, workLock } from './scripts.js';
 import { sh } from '../remote/quote.js';
 import { getSet, type BackupSetRow } from './sets.js';
 import { binlogDir, keyDir, setDir } from './store.js';
+import { replicationTls } from '../rds/instance-tls.js';
 
 // The clone flow (point-in-time recovery into a NEW instance): the install library's own steps,
 // with restore in place of initialisation. The master is restored from the source's set
@@ -153,11 +155,15 @@ export const doCheckBackupSetManifest: Step = {
   role: 'metadb',
   timeoutSec: 600,
   effect: 'check',
+  // At the same time as the two restores (which read the manifest themselves and check every
+  // file they receive): the binlogs' hashing on the store is off the critical path, and nothing
+  // after the restores runs unless this check passed.
+  group: 'restore',
   async run(c, _n, s) {
     const m = await sourceManifest(c, s);
     if (c.binlogs.length) {
       const want = c.binlogs.map((b) => `${b.sha256}  ${b.store_path}\n`).join('');
-      const r = await c.tryOnStore('sha256sum --quiet --strict -c - 2>&1', s, { stdin: want, timeoutSec: 600 });
+      const r = await c.tryOnStore(checkSumsScript(null), s, { stdin: want, timeoutSec: 600 });
       if (!r.ok) throw new UnhealthyError(`archived binlogs of ${c.cp.source_ins} on ${c.store.host} do not match their sha256: ${(r.out + r.err).trim().split('\n').slice(0, 3).join('; ')}`);
     }
     return `manifest of set ${c.source.id}: ${m.files.length} files (checked on each NC as they arrive); ${c.binlogs.length} binlogs match their sha256`;
@@ -171,7 +177,7 @@ function restoreOn(role: 'master' | 'slave'): Step {
     timeoutSec: 3600,
     effect: 'remote',
     group: 'restore',
-    plan: (nd) => [`ssh <store> tar -cf - <source set> | tar -xf - -C ${nd.layout.backupDir}/restore; mariadb-backup --prepare; mariadb-backup --move-back --datadir=${nd.layout.dataDir}  # NC pulls from the store with its own key`],
+    plan: (nd) => [`ssh <store> tar -cf - <source set> | tar -xf - -C ${nd.layout.dataDir}/${RESTORE_SCRATCH}; openssl dgst -sha256 of every file = the manifest; mariadb-backup --prepare; mariadb-backup --move-back --force-non-empty-directories --datadir=${nd.layout.dataDir} (a rename: the scratch dir is inside the datadir)  # NC pulls from the store with its own key`],
     probe: (c, [nd], s) => c.test(nd!, `test -f '${nd!.layout.installDoneMarker}'`, s),
     async run(c, [nd], s) {
       const m = await sourceManifest(c, s);
@@ -261,9 +267,9 @@ export const doApplyBinlogUntilTime: Step = {
   },
 };
 
-async function changeMaster(c: CloneCtx, peer: Node): Promise<string> {
+async function changeMaster(c: CloneCtx, replica: Node, peer: Node): Promise<string> {
   const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
-  return `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`;
+  return `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, ${await replicationTls(c.db, c.custins.id, replica.layout)}`;
 }
 
 /**
@@ -298,7 +304,7 @@ export const doCloneInstallDuallmasterSlave: Step = {
   },
   async run(c, [nd]) {
     const g = c.source.gtid ?? '';
-    await c.suSql(nd!, ['STOP SLAVE', `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`, await changeMaster(c, c.master), 'START SLAVE']);
+    await c.suSql(nd!, ['STOP SLAVE', `SET GLOBAL gtid_slave_pos = ${sqlString(g)}`, await changeMaster(c, nd!, c.master), 'START SLAVE']);
     return `${nd!.host} replicates from ${c.master.ip}:${c.master.port} after ${g || 'nothing'} (the replayed transactions come through the new master's binlog)`;
   },
 };
@@ -339,7 +345,8 @@ async function waitRunning(c: CloneCtx, nd: Node, s: StepScope): Promise<Record<
   });
 }
 
-export const CLONE_FLOW: ReadonlyArray<Step> = [
+/** Version 1, kept for clone tasks written before version 2. */
+export const CLONE_FLOW_V1: ReadonlyArray<Step> = [
   p.doInit,
   doCheckCloneSource,
   p.doEnsureMinorVersion,
@@ -427,12 +434,16 @@ export const CLONE_FLOW: ReadonlyArray<Step> = [
   n.doAddReadinsToMaxscaleConfig,
 ];
 
+/** Version 2 (#16): the clone's nodes get server certificates as an install's do (do_issue_server_cert). */
+export const CLONE_FLOW: ReadonlyArray<Step> = insertAfter(CLONE_FLOW_V1, h.doMakeDirSlave as Step, doIssueServerCert as Step);
+
 export const cloneFlow: FlowDef<CloneCtx, Node> = {
   name: CLONE_FLOW_NAME,
-  version: 1,
+  version: 2,
   targetKind: 'instance',
   roles: ['master', 'slave', 'both', 'metadb'],
   steps: CLONE_FLOW,
+  previous: { 1: CLONE_FLOW_V1 },
   load: loadCloneCtx,
   nodesOf,
   hostName: (nd) => nd.host,

@@ -23,17 +23,26 @@ export function workLock(l: HostLayout): string {
   return `${l.dbsDir}/.backup.lock`;
 }
 
-/** sha256 of each file named: "<hex> *<path>" lines (sha256sum's binary-mode format), with openssl. */
-const SHA256_FILES = ['openssl', 'dgst', '-sha256', '-r'];
+/**
+ * A shell function: `hashz` hashes the NUL-separated paths on its stdin with openssl's sha256
+ * ("<hex> *<path>" lines, sha256sum's binary-mode format, on stdout). Two openssl processes at
+ * once (a set is many files, the host more than one core; openssl's sha256 costs about a fifth of
+ * coreutils' sha256sum in CPU), each writing its own file, so that their lines never interleave
+ * (two writers on one pipe may split a line at a buffer boundary). Fails (xargs' 123) when a
+ * file could not be read; the lines of the others are still printed.
+ */
+const HASHZ =
+  'hashz() { local t rc=0; t=$(mktemp -d) || return 1; ' +
+  `xargs -0 -r -P 2 -n 32 sh -c ${shq('o=$(mktemp "$0/h.XXXXXX") && exec openssl dgst -sha256 -r "$@" > "$o"')} "$t" || rc=$?; ` +
+  'cat "$t"/h.* 2>/dev/null || true; rm -rf "$t"; return $rc; }; ';
 
 /** What follows the stream on the store side: the set's file list with sizes and sha256 (see hashSetScript). */
 function hashListing(): string {
   return (
     sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -printf '%s %P\\n' | sort; echo --; ` +
-    // Two hashers at once: a set is many files, and the store has more than one core. openssl's
-    // sha256 (SHA-NI where the CPU has it) costs about a fifth of coreutils' sha256sum in CPU; the
-    // files were just written, so they are read back from the page cache.
-    sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | xargs -0 -r -P 2 -n 32 ${SHA256_FILES}; echo --; ` +
+    // The files were just written, so they are read back from the page cache (HASHZ: openssl, two at once).
+    HASHZ +
+    sh`find . -type f ! -name ${MANIFEST} ! -name ${MANIFEST + '.tmp'} ! -name ${STREAM_DONE} -print0 | hashz; echo --; ` +
     'cat xtrabackup_binlog_info 2>/dev/null || true'
   );
 }
@@ -101,9 +110,27 @@ export function readManifestScript(dir: string): string {
   return sh`cat ${dir + '/' + MANIFEST}`;
 }
 
-/** On the store: the checksum list on stdin against the files. Exit 1 and the failing lines when any differs or is missing. */
-export function checkSumsScript(dir: string): string {
-  return sh`cd ${dir} && sha256sum --quiet --strict -c - 2>&1`;
+/**
+ * On the store: the checksum list on stdin ("<sha256>  <path>" lines, `sha256sum -c`'s input)
+ * against the files, as strictly as `sha256sum --quiet --strict -c`: an empty list, or any line
+ * that is not 64 lowercase hex digits, a space, a space or '*', and a path, fails before anything
+ * is read; every file listed must exist and match, else exit 1 with `sha256sum -c`'s lines
+ * "<path>: FAILED" / "<path>: FAILED open or read" on stdout. Hashed with openssl (HASHZ), not
+ * coreutils: a fifth of the CPU. Paths are relative to `dir`, or absolute when `dir` is null.
+ */
+export function checkSumsScript(dir: string | null): string {
+  return bash(
+    (dir ? sh`cd ${dir}; ` : '') +
+      'export LC_ALL=C; w=$(mktemp); g=$(mktemp); trap \'rm -f "$w" "$g"\' EXIT; cat > "$w"; ' +
+      'if [ ! -s "$w" ]; then echo "no properly formatted checksum lines found" >&2; exit 1; fi; ' +
+      "if bad=$(grep -n -v -E '^[0-9a-f]{64} [ *].+$' \"$w\" | head -n 1 | cut -d: -f1) && [ -n \"$bad\" ]; then echo \"line $bad: improperly formatted checksum line\" >&2; exit 1; fi; " +
+      HASHZ +
+      'cut -c67- "$w" | tr "\\n" "\\0" | hashz > "$g" 2>/dev/null || true; ' +
+      // Every listed line against what was computed for its path; a path with no hash could not be read.
+      "awk 'NR == FNR { h[substr($0, 67)] = substr($0, 1, 64); next } " +
+      '{ p = substr($0, 67); if (!(p in h)) { print p ": FAILED open or read"; bad = 1 } else if (h[p] != substr($0, 1, 64)) { print p ": FAILED"; bad = 1 } } ' +
+      'END { exit bad }\' "$g" "$w"',
+  );
 }
 
 /**
@@ -128,34 +155,44 @@ export function removeSetScript(dir: string): string {
   return script(sh`if [ -d ${dir} ]; then rm -rf -- ${dir}; echo removed; else echo absent; fi`);
 }
 
+/** The restore's scratch directory: inside the datadir, so that --move-back renames files instead of copying them. */
+export const RESTORE_SCRATCH = '.rds-restore';
+
 /**
  * On the target NC of a restore: pull the set from the store into a scratch directory,
- * prepare it and move it into the (empty) datadir, owned by the user mysqld runs as. A datadir
- * already restored (its marker present) is left as it is.
+ * prepare it and move it into the (otherwise empty) datadir, owned by the user mysqld runs as.
+ * The scratch directory is inside the datadir: on the same filesystem whatever the NC's mounts
+ * (the seed's /home/mysql and /mysqldata may be two), so --move-back renames the files instead
+ * of copying the whole set a second time; a failed restore leaves it where `instance delete`
+ * removes it. A datadir already restored (its marker present) is left as it is.
  */
 export function restoreScript(s: Store, l: HostLayout, dir: string, marker: string): string {
-  const scratch = `${l.backupDir}/restore`;
+  const scratch = `${l.dataDir}/${RESTORE_SCRATCH}`;
   const log = `${l.backupDir}/restore.log`;
   return bash(
     sh`exec 9>>${workLock(l)}; flock -w 3000 9 || { echo "another backup or restore of this instance holds "${workLock(l)} >&2; exit 1; }; ` +
       'sums=$(mktemp); trap \'rm -f "$sums"\' EXIT; cat > "$sums"; ' +
       sh`if [ -f ${marker} ]; then echo already; exit 0; fi; ` +
-      sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; ` +
-      `${ncToStore(s, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; ` +
+      // Phase times (bash's $EPOCHREALTIME) go into the result: where a slow restore spends its time.
+      't0=$EPOCHREALTIME; ph=""; lap() { local t=$EPOCHREALTIME; ph="$ph${ph:+, }$1 $(awk -v a="$t0" -v b="$t" \'BEGIN { printf "%.1f", b - a }\') s"; t0=$t; }; ' +
+      sh`mkdir -p ${l.backupDir}; chmod 700 ${l.backupDir}; rm -rf ${scratch}; mkdir -p ${scratch}; chmod 700 ${scratch}; ` +
+      `${ncToStore(s, sh`cd ${dir} && test -f ${MANIFEST} && tar -cf - --exclude=./${MANIFEST} --exclude=./${STREAM_DONE} .`)} | tar -xf - -C ${shq(scratch)}; lap pull; ` +
       // What arrived is checked against the manifest (stdin) before anything uses it: end to end.
       // openssl (a fifth of sha256sum's CPU); the sorted "hash path" lists must be equal: a file
       // that differs, is missing or is extra fails the restore.
       sh`norm() { sed -E 's|^([0-9a-f]{64}) [ *](\\./)?|\\1 |' | LC_ALL=C sort; }; ` +
-      sh`want=$(norm < "$sums"); got=$(cd ${scratch} && find . -type f -print0 | xargs -0 -r -P 2 -n 32 ${SHA256_FILES} | norm); ` +
+      HASHZ +
+      sh`want=$(norm < "$sums"); got=$(cd ${scratch} && find . -type f -print0 | hashz | norm); ` +
       sh`if [ -z "$want" ]; then rm -rf ${scratch}; echo "no checksums given for the set" >&2; exit 4; fi; ` +
-      sh`if [ "$want" != "$got" ]; then bad=$(diff <(printf '%s\\n' "$want") <(printf '%s\\n' "$got") | grep '^[<>]' | head -n 3 | tr '\\n' ' ' || true); rm -rf ${scratch}; echo "checksum mismatch: $bad" >&2; exit 4; fi; ` +
+      sh`if [ "$want" != "$got" ]; then bad=$(diff <(printf '%s\\n' "$want") <(printf '%s\\n' "$got") | grep '^[<>]' | head -n 3 | tr '\\n' ' ' || true); rm -rf ${scratch}; echo "checksum mismatch: $bad" >&2; exit 4; fi; lap sha256; ` +
       BACKUP_BIN +
       // An encrypted set is prepared with this instance's key file (carried from the source).
       keyForPrepare(scratch, `${l.dbsDir}/keys/keyfile`) +
-      sh`"$b" --defaults-file=${scratch + '/backup-my.cnf'} --prepare --target-dir=${scratch} > ${log} 2>&1 || { rm -rf "$kw"; tail -n 5 ${log} >&2; exit 1; }; rm -rf "$kw"; ` +
-      sh`find ${l.dataDir} -mindepth 1 -delete; ` +
-      sh`"$b" --defaults-file=${l.mycnf} --move-back --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
-      sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; echo restored`,
+      sh`"$b" --defaults-file=${scratch + '/backup-my.cnf'} --prepare --target-dir=${scratch} > ${log} 2>&1 || { rm -rf "$kw"; tail -n 5 ${log} >&2; exit 1; }; rm -rf "$kw"; lap prepare; ` +
+      sh`find ${l.dataDir} -mindepth 1 -maxdepth 1 ! -name ${RESTORE_SCRATCH} -exec rm -rf -- {} +; ` +
+      // The datadir holds only the scratch directory: the one entry --force-non-empty-directories lets through.
+      sh`"$b" --defaults-file=${l.mycnf} --move-back --force-non-empty-directories --target-dir=${scratch} --datadir=${l.dataDir} >> ${log} 2>&1 || { tail -n 5 ${log} >&2; exit 1; }; ` +
+      sh`u=$(stat -c %U ${l.dbsDir}); chown -R "$u": ${l.dataDir}; rm -rf ${scratch}; touch ${marker}; lap move-back; echo "restored ($ph)"`,
   );
 }
 
@@ -185,13 +222,13 @@ export function archiveBinlogsScript(s: Store, l: HostLayout, storeBinlogDir: st
     const viaServer = o.viaServer ? sh`if [ "$(printf '%s' "$meta" | cut -f5)" = 1 ] || [ -z "$(printf '%s' "$meta" | cut -f3)" ]; then enc=1; meta=$(TZ=UTC mariadb-binlog --defaults-extra-file="$f" --read-from-remote-server --host=${o.ip} --port=${o.port} ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; fi; ' : '';
     const dst = `${storeBinlogDir}/${n}`;
     return (
-      sh`sz=$(stat -c %s ${n}); sha=$(sha256sum ${n} | cut -d" " -f1); enc=0; ` +
+      sh`sz=$(stat -c %s ${n}); sha=$(openssl dgst -sha256 -r ${n} | cut -d" " -f1); enc=0; ` +
       // mariadb-binlog fails on an encrypted file: the empty listing says so (pipefail would stop here).
       sh`meta=$(TZ=UTC mariadb-binlog ${n} 2>/dev/null | ` + BINLOG_META_AWK + ') || true; ' +
       viaServer +
       // the encrypted flag is $enc, not the listing's fifth field
       'meta=$(printf \'%s\' "$meta" | cut -f1-4); ' +
-      `got=$(${ncToStore(s, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && sha256sum ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
+      `got=$(${ncToStore(s, sh`mkdir -p ${storeBinlogDir} && cat > ${dst + '.tmp'} && openssl dgst -sha256 -r ${dst + '.tmp'} | cut -d" " -f1 && mv -f ${dst + '.tmp'} ${dst}`)} < ${shq(n)}); ` +
       sh`if [ "$got" != "$sha" ]; then echo ${n}": sha256 on the store ($got) differs from the NC's ($sha)" >&2; exit 1; fi; ` +
       sh`printf '%s\\t%s\\t%s\\t%s\\t%s\\n' ${n} "$sz" "$sha" "$meta" "$enc"; `
     );

@@ -80,8 +80,15 @@ export function setName(id: number, started: Date): string {
  * store's host key pinned in the NC's known_hosts. `ncRoot` resolves the NC's seed paths.
  */
 function sshBase(s: Store): string {
-  return sh`ssh -F /dev/null -i ${s.ncIdentityFile} -o UserKnownHostsFile=${s.ncKnownHosts} `;
+  return sh`ssh -F /dev/null -i ${s.ncIdentityFile} -o UserKnownHostsFile=${s.ncKnownHosts} -c ${BULK_CIPHERS} `;
 }
+
+/**
+ * Sets and binlogs are bulk data: AES-GCM first (the CPU's AES instructions: about half the
+ * CPU of OpenSSH's default chacha20-poly1305 per byte, measured on a 246 MB set), then the
+ * default, then AES-CTR for an old sshd. All authenticated encryption or with OpenSSH's MAC.
+ */
+const BULK_CIPHERS = 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr';
 
 /**
  * The control socket an NC script's ssh calls to the store share: one handshake per script

@@ -4,6 +4,8 @@ import { HA_USER, secretOf } from '../rds/accounts.js';
 import { mapLimit } from '../core/concurrency.js';
 import type { Check, CheckOutcome } from './types.js';
 import { haView } from '../ha/view.js';
+import { instanceTrust } from '../rds/instance-tls.js';
+import type { TlsSettings } from '../core/config.js';
 
 // rds: every running custins replicates. For each one, log in to the master (it must answer)
 // and to the standby, where SHOW SLAVE STATUS must show Slave_IO_Running and Slave_SQL_Running
@@ -54,8 +56,8 @@ export interface ReplicationState {
   problem: string | null;
 }
 
-async function withSession<T>(row: InstanceRow, user: string, password: string, timeoutMs: number, fn: (s: InstanceSession) => Promise<T>): Promise<T> {
-  const s = await openInstance({ name: row.host_name, host: row.ip, port: row.port, user, password, connectTimeoutMs: timeoutMs });
+async function withSession<T>(row: InstanceRow, user: string, password: string, tls: TlsSettings | undefined, timeoutMs: number, fn: (s: InstanceSession) => Promise<T>): Promise<T> {
+  const s = await openInstance({ name: row.host_name, host: row.ip, port: row.port, user, password, tls, connectTimeoutMs: timeoutMs });
   try {
     return await fn(s);
   } finally {
@@ -96,20 +98,22 @@ async function inspect(dbaas: Db, name: string, rows: InstanceRow[], timeoutMs: 
   }
   const user = haUser();
   let password: string;
+  let tls: TlsSettings | undefined;
   try {
     password = await secretOf(dbaas, master.custins_id, user);
+    tls = await instanceTrust(dbaas, master.custins_id, name);
   } catch (e) {
     st.problem = (e as Error).message;
     return st;
   }
   try {
-    await withSession(master, user, password, timeoutMs, (s) => s.query('SELECT 1'));
+    await withSession(master, user, password, tls, timeoutMs, (s) => s.query('SELECT 1'));
   } catch (e) {
     st.problem = `master: ${(e as Error).message}`;
     return st;
   }
   try {
-    const [s] = await withSession(slave, user, password, timeoutMs, (x) => x.query<Record<string, unknown>>('SHOW SLAVE STATUS'));
+    const [s] = await withSession(slave, user, password, tls, timeoutMs, (x) => x.query<Record<string, unknown>>('SHOW SLAVE STATUS'));
     if (!s) {
       st.problem = `standby ${st.slave} is not replicating (SHOW SLAVE STATUS is empty)`;
       return st;

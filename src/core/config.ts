@@ -71,6 +71,11 @@ export interface Profile {
 export interface TlsSettings {
   /** PEM file of the CA that issues the servers' certificates. */
   ca: string;
+  /**
+   * That CA's private key (PEM, on the jump host, 0600): the install issues each instance node's
+   * server certificate with it. Only the node's own certificate and key go to the NC.
+   */
+  ca_key?: string;
 }
 
 /**
@@ -204,6 +209,10 @@ export function normalizeProfile(raw: unknown, where: string): Profile {
     const t = p.tls as Record<string, unknown>;
     if (typeof t !== 'object' || Array.isArray(t) || typeof t.ca !== 'string' || !t.ca.startsWith('/') || /[\0\n]/.test(t.ca)) throw new ConfigError(`${where}.tls.ca: the absolute path of the CA's PEM file`);
     out.tls = { ca: t.ca };
+    if (t.ca_key !== undefined && t.ca_key !== null) {
+      if (typeof t.ca_key !== 'string' || !t.ca_key.startsWith('/') || /[\0\n]/.test(t.ca_key)) throw new ConfigError(`${where}.tls.ca_key: the absolute path of the CA's private key (PEM)`);
+      out.tls.ca_key = t.ca_key;
+    }
   }
   for (const k of ['control_addresses', 'nc_source_addresses'] as const) {
     const v = p[k];

@@ -8,6 +8,7 @@ import { openInstance } from '../remote/mysql-instance.js';
 import { routeDriver } from './driver.js';
 import type { RouteDriver } from './route.js';
 import { loadRoute, type LoadedRoute } from './route-store.js';
+import { instanceTrust } from '../rds/instance-tls.js';
 
 // What the HA flow steps (switchover, failover) see: the install context's doors (remote, su,
 // tx under the lease) plus the pair named by the task's parameters: the server that was master
@@ -75,7 +76,7 @@ export async function loadHaCtx(env: FlowEnv): Promise<HaCtx> {
     session: (n, fn) => withSu(base, n, fn),
     async sessionWithin(n, connectMs, fn) {
       base.lease.assertHeld();
-      const su = await openInstance({ name: n.host, host: n.ip, port: n.port, user: SUPERUSER, password: await secretOf(base.db, base.custins.id, SUPERUSER), connectTimeoutMs: connectMs, queryTimeoutMs: 2 * connectMs });
+      const su = await openInstance({ name: n.host, host: n.ip, port: n.port, user: SUPERUSER, password: await secretOf(base.db, base.custins.id, SUPERUSER), tls: await instanceTrust(base.db, base.custins.id, base.custins.ins_name), connectTimeoutMs: connectMs, queryTimeoutMs: 2 * connectMs });
       try {
         return await fn(su);
       } finally {

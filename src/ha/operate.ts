@@ -14,6 +14,7 @@ import { sameTarget, showTarget } from './route.js';
 import { loadRoute, type LoadedRoute } from './route-store.js';
 import { catchUpWithin, serverState, switchoverReadiness, type ServerState } from './server.js';
 import { MAX_SWITCHOVER_LAG_SEC } from './steps.js';
+import { instanceTrust } from '../rds/instance-tls.js';
 
 // Before a switchover or failover task is written: the checks that refuse it with a reason while
 // nothing has changed yet (running task, broken or lagging standby, a route that cannot be
@@ -48,7 +49,7 @@ export async function unfinishedTask(db: Db, custinsId: number): Promise<{ id: n
  */
 export async function haSession(db: Db, custinsId: number, n: Node, timeoutMs: number): Promise<InstanceSession> {
   const password = await secretOf(db, custinsId, SUPERUSER);
-  return openInstance({ name: n.host, host: n.ip, port: n.port, user: SUPERUSER, password, connectTimeoutMs: timeoutMs, queryTimeoutMs: 2 * timeoutMs });
+  return openInstance({ name: n.host, host: n.ip, port: n.port, user: SUPERUSER, password, tls: await instanceTrust(db, custinsId), connectTimeoutMs: timeoutMs, queryTimeoutMs: 2 * timeoutMs });
 }
 
 export async function probeServer(ctx: Context, p: Pair, n: Node, timeoutMs = 3000): Promise<ServerState | Error> {

@@ -10,6 +10,7 @@ import { sh } from '../remote/quote.js';
 import { sshPipe } from '../remote/ssh-pipe.js';
 import { recordEvent } from './records.js';
 import { replicateFrom, replicating, serverState } from './server.js';
+import { replicationTls } from '../rds/instance-tls.js';
 
 // `instance rebuild-standby`: a new standby from a streamed mariadb-backup of the master, after a
 // failover (the old master, marked for rebuild) or when a standby's data is lost. Optionally on
@@ -173,6 +174,7 @@ const doConfigureStandbyReplication: Step = {
     const old = (c as InstallCtx & { old?: Node }).old;
     const bound = await bindPairAccounts(c, [c.master, n!], old && old.ip !== n!.ip ? [old.ip] : []);
     const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
+    const tlsOptions = await replicationTls(c.db, c.custins.id, n!.layout);
     await withSu(c, n!, async (su) => {
       await su.query('STOP SLAVE');
       await su.query('RESET SLAVE ALL');
@@ -181,7 +183,7 @@ const doConfigureStandbyReplication: Step = {
       await su.query('SET GLOBAL gtid_slave_pos = ?', [gtid]);
       await su.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
       await su.query('SET GLOBAL rpl_semi_sync_slave_enabled = ON');
-      await replicateFrom(su, { ip: c.master.ip, port: c.master.port }, REPLICATOR, pw, 'slave_pos');
+      await replicateFrom(su, { ip: c.master.ip, port: c.master.port }, REPLICATOR, pw, 'slave_pos', tlsOptions);
     });
     await pollUntil(c, s, 200, async () => {
       const st = await withSu(c, n!, serverState);

@@ -127,13 +127,17 @@ export async function waitApplied(su: InstanceSession, host: string, pos: string
 }
 
 /** Replicate from `master` from this server's own current position (an old master becoming a standby). */
-export async function replicateFrom(su: InstanceSession, master: { ip: string; port: number }, user: string, password: string, usePos: 'current_pos' | 'slave_pos'): Promise<void> {
+/**
+ * `tlsOptions`: the CHANGE MASTER TLS options for this replica (rds/instance-tls.ts
+ * replicationTls: verified TLS for an instance with certificates, MASTER_SSL=0 otherwise).
+ */
+export async function replicateFrom(su: InstanceSession, master: { ip: string; port: number }, user: string, password: string, usePos: 'current_pos' | 'slave_pos', tlsOptions: string): Promise<void> {
   await su.query('STOP SLAVE');
   // MASTER_USE_GTID takes a keyword, not a value: one fixed statement per choice.
   const changeMaster = usePos === 'current_pos'
     ? 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1'
     : 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1';
-  await su.query(changeMaster, [master.ip, master.port, user, password]);
+  await su.query(`${changeMaster}, ${tlsOptions}`, [master.ip, master.port, user, password]);
   await su.query('START SLAVE');
 }
 

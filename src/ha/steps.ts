@@ -10,6 +10,8 @@ import { swapRoles } from './records.js';
 import { sameTarget } from './route.js';
 import { recordRouteTarget } from './route-store.js';
 import { catchUpWithin, execWithin, killClientSessions, replicateFrom, replicating, serverState, setReadOnly, stopReplication, switchoverReadiness, waitApplied, type ServerState } from './server.js';
+import { instanceTrust } from '../rds/instance-tls.js';
+import { replicationTls } from '../rds/instance-tls.js';
 
 // The steps of the switchover and failover flows. 'master' steps act on the server that was
 // master when the task was written (c.from), 'slave' steps on the one that becomes master (c.to).
@@ -150,11 +152,12 @@ export const doReplicateFromNewMaster: Step = {
   probe: async (c) => replicating(await state(c, c.from), target(c.to)),
   async run(c, _n, s) {
     const pw = await c.replicatorPassword();
+    const tlsOptions = await replicationTls(c.base.db, c.base.custins.id, c.from.layout);
     // A standby's applier must not wait for semi-sync ACKs of what it writes to its own binlog
     // (it has no semi-sync standby of its own): its master side is off while it is a standby.
     await c.session(c.from, async (su) => {
       await su.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
-      await replicateFrom(su, target(c.to), REPLICATOR, pw, 'current_pos');
+      await replicateFrom(su, target(c.to), REPLICATOR, pw, 'current_pos', tlsOptions);
     });
     const deadline = Date.now() + 30000;
     for (;;) {
@@ -203,7 +206,7 @@ export const doFenceOldMaster: Step = {
     // Both doors at once: a lost NC costs the longer of the two timeouts, not their sum.
     const ncAnswers = execWithin(c.base.ssh, c.from.target, 'true', FENCE_SSH_CONNECT_MS, s.signal).then((r) => (r === null ? `no SSH answer within ${FENCE_SSH_CONNECT_MS} ms` : r.exitCode === 0 ? null : `exit ${r.exitCode}`));
     try {
-      const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, connectTimeoutMs: 2000, queryTimeoutMs: 4000 });
+      const su = await openInstance({ name: c.from.host, host: c.from.ip, port: c.from.port, user: SUPERUSER, password: pw, tls: await instanceTrust(c.base.db, c.base.custins.id, c.base.custins.ins_name), connectTimeoutMs: 2000, queryTimeoutMs: 4000 });
       try {
         await setReadOnly(su, true);
         const killed = await killClientSessions(su, KEEP_USERS);

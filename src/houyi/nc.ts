@@ -1,3 +1,4 @@
+import type { Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 import { NotFoundError } from '../core/errors.js';
@@ -42,6 +43,11 @@ const SELECT_NC = `SELECT ${NC_COLUMNS}`;
 // Column names come from this closed table only, never from input.
 const KEY_COLUMN: Record<NcKey, string> = { hostname: 'n.hostname', ip: 'n.ip', sn: 'n.sn' };
 const BATCH = 500;
+
+/** Whether ncsBy(key, [value]) can find an NC: the same table and key (core/presence.ts). */
+export function ncPresence(key: NcKey, value: string): Presence {
+  return { from: `nc n WHERE ${KEY_COLUMN[key]} = ?`, params: [value] };
+}
 
 function toNc(r: Record<string, unknown>): Nc {
   return { ...(r as unknown as Nc), locked: Boolean(r.locked) };

@@ -1,3 +1,4 @@
+import type { Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
 import type { HostTarget } from '../remote/ssh-types.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
@@ -40,6 +41,11 @@ const SELECT_VM = `SELECT STRAIGHT_JOIN v.id, v.name, v.uuid, v.instance_id, v.s
   FROM vm v JOIN nc n ON n.id = v.nc_id JOIN cluster c ON c.id = n.cluster_id JOIN zone z ON z.id = n.zone_id`;
 
 const KEY_COLUMN: Record<VmKey, string> = { name: 'v.name', instance_id: 'v.instance_id', ip: 'v.ip' };
+
+/** Whether vmsBy(key, value) can find a VM: the same table and key (core/presence.ts). */
+export function vmPresence(key: VmKey, value: string): Presence {
+  return { from: `vm v WHERE ${KEY_COLUMN[key]} = ?`, params: [value] };
+}
 
 export async function vmsBy(db: Db, key: VmKey, value: string): Promise<Vm[]> {
   return db.query<Vm>(`${SELECT_VM} WHERE ${KEY_COLUMN[key]} = ?`, [value]);

@@ -1,3 +1,4 @@
+import type { Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
 import { isIpv4, nearByPrefix } from '../core/near.js';
 
@@ -35,31 +36,36 @@ export interface CustinsRef {
   detail: Record<string, unknown>;
 }
 
-const CUSTINS_BY: Array<{ via: string; ipOnly: string; withPort: string }> = [
+const CUSTINS_BY: Array<{ via: string; ipOnly: string; withPort: string; presence: { ipOnly: string; withPort: string } }> = [
   {
     via: 'conn_ip:conn_port',
     ipOnly: 'SELECT id AS custins_id, conn_ip, conn_port FROM custins WHERE conn_ip = ?',
     withPort: 'SELECT id AS custins_id, conn_ip, conn_port FROM custins WHERE conn_ip = ? AND conn_port = ?',
+    presence: { ipOnly: 'custins WHERE conn_ip = ?', withPort: 'custins WHERE conn_ip = ? AND conn_port = ?' },
   },
   {
     via: 'data_route proxy_ip:proxy_port',
     ipOnly: 'SELECT custins_id, conn_string, proxy_host, proxy_ip, proxy_port, status FROM rds_data_route WHERE proxy_ip = ?',
     withPort: 'SELECT custins_id, conn_string, proxy_host, proxy_ip, proxy_port, status FROM rds_data_route WHERE proxy_ip = ? AND proxy_port = ?',
+    presence: { ipOnly: 'rds_data_route WHERE proxy_ip = ?', withPort: 'rds_data_route WHERE proxy_ip = ? AND proxy_port = ?' },
   },
   {
     via: 'instance ip:port',
     ipOnly: '',
     withPort: "SELECT custins_id, role, host_name, ip, port, status FROM instance WHERE ip = ? AND port = ? AND status <> 'deleted'",
+    presence: { ipOnly: '', withPort: "instance WHERE ip = ? AND port = ? AND status <> 'deleted'" },
   },
   {
     via: 'slb vip:vport',
     ipOnly: 'SELECT custins_id, slb_id, vip, vport, vpc_id, vswitch_id, status FROM custins_slb WHERE vip = ?',
     withPort: 'SELECT custins_id, slb_id, vip, vport, vpc_id, vswitch_id, status FROM custins_slb WHERE vip = ? AND vport = ?',
+    presence: { ipOnly: 'custins_slb WHERE vip = ?', withPort: 'custins_slb WHERE vip = ? AND vport = ?' },
   },
   {
     via: 'vpc vip:vport',
     ipOnly: 'SELECT custins_id, vpc_id, vswitch_id, vip, vport, target_ip, target_port FROM vpc_custins_mapping WHERE vip = ? AND live_key = 1',
     withPort: 'SELECT custins_id, vpc_id, vswitch_id, vip, vport, target_ip, target_port FROM vpc_custins_mapping WHERE vip = ? AND vport = ? AND live_key = 1',
+    presence: { ipOnly: 'vpc_custins_mapping WHERE vip = ? AND live_key = 1', withPort: 'vpc_custins_mapping WHERE vip = ? AND vport = ? AND live_key = 1' },
   },
 ];
 
@@ -80,6 +86,17 @@ export async function custinsByAddress(db: Db, ip: string, port?: number): Promi
   return out;
 }
 
+/** Whether custinsByAddress(ip, port) can find anything: the same tables and conditions (core/presence.ts). */
+export function custinsAddressPresence(ip: string, port?: number): Presence[] {
+  return CUSTINS_BY.map((q) => (port === undefined ? q.presence.ipOnly : q.presence.withPort))
+    .filter((from) => from !== '')
+    .map((from) => ({ from, params: port === undefined ? [ip] : [ip, port] }));
+}
+
+export function connStringPresence(connString: string): Presence {
+  return { from: 'rds_data_route WHERE conn_string = ?', params: [connString] };
+}
+
 /** The custins whose data route has this connection string (optionally checking its port). */
 export async function custinsByConnString(db: Db, connString: string): Promise<CustinsRef[]> {
   const rows = await db.query<Record<string, unknown>>(
@@ -96,6 +113,10 @@ export interface NatGw {
   ip: string;
   status: string;
   acl_rules: number;
+}
+
+export function natgwPresence(key: 'natgw_id' | 'ip', value: string): Presence {
+  return { from: key === 'ip' ? 'natgw g WHERE g.ip = ?' : 'natgw g WHERE g.natgw_id = ?', params: [value] };
 }
 
 export async function natgwsBy(db: Db, key: 'natgw_id' | 'ip', value: string): Promise<NatGw[]> {
@@ -124,6 +145,14 @@ export interface VswitchRow {
   cidr: string;
 }
 
+export function vpcPresence(vpcId: string): Presence {
+  return { from: 'vpc WHERE vpc_id = ?', params: [vpcId] };
+}
+
+export function vswitchPresence(id: string): Presence {
+  return { from: 'vswitch WHERE vswitch_id = ?', params: [id] };
+}
+
 export async function vpcById(db: Db, vpcId: string): Promise<{ vpc: VpcRow; vswitches: VswitchRow[] } | undefined> {
   const [vpc] = await db.query<VpcRow>('SELECT vpc_id, name, cidr, tunnel_id, region, status FROM vpc WHERE vpc_id = ?', [vpcId]);
   if (!vpc) return undefined;
@@ -148,6 +177,10 @@ export interface ChunkserverRow {
   disks_not_ok: number;
 }
 
+export function chunkserverPresence(key: 'hostname' | 'ip', value: string): Presence {
+  return { from: key === 'ip' ? 'chunkserver cs WHERE cs.ip = ?' : 'chunkserver cs WHERE cs.hostname = ?', params: [value] };
+}
+
 export async function chunkserversBy(db: Db, key: 'hostname' | 'ip', value: string): Promise<ChunkserverRow[]> {
   const where = key === 'ip' ? 'cs.ip = ?' : 'cs.hostname = ?';
   return db.query<ChunkserverRow>(
@@ -169,6 +202,18 @@ export interface SlbHostRow {
   role?: string;
   vip?: string | null;
   proxy_kind?: string;
+}
+
+/** Whether slbHostsByName(hostname) can find a host: the same tables and keys (core/presence.ts). */
+export function slbHostNamePresence(hostname: string): Presence[] {
+  return [
+    { from: 'lb_node WHERE hostname = ?', params: [hostname] },
+    { from: 'proxy WHERE hostname = ?', params: [hostname] },
+  ];
+}
+
+export function lvsVipPresence(vip: string): Presence {
+  return { from: 'lb_node WHERE vip = ?', params: [vip] };
 }
 
 /** An LVS node or SLB proxy by its host name (lvs-01, proxy-01). */
@@ -198,6 +243,10 @@ export interface RdsProxyNodeRow {
   ssh_port: number;
   status: string;
   routes: number;
+}
+
+export function rdsProxyPresence(key: 'hostname' | 'ip', value: string): Presence {
+  return { from: key === 'ip' ? 'rds_proxy_node p WHERE p.ip = ?' : 'rds_proxy_node p WHERE p.hostname = ?', params: [value] };
 }
 
 /** A host of the RDS proxy layer (dbaas.rds_proxy_node) by host name or address, with its route count. */

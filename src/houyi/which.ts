@@ -2,27 +2,37 @@ import type { Context } from '../core/context.js';
 import type { LogicalDb } from '../core/config.js';
 import { NotFoundError, UnavailableError, oneLine, RdsctlError } from '../core/errors.js';
 import type { Section } from '../core/output.js';
+import { presenceQuery, type Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
-import { custinsById, findCustins, instancesOnHost, nearCustinsNames, type Custins } from '../rds/lookup.js';
+import { custinsById, custinsPresence, findCustins, instancesOnHost, nearCustinsNames, type Custins } from '../rds/lookup.js';
 import { isIpv4, rankNear } from '../core/near.js';
-import { slbByAddress } from '../slb/nodes.js';
-import { machinesBy, nearMachineNames } from '../tianji/model.js';
-import { nearNcNames, ncsBy, vmCountsOnNc, type Nc, type NcKey } from './nc.js';
+import { slbAddressPresence, slbByAddress } from '../slb/nodes.js';
+import { machinePresence, machinesBy, nearMachineNames } from '../tianji/model.js';
+import { ncPresence, nearNcNames, ncsBy, vmCountsOnNc, type Nc, type NcKey } from './nc.js';
 import { vmRecord } from './records.js';
-import { nearVmNames, vmsBy, type VmKey } from './vm.js';
+import { nearVmNames, vmPresence, vmsBy, type VmKey } from './vm.js';
 import {
+  chunkserverPresence,
   chunkserversBy,
+  connStringPresence,
+  custinsAddressPresence,
   custinsByAddress,
   custinsByConnString,
   lvsByVip,
+  lvsVipPresence,
+  natgwPresence,
   nearNetworkNames,
   natgwsBy,
   parseEndpoint,
   rdsProxyNodesBy,
+  rdsProxyPresence,
+  slbHostNamePresence,
   slbHostsByName,
   splitHostPort,
   vpcById,
+  vpcPresence,
   vswitchById,
+  vswitchPresence,
   type CustinsRef,
   type NearSource,
   type SlbHostRow,
@@ -70,54 +80,92 @@ export interface WhichResult {
 /** A probe of one metadb; what it could not read goes to `errors` (the match list stays usable). */
 type Probe = (db: Db, errors: string[]) => Promise<WhichMatch[]>;
 
+/** A probe, and the presence checks that find a row whenever it can (the same tables and conditions, core/presence.ts). */
+interface Lookup {
+  db: LogicalDb;
+  probe: Probe;
+  presence: Presence[];
+}
+
+const lookup = (db: LogicalDb, presence: Presence | Presence[], probe: Probe): Lookup => ({ db, probe, presence: Array.isArray(presence) ? presence : [presence] });
+
 /** The probes for one name, by its shape: an endpoint, a host:port, an IP, or a name. */
-function probesFor(ctx: Context, name: string): Array<[LogicalDb, Probe]> {
+function probesFor(ctx: Context, name: string): Lookup[] {
   const ep = parseEndpoint(name);
   const hp = ep ? undefined : splitHostPort(name);
   const ip = ep?.ip ?? (isIpv4(name) ? name : undefined);
   if (ip !== undefined) {
     return [
-      ['houyi', (db) => vmMatches(db, ip, ['ip'])],
-      ['houyi', (db, errors) => ncMatches(ctx, db, ip, ['ip'], errors)],
-      ['houyi', (db) => natgwMatches(db, 'ip', ip)],
-      ['dbaas', async (db) => custinsRefMatches(db, await custinsByAddress(db, ip, ep?.port))],
-      ['dbaas', (db) => rdsProxyMatches(db, 'ip', ip)],
-      ['xuanyuan', (db) => slbMatches(db, ip, ep?.port)],
-      ['tianji', (db) => machineMatches(db, ip, 'ip')],
-      ['pangu', (db) => chunkserverMatches(db, 'ip', ip)],
+      lookup('houyi', vmPresence('ip', ip), (db) => vmMatches(db, ip, ['ip'])),
+      lookup('houyi', ncPresence('ip', ip), (db, errors) => ncMatches(ctx, db, ip, ['ip'], errors)),
+      lookup('houyi', natgwPresence('ip', ip), (db) => natgwMatches(db, 'ip', ip)),
+      lookup('dbaas', custinsAddressPresence(ip, ep?.port), async (db) => custinsRefMatches(db, await custinsByAddress(db, ip, ep?.port))),
+      lookup('dbaas', rdsProxyPresence('ip', ip), (db) => rdsProxyMatches(db, 'ip', ip)),
+      lookup('xuanyuan', [...slbAddressPresence(ip), lvsVipPresence(ip)], (db) => slbMatches(db, ip, ep?.port)),
+      lookup('tianji', machinePresence('ip', ip), (db) => machineMatches(db, ip, 'ip')),
+      lookup('pangu', chunkserverPresence('ip', ip), (db) => chunkserverMatches(db, 'ip', ip)),
     ];
   }
   if (hp) {
-    return [['dbaas', async (db) => custinsRefMatches(db, (await custinsByConnString(db, hp.host)).filter((r) => r.detail.proxy_port == null || Number(r.detail.proxy_port) === hp.port))]];
+    return [lookup('dbaas', connStringPresence(hp.host), async (db) => custinsRefMatches(db, (await custinsByConnString(db, hp.host)).filter((r) => r.detail.proxy_port == null || Number(r.detail.proxy_port) === hp.port)))];
   }
   return [
-    ['houyi', (db) => vmMatches(db, name, ['name', 'instance_id'])],
-    ['houyi', (db, errors) => ncMatches(ctx, db, name, ['hostname', 'sn'], errors)],
-    ['houyi', (db) => natgwMatches(db, 'natgw_id', name)],
-    ['dbaas', (db) => custinsMatches(db, name)],
-    ['dbaas', async (db) => custinsRefMatches(db, await custinsByConnString(db, name))],
-    ['dbaas', (db) => rdsProxyMatches(db, 'hostname', name)],
-    ['xuanyuan', (db) => slbNameMatches(db, name)],
-    ['tianji', (db) => machineMatches(db, name, 'hostname')],
-    ['pangu', (db) => chunkserverMatches(db, 'hostname', name)],
-    ['vpc', (db) => vpcMatches(db, name)],
+    lookup('houyi', vmPresence('name', name), (db) => vmMatches(db, name, ['name'])),
+    lookup('houyi', vmPresence('instance_id', name), (db) => vmMatches(db, name, ['instance_id'])),
+    lookup('houyi', ncPresence('hostname', name), (db, errors) => ncMatches(ctx, db, name, ['hostname'], errors)),
+    lookup('houyi', ncPresence('sn', name), (db, errors) => ncMatches(ctx, db, name, ['sn'], errors)),
+    lookup('houyi', natgwPresence('natgw_id', name), (db) => natgwMatches(db, 'natgw_id', name)),
+    lookup('dbaas', custinsPresence(name), (db) => custinsMatches(db, name)),
+    lookup('dbaas', connStringPresence(name), async (db) => custinsRefMatches(db, await custinsByConnString(db, name))),
+    lookup('dbaas', rdsProxyPresence('hostname', name), (db) => rdsProxyMatches(db, 'hostname', name)),
+    lookup('xuanyuan', slbHostNamePresence(name), (db) => slbNameMatches(db, name)),
+    lookup('tianji', machinePresence('hostname', name), (db) => machineMatches(db, name, 'hostname')),
+    lookup('pangu', chunkserverPresence('hostname', name), (db) => chunkserverMatches(db, 'hostname', name)),
+    lookup('vpc', [vpcPresence(name), vswitchPresence(name)], (db) => vpcMatches(db, name)),
   ];
 }
 
+/**
+ * The lookups of one metadb that can find something. With more than one presence check, one
+ * statement asks them all (one round trip instead of one per lookup and key); a lookup runs only
+ * when one of its checks found a row. If that statement fails (a table this metadb lacks), every
+ * lookup runs and reports its own error, as without it.
+ */
+async function worthRunning(db: Db, list: Lookup[]): Promise<Lookup[]> {
+  const checks = list.flatMap((l) => l.presence);
+  if (checks.length < 2) return list;
+  let found: Set<number>;
+  try {
+    const q = presenceQuery(checks);
+    found = new Set((await db.query<{ g: number }>(q.sql, q.params)).map((r) => Number(r.g)));
+  } catch {
+    return list;
+  }
+  const out: Lookup[] = [];
+  let i = 0;
+  for (const l of list) {
+    if (l.presence.some((_, k) => found.has(i + k))) out.push(l);
+    i += l.presence.length;
+  }
+  return out;
+}
+
 export async function which(ctx: Context, name: string): Promise<WhichResult> {
-  const probes = probesFor(ctx, name);
+  const lookups = probesFor(ctx, name);
   const configured = ctx.profile().databases;
-  // Each metadb's probes run in turn on its one connection; the metadbs are asked at the same time,
-  // so their connections and queries overlap. Matches and errors still come in probe order.
-  const byDb = new Map<LogicalDb, Probe[]>();
-  for (const [dbName, probe] of probes) if (configured[dbName]) byDb.set(dbName, [...(byDb.get(dbName) ?? []), probe]);
+  // Each metadb's lookups run in turn on its one connection, after one presence statement for all
+  // of them; the metadbs are asked at the same time, so their connections and queries overlap.
+  // Matches and errors still come in probe order.
+  const byDb = new Map<LogicalDb, Lookup[]>();
+  for (const l of lookups) if (configured[l.db]) byDb.set(l.db, [...(byDb.get(l.db) ?? []), l]);
   const perDb = await Promise.all(
     [...byDb].map(async ([dbName, list]) => {
       const out: Array<{ matches: WhichMatch[]; errors: string[] }> = [];
-      for (const probe of list) {
+      const db = ctx.db(dbName);
+      for (const { probe } of await worthRunning(db, list)) {
         const errors: string[] = [];
         try {
-          out.push({ matches: await probe(ctx.db(dbName), errors), errors });
+          out.push({ matches: await probe(db, errors), errors });
         } catch (e) {
           noteError(errors, dbName, e);
           out.push({ matches: [], errors });

@@ -257,7 +257,7 @@ export async function labUp(ctx: Context, flagDir: string | undefined, flags: Pa
         auditLog: path.join(dir, 'audit.jsonl'),
         backupStore: layout.topology.backupHosts[0]!,
         // Only when the server speaks TLS: one started by an older rdsctl keeps running without it.
-        ...(runsWithTls(maria) ? { tlsCa: labCaPaths(dir).cert } : {}),
+        ...(runsWithTls(maria) ? { tlsCa: labCaPaths(dir).cert, tlsCaKey: labCaPaths(dir).key } : {}),
       }),
     );
     const hostsRunning = alwaysServed(layout.topology).length + vmsRunning.size;

@@ -19,6 +19,8 @@ export interface LabProfileInput {
   backupStore: { name: string; address: string; dir: string };
   /** The lab CA's certificate (src/lab/tls.ts): the profile trusts only servers it issued. */
   tlsCa?: string;
+  /** Its key: the install issues instance certificates with it (the lab plays the CA's issuer). */
+  tlsCaKey?: string;
 }
 
 export function labProfile(i: LabProfileInput): Profile {
@@ -48,7 +50,7 @@ export function labProfile(i: LabProfileInput): Profile {
       nc_identity_file: NC_BACKUP_KEY,
       nc_known_hosts: NC_BACKUP_KNOWN_HOSTS,
     },
-    ...(i.tlsCa ? { tls: { ca: i.tlsCa } } : {}),
+    ...(i.tlsCa ? { tls: { ca: i.tlsCa, ...(i.tlsCaKey ? { ca_key: i.tlsCaKey } : {}) } } : {}),
     // rdsctl on the jump host (the lab's AG) dials instances from 127.0.0.1, and so does every lab
     // host: they share the jump host's loopback network stack (no network namespace).
     control_addresses: ['127.0.0.1'],

@@ -129,6 +129,9 @@ export const INSTANCE_CLASSES = [
   { class_code: 'rds.mysql.c1.xlarge', cpu: 8, mem_mb: 32768, max_connections: 8000, max_iops: 12000 },
 ];
 
+/** The lab classes whose servers refuse plain (non-TLS) TCP clients: require_secure_transport=ON. */
+export const SECURE_TRANSPORT_CLASSES = ['rds.mysql.c1.large', 'rds.mysql.c1.xlarge'];
+
 export const ENGINE_VERSIONS = [
   { engine: 'mysql', version: '5.6', minor_version: '5.6.51', is_default: 0, status: 'available' },
   { engine: 'mysql', version: '5.7', minor_version: '5.7.43', is_default: 0, status: 'available' },
@@ -192,6 +195,12 @@ function dbaasRows(t: Topology, osUser: string | undefined): SeedTable[] {
   ];
   let n = 0;
   const mycnf_template = ENGINE_VERSIONS.flatMap((v) => mycnfParams(v.version).map(([name, value]) => ({ id: ++n, engine: v.engine, version: v.version, class_code: '', name, value })));
+  // require_secure_transport per class (#16): the dedicated classes (rds.mysql.c1.*) refuse plain
+  // TCP logins (the socket stays allowed); the shared s*/m* classes keep accepting plain clients for
+  // applications that cannot speak TLS yet. Every class's servers offer verified TLS.
+  for (const v of ENGINE_VERSIONS) {
+    for (const c of INSTANCE_CLASSES) if (SECURE_TRANSPORT_CLASSES.includes(c.class_code)) mycnf_template.push({ id: ++n, engine: v.engine, version: v.version, class_code: c.class_code, name: 'require_secure_transport', value: 'ON' });
+  }
   const operators: Array<{ os_user: string; role: string; full_name: string }> = [
     { os_user: 'root', role: 'admin', full_name: 'root on the AG' },
     { os_user: 'alice', role: 'readonly', full_name: 'Alice (on call, read only)' },

@@ -8,6 +8,7 @@ import { hostReadScript, parseHostRead } from './host.js';
 import { computeMetrics, emptyMetrics, STATUS_VARS, type HostReading, type Reading, type StatusVar } from './metrics.js';
 import type { DbSizeRow, SampleRow } from './store.js';
 import type { MonitorTarget } from './targets.js';
+import { instanceTrust } from '../rds/instance-tls.js';
 
 // Reads instances and keeps what a reading needs between samples: one MySQL connection per
 // physical instance (opened on first use, kept across samples, dropped after a failure and opened
@@ -84,7 +85,7 @@ export class Collector {
           password = await secretOf(this.o.dbaas, t.custinsId, SUPERUSER);
           this.passwords.set(t.custinsId, password);
         }
-        const session = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password, connectTimeoutMs: this.o.connectTimeoutMs ?? 3000 });
+        const session = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password, tls: await instanceTrust(this.o.dbaas, t.custinsId, t.insName), connectTimeoutMs: this.o.connectTimeoutMs ?? 3000 });
         this.opened++;
         return { session, statements: 0, statusRows: 0 };
       })();

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, UnavailableError, UsageError } from '../c
 import { SUPERUSER, secretOf } from '../rds/accounts.js';
 import { findCustins } from '../rds/custins.js';
 import { targetOf, type MonitorTarget } from './targets.js';
+import { instanceTrust } from '../rds/instance-tls.js';
 
 // `instance connect`: the system `mariadb` client on an instance, with the terminal attached.
 // The login (user, password, address) reaches the client through an option file that is a FIFO
@@ -20,10 +21,12 @@ export interface ClientLogin {
   port: number;
   database?: string;
   prompt?: string;
+  /** The CA file (jump host) for an instance with certificates: TLS required, the server's certificate checked for `host`. */
+  sslCa?: string;
 }
 
 /** Client flags that would override or reveal the login; everything else (-e, -t, -E, …) passes through. */
-const LOGIN_FLAGS = /^(-p|-u|-h|-P|-S|--password|--user|--host|--port|--socket|--protocol|--defaults|--no-defaults|--print-defaults|--login-path|--init-command)/;
+const LOGIN_FLAGS = /^(-p|-u|-h|-P|-S|--password|--user|--host|--port|--socket|--protocol|--defaults|--no-defaults|--print-defaults|--login-path|--init-command|--ssl|--skip-ssl|--disable-ssl|--tls)/;
 
 export function checkClientArgs(args: string[]): string[] {
   for (const a of args) {
@@ -44,6 +47,7 @@ export function optionValue(v: string): string {
 export function optionFileText(l: ClientLogin): string {
   const lines = ['[client]', `user=${optionValue(l.user)}`, `password=${optionValue(l.password)}`, `host=${optionValue(l.host)}`, `port=${l.port}`];
   if (l.database) lines.push(`database=${optionValue(l.database)}`);
+  if (l.sslCa) lines.push('ssl', `ssl-ca=${optionValue(l.sslCa)}`, 'ssl-verify-server-cert');
   if (l.prompt) lines.push('[mysql]', `prompt=${optionValue(l.prompt)}`);
   return lines.join('\n') + '\n';
 }
@@ -54,14 +58,15 @@ export interface ConnectTarget {
   maintenance: boolean;
 }
 
-export async function connectTarget(ctx: Context, ref: string, o: { standby: boolean; user?: string }): Promise<ConnectTarget & { password: () => Promise<string> }> {
+export async function connectTarget(ctx: Context, ref: string, o: { standby: boolean; user?: string }): Promise<ConnectTarget & { password: () => Promise<string>; sslCa?: string }> {
   const db = ctx.db('dbaas');
   const c = await findCustins(db, ref);
   if (c.status !== 'running') throw new ConflictError(`instance ${c.ins_name} is ${c.status}, not running`);
   const t = await targetOf(db, c.id, o.standby ? 'slave' : 'master');
   if (!t) throw new NotFoundError(`instance ${c.ins_name} has no ${o.standby ? 'standby' : 'master'} in dbaas`);
   const user = o.user ?? SUPERUSER;
-  return { t, user, maintenance: o.user === undefined, password: () => secretOf(db, c.id, SUPERUSER) };
+  const tls = await instanceTrust(db, c.id, c.ins_name);
+  return { t, user, maintenance: o.user === undefined, password: () => secretOf(db, c.id, SUPERUSER), ...(tls ? { sslCa: tls.ca } : {}) };
 }
 
 /**

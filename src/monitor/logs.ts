@@ -6,6 +6,7 @@ import { sh } from '../remote/quote.js';
 import { SUPERUSER, secretOf } from '../rds/accounts.js';
 import { findCustins } from '../rds/custins.js';
 import { targetOf, type MonitorTarget } from './targets.js';
+import { instanceTrust } from '../rds/instance-tls.js';
 
 // `instance logs`: a server's logs read on its NC over SSH. The error log is where the layout puts
 // it (it is needed most when the server is down, so no server is asked). The slow and general
@@ -40,7 +41,7 @@ export async function logSource(ctx: Context, ref: string, o: { kind: LogKind; s
   if (!t) throw new NotFoundError(`instance ${c.ins_name} has no ${o.standby ? 'standby' : 'master'} in dbaas`);
   const base = { ins_name: c.ins_name, role, host: t.host, target: t, kind: o.kind } as const;
   if (o.kind === 'error') return { ...base, file: t.layout.errorLog, enabled: true };
-  const s = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password: await secretOf(db, c.id, SUPERUSER), connectTimeoutMs: 5000 }).catch((e: Error) => {
+  const s = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password: await secretOf(db, c.id, SUPERUSER), tls: await instanceTrust(db, c.id, c.ins_name), connectTimeoutMs: 5000 }).catch((e: Error) => {
     throw new RemoteError(`${e.message} (the ${o.kind} log's file name comes from the server; \`--error\` works with the server down)`);
   });
   try {

@@ -5,6 +5,7 @@ import { openInstance, type InstanceSession } from '../remote/mysql-instance.js'
 import { SUPERUSER, secretOf } from '../rds/accounts.js';
 import { findCustins } from '../rds/custins.js';
 import { targetOf, type MonitorTarget } from './targets.js';
+import { instanceTrust } from '../rds/instance-tls.js';
 
 // `instance sessions` and `instance kill`: the processlist of one server joined with its InnoDB
 // transactions, long transactions first (the usual culprit behind lock waits, purge lag and a
@@ -58,7 +59,7 @@ export async function openTarget(ctx: Context, ref: string, standby: boolean): P
   const t = await targetOf(db, c.id, standby ? 'slave' : 'master');
   if (!t) throw new NotFoundError(`instance ${c.ins_name} has no ${standby ? 'standby' : 'master'} in dbaas`);
   const password = await secretOf(db, c.id, SUPERUSER);
-  const s = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password, connectTimeoutMs: 5000 });
+  const s = await openInstance({ name: `${t.insName} ${t.role} on ${t.host}`, host: t.ip, port: t.port, user: SUPERUSER, password, tls: await instanceTrust(db, c.id, c.ins_name), connectTimeoutMs: 5000 });
   return { t, s };
 }
 

@@ -13,7 +13,7 @@ import { validateCreate, type CreateRequest, type CreateSpec } from './validate.
 
 // CreateInstance as rdsapi does it: validate against the catalogue, then ONE transaction that
 // allocates the hosts and port, writes custins, the two instance rows, the requested accounts
-// (passwords to custins_secret) and databases, and the task_queue row with its 80 steps.
+// (passwords to custins_secret) and databases, and the task_queue row with its 81 steps (the seed's 80 and do_issue_server_cert).
 
 export async function validateRequest(ctx: Context, req: CreateRequest): Promise<CreateSpec> {
   const db = ctx.db('dbaas');

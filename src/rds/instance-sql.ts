@@ -4,6 +4,7 @@ import { openInstance, type InstanceSession } from '../remote/mysql-instance.js'
 import { socketSqlCommand } from './host-ops.js';
 import type { Node } from './layout.js';
 import { SUPERUSER, secretOf } from './accounts.js';
+import { instanceTrust } from './instance-tls.js';
 
 // Two ways to run SQL on an instance. Until root is dropped, steps use root over the unix socket
 // through the `mariadb` client on the NC (unix_socket auth: there is no root password to leak).
@@ -52,5 +53,5 @@ function unescapeField(s: string): string {
 /** A TCP session as the control plane's superuser. */
 export async function superuserSession(db: Db, custinsId: number, node: Node, timeoutMs = 5000): Promise<InstanceSession> {
   const password = await secretOf(db, custinsId, SUPERUSER);
-  return openInstance({ name: node.host, host: node.ip, port: node.port, user: SUPERUSER, password, connectTimeoutMs: timeoutMs });
+  return openInstance({ name: node.host, host: node.ip, port: node.port, user: SUPERUSER, password, tls: await instanceTrust(db, custinsId), connectTimeoutMs: timeoutMs });
 }

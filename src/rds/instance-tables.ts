@@ -56,6 +56,7 @@ export const NOT_RELEASED: Readonly<Record<string, string>> = {
   backup_plan: 'kept by the backup service (src/backup)',
   binlog_archive: 'backups outlive the instance until their retention ends (src/backup)',
   custins_encryption: 'the key reference backups of the instance still need (src/backup)',
+  custins_tls: 'which CA issued its nodes\' certificates: kept so a half-deleted instance is still reached over verified TLS (src/rds/instance-tls.ts)',
   rds_port_reservation: 'held and freed by the migrate task that reserved the port, keyed by its task (src/lifecycle)',
   perf_sample: 'monitoring history',
   perf_rollup: 'monitoring history',

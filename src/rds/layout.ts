@@ -48,6 +48,8 @@ export interface HostLayout {
   whitelistFile: string;
   /** Lock file serialising edits of the NC-wide files (instance.conf, insinfo, resource config). */
   lockFile: string;
+  /** The node's TLS files (rds/server-cert.ts): the CA certificate, its server certificate and key (0600). */
+  tls: { dir: string; ca: string; cert: string; key: string };
 }
 
 export function hostLayout(port: number): HostLayout {
@@ -76,6 +78,7 @@ export function hostLayout(port: number): HostLayout {
     limitsFile: s.limitsFile,
     whitelistFile: s.whitelistFile,
     lockFile: '/usr/local/rds/var/.rdsctl.lock',
+    tls: { dir: `${dbsDir}/tls`, ca: `${dbsDir}/tls/ca.pem`, cert: `${dbsDir}/tls/server-cert.pem`, key: `${dbsDir}/tls/server-key.pem` },
   };
 }
 

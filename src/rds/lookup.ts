@@ -1,3 +1,4 @@
+import type { Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
 import { nearByPrefix, PROBE_LIMIT, rankNear } from '../core/near.js';
 import { NotFoundError } from '../core/errors.js';
@@ -50,6 +51,11 @@ export interface Custins {
 }
 
 const CUSTINS_SELECT = 'SELECT id, ins_name, engine, version, class_code, status, zone, network_type, conn_ip, conn_port FROM custins';
+
+/** Whether findCustins(name) can find an instance: the same table and keys (core/presence.ts). */
+export function custinsPresence(name: string): Presence[] {
+  return [{ from: 'custins WHERE ins_name = ?', params: [name] }, ...(/^\d{1,10}$/.test(name) ? [{ from: 'custins WHERE id = ?', params: [Number(name)] }] : [])];
+}
 
 /** An instance by ins_name, or by numeric id; both when a name is all digits and both exist. */
 export async function findCustins(db: Db, name: string): Promise<Array<{ custins: Custins; matched_on: 'ins_name' | 'id' }>> {

@@ -60,7 +60,7 @@ export function baselineParams(vars: ClassVars): Array<{ name: string; value: st
 }
 
 /** Parameters rdsctl writes per host; a template row may not override them. */
-export const HOST_PARAMS = ['port', 'bind_address', 'datadir', 'tmpdir', 'socket', 'pid_file', 'log_error', 'log_bin', 'relay_log', 'server_id', 'read_only', 'user'];
+export const HOST_PARAMS = ['port', 'bind_address', 'datadir', 'tmpdir', 'socket', 'pid_file', 'log_error', 'log_bin', 'relay_log', 'server_id', 'read_only', 'user', 'ssl_ca', 'ssl_cert', 'ssl_key'];
 
 export interface ClassVars {
   cpu: number;
@@ -143,6 +143,8 @@ export interface RenderInput {
   serverId: number;
   readOnly: boolean;
   params: Array<{ name: string; value: string }>;
+  /** The node has a server certificate (rds/server-cert.ts): my.cnf names its files. */
+  tls?: boolean;
 }
 
 /** The host-specific lines, in the order they appear in my.cnf. */
@@ -160,12 +162,23 @@ export function hostParams(i: RenderInput): Array<[string, string]> {
     ['relay_log', l.relayLogBase],
     ['server_id', String(i.serverId)],
     ['read_only', i.readOnly ? 'ON' : 'OFF'],
+    ...(i.tls
+      ? ([
+          ['ssl_ca', l.tls.ca],
+          ['ssl_cert', l.tls.cert],
+          ['ssl_key', l.tls.key],
+        ] as Array<[string, string]>)
+      : []),
   ];
 }
 
 export function renderMyCnf(i: RenderInput): string {
   for (const [k, v] of hostParams(i)) {
     if (/[\r\n\0]/.test(v)) throw new DataError(`my.cnf ${k}: value contains a line break`);
+  }
+  // Without a certificate the server cannot offer TLS, and every TCP client would be refused.
+  if (!i.tls && i.params.some((p) => p.name.replace(/-/g, '_') === 'require_secure_transport' && /^(on|1|true)$/i.test(p.value))) {
+    throw new DataError(`my.cnf of ${i.insName}: require_secure_transport is ON but the node has no server certificate (dbaas.custins_tls has no row)`);
   }
   const lines = [
     commentText(`# my.cnf of ${i.insName} (${i.node.role}, ${i.node.host}:${i.node.port}), rendered by rdsctl do_build_mysql_params`),

@@ -9,6 +9,7 @@ import { findCustins, instanceRows } from './custins.js';
 import { superuserSession } from './instance-sql.js';
 import { toNode, type Node } from './layout.js';
 import { instanceRecord, type InstanceRecord } from './record.js';
+import { instanceTlsRecord } from './instance-tls.js';
 
 // The Dukang view of one instance: metadb rows from several tables and, with --live, what the
 // two servers say about themselves (read over TCP as the control plane's superuser).
@@ -54,6 +55,8 @@ export interface InstanceView {
   accounts: Array<{ name: string; type: string; privilege: string; dbs: string[]; status: string }>;
   databases: Array<{ name: string; charset: string; status: string }>;
   network: { conn_string: string | null; data_route_status: string | null; whitelist: Array<{ group: string; type: string; ips: string[] }> };
+  /** #16: verified TLS (its nodes have certificates from the CA with this SHA-256), or null: plain, installed before certificates. */
+  tls: { ca_sha256: string } | null;
   backups: Array<{ backup_set: string; host: string; status: string; size_bytes: number | null; finished: Date | null }>;
   tasks: Array<{ task_id: number; flow: string; status: string; current_step: string | null; failed_step: string | null; steps: string; created: Date; finished: Date | null }>;
   /** High availability (issue 11): semi-sync, the data route's target, last failover, watcher. */
@@ -64,7 +67,7 @@ export interface InstanceView {
 export async function showInstance(ctx: Context, ref: string, o: { live: boolean }): Promise<InstanceView> {
   const db = ctx.db('dbaas');
   const c = await findCustins(db, ref, { includeDeleted: true });
-  const [record, rows, params, accounts, dbs, route, wl, backups, tasks] = await Promise.all([
+  const [record, rows, params, accounts, dbs, route, wl, backups, tasks, tls] = await Promise.all([
     instanceRecord(db, c),
     instanceRows(db, c.id, { includeDeleted: c.status === 'deleted' }),
     db.query<{ name: string; value: string }>('SELECT name, value FROM mycnf_custinstance WHERE custins_id = ? ORDER BY name', [c.id]),
@@ -74,6 +77,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     db.query<{ group_name: string; group_type: string; ips: string }>('SELECT group_name, group_type, ips FROM custins_whitelist WHERE custins_id = ? ORDER BY group_type, group_name', [c.id]),
     db.query<{ backup_set: string; host_name: string; status: string; size_bytes: number | null; gmt_finished: Date | null }>('SELECT backup_set, host_name, status, size_bytes, gmt_finished FROM baklist WHERE custins_id = ? ORDER BY id', [c.id]),
     sqlStore(db).listTasks({ custinsId: c.id, limit: 20 }),
+    instanceTlsRecord(db, c.id),
   ]);
   const ha = await haView(db, c.id);
   const view: InstanceView = {
@@ -85,6 +89,7 @@ export async function showInstance(ctx: Context, ref: string, o: { live: boolean
     network: { conn_string: route[0]?.conn_string ?? null, data_route_status: route[0]?.status ?? null, whitelist: wl.map((w) => ({ group: w.group_name, type: w.group_type, ips: w.ips.split(',').filter(Boolean) })) },
     backups: backups.map((b) => ({ backup_set: b.backup_set, host: b.host_name, status: b.status, size_bytes: b.size_bytes, finished: b.gmt_finished })),
     tasks: tasks.map((t) => ({ task_id: t.id, flow: t.flow, status: t.status, current_step: t.current_step, failed_step: t.failed_step, steps: `${t.steps_finished}/${t.steps_total}`, created: t.gmt_created, finished: t.gmt_finished })),
+    tls,
     ha,
   };
   if (o.live && c.status !== 'deleted') {

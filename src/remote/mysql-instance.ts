@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { RemoteError } from '../core/errors.js';
+import { RemoteError, UnavailableError } from '../core/errors.js';
 import { PIN_SQL_MODE } from './sql-mode.js';
 import type { TlsSettings } from '../core/config.js';
 import { mysqlTrust, untrustedServer } from './mysql-tls.js';
@@ -96,7 +96,8 @@ export async function openInstance(login: InstanceLogin): Promise<InstanceSessio
     await conn.query({ sql: PIN_SQL_MODE, ...(login.queryTimeoutMs ? { timeout: login.queryTimeoutMs } : {}) });
   } catch (e) {
     const untrusted = untrustedServer(e);
-    if (untrusted) throw new RemoteError(`${where} is not trusted: ${untrusted}; no password was sent`, { host: login.name, cause: e });
+    // Exit 8 as for a metadb: the server rdsctl reached is not the one the CA vouches for.
+    if (untrusted) throw new UnavailableError(`${where} is not trusted: ${untrusted}; no password was sent`, { cause: e });
     throw new RemoteError(`${where}: cannot log in as ${login.user}: ${describe(e)}`, { host: login.name, cause: e });
   }
   return {

@@ -15,6 +15,8 @@ export interface Db {
   readonly name: string;
   /** Where this database lives, for error messages: "dbaas at 127.0.0.1:13306". */
   readonly where: string;
+  /** The profile's TLS trust this pool was made with: instance sessions opened from it trust the same CA. */
+  readonly tls?: TlsSettings;
   query<T = Row>(sql: string, params?: Params): Promise<T[]>;
   execute(sql: string, params?: Params): Promise<{ affectedRows: number; insertId: number }>;
   /** Run fn in one transaction on one connection; rolled back if fn throws. */
@@ -97,6 +99,7 @@ export function createDb(name: string, conn: DbConnection, opts: DbOptions = {})
   const wrap = (getConn: () => Promise<Pool | PoolConnection>): Db => ({
     name,
     where,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     async query<T>(sql: string, params?: Params): Promise<T[]> {
       try {
         const c = await getConn();

@@ -1,3 +1,4 @@
+import type { Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
 import { rankNear } from '../core/near.js';
@@ -132,6 +133,14 @@ export function summaryLine(kind: SlbKind, s: NodeSummary): string {
 }
 
 /** The LVS nodes and proxies at one address, as go2which shows them. */
+/** Whether slbByAddress(ip) can find a node or proxy: the same tables and keys (core/presence.ts). */
+export function slbAddressPresence(ip: string): Presence[] {
+  return [
+    { from: 'lb_node WHERE ip_addr = ?', params: [ip] },
+    { from: 'proxy WHERE ip_adr = ?', params: [ip] },
+  ];
+}
+
 export async function slbByAddress(db: Db, ip: string): Promise<{ nodes: Array<Record<string, unknown>>; proxies: Array<Record<string, unknown>> }> {
   const nodes = await db.query<Record<string, unknown>>('SELECT ip_addr, status, cluster, role, vip, service_port FROM lb_node WHERE ip_addr = ?', [ip]);
   const proxies = await db.query<Record<string, unknown>>('SELECT ip_adr, status, cluster, kind, service_port FROM proxy WHERE ip_adr = ?', [ip]);

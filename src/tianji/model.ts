@@ -1,3 +1,4 @@
+import type { Presence } from '../core/presence.js';
 import type { Db } from '../remote/mysql.js';
 import { NotFoundError } from '../core/errors.js';
 import { nearByPrefix, PROBE_LIMIT, rankNear } from '../core/near.js';
@@ -201,6 +202,11 @@ export interface MachineMatch {
 }
 
 /** Machines whose hostname (or IP) is exactly `value`, with their server roles (go2which). */
+/** Whether machinesBy(key, value) can find a machine: the same table and key (core/presence.ts). */
+export function machinePresence(key: 'hostname' | 'ip', value: string): Presence {
+  return { from: `machine m WHERE m.${key === 'ip' ? 'ip' : 'hostname'} = ?`, params: [value] };
+}
+
 export async function machinesBy(db: Db, key: 'hostname' | 'ip', value: string): Promise<MachineMatch[]> {
   const rows = await db.query<Omit<MachineMatch, 'server_roles'>>(
     `SELECT m.id, m.hostname, m.ip, m.status, c.name AS cluster, p.name AS product

@@ -216,7 +216,7 @@ describe('the metadb stops', () => {
     let stopping: Promise<void> | undefined;
     const r = await rdsctl(['instance', 'create', '--name', name, '--reason', `faults metadb ${tag}`], {
       onLine: (line) => {
-        const m = /^\[(\d+)\/80\]/.exec(line);
+        const m = /^\[(\d+)\/81\]/.exec(line);
         if (m && Number(m[1]) >= 30 && !stopping) {
           stoppedAt = Number(m[1]);
           stopping = stopMariadb();
@@ -246,7 +246,7 @@ describe('the metadb stops', () => {
     expect(steps.filter((s) => s.status === 'running').length).toBeLessThanOrEqual(1);
     const finished = steps.filter((s) => s.status === 'done' || s.status === 'skipped').length;
     expect(finished).toBeGreaterThanOrEqual(stoppedAt - 1);
-    expect(finished).toBeLessThan(80);
+    expect(finished).toBeLessThan(81);
 
     const res = await lab.run(['instance', 'step', name, 'resume', '--reason', `faults metadb ${tag}`]);
     expect({ code: res.code, err: lastError(res.stderr) }).toEqual({ code: 0, err: undefined });
@@ -306,7 +306,7 @@ describe('an NC\'s sshd stops in the middle of instance create', () => {
       onLine: (line) => {
         const alloc = new RegExp(`^${name}: master (\\S+), standby (\\S+), port \\d+; task \\d+$`).exec(line);
         if (alloc) standby = alloc[2];
-        const m = /^\[(\d+)\/80\]/.exec(line);
+        const m = /^\[(\d+)\/81\]/.exec(line);
         if (m && Number(m[1]) >= 20 && !stoppedAt && standby) {
           stoppedAt = Number(m[1]);
           // The listener, and the session rdsctl already holds to it: the NC is gone for SSH.

@@ -133,7 +133,7 @@ test('on a finished pair, goto back to any install step then resume converges to
     const r = await lab.run(['task', 'resume', String(taskId), '--reason', `repair test ${seq}`]);
     took.push(`${seq}:${((Date.now() - t0) / 1000).toFixed(1)}s`);
     expect({ seq, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ seq, code: 0, stderr: '' });
-    expect(r.stderr).toMatch(/\[80\/80\]/);
+    expect(r.stderr).toMatch(/\[81\/81\]/);
     const st = await steps(name);
     expect(st.filter((s) => s.status !== 'done' && s.status !== 'skipped')).toEqual([]);
     await healthy(name);
@@ -152,7 +152,7 @@ test('task cancel of a running install stops it at a step boundary; then the ins
   const taskId = (await tasksOf(name))[0]!.task_id;
   let cancel: Promise<Awaited<ReturnType<TestLab['run']>>> | null = null;
   const runner = await rdsctl(['task', 'resume', String(taskId)], (line) => {
-    if (!cancel && /^\[ ?8\/80\]/.test(line)) cancel = lab.run(['task', 'cancel', String(taskId), '--yes', '--reason', 'wrong class']);
+    if (!cancel && /^\[ ?8\/81\]/.test(line)) cancel = lab.run(['task', 'cancel', String(taskId), '--yes', '--reason', 'wrong class']);
   });
   expect(cancel).not.toBeNull();
   const cr = await cancel!;
@@ -165,7 +165,7 @@ test('task cancel of a running install stops it at a step boundary; then the ins
   expect(st.some((s) => s.status === 'running' || s.status === 'failed')).toBe(false);
   const finished = st.filter((s) => s.status === 'done' || s.status === 'skipped').length;
   expect(finished).toBeGreaterThanOrEqual(8);
-  expect(finished).toBeLessThan(80);
+  expect(finished).toBeLessThan(81);
   expect(st.slice(finished).every((s) => s.status === 'pending')).toBe(true);
   const t = (await tasksOf(name))[0]!;
   expect(t).toMatchObject({ status: 'cancelled', lease_owner: null });
@@ -189,7 +189,7 @@ test('a delete of an instance with a running task says to cancel it, naming the 
   let refused: Awaited<ReturnType<TestLab['run']>> | null = null;
   let asked = false;
   const runner = await rdsctl(['task', 'resume', String(taskId)], (line, kill) => {
-    if (!asked && /^\[ ?5\/80\]/.test(line)) {
+    if (!asked && /^\[ ?5\/81\]/.test(line)) {
       asked = true;
       void lab.run(['instance', 'delete', name, '--yes']).then((r) => {
         refused = r;
@@ -245,7 +245,7 @@ test('worker takes over a provably dead local runner at once, without waiting fo
   const taskId = (await tasksOf(name))[0]!.task_id;
   // A one-hour lease: only proof of death can let the worker in before it expires.
   const runner = await rdsctl(['task', 'resume', String(taskId), '--lease-ttl', '3600'], (line, kill) => {
-    if (/^\[ ?6\/80\]/.test(line)) kill();
+    if (/^\[ ?6\/81\]/.test(line)) kill();
   });
   expect(runner.signal).toBe('SIGKILL');
   const held = (await tasksOf(name))[0]!;
@@ -272,7 +272,7 @@ test('a runner with a fresh lease in another PID namespace is never preempted', 
   const runner = await rdsctl(
     ['task', 'resume', String(taskId)],
     (line) => {
-      if (probing || !/^\[ ?4\/80\]/.test(line)) return;
+      if (probing || !/^\[ ?4\/81\]/.test(line)) return;
       probing = (async () => {
         owner = (await tasksOf(name))[0]!.lease_owner;
         tries.push(await lab.run(['worker', '--once']));
@@ -292,6 +292,6 @@ test('a runner with a fresh lease in another PID namespace is never preempted', 
   expect(resume!.stderr).toMatch(new RegExp(`task ${taskId} is being run by`));
   expect(del!.code).toBe(9);
   expect(runner.code).toBe(0);
-  expect(runner.stderr).toMatch(/\[80\/80\]/);
+  expect(runner.stderr).toMatch(/\[81\/81\]/);
   await healthy(name);
 });

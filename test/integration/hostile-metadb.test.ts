@@ -108,7 +108,7 @@ function verdict(p: Plant, v: string, args: string[], r: CliResult): string | nu
   }
   // A planted line break may not make a line of its own.
   if (/[\n]/.test(v)) for (const part of v.split(/\r?\n/).slice(1)) if (part.length > 3 && (r.stdout + r.stderr).split('\n').some((l) => l.startsWith(part))) return `${where}: forged line ${JSON.stringify(part)}`;
-  // A step run prints its progress lines ("[10/80] …"), then the one error line.
+  // A step run prints its progress lines ("[10/81] …"), then the one error line.
   const talk = r.stderr.split('\n').filter((l) => !/^\[\s*\d+\/\d+\] /.test(l));
   if (r.code !== 0 && r.code !== 4 && (talk.length !== 2 || !talk[0]!.startsWith('rdsctl: '))) return `${where}: not one stderr line: ${JSON.stringify(r.stderr.slice(0, 300))}`;
   return null;

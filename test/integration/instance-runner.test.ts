@@ -81,7 +81,7 @@ test('SIGKILL of the runner in the middle of the flow, then resume: the install 
   created.push(name);
   let killedAfter = '';
   const child = await rdsctl(['instance', 'create', '--name', name, '--db', 'app1'], (line, kill) => {
-    if (!killedAfter && /^\[20\/80\]/.test(line)) {
+    if (!killedAfter && /^\[20\/81\]/.test(line)) {
       killedAfter = line;
       kill();
     }
@@ -99,8 +99,8 @@ test('SIGKILL of the runner in the middle of the flow, then resume: the install 
   // The dead runner's lease is on this host and its process is gone: resume takes over at once.
   const r = await lab.run(['instance', 'step', name, 'resume', '--reason', 'runner was killed']);
   expect(r.code).toBe(0);
-  expect(r.stderr).not.toMatch(/^\[ ?1\/80\]/m);
-  expect(r.stderr).toMatch(/\[80\/80\]/);
+  expect(r.stderr).not.toMatch(/^\[ ?1\/81\]/m);
+  expect(r.stderr).toMatch(/\[81\/81\]/);
   const done = await steps(name);
   expect(done.every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
   expect(done.slice(0, 18).every((s) => s.attempts <= 1)).toBe(true);
@@ -114,7 +114,7 @@ test('two runners started at once on one task: exactly one runs it, the other ex
   expect(c.code).toBe(0);
   const rec = json<InstanceRecord>(c);
   expect(rec).toMatchObject({ status: 'creating', endpoint: null });
-  expect(rec.task).toMatchObject({ status: 'pending', steps_finished: 0, steps_total: 80 });
+  expect(rec.task).toMatchObject({ status: 'pending', steps_finished: 0, steps_total: 81 });
 
   const [a, b] = await Promise.all([rdsctl(['instance', 'step', name, 'resume']), rdsctl(['instance', 'step', name, 'resume'])]);
   const codes = [a.code, b.code].sort();
@@ -122,8 +122,8 @@ test('two runners started at once on one task: exactly one runs it, the other ex
   const loser = a.code === 9 ? a : b;
   const winner = a.code === 0 ? a : b;
   expect(loser.stderr).toMatch(/^rdsctl: task \d+ is being run by .+ \(lease until .+\)/m);
-  expect(loser.stderr).not.toMatch(/\[\s*\d+\/80\]/);
-  expect(winner.stderr).toMatch(/\[80\/80\]/);
+  expect(loser.stderr).not.toMatch(/\[\s*\d+\/81\]/);
+  expect(winner.stderr).toMatch(/\[81\/81\]/);
   await healthy(name);
 });
 
@@ -133,7 +133,7 @@ test('a worker takes a task left by create --no-wait and runs it to the end', as
   expect((await lab.run(['instance', 'create', '--name', name, '--no-wait'])).code).toBe(0);
   const w = await lab.run(['worker', '--once']);
   expect(w.code).toBe(0);
-  expect(w.stdout).toMatch(/^task \d+ done \(80 steps\)$/m);
+  expect(w.stdout).toMatch(/^task \d+ done \(81 steps\)$/m);
   await healthy(name);
   const idle = await lab.run(['worker', '--once']);
   expect(idle.code).toBe(0);

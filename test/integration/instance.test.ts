@@ -80,8 +80,8 @@ beforeAll(async () => {
   capacityBefore = await capacity();
   const r = await lab.run(['instance', 'create', '--name', NAME, '--db', 'shop', '--account', 'app', '--password-stdin', '--time-zone', 'Asia/Shanghai', '--whitelist', '10.0.0.0/8,127.0.0.1', '--reason', 'integration test', '-o', 'json'], { stdin: `${APP_PW}\n` });
   if (r.code !== 0) throw new Error(`instance create failed (exit ${r.code}): ${r.stderr}`);
-  expect(r.stderr).toMatch(/\[80\/80\] do_add_readins_to_maxscale_config/);
-  expect(r.stderr).toMatch(/\[21\/80\] do_check_start_instnace_success_master/);
+  expect(r.stderr).toMatch(/\[81\/81\] do_add_readins_to_maxscale_config/);
+  expect(r.stderr).toMatch(/\[22\/81\] do_check_start_instnace_success_master/);
   rec = json<InstanceRecord>(r);
 });
 
@@ -102,7 +102,7 @@ describe('instance create', () => {
     expect(rec.master!.host).not.toBe(rec.slave!.host);
     expect(rec.endpoint).toMatch(/^127\.\d+\.201\.\d+:\d+$/);
     expect(rec.endpoint).not.toBe(`${rec.master!.ip}:${rec.master!.port}`);
-    expect(rec.task).toMatchObject({ status: 'done', steps_finished: 80, steps_total: 80 });
+    expect(rec.task).toMatchObject({ status: 'done', steps_finished: 81, steps_total: 81 });
   });
 
   test('a working pair: a row written on the master is read on the standby; the standby is read-only', async () => {
@@ -257,18 +257,19 @@ describe('the Dukang views', () => {
     expect(tsv.stdout.split('\n')[0]).toBe('NAME\tSTATUS\tVERSION\tCLASS\tZONE\tMASTER\tSTANDBY\tENDPOINT\tNETWORK\tSTORAGE\tCREATED');
   });
 
-  test('step list: 80 steps with role, status, attempts; skipped ones say why', async () => {
+  test('step list: 81 steps (the seed\'s 80 and do_issue_server_cert) with role, status, attempts; skipped ones say why', async () => {
     const r = await lab.run(['instance', 'step', NAME, 'list', '-o', 'json']);
     expect(r.code).toBe(0);
     const steps = json<StepView[]>(r);
-    expect(steps).toHaveLength(80);
+    expect(steps).toHaveLength(81);
+    expect(steps[9]).toMatchObject({ step: 'do_issue_server_cert', role: 'both', status: 'done' });
     expect(steps.every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
     const by = (seq: number) => steps[seq - 1]!;
-    expect(by(25)).toMatchObject({ step: 'do_install_plugin_for55', role: 'master', status: 'skipped', skip_reason: 'applies to MySQL 5.5 only; this instance is mysql 8.0' });
-    expect(by(36)).toMatchObject({ step: 'do_create_slb_ins_4vpc', status: 'skipped', skip_reason: 'applies to VPC instances only; this instance is on the classic network' });
-    expect(by(62)).toMatchObject({ step: 'do_set_server_readonly_for_guard_ins', status: 'skipped' });
-    expect(by(45)).toMatchObject({ step: 'do_reset_named_timezone_config', role: 'master', status: 'done', attempts: 1 });
-    expect(by(12)).toMatchObject({ step: 'do_init_mysql_db_master', role: 'master', status: 'done', host: rec.master!.host });
+    expect(by(26)).toMatchObject({ step: 'do_install_plugin_for55', role: 'master', status: 'skipped', skip_reason: 'applies to MySQL 5.5 only; this instance is mysql 8.0' });
+    expect(by(37)).toMatchObject({ step: 'do_create_slb_ins_4vpc', status: 'skipped', skip_reason: 'applies to VPC instances only; this instance is on the classic network' });
+    expect(by(63)).toMatchObject({ step: 'do_set_server_readonly_for_guard_ins', status: 'skipped' });
+    expect(by(46)).toMatchObject({ step: 'do_reset_named_timezone_config', role: 'master', status: 'done', attempts: 1 });
+    expect(by(13)).toMatchObject({ step: 'do_init_mysql_db_master', role: 'master', status: 'done', host: rec.master!.host });
     const table = await lab.run(['instance', 'step', NAME, 'list']);
     expect(table.stdout.split('\n')[0]).toMatch(/^\s*#\s+STEP\s+ROLE\s+STATUS\s+TRIES\s+HOST\s+TOOK\s+ERROR \/ SKIP REASON$/);
     expect(table.stderr).toMatch(/done, \d+ skipped, 0 failed, 0 to go/);
@@ -277,28 +278,28 @@ describe('the Dukang views', () => {
   test('task list and task show', async () => {
     const tasks = json<Array<{ task_id: number; ins_name: string; status: string; steps_finished: number }>>(await lab.run(['task', 'list', '--instance', NAME, '-o', 'json']));
     expect(tasks).toHaveLength(1);
-    expect(tasks[0]).toMatchObject({ ins_name: NAME, status: 'done', steps_finished: 80 });
+    expect(tasks[0]).toMatchObject({ ins_name: NAME, status: 'done', steps_finished: 81 });
     const shown = json<{ params: Record<string, unknown>; steps: StepView[] }>(await lab.run(['task', 'show', String(tasks[0]!.task_id), '-o', 'json']));
     expect(shown.params).toMatchObject({ minor_version: '8.0.36', dbs: ['shop'], accounts: ['app'], time_zone: 'Asia/Shanghai' });
     expect(JSON.stringify(shown)).not.toContain(APP_PW);
-    expect(shown.steps).toHaveLength(80);
+    expect(shown.steps).toHaveLength(81);
   });
 });
 
 describe('step control', () => {
   test('goto back ten steps, then resume: converges to the same healthy state', async () => {
-    const g = await lab.run(['instance', 'step', NAME, 'goto', '71', '--yes', '--reason', 'integration test']);
+    const g = await lab.run(['instance', 'step', NAME, 'goto', '72', '--yes', '--reason', 'integration test']);
     expect(g.code).toBe(0);
     const paused = json<StepView[]>(await lab.run(['instance', 'step', NAME, 'list', '-o', 'json']));
-    expect(paused.slice(70).every((s) => s.status === 'pending')).toBe(true);
-    expect(paused.slice(0, 70).every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
+    expect(paused.slice(71).every((s) => s.status === 'pending')).toBe(true);
+    expect(paused.slice(0, 71).every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
     const r = await lab.run(['instance', 'step', NAME, 'resume', '--reason', 'integration test']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/\[71\/80\] do_write_insname_to_file/);
-    expect(r.stderr).not.toMatch(/\[70\/80\]/);
+    expect(r.stderr).toMatch(/\[72\/81\] do_write_insname_to_file/);
+    expect(r.stderr).not.toMatch(/\[71\/81\]/);
     const after = json<StepView[]>(await lab.run(['instance', 'step', NAME, 'list', '-o', 'json']));
     expect(after.every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
-    expect(after[78]).toMatchObject({ step: 'do_start_create_new_backup', attempts: 2, detail: 'already done (probe)' });
+    expect(after[79]).toMatchObject({ step: 'do_start_create_new_backup', attempts: 2, detail: 'already done (probe)' });
     const show = json<InstanceView>(await lab.run(['instance', 'show', NAME, '--live', '-o', 'json']));
     expect(show.instance).toMatchObject({ status: 'running', endpoint: rec.endpoint });
     expect(show.live!.every((l) => l.slave_io_running === 'Yes' && l.slave_sql_running === 'Yes')).toBe(true);

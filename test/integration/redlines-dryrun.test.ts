@@ -121,9 +121,9 @@ const CASES: DryCase[] = [
       /^sql \[dbaas\]: INSERT IGNORE INTO custins_secret .*"app","<masked>"\]$/m,
       /^sql \[dbaas\]: INSERT INTO task_queue /m,
       /^sql \[dbaas\]: INSERT INTO task_step /m,
-      /^step 1\/80 do_init \[metadb\] metadb \(check\)$/m,
-      /^step 7\/80 do_rm_instance_dir_exists \[both\] \S+, \S+ \(remote\)\n {2}remote \[\S+\]: set -e; .*\n {2}remote \[\S+\]: set -e; /m,
-      /^step 80\/80 /m,
+      /^step 1\/81 do_init \[metadb\] metadb \(check\)$/m,
+      /^step 7\/81 do_rm_instance_dir_exists \[both\] \S+, \S+ \(remote\)\n {2}remote \[\S+\]: set -e; .*\n {2}remote \[\S+\]: set -e; /m,
+      /^step 81\/81 /m,
     ],
   },
   {
@@ -138,7 +138,7 @@ const CASES: DryCase[] = [
   { name: 'instance step skip', args: (f) => ['instance', 'step', f.ins, 'skip', '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
   { name: 'instance step goto', args: (f) => ['instance', 'step', f.ins, 'goto', '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
   { name: 'instance step cancel', args: (f) => ['instance', 'step', f.ins, 'cancel', '--dry-run', '--yes'], shows: (f) => ['dry run: instance step cancel', f.ins, /^note: would mark task \d+ cancelled now \(no runner holds it\)$/m] },
-  ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `task ${a}`, args: (f) => ['task', a, String(f.taskId), '--dry-run'], shows: (f) => [`dry run: task ${a} (task ${f.taskId}, install v1 on instance `, f.ins, /^note: would /m] })),
+  ...(['run', 'retry', 'resume'] as const).map((a): DryCase => ({ name: `task ${a}`, args: (f) => ['task', a, String(f.taskId), '--dry-run'], shows: (f) => [`dry run: task ${a} (task ${f.taskId}, install v2 on instance `, f.ins, /^note: would /m] })),
   { name: 'task skip', args: (f) => ['task', 'skip', String(f.taskId), '5', '--dry-run'], shows: () => ['step 5 ', 'note: would mark step 5 skipped'] },
   { name: 'task goto', args: (f) => ['task', 'goto', String(f.taskId), '4', '--dry-run', '--yes'], shows: () => ['step 4 ', /^note: would skip the unfinished steps before 4$/m] },
   { name: 'task cancel', args: (f) => ['task', 'cancel', String(f.taskId), '--dry-run', '--yes'], shows: (f) => [`dry run: task cancel (task ${f.taskId}`, /^note: would mark task \d+ cancelled now/m] },
@@ -202,7 +202,7 @@ describe('--dry-run prints what would run and changes nothing', () => {
   });
 });
 
-test('instance create --dry-run -o json: the allocation SQL and all 80 flow entries, remote steps with their commands, no password', async () => {
+test('instance create --dry-run -o json: the allocation SQL and all 81 flow entries, remote steps with their commands, no password', async () => {
   const r = await lab.run(['instance', 'create', '--dry-run', '-o', 'json', '--db', 'shop', '--account', 'app:Dry-Run-pw1', '--insecure-password-arg']);
   expect(r.code).toBe(0);
   expect(r.stdout).not.toContain('Dry-Run-pw1');
@@ -210,7 +210,7 @@ test('instance create --dry-run -o json: the allocation SQL and all 80 flow entr
   expect(plan.sql.map((s) => /^(INSERT(?: IGNORE)? INTO|UPDATE) (\w+)/.exec(s.statement.trim())?.[2])).toEqual(
     expect.arrayContaining(['custins', 'instance', 'hostinfo', 'custins_account', 'custins_secret', 'custins_db', 'task_queue', 'task_step']),
   );
-  expect(plan.steps).toHaveLength(80);
+  expect(plan.steps).toHaveLength(81);
   for (const s of plan.steps) {
     if (s.effect === 'remote') expect(s.remote.map((x) => x.host)).toEqual(expect.arrayContaining(s.hosts));
     else expect(s.remote).toEqual([]);

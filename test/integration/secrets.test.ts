@@ -79,7 +79,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-test('instance create (password on stdin): no password on any command line while the 80 steps run', async () => {
+test('instance create (password on stdin): no password on any command line while the 81 steps run', async () => {
   const r = await withPs(['instance', 'create', '--name', INS, '--db', 'shop', '--account', 'app', '--password-stdin', '--reason', 'secrets test', '-o', 'json'], `${APP_PW}\n`);
   keep('instance create', r);
   expect({ code: r.code, stderr: r.stderr.split('\n').filter((l) => l.startsWith('rdsctl:')) }).toEqual({ code: 0, stderr: [] });

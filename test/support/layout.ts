@@ -6,6 +6,8 @@ import { hostLayout, type HostLayout } from '../../src/rds/layout.js';
  * on this machine without touching its own /mysqldata and /etc.
  */
 export function layoutUnder(dir: string, port: number): HostLayout {
-  const entries = Object.entries(hostLayout(port)).map(([k, v]) => [k, typeof v === 'string' ? dir + v : Array.isArray(v) ? v.map((x: string) => dir + x) : v]);
+  const under = (v: unknown): unknown =>
+    typeof v === 'string' ? dir + v : Array.isArray(v) ? v.map((x: string) => dir + x) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, under(x)])) : v;
+  const entries = Object.entries(hostLayout(port)).map(([k, v]) => [k, under(v)]);
   return Object.fromEntries(entries) as HostLayout;
 }

@@ -14,6 +14,8 @@ export interface RogueOptions {
   tls?: { key: string; cert: string };
   /** The plugin it switches the login to. */
   switchTo: 'sha256_password' | 'caching_sha2_password';
+  /** Where to listen (default 127.0.0.1, a free port): a stopped instance's own ip:port. */
+  listen?: { host: string; port: number };
 }
 
 export interface Rogue {
@@ -163,7 +165,10 @@ export async function startRogue(o: RogueOptions): Promise<Rogue> {
     sock.on('data', onPackets);
     send(0, greeting(Boolean(o.tls), nonce));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.listen?.port ?? 0, o.listen?.host ?? '127.0.0.1', resolve);
+  });
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,

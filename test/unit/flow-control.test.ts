@@ -1,6 +1,6 @@
 import { NotFoundError, UsageError } from '../../src/core/errors.js';
 import { resolveStep, stepViews } from '../../src/flow/control.js';
-import { INSTALL_FLOW, installFlow } from '../../src/flow/install/index.js';
+import { INSTALL_FLOW_V1, installFlow } from '../../src/flow/install/index.js';
 import { parseInstallParams } from '../../src/flow/install/context.js';
 import { formatStep } from '../../src/flow/progress.js';
 import { localIdentity, newOwner, ownerIsProvablyDead, parseOwner } from '../../src/flow/lease.js';
@@ -8,7 +8,8 @@ import type { StepRow, TaskRow } from '../../src/flow/store.js';
 
 // Naming steps for `instance step`, the step list view, progress lines and lease owners.
 
-const rows: StepRow[] = INSTALL_FLOW.map((s, i) => ({ task_id: 7, seq: i + 1, step_name: s.name, role: s.role, status: 'pending', attempts: 0, host: null, skip_reason: null, error: null, detail: null, result: null, gmt_started: null, gmt_finished: null }));
+// A task written with version 1 of the install flow (the seed's 80 entries).
+const rows: StepRow[] = INSTALL_FLOW_V1.map((s, i) => ({ task_id: 7, seq: i + 1, step_name: s.name, role: s.role, status: 'pending', attempts: 0, host: null, skip_reason: null, error: null, detail: null, result: null, gmt_started: null, gmt_finished: null }));
 
 describe('resolveStep', () => {
   test('by number, by name, by name:role', () => {
@@ -41,7 +42,7 @@ describe('resolveStep', () => {
 
 test('step views carry the declarations and durations', () => {
   const started = new Date('2026-01-01T00:00:00.000Z');
-  const v = stepViews(installFlow, [{ ...rows[13]!, status: 'skipped', skip_reason: 'no ECS security group', gmt_started: started, gmt_finished: new Date(started.getTime() + 1500) }]);
+  const v = stepViews({ ...installFlow, version: 1, steps: INSTALL_FLOW_V1 }, [{ ...rows[13]!, status: 'skipped', skip_reason: 'no ECS security group', gmt_started: started, gmt_finished: new Date(started.getTime() + 1500) }]);
   expect(v[0]).toMatchObject({ seq: 14, step: 'do_add_rds_ecs_sg_rel', role: 'metadb', status: 'skipped', duration_ms: 1500, timeout_sec: 30, effect: 'metadb', skip_reason: 'no ECS security group' });
   expect(v[0]!.skip_rule).toMatch(/--ecs-sg/);
 });

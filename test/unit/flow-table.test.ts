@@ -1,4 +1,4 @@
-import { INSTALL_FLOW, installFlow } from '../../src/flow/install/index.js';
+import { INSTALL_FLOW, INSTALL_FLOW_V1, installFlow } from '../../src/flow/install/index.js';
 import { batchAt, firstUnfinished } from '../../src/flow/engine.js';
 import type { StepRow } from '../../src/flow/store.js';
 
@@ -87,24 +87,25 @@ do_start_create_new_backup
 do_add_readins_to_maxscale_config`.split('\n');
 
 describe('INSTALL_FLOW', () => {
+  // Version 1 is the seed's list; version 2 (#16) adds do_issue_server_cert after do_make_dir:slave.
   test('is the seed: 80 entries in its order and spelling (instnace, persis)', () => {
     expect(SEED).toHaveLength(80);
-    expect(INSTALL_FLOW.map((s) => s.name)).toEqual(SEED);
-    expect(INSTALL_FLOW.map((s) => s.name)).toContain('do_check_start_instnace_success_master');
-    expect(INSTALL_FLOW.map((s) => s.name)).toContain('do_persis_custins_param');
+    expect(INSTALL_FLOW_V1.map((s) => s.name)).toEqual(SEED);
+    expect(INSTALL_FLOW_V1.map((s) => s.name)).toContain('do_check_start_instnace_success_master');
+    expect(INSTALL_FLOW_V1.map((s) => s.name)).toContain('do_persis_custins_param');
   });
 
   test('a name listed twice runs once per role: master first, then slave', () => {
     const names = [...new Set(SEED)];
     for (const name of names) {
-      const entries = INSTALL_FLOW.filter((s) => s.name === name);
+      const entries = INSTALL_FLOW_V1.filter((s) => s.name === name);
       if (entries.length === 1) continue;
       expect(entries.map((e) => e.role)).toEqual(['master', 'slave']);
     }
   });
 
   test('the pairs run as a pair per role: reset/drop root and config/persist resource', () => {
-    const at = (i: number) => `${INSTALL_FLOW[i]!.name}:${INSTALL_FLOW[i]!.role}`;
+    const at = (i: number) => `${INSTALL_FLOW_V1[i]!.name}:${INSTALL_FLOW_V1[i]!.role}`;
     const i = SEED.indexOf('do_reset_root_password');
     expect([at(i), at(i + 1), at(i + 2), at(i + 3)]).toEqual(['do_reset_root_password:master', 'do_drop_root_account:master', 'do_reset_root_password:slave', 'do_drop_root_account:slave']);
     const j = SEED.indexOf('do_config_resource');
@@ -112,7 +113,7 @@ describe('INSTALL_FLOW', () => {
   });
 
   test('name + role is unique, so every entry can be named as name:role', () => {
-    const keys = INSTALL_FLOW.map((s) => `${s.name}:${s.role}`);
+    const keys = INSTALL_FLOW_V1.map((s) => `${s.name}:${s.role}`);
     expect(new Set(keys).size).toBe(80);
   });
 
@@ -133,43 +134,53 @@ describe('INSTALL_FLOW', () => {
 
   test('groups are consecutive entries; the ones that run together are the ones meant to', () => {
     const groups = new Map<string, number[]>();
-    INSTALL_FLOW.forEach((s, i) => s.group && groups.set(s.group, [...(groups.get(s.group) ?? []), i]));
+    INSTALL_FLOW_V1.forEach((s, i) => s.group && groups.set(s.group, [...(groups.get(s.group) ?? []), i]));
     for (const [g, idx] of groups) expect({ g, consecutive: idx.every((v, k) => k === 0 || v === idx[k - 1]! + 1) }).toEqual({ g, consecutive: true });
-    const members = (g: string) => groups.get(g)!.map((i) => `${i + 1} ${INSTALL_FLOW[i]!.name}:${INSTALL_FLOW[i]!.role}`);
+    const members = (g: string) => groups.get(g)!.map((i) => `${i + 1} ${INSTALL_FLOW_V1[i]!.name}:${INSTALL_FLOW_V1[i]!.role}`);
     expect(members('init_db')).toEqual(['12 do_init_mysql_db_master:master', '13 do_init_mysql_db_slave:slave', '14 do_add_rds_ecs_sg_rel:metadb', '15 do_flush_admin_whitelist:both']);
     expect(members('check_init')).toEqual(['16 do_flush_user_whitelist:both', '17 do_check_mysql_init_db_success_master:master', '18 do_check_mysql_init_db_success_slave:slave']);
     expect(members('host_files').map((m) => Number(m.split(' ')[0]))).toEqual([64, 65, 66, 67, 68, 69, 70, 71]);
-    for (const g of ['make_dir', 'start', 'check_start', 'duallmaster', 'tz', 'port_conf']) expect(groups.get(g)!.map((i) => INSTALL_FLOW[i]!.role)).toEqual(['master', 'slave']);
+    for (const g of ['make_dir', 'start', 'check_start', 'duallmaster', 'tz', 'port_conf']) expect(groups.get(g)!.map((i) => INSTALL_FLOW_V1[i]!.role)).toEqual(['master', 'slave']);
     // The two whitelist steps rewrite the same rules file: never in one group.
-    expect(INSTALL_FLOW[14]!.group).not.toBe(INSTALL_FLOW[15]!.group);
+    expect(INSTALL_FLOW_V1[14]!.group).not.toBe(INSTALL_FLOW_V1[15]!.group);
     // do_check_slave_slave logs in as the superuser, which exists on the standby only after
     // do_check_slave_master saw it catch up: never together.
-    expect(INSTALL_FLOW[30]!.group).toBeUndefined();
-    expect(INSTALL_FLOW[31]!.group).toBeUndefined();
+    expect(INSTALL_FLOW_V1[30]!.group).toBeUndefined();
+    expect(INSTALL_FLOW_V1[31]!.group).toBeUndefined();
   });
 
   test('the flow definition names it "install"', () => {
     expect(installFlow.name).toBe('install');
     expect(installFlow.steps).toBe(INSTALL_FLOW);
   });
+
+  test('version 2 is the seed plus do_issue_server_cert before my.cnf is rendered; version 1 stays for old tasks', () => {
+    expect(installFlow.version).toBe(2);
+    expect(installFlow.previous?.[1]).toBe(INSTALL_FLOW_V1);
+    const v2 = INSTALL_FLOW.map((s) => `${s.name}:${s.role}`);
+    const k = v2.indexOf('do_issue_server_cert:both');
+    expect(v2[k - 1]).toBe('do_make_dir:slave');
+    expect(v2[k + 1]).toBe('do_build_mysql_params:both');
+    expect([...v2.slice(0, k), ...v2.slice(k + 1)]).toEqual(INSTALL_FLOW_V1.map((s) => `${s.name}:${s.role}`));
+  });
 });
 
 describe('engine order helpers', () => {
-  const row = (seq: number, status: StepRow['status']): StepRow => ({ task_id: 1, seq, step_name: INSTALL_FLOW[seq - 1]!.name, role: INSTALL_FLOW[seq - 1]!.role, status, attempts: 0, host: null, skip_reason: null, error: null, detail: null, result: null, gmt_started: null, gmt_finished: null });
+  const row = (seq: number, status: StepRow['status']): StepRow => ({ task_id: 1, seq, step_name: INSTALL_FLOW_V1[seq - 1]!.name, role: INSTALL_FLOW_V1[seq - 1]!.role, status, attempts: 0, host: null, skip_reason: null, error: null, detail: null, result: null, gmt_started: null, gmt_finished: null });
 
   test('resume starts at the first step neither done nor skipped (running = cut off, runs again)', () => {
-    const rows = INSTALL_FLOW.map((_, i) => row(i + 1, i < 10 ? 'done' : i === 10 ? 'running' : 'pending'));
+    const rows = INSTALL_FLOW_V1.map((_, i) => row(i + 1, i < 10 ? 'done' : i === 10 ? 'running' : 'pending'));
     rows[3]!.status = 'skipped';
     expect(firstUnfinished(rows)).toBe(10);
     expect(firstUnfinished(rows.map((r) => ({ ...r, status: 'done' as const })))).toBe(-1);
   });
 
   test('a group runs together; a finished member is left out', () => {
-    const rows = INSTALL_FLOW.map((_, i) => row(i + 1, 'pending'));
+    const rows = INSTALL_FLOW_V1.map((_, i) => row(i + 1, 'pending'));
     const init = SEED.indexOf('do_init_mysql_db_master');
-    expect(batchAt(INSTALL_FLOW, rows, init)).toEqual([init, init + 1, init + 2, init + 3]);
+    expect(batchAt(INSTALL_FLOW_V1, rows, init)).toEqual([init, init + 1, init + 2, init + 3]);
     rows[init + 1]!.status = 'done';
-    expect(batchAt(INSTALL_FLOW, rows, init)).toEqual([init]);
-    expect(batchAt(INSTALL_FLOW, rows, 0)).toEqual([0]);
+    expect(batchAt(INSTALL_FLOW_V1, rows, init)).toEqual([init]);
+    expect(batchAt(INSTALL_FLOW_V1, rows, 0)).toEqual([0]);
   });
 });

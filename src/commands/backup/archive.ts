@@ -36,7 +36,7 @@ export async function archive(opts: Options, ctx: Context): Promise<void> {
     printPlan(ctx, {
       action: 'archive binlogs',
       targets: [custins.ins_name],
-      remote: [{ host: '<master NC>', command: `${opts.rotate ? 'FLUSH BINARY LOGS; ' : ''}SHOW BINARY LOGS; each closed binlog not in binlog_archive: cat FILE | ssh <store> 'cat > …/binlogs/FILE.tmp && sha256sum && mv'` }],
+      remote: [{ host: '<master NC>', command: `${opts.rotate ? 'FLUSH BINARY LOGS; ' : ''}SHOW BINARY LOGS; each closed binlog not in binlog_archive: cat FILE | ssh <store> 'cat > …/binlogs/FILE.tmp && openssl dgst -sha256 && mv'` }],
     }, opts.output === 'json' ? 'json' : 'text');
     return;
   }

@@ -45,7 +45,7 @@ export async function verify(opts: Options, ctx: Context): Promise<number> {
         targets: [`backup ${set.id} (${set.ins_name} ${set.backup_set} on ${set.store_host ?? set.host_name})`],
         sql: [{ db: 'dbaas', statement: 'UPDATE baklist SET verify_status = ?, verify_error = ?, gmt_verified = UTC_TIMESTAMP() WHERE id = ?', params: ['<ok|failed>', '<error>', set.id] }],
         remote: [
-          { host: set.store_host ?? set.host_name, command: `cd ${set.backup_dir} && sha256sum --quiet --strict -c -  # stdin: the manifest's checksums` },
+          { host: set.store_host ?? set.host_name, command: `cd ${set.backup_dir} && <each listed file: openssl dgst -sha256, compared with its line; fails on any mismatch, missing file or bad line>  # stdin: the manifest's checksums` },
           ...(opts.prepare ? [{ host: set.store_host ?? set.host_name, command: 'cp -a <set> <scratch>; mariadb-backup --prepare --target-dir=<scratch>; rm -rf <scratch>' }] : []),
         ],
       },

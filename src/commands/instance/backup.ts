@@ -75,8 +75,8 @@ export async function backup(opts: Options, ctx: Context): Promise<number> {
         sql: [{ db: 'dbaas', statement: 'INSERT INTO task_queue (custins_id, flow, status, params, created_by) VALUES (?, ?, ?, ?, ?)', params: [custins.id, 'backup', 'pending', '{"kind":"full",…}', ctx.osUser] }],
         remote: [
           { host: '<source NC>', command: `mariadb-backup --backup --stream=xbstream | ssh ${store.user}@${store.address} 'mbstream -x -C ${store.dir}/${custins.ins_name}/sets/<set>'  # the NC's own backup key` },
-          { host: store.host, command: 'find + sha256sum of every file; manifest.json.tmp, sync, mv manifest.json (last)' },
-          { host: '<master NC>', command: `for each closed binlog not archived: cat FILE | ssh ${store.host} 'cat > ${store.dir}/${custins.ins_name}/binlogs/FILE.tmp && sha256sum && mv'` },
+          { host: store.host, command: 'find + openssl dgst -sha256 of every file; manifest.json.tmp, sync, mv manifest.json (last)' },
+          { host: '<master NC>', command: `for each closed binlog not archived: cat FILE | ssh ${store.host} 'cat > ${store.dir}/${custins.ins_name}/binlogs/FILE.tmp && openssl dgst -sha256 && mv'` },
           { host: store.host, command: 'rm -rf sets older than the backup plan\'s retention (never the newest good full set)' },
         ],
         notes: [

@@ -85,8 +85,8 @@ export async function connect(opts: Options, ctx: Context): Promise<number> {
     printPlan(ctx, {
       action: `connect to ${c.t.insName} ${c.t.role} as ${c.user}`,
       targets: [`${c.t.insName} ${c.t.role} ${c.t.host}:${c.t.port}`],
-      remote: [{ host: 'this host', command: ['mariadb', '--defaults-file=<FIFO in a private 0700 directory: user, password, host, port>', ...(opts.db ? ['<database in the option file>'] : []), ...opts.clientArgs].join(' ') }],
-      notes: [c.maintenance ? 'the password is the maintenance account\'s, from dbaas.custins_secret' : 'the password would be asked on the terminal', `MySQL ${c.t.ip}:${c.t.port}`],
+      remote: [{ host: 'this host', command: ['mariadb', `--defaults-file=<FIFO in a private 0700 directory: user, password, host, port${c.sslCa ? ', ssl, ssl-ca, ssl-verify-server-cert' : ''}>`, ...(opts.db ? ['<database in the option file>'] : []), ...opts.clientArgs].join(' ') }],
+      notes: [c.sslCa ? `TLS required, the server certificate verified against ${c.sslCa} for ${c.t.ip}` : 'plain TCP: the instance has no certificates (installed before #16)', c.maintenance ? 'the password is the maintenance account\'s, from dbaas.custins_secret' : 'the password would be asked on the terminal', `MySQL ${c.t.ip}:${c.t.port}`],
     });
     return 0;
   }
@@ -103,7 +103,7 @@ export async function connect(opts: Options, ctx: Context): Promise<number> {
     }
     let code: number;
     try {
-      code = await runClient({ user: c.user, password, host: c.t.ip, port: c.t.port, ...(opts.db ? { database: opts.db } : {}), prompt: `${c.t.insName}(${c.t.role === 'master' ? 'master' : 'standby'})> ` }, opts.clientArgs, ctx.env);
+      code = await runClient({ user: c.user, password, host: c.t.ip, port: c.t.port, ...(opts.db ? { database: opts.db } : {}), ...(c.sslCa ? { sslCa: c.sslCa } : {}), prompt: `${c.t.insName}(${c.t.role === 'master' ? 'master' : 'standby'})> ` }, opts.clientArgs, ctx.env);
     } finally {
       release();
     }

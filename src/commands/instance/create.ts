@@ -83,7 +83,7 @@ export function register(cmd: Command, run: Runner): void {
     .option('--lease-ttl <seconds>', 'lease of the foreground runner, renewed while it works', positiveInt('--lease-ttl'), DEFAULT_LEASE_TTL_SEC)
     .addHelpText(
       'after',
-      '\nProgress goes to stderr as "[n/80] step  host  took  (elapsed)". On success stdout gets the\n' +
+      '\nProgress goes to stderr as "[n/81] step  host  took  (elapsed)". On success stdout gets the\n' +
         'instance record with its endpoint (-o json: the record, fields in the README). A failed step\n' +
         'stops the flow and exits with its code (5 remote, 8 unavailable, …); fix the cause and run\n' +
         '`rdsctl instance step NAME resume`.\n' +

@@ -44,6 +44,7 @@ export async function show(opts: Options, ctx: Context): Promise<number> {
       fields: [
         ['connection string', v.network.conn_string ? `${v.network.conn_string} (${v.network.data_route_status})` : null],
         ...v.network.whitelist.map((w): [string, unknown] => [`whitelist ${w.group} (${w.type})`, w.ips]),
+        ['tls', v.tls ? `verified: every node has a certificate for its IP from the CA sha256:${v.tls.ca_sha256.slice(0, 16)}…` : 'none: installed before certificates (#16); sessions are plain'],
       ],
     },
     {

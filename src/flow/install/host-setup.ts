@@ -21,6 +21,8 @@ import {
 import { ensureInstanceKey } from '../../backup/encryption.js';
 import type { StepDef, StepScope } from '../types.js';
 import { pollUntil, type InstallCtx } from './context.js';
+import { nodeTlsForMyCnf } from './tls.js';
+import { instanceTlsRecord } from '../../rds/instance-tls.js';
 
 // Directories, my.cnf, mariadb-install-db and the first start, on both NCs.
 
@@ -85,15 +87,20 @@ function makeDir(role: 'master' | 'slave'): Step {
 export const doMakeDirMaster = makeDir('master');
 export const doMakeDirSlave = makeDir('slave');
 
-async function renderFor(c: InstallCtx, n: Node): Promise<string> {
+async function renderFor(c: InstallCtx, n: Node, tls: boolean): Promise<string> {
   const params = checkParamRows(c.custins.id, await c.db.query<{ name: unknown; value: unknown }>('SELECT name, value FROM mycnf_custinstance WHERE custins_id = ? ORDER BY name', [c.custins.id]));
   if (!params.length) throw new ConflictError(`no mycnf_custinstance rows for ${c.custins.ins_name}: do_build_params has not run`);
-  return renderMyCnf({ insName: c.custins.ins_name, node: n, serverId: n.instanceId, readOnly: n.role === 'slave' || c.custins.is_guard === 1, params: mycnfForRole(params, n.role) });
+  return renderMyCnf({ insName: c.custins.ins_name, node: n, serverId: n.instanceId, readOnly: n.role === 'slave' || c.custins.is_guard === 1, params: mycnfForRole(params, n.role), tls });
 }
 
-/** Rewrite a host's my.cnf from the metadb (also used when a later step changes a parameter). */
+/**
+ * Rewrite a host's my.cnf from the metadb (also used when a later step changes a parameter). For
+ * an instance that speaks TLS the node's certificate is checked first (issued when missing, for
+ * another address or near its end: a standby rebuilt or migrated onto a new NC gets its own).
+ */
 export async function writeMyCnf(c: InstallCtx, n: Node, s: StepScope): Promise<void> {
-  await c.remote(n, writeFileScript(n.layout.mycnf, '0644'), s, { stdin: await renderFor(c, n) });
+  const tls = await nodeTlsForMyCnf(c, n, s);
+  await c.remote(n, writeFileScript(n.layout.mycnf, '0644'), s, { stdin: await renderFor(c, n, tls) });
 }
 
 export const doBuildMysqlParams: Step = {
@@ -103,7 +110,8 @@ export const doBuildMysqlParams: Step = {
   effect: 'remote',
   plan: (n) => [`${writeFileScript(n.layout.mycnf, '0644')}  # stdin: my.cnf rendered from the mycnf_custinstance rows do_build_params writes, server_id = the instance row id, read_only on the ${n.role === 'slave' ? 'standby' : 'master only for a guard'}`],
   async probe(c, nodes, s) {
-    const same = await Promise.all(nodes.map(async (n) => (await c.remote(n, readFileScript(n.layout.mycnf), s)) === (await renderFor(c, n))));
+    const tls = (await instanceTlsRecord(c.db, c.custins.id)) !== null;
+    const same = await Promise.all(nodes.map(async (n) => (await c.remote(n, readFileScript(n.layout.mycnf), s)) === (await renderFor(c, n, tls))));
     return same.every(Boolean);
   },
   async run(c, nodes, s) {

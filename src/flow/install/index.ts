@@ -10,6 +10,7 @@ import * as p from './prepare.js';
 import * as r from './records.js';
 import * as rep from './replication.js';
 import * as srv from './server.js';
+import * as t from './tls.js';
 import { markCreatingAgain, markFailed, markRunning } from '../../rds/custins.js';
 
 // The install flow of an RDS MySQL instance: the seed's 80 entries, in the seed's order, with
@@ -18,7 +19,8 @@ import { markCreatingAgain, markFailed, markRunning } from '../../rds/custins.js
 
 export const INSTALL_FLOW_NAME = 'install';
 
-export const INSTALL_FLOW: ReadonlyArray<StepDef<InstallCtx, Node>> = [
+/** Version 1: the seed's 80 entries. Kept for tasks written by an rdsctl before version 2. */
+export const INSTALL_FLOW_V1: ReadonlyArray<StepDef<InstallCtx, Node>> = [
   p.doInit,
   p.doEnsureMinorVersion,
   p.doBuildParams,
@@ -101,11 +103,25 @@ export const INSTALL_FLOW: ReadonlyArray<StepDef<InstallCtx, Node>> = [
   n.doAddReadinsToMaxscaleConfig,
 ];
 
+/**
+ * Version 2 (#16): do_issue_server_cert after the directories exist and before my.cnf is
+ * rendered (my.cnf names the node's certificate), so every server the install creates speaks TLS.
+ */
+export const INSTALL_FLOW: ReadonlyArray<StepDef<InstallCtx, Node>> = insertAfter(INSTALL_FLOW_V1, h.doMakeDirSlave, t.doIssueServerCert);
+
+/** A step list with `step` added right after `anchor` (which must be in it). */
+export function insertAfter<S>(list: ReadonlyArray<S>, anchor: S, step: S): S[] {
+  const k = list.indexOf(anchor);
+  if (k < 0) throw new Error('insertAfter: anchor step not in the list');
+  return [...list.slice(0, k + 1), step, ...list.slice(k + 1)];
+}
+
 export const installFlow: FlowDef<InstallCtx, Node> = {
   name: INSTALL_FLOW_NAME,
-  // 1: the seed's 80 entries as listed above. Bump it (and keep this list under `previous`)
-  // whenever the list changes, so tasks written by an older rdsctl still run their own list.
-  version: 1,
+  // 1: the seed's 80 entries; 2: + do_issue_server_cert. Bump it (and keep the old list under
+  // `previous`) whenever the list changes, so tasks written by an older rdsctl still run their own list.
+  version: 2,
+  previous: { 1: INSTALL_FLOW_V1 },
   targetKind: 'instance',
   roles: ['master', 'slave', 'both', 'metadb'],
   steps: INSTALL_FLOW,

@@ -9,6 +9,7 @@ import { peerOf, pollUntil, withSu, type InstallCtx } from './context.js';
 import { writeMyCnf } from './host-setup.js';
 import { NO_BINLOG, createSystemUsers, systemUsersExist } from './accounts.js';
 import { DEFAULT_SEMISYNC_TIMEOUT_MS, applySemisync, haParams, persistHaParams, semisyncConfigured, semisyncState, semisyncTimeoutMs } from '../../ha/semisync.js';
+import { replicationTls, replicationTlsOptions } from '../../rds/instance-tls.js';
 
 // Dual-master replication between the two NCs, GTID based (MASTER_USE_GTID=slave_pos), the
 // standby read-only through its my.cnf. Order matters for speed, not only correctness: the
@@ -34,12 +35,12 @@ function pointsAt(st: SqlRow | null, peer: Node): boolean {
   return st !== null && st.Master_Host === peer.ip && st.Master_Port === String(peer.port) && st.Using_Gtid === 'Slave_Pos';
 }
 
-async function changeMasterSql(c: InstallCtx, peer: Node): Promise<string[]> {
+async function changeMasterSql(c: InstallCtx, replica: Node, peer: Node): Promise<string[]> {
   const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
   return [
     'STOP SLAVE',
     `CHANGE MASTER TO MASTER_HOST=${sqlString(peer.ip)}, MASTER_PORT=${peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, ` +
-      `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`,
+      `MASTER_PASSWORD=${sqlString(pw)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1, ${await replicationTls(c.db, c.custins.id, replica.layout)}`,
   ];
 }
 
@@ -49,10 +50,10 @@ export const doInstallDuallmasterMaster: Step = {
   timeoutSec: 60,
   effect: 'remote',
   group: 'duallmaster',
-  plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`],
+  plan: (n, v) => [`SQL over TCP to ${n.ip}:${n.port} as ${SUPERUSER}: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1, ${replicationTlsOptions(n.layout)} (MASTER_SSL=0 for an instance without certificates)`],
   probe: async (c, [n], s) => pointsAt(await slaveStatus(c, n!, s, 'su'), c.slave),
   async run(c, [n]) {
-    await c.suSql(n!, await changeMasterSql(c, c.slave));
+    await c.suSql(n!, await changeMasterSql(c, n!, c.slave));
     return `${n!.host} replicates from ${c.slave.ip}:${c.slave.port} (started by do_check_slave_master)`;
   },
 };
@@ -65,7 +66,7 @@ export const doInstallDuallmasterSlave: Step = {
   group: 'duallmaster',
   plan: (n, v) => [
     `${socketSqlCommand(n.layout)}  # stdin: ${NO_BINLOG}; CREATE USER IF NOT EXISTS / ALTER USER … IDENTIFIED BY <masked> for the maintenance users and the replicator in custins_account`,
-    `${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1; START SLAVE`,
+    `${socketSqlCommand(n.layout)}  # stdin: STOP SLAVE; CHANGE MASTER TO MASTER_HOST=${sqlString(v.peer.ip)}, MASTER_PORT=${v.peer.port}, MASTER_USER=${sqlString(REPLICATOR)}, MASTER_PASSWORD=<masked>, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1, ${replicationTlsOptions(n.layout)}; START SLAVE`,
   ],
   async probe(c, [n], s) {
     const st = await slaveStatus(c, n!, s, 'socket');
@@ -75,7 +76,7 @@ export const doInstallDuallmasterSlave: Step = {
     // The users first, unlogged as on the master (no password in any binlog): the GRANTs this
     // standby is about to replicate from the master need them.
     await createSystemUsers(c, n!, s);
-    await c.sql(n!, [...(await changeMasterSql(c, c.master)), 'START SLAVE'].map((x) => x + ';\n').join(''), s);
+    await c.sql(n!, [...(await changeMasterSql(c, n!, c.master)), 'START SLAVE'].map((x) => x + ';\n').join(''), s);
     return `${n!.host} replicates from ${c.master.ip}:${c.master.port}`;
   },
 };
