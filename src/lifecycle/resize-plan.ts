@@ -6,7 +6,7 @@ import { haSession, type Pair } from '../ha/operate.js';
 import { semisyncTimeoutMs } from '../ha/semisync.js';
 import { findClass, type InstanceClass } from '../rds/catalog.js';
 import { instanceRows } from '../rds/custins.js';
-import { BASELINE_PARAMS, resolveParams, type ClassVars } from '../rds/mycnf.js';
+import { baselineParams, resolveParams, type ClassVars } from '../rds/mycnf.js';
 import type { Node } from '../rds/layout.js';
 import type { Db } from '../remote/mysql.js';
 import { refuseIfBusy } from './operate.js';
@@ -94,7 +94,7 @@ export async function paramChanges(db: Db, p: Pair, cls: InstanceClass, storageG
   const vars: ClassVars = { cpu: cls.cpu, mem_mb: cls.mem_mb, max_connections: cls.max_connections, max_iops: cls.max_iops, storage_gb: storageGb };
   const next = resolveParams(
     [
-      { source: 'baseline', rows: BASELINE_PARAMS.map(([name, value]) => ({ name, value })) },
+      { source: 'baseline', rows: baselineParams(vars) },
       { source: 'template', rows: tpl.filter((r) => r.class_code === '') },
       { source: 'class', rows: tpl.filter((r) => r.class_code !== '') },
       // rows written by later steps (time zone, encryption, HA) stay as they are
