@@ -10,7 +10,7 @@ import { sh } from '../remote/quote.js';
 import { sshPipe } from '../remote/ssh-pipe.js';
 import { recordEvent } from './records.js';
 import { replicateFrom, replicating, serverState } from './server.js';
-import { replicationTls } from '../rds/instance-tls.js';
+import { replicationTlsParams } from '../rds/instance-tls.js';
 
 // `instance rebuild-standby`: a new standby from a streamed mariadb-backup of the master, after a
 // failover (the old master, marked for rebuild) or when a standby's data is lost. Optionally on
@@ -174,7 +174,7 @@ const doConfigureStandbyReplication: Step = {
     const old = (c as InstallCtx & { old?: Node }).old;
     const bound = await bindPairAccounts(c, [c.master, n!], old && old.ip !== n!.ip ? [old.ip] : []);
     const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
-    const tlsOptions = await replicationTls(c.db, c.custins.id, n!.layout);
+    const tlsOptions = await replicationTlsParams(c.db, c.custins.id, n!.layout);
     await withSu(c, n!, async (su) => {
       await su.query('STOP SLAVE');
       await su.query('RESET SLAVE ALL');

@@ -1,3 +1,4 @@
+import type { ReplicationTls } from '../rds/instance-tls.js';
 import { ConflictError, RemoteError, UnhealthyError } from '../core/errors.js';
 import type { InstanceSession } from '../remote/mysql-instance.js';
 import type { ExecResult, HostTarget, SshPool } from '../remote/ssh-types.js';
@@ -126,18 +127,23 @@ export async function waitApplied(su: InstanceSession, host: string, pos: string
   if (String(r) !== '0') throw new UnhealthyError(`${host} did not apply up to GTID ${pos} within ${sec} s`);
 }
 
-/** Replicate from `master` from this server's own current position (an old master becoming a standby). */
 /**
- * `tlsOptions`: the CHANGE MASTER TLS options for this replica (rds/instance-tls.ts
- * replicationTls: verified TLS for an instance with certificates, MASTER_SSL=0 otherwise).
+ * Point this server's replication channel at `master` (CHANGE MASTER only; the caller starts it or
+ * leaves it stopped). `tls`: rds/instance-tls.ts replicationTlsParams (verified TLS for an instance
+ * with certificates, MASTER_SSL=0 otherwise).
  */
-export async function replicateFrom(su: InstanceSession, master: { ip: string; port: number }, user: string, password: string, usePos: 'current_pos' | 'slave_pos', tlsOptions: string): Promise<void> {
-  await su.query('STOP SLAVE');
+export async function pointReplicaAt(su: InstanceSession, master: { ip: string; port: number }, user: string, password: string, usePos: 'current_pos' | 'slave_pos', tls: ReplicationTls): Promise<void> {
   // MASTER_USE_GTID takes a keyword, not a value: one fixed statement per choice.
   const changeMaster = usePos === 'current_pos'
     ? 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1'
     : 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1';
-  await su.query(`${changeMaster}, ${tlsOptions}`, [master.ip, master.port, user, password]);
+  await su.query(`${changeMaster}, ${tls.sql}`, [master.ip, master.port, user, password, ...tls.params]);
+}
+
+/** Replicate from `master` (an old master becoming a standby, a rebuilt standby). */
+export async function replicateFrom(su: InstanceSession, master: { ip: string; port: number }, user: string, password: string, usePos: 'current_pos' | 'slave_pos', tls: ReplicationTls): Promise<void> {
+  await su.query('STOP SLAVE');
+  await pointReplicaAt(su, master, user, password, usePos, tls);
   await su.query('START SLAVE');
 }
 

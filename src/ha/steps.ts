@@ -11,7 +11,7 @@ import { sameTarget } from './route.js';
 import { recordRouteTarget } from './route-store.js';
 import { catchUpWithin, execWithin, killClientSessions, replicateFrom, replicating, serverState, setReadOnly, stopReplication, switchoverReadiness, waitApplied, type ServerState } from './server.js';
 import { instanceTrust } from '../rds/instance-tls.js';
-import { replicationTls } from '../rds/instance-tls.js';
+import { replicationTlsParams } from '../rds/instance-tls.js';
 
 // The steps of the switchover and failover flows. 'master' steps act on the server that was
 // master when the task was written (c.from), 'slave' steps on the one that becomes master (c.to).
@@ -152,7 +152,7 @@ export const doReplicateFromNewMaster: Step = {
   probe: async (c) => replicating(await state(c, c.from), target(c.to)),
   async run(c, _n, s) {
     const pw = await c.replicatorPassword();
-    const tlsOptions = await replicationTls(c.base.db, c.base.custins.id, c.from.layout);
+    const tlsOptions = await replicationTlsParams(c.base.db, c.base.custins.id, c.from.layout);
     // A standby's applier must not wait for semi-sync ACKs of what it writes to its own binlog
     // (it has no semi-sync standby of its own): its master side is off while it is a standby.
     await c.session(c.from, async (su) => {

@@ -10,11 +10,11 @@ import { sqlStore } from '../flow/store-sql.js';
 import type { FlowDef, FlowEnv, StepDef, StepRole } from '../flow/types.js';
 import { REBUILD_STEPS } from '../ha/rebuild.js';
 import { recordEvent } from '../ha/records.js';
-import { pointsAt, serverState } from '../ha/server.js';
+import { pointReplicaAt, pointsAt, serverState } from '../ha/server.js';
 import { REPLICATOR, secretOf } from '../rds/accounts.js';
 import { leftoversScript, portAndDirsScript, purgeScript, readFileScript } from '../rds/host-ops.js';
 import { toNode, type Node } from '../rds/layout.js';
-import { replicationTls } from '../rds/instance-tls.js';
+import { replicationTlsParams } from '../rds/instance-tls.js';
 import type { Db } from '../remote/mysql.js';
 
 // `instance migrate NAME --role standby [--to-nc NC]`: the standby is rebuilt on another NC while
@@ -179,10 +179,10 @@ const doRepointMasterReplication: Step = {
     const st = await withSu(c, c.master, serverState);
     if (!st.replica || !pointsAt(st, c.old)) return `${c.master.host} has no channel to the old standby: left as it is`;
     const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
-    const tlsOptions = await replicationTls(c.db, c.custins.id, c.master.layout);
+    const tlsOptions = await replicationTlsParams(c.db, c.custins.id, c.master.layout);
     await withSu(c, c.master, async (su) => {
       await su.query('STOP SLAVE');
-      await su.query(`CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1, ${tlsOptions}`, [c.slave.ip, c.slave.port, REPLICATOR, pw]);
+      await pointReplicaAt(su, c.slave, REPLICATOR, pw, 'current_pos', tlsOptions);
     });
     return `${c.master.host}: replication channel now points at ${c.slave.host}:${c.slave.port} (stopped, as after a switchover)`;
   },
@@ -389,10 +389,10 @@ const doRepointMasterBack: UndoStep = {
     const st = await withSu(c, c.master, serverState);
     if (!pointsAt(st, c.slave)) return `${c.master.host}: its channel does not point at the target: left as it is`;
     const pw = await secretOf(c.db, c.custins.id, REPLICATOR);
-    const tlsOptions = await replicationTls(c.db, c.custins.id, c.master.layout);
+    const tlsOptions = await replicationTlsParams(c.db, c.custins.id, c.master.layout);
     await withSu(c, c.master, async (su) => {
       await su.query('STOP SLAVE');
-      await su.query(`CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1, ${tlsOptions}`, [c.old.ip, c.old.port, REPLICATOR, pw]);
+      await pointReplicaAt(su, c.old, REPLICATOR, pw, 'current_pos', tlsOptions);
     });
     return `${c.master.host}: replication channel points at ${c.old.host}:${c.old.port} again (stopped)`;
   },

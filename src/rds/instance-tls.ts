@@ -54,6 +54,19 @@ export function replicationTlsOptions(replica: HostLayout): string {
 /** The same, for a replica that does not use TLS (an instance without certificates). */
 export const REPLICATION_PLAIN = 'MASTER_SSL=0';
 
+/** CHANGE MASTER TLS options for a statement sent over the protocol: the CA path is a parameter. */
+export interface ReplicationTls {
+  sql: string;
+  params: string[];
+}
+
+/** replicationTls for a protocol statement (ha/server.ts pointReplicaAt); the text form is for scripts run on the NC. */
+export async function replicationTlsParams(db: Db, custinsId: number, replica: HostLayout): Promise<ReplicationTls> {
+  return (await instanceTlsRecord(db, custinsId))
+    ? { sql: 'MASTER_SSL = 1, MASTER_SSL_CA = ?, MASTER_SSL_VERIFY_SERVER_CERT = 1', params: [replica.tls.ca] }
+    : { sql: REPLICATION_PLAIN, params: [] };
+}
+
 /** The CHANGE MASTER TLS options for a replica of this instance: verified TLS when it has certificates. */
 export async function replicationTls(db: Db, custinsId: number, replica: HostLayout): Promise<string> {
   return (await instanceTlsRecord(db, custinsId)) ? replicationTlsOptions(replica) : REPLICATION_PLAIN;
